@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Start/stop the application processes of `make run`: migrations, topics, worker, API, demo feed.
+#
+#   deploy/local/run.sh start | stop | status
+#
+# Assumes Kafka and ClickHouse are up (deploy/local/stack.sh up). Logs and pid files go to
+# $FAPIAO_LOCAL_DIR/run (default <repo>/.local/run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUN_DIR=${FAPIAO_LOCAL_DIR:-$ROOT/.local}/run
+BIN=$ROOT/.venv/bin
+API_PORT=${FAPIAO_API_PORT:-8000}
+DEMO_RATE=${FAPIAO_DEMO_RATE:-20}
+mkdir -p "$RUN_DIR"
+cd "$ROOT"
+
+alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+launch() {  # name, command...
+    local name=$1; shift
+    if alive "$name"; then echo "$name: already running (pid $(cat "$RUN_DIR/$name.pid"))"; return; fi
+    nohup "$@" >"$RUN_DIR/$name.log" 2>&1 &
+    echo $! >"$RUN_DIR/$name.pid"
+    echo "$name: started (pid $!), log $RUN_DIR/$name.log"
+}
+
+wait_for() {  # description, seconds, command...
+    local what=$1 limit=$2; shift 2
+    for ((i = 0; i < limit * 4; i++)); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.25
+    done
+    echo "timed out waiting for $what" >&2
+    return 1
+}
+
+case ${1:-} in
+    start)
+        "$BIN/fapiao" db migrate
+        "$BIN/fapiao" kafka init
+        launch worker "$BIN/fapiao" worker
+        wait_for "the worker" 90 grep -q "Worker ready" "$RUN_DIR/worker.log" || { tail -50 "$RUN_DIR/worker.log"; exit 1; }
+        launch api "$BIN/fapiao" api --port "$API_PORT"
+        wait_for "the API" 60 curl -sf "http://127.0.0.1:$API_PORT/readyz" || { tail -50 "$RUN_DIR/api.log"; exit 1; }
+        launch demo "$BIN/fapiao" demo --rate "$DEMO_RATE"
+        cat <<MSG
+
+Fapiao Sentinel is running.
+  API and OpenAPI docs:  http://127.0.0.1:$API_PORT/docs
+  Metrics:               http://127.0.0.1:$API_PORT/metrics
+  A check:               curl -s -X POST 'http://127.0.0.1:$API_PORT/v1/checks?wait=2' -H 'content-type: application/json' \\
+                           -d "\$(.venv/bin/fapiao demo --sample-check)"
+  Results in ClickHouse: clickhouse-client -d fapiao -q 'SELECT verdict, count() FROM check_results FINAL GROUP BY verdict'
+  Logs:                  $RUN_DIR/{worker,api,demo}.log
+  Stop:                  make stop
+MSG
+        ;;
+    stop)
+        for name in demo api worker; do
+            if alive "$name"; then
+                pid=$(cat "$RUN_DIR/$name.pid")
+                kill "$pid" 2>/dev/null || true
+                for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+                kill -9 "$pid" 2>/dev/null || true
+                echo "$name: stopped"
+            fi
+            rm -f "$RUN_DIR/$name.pid"
+        done
+        ;;
+    status)
+        for name in worker api demo; do
+            if alive "$name"; then echo "$name: running (pid $(cat "$RUN_DIR/$name.pid"))"; else echo "$name: stopped"; fi
+        done
+        ;;
+    *)
+        echo "usage: $0 {start|stop|status}" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,119 @@
+"""Kafka from the outside of the worker: creating topics, publishing events, probing the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pydantic import BaseModel
+
+from fapiao import topics
+from fapiao.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create every topic of `fapiao.topics` that does not exist yet; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = []
+        for spec in topics.ALL:
+            name = settings.topic(spec.name)
+            if name in existing:
+                continue
+            config: dict[str, str] = {}
+            if spec.compacted:
+                config["cleanup.policy"] = "compact"
+            if spec.retention_ms is not None:
+                config["retention.ms"] = str(spec.retention_ms)
+            wanted.append(
+                NewTopic(
+                    name,
+                    num_partitions=settings.topic_partitions,
+                    replication_factor=settings.topic_replication,
+                    topic_configs=config,
+                )
+            )
+        if wanted:
+            # another process may create them at the same moment
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+async def broker_reachable(settings: Settings, timeout: float = 2.0) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.list_topics(), timeout)
+        return True
+    except (KafkaError, TimeoutError, OSError):
+        return False
+    finally:
+        await admin.close()
+
+
+class Publisher:
+    """An idempotent, batching producer of schema events, keyed as `fapiao.topics` declares."""
+
+    def __init__(self, settings: Settings, *, linger_ms: int = 2) -> None:
+        self._settings = settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=linger_ms,
+            compression_type=None,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def publish(self, spec: topics.TopicSpec, key: str, event: BaseModel) -> None:
+        """Publish one event and wait until the broker has it."""
+        await self._producer.send_and_wait(
+            self._settings.topic(spec.name), key=key.encode(), value=event.model_dump_json().encode()
+        )
+
+    async def publish_many(self, items: Iterable[tuple[topics.TopicSpec, str, BaseModel]]) -> int:
+        """Publish a batch without a round trip per event; returns how many the broker acknowledged."""
+        futures = [
+            await self._producer.send(
+                self._settings.topic(spec.name), key=key.encode(), value=event.model_dump_json().encode()
+            )
+            for spec, key, event in items
+        ]
+        await asyncio.gather(*futures)
+        return len(futures)
+
+    async def publish_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
+        await self._producer.send_and_wait(topic, key=key, value=value)
+
+
+async def partitions_of(settings: Settings, topic: str) -> list[int]:
+    """The partition ids of an existing topic (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for entry in described:
+        if entry.get("topic") == topic and not entry.get("error_code"):
+            return sorted(int(p["partition"]) for p in entry.get("partitions", ()))
+    return []

@@ -1,0 +1,97 @@
+"""The register entry of one invoice, as held in the worker's register table, and how events fold into it.
+
+Entries are plain JSON-able dicts (the Faust table stores JSON); these functions never mutate their input.
+An entry may exist before its issuance event arrives: a status change or a check can come first.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from schemas.events import InvoiceIssued, InvoiceStatus, InvoiceStatusChanged
+
+Entry = dict[str, Any]
+
+
+def empty_entry() -> Entry:
+    return {
+        "invoice": None,
+        "status": InvoiceStatus.NORMAL.value,
+        "status_changed_at": None,
+        "red_flush_amount": None,
+        "checks_total": 0,
+        "checks_day": None,
+        "checks_today": 0,
+        "checks": [],  # remembered checks: check_id, requester, number, version, verdict, request
+    }
+
+
+def apply_issued(entry: Entry | None, event: InvoiceIssued) -> Entry:
+    """Record the issued invoice (a redelivered issuance overwrites itself: idempotent)."""
+    new = dict(entry or empty_entry())
+    new["invoice"] = event.model_dump(mode="json")
+    return new
+
+
+def apply_status(entry: Entry | None, event: InvoiceStatusChanged) -> Entry:
+    """Record a status change; an older change arriving late never overrides a newer one."""
+    new = dict(entry or empty_entry())
+    previous = new.get("status_changed_at")
+    changed_at = event.changed_at.isoformat()
+    if previous is not None and _after(previous, changed_at):
+        return new
+    new["status"] = event.status.value
+    new["status_changed_at"] = changed_at
+    new["red_flush_amount"] = str(event.red_flush_amount) if event.red_flush_amount is not None else None
+    return new
+
+
+def _after(a_iso: str, b_iso: str) -> bool:
+    return datetime.fromisoformat(a_iso) > datetime.fromisoformat(b_iso)
+
+
+def checks_today(entry: Entry | None, day: date) -> int:
+    """How many checks of this invoice were already counted on `day` (Asia/Shanghai calendar day)."""
+    if not entry or entry.get("checks_day") != day.isoformat():
+        return 0
+    return int(entry.get("checks_today", 0))
+
+
+def count_check(entry: Entry | None, day: date) -> Entry:
+    """Count one more check of this invoice on `day`."""
+    new = dict(entry or empty_entry())
+    new["checks_today"] = checks_today(entry, day) + 1
+    new["checks_day"] = day.isoformat()
+    new["checks_total"] = int(new.get("checks_total", 0)) + 1
+    return new
+
+
+def issued_invoice(entry: Entry | None) -> InvoiceIssued | None:
+    if not entry or entry.get("invoice") is None:
+        return None
+    return InvoiceIssued.model_validate(entry["invoice"])
+
+
+def status_of(entry: Entry | None) -> InvoiceStatus:
+    return InvoiceStatus((entry or {}).get("status", InvoiceStatus.NORMAL.value))
+
+
+MAX_REMEMBERED_CHECKS = 50  # per invoice; the daily limit keeps real invoices far below this
+
+
+def find_check(entry: Entry | None, check_id: str) -> dict[str, Any] | None:
+    """The remembered check with this id (a redelivered or re-verified request), if any."""
+    for check in (entry or {}).get("checks", ()):
+        if check["check_id"] == check_id:
+            return dict(check)
+    return None
+
+
+def remember_check(entry: Entry | None, check: dict[str, Any]) -> Entry:
+    """Store (or replace, by check_id) what we know of one check of this invoice."""
+    new = dict(entry or empty_entry())
+    kept = [c for c in new.get("checks", ()) if c["check_id"] != check["check_id"]]
+    kept.append(check)
+    new["checks"] = kept[-MAX_REMEMBERED_CHECKS:]
+    return new

@@ -1,0 +1,1 @@
+"""ClickHouse: migrations, the results sink's rows, and the read queries."""

@@ -1,0 +1,98 @@
+"""Rows of the `check_results` table, and the queries the API runs on it."""
+
+from __future__ import annotations
+
+from datetime import UTC as _UTC
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from fapiao.warehouse.engine import Engine
+from schemas.events import CheckResult
+
+TABLE = "check_results"
+COLUMNS: tuple[str, ...] = (
+    "check_id",
+    "result_version",
+    "result_id",
+    "requested_at",
+    "requested_date",
+    "decided_at",
+    "requester",
+    "channel",
+    "batch_id",
+    "invoice_key",
+    "fplx",
+    "invoice_code",
+    "invoice_number",
+    "issue_date",
+    "verdict",
+    "mismatched_fields",
+    "check_count",
+    "follow_up",
+    "invoice_status",
+    "seller_tax_id",
+    "seller_name",
+    "buyer_tax_id",
+    "buyer_name",
+    "amount",
+    "tax",
+    "total",
+    "message_zh",
+    "message_en",
+)
+_ZERO = Decimal("0.00")
+
+
+def result_row(result: CheckResult) -> tuple[Any, ...]:
+    """The `check_results` row of one result event (pure)."""
+    face = result.invoice
+    requested_utc = result.requested_at.astimezone(_UTC)
+    return (
+        result.check_id,
+        result.result_version,
+        result.result_id,
+        requested_utc,
+        # The partition/order date is the request's UTC date, so every version of a check shares a key.
+        requested_utc.date(),
+        result.decided_at.astimezone(_UTC),
+        result.requester,
+        result.channel,
+        str(result.batch_id) if result.batch_id else "",
+        result.invoice_key,
+        result.fplx,
+        result.invoice_code,
+        result.invoice_number,
+        result.issue_date,
+        result.verdict.value,
+        list(result.mismatched_fields),
+        result.check_count,
+        int(result.follow_up),
+        face.status.value if face else "",
+        (face.seller.tax_id or "") if face else "",
+        face.seller.name if face else "",
+        (face.buyer.tax_id or "") if face else "",
+        face.buyer.name if face else "",
+        face.amount if face else _ZERO,
+        face.tax if face else _ZERO,
+        face.total if face else _ZERO,
+        result.message_zh,
+        result.message_en,
+    )
+
+
+def latest_result(engine: Engine, check_id: UUID) -> dict[str, Any] | None:
+    """The newest stored result of a check, as a column -> value dict, or None."""
+    cols = ", ".join(COLUMNS)
+    rows = engine.execute(
+        f"SELECT {cols} FROM {TABLE} FINAL WHERE check_id = %(check_id)s "
+        "ORDER BY result_version DESC LIMIT 1",
+        {"check_id": check_id},
+    )
+    return dict(zip(COLUMNS, rows[0], strict=True)) if rows else None
+
+
+def verdict_counts(engine: Engine) -> dict[str, int]:
+    """Checks per current verdict (each check counted once, at its newest result)."""
+    rows = engine.execute(f"SELECT verdict, count() FROM {TABLE} FINAL GROUP BY verdict ORDER BY verdict")
+    return {str(v): int(n) for v, n in rows}

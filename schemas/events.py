@@ -1,0 +1,204 @@
+"""Pydantic models of every event on the wire.
+
+Rules for producers in any language: JSON objects, UTF-8; money as a decimal string or number with
+at most 2 decimals (serialised back as a string, so no float rounding); dates `YYYY-MM-DD`;
+timestamps ISO 8601 with an offset; unknown fields are rejected. `schema_version` is bumped on any
+incompatible change; consumers accept every version they know.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]
+Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]*$", max_length=20)]
+TaxId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{15,20}$")]
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = 1
+
+
+class Party(BaseModel):
+    """A seller or buyer as printed on the invoice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    tax_id: TaxId | None = Field(
+        default=None, description="统一社会信用代码 / 纳税人识别号; none for individuals"
+    )
+    address_phone: str | None = Field(default=None, max_length=300)
+    bank_account: str | None = Field(default=None, max_length=300)
+
+
+class InvoiceLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item: str = Field(min_length=1, max_length=200, description="货物或应税劳务、服务名称")
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    amount: Money = Field(description="不含税金额")
+    tax_rate: Decimal = Field(ge=0, le=Decimal("0.17"), description="e.g. 0.13; 0 for 免税/零税率")
+    tax: Money
+
+
+class InvoiceIssued(Event):
+    """Topic `invoices.issued`, key = invoice key. The register's feed of issued invoices."""
+
+    event_id: UUID
+    fplx: str = Field(pattern=r"^[0-9]{2}$", description="invoice type code, see docs/events.md")
+    invoice_code: Digits = Field(default="", description="发票代码: 10 or 12 digits, empty for 数电")
+    invoice_number: Digits = Field(min_length=8, description="发票号码: 8 digits, or 20 for 数电")
+    issue_date: date
+    issued_at: AwareDatetime
+    seller: Party
+    buyer: Party
+    lines: tuple[InvoiceLine, ...] = ()
+    amount: Money = Field(description="合计金额 (不含税)")
+    tax: Money = Field(description="合计税额")
+    total: Money = Field(description="价税合计")
+    check_code: Digits = Field(default="", description="校验码 (20 digits), empty for 数电")
+    remarks: str = Field(default="", max_length=500)
+
+
+class InvoiceStatus(StrEnum):
+    NORMAL = "normal"  # 正常
+    VOIDED = "voided"  # 作废
+    RED_FLUSHED_PARTIAL = "red_flushed_partial"  # 部分红冲
+    RED_FLUSHED_FULL = "red_flushed_full"  # 全额红冲
+    ABNORMAL = "abnormal"  # 异常 (失控 / 异常凭证)
+
+
+class InvoiceStatusChanged(Event):
+    """Topic `invoices.status`, key = invoice key. A later change of an issued invoice's status."""
+
+    event_id: UUID
+    invoice_code: Digits = ""
+    invoice_number: Digits = Field(min_length=8)
+    status: InvoiceStatus
+    changed_at: AwareDatetime
+    red_flush_amount: Money | None = Field(default=None, description="红冲金额 for red flushes")
+    reason: str = Field(default="", max_length=500)
+
+
+class CheckRequested(Event):
+    """Topic `checks.requested`, key = invoice key. One verification request (查验请求).
+
+    The fourth field depends on the type: `amount` (不含税金额 / 价税合计 / 车价合计 …) or
+    `check_code` (校验码后6位); see docs/events.md.
+    """
+
+    check_id: UUID
+    request_id: str | None = Field(default=None, max_length=128, description="client idempotency key")
+    requested_at: AwareDatetime
+    requester: str = Field(min_length=1, max_length=64, description="requesting organisation or user id")
+    channel: Literal["api", "batch", "document", "demo"] = "api"
+    batch_id: UUID | None = None
+    invoice_code: Digits = ""
+    invoice_number: Digits = Field(min_length=8)
+    issue_date: date
+    amount: Money | None = None
+    check_code: Digits | None = Field(default=None, description="校验码后6位 (or the full 20 digits)")
+
+
+class Verdict(StrEnum):
+    CONSISTENT = "consistent"  # 一致
+    INCONSISTENT = "inconsistent"  # 不一致
+    NOT_FOUND = "not_found"  # 查无此票
+    VOIDED = "voided"  # 作废
+    RED_FLUSHED_PARTIAL = "red_flushed_partial"  # 部分红冲
+    RED_FLUSHED_FULL = "red_flushed_full"  # 全额红冲
+    ABNORMAL = "abnormal"  # 异常
+    LIMIT_EXCEEDED = "limit_exceeded"  # 超过该张发票当日查验次数
+    TOO_OLD = "too_old"  # 超过五年
+    INVALID = "invalid"  # 请求不合法
+    PENDING_SYNC = "pending_sync"  # 尚未同步, awaiting the issuance event
+
+
+class InvoiceFace(BaseModel):
+    """What a successful check shows of the invoice (票面信息)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fplx: str
+    type_name: str
+    invoice_code: str
+    invoice_number: str
+    issue_date: date
+    seller: Party
+    buyer: Party
+    lines: tuple[InvoiceLine, ...] = ()
+    amount: Money
+    tax: Money
+    total: Money
+    status: InvoiceStatus = InvoiceStatus.NORMAL
+    remarks: str = ""
+
+
+class CheckResult(Event):
+    """Topic `checks.results`, key = invoice key. A verdict for one check.
+
+    `result_version` grows with each result for the same check (a pending check later resolved, a
+    follow-up after the invoice was voided); consumers keep the highest version.
+    """
+
+    result_id: UUID
+    check_id: UUID
+    result_version: int = Field(ge=1)
+    requested_at: AwareDatetime
+    decided_at: AwareDatetime
+    requester: str
+    channel: str = "api"
+    batch_id: UUID | None = None
+    invoice_key: str
+    fplx: str = Field(default="", description="'' when the type could not be determined")
+    invoice_code: str = ""
+    invoice_number: str
+    issue_date: date
+    verdict: Verdict
+    message_zh: str
+    message_en: str
+    mismatched_fields: tuple[str, ...] = ()
+    check_count: int = Field(
+        ge=0, description="第 N 次查验: checks of this invoice so far, this one included"
+    )
+    invoice: InvoiceFace | None = Field(
+        default=None, description="the invoice face, on 一致 and status verdicts"
+    )
+    follow_up: bool = Field(default=False, description="sent after the fact (status change, sync resolved)")
+
+
+class RiskAlert(Event):
+    """Topic `risk.alerts`, key = invoice key. A result whose risk score crossed the threshold."""
+
+    alert_id: UUID
+    check_id: UUID
+    invoice_key: str
+    raised_at: AwareDatetime
+    score: int = Field(ge=0, le=100)
+    severity: Literal["low", "medium", "high", "critical"]
+    reasons: tuple[str, ...]
+    evidence: dict[str, str] = Field(default_factory=dict)
+    rule_version: int = Field(default=0, ge=0)
+
+
+class DeadLetter(Event):
+    """Topic `checks.dlq`, key = the original key. A message no agent could read, and why."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    error: str
+    payload: str = Field(description="the original value, decoded as UTF-8 with replacement")
+    failed_at: AwareDatetime
+    stage: str = Field(description="which agent refused it")

@@ -1,0 +1,1 @@
+"""Intake services: the HTTP API and the `fapiao` command line."""

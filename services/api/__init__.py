@@ -1,0 +1,1 @@
+"""The intake API (FastAPI): validates check requests and publishes them to Kafka."""

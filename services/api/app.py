@@ -1,0 +1,57 @@
+"""Builds the intake API. `create_app(settings)`; connections open in the lifespan, not at import."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Counter, Histogram, make_asgi_app
+
+from fapiao import __version__
+from fapiao.settings import Settings
+from services.api.routes import checks, health
+from services.api.state import ApiState
+
+REQUESTS = Counter("fapiao_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "fapiao_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ApiState.build(settings)
+        await state.start()
+        app.state.api = state
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    app = FastAPI(
+        title="Fapiao Sentinel API",
+        version=__version__,
+        description="发票查验 — verify Chinese VAT invoices against the register, in milliseconds.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    app.include_router(health.router)
+    app.include_router(checks.router)
+    app.mount("/metrics", make_asgi_app())
+    return app

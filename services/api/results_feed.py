@@ -1,0 +1,118 @@
+"""Follows `checks.results` inside the API process, so a verdict reaches HTTP in milliseconds.
+
+Keeps the newest result of recent checks in a bounded LRU and wakes requests waiting for one.
+Older checks are read from ClickHouse instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from uuid import UUID
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from fapiao import topics
+from fapiao.bus import partitions_of
+from fapiao.settings import Settings
+from schemas.events import CheckResult, Verdict
+
+log = structlog.get_logger(__name__)
+
+
+class ResultsCache:
+    """Newest result per check_id (by result_version), bounded, with waiters for final results."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._results: OrderedDict[UUID, CheckResult] = OrderedDict()
+        self._waiters: dict[UUID, list[asyncio.Future[CheckResult]]] = {}
+        self._submitted: OrderedDict[UUID, None] = OrderedDict()
+
+    def mark_submitted(self, check_id: UUID) -> None:
+        """Remember that this process published the check, so a GET before the verdict says pending."""
+        self._submitted[check_id] = None
+        self._submitted.move_to_end(check_id)
+        while len(self._submitted) > self._capacity:
+            self._submitted.popitem(last=False)
+
+    def was_submitted(self, check_id: UUID) -> bool:
+        return check_id in self._submitted
+
+    def get(self, check_id: UUID) -> CheckResult | None:
+        return self._results.get(check_id)
+
+    def put(self, result: CheckResult) -> None:
+        current = self._results.get(result.check_id)
+        if current is not None and current.result_version > result.result_version:
+            return
+        self._results[result.check_id] = result
+        self._results.move_to_end(result.check_id)
+        while len(self._results) > self._capacity:
+            self._results.popitem(last=False)
+        if result.verdict is not Verdict.PENDING_SYNC:
+            for waiter in self._waiters.pop(result.check_id, []):
+                if not waiter.done():
+                    waiter.set_result(result)
+
+    async def wait_final(self, check_id: UUID, timeout: float) -> CheckResult | None:
+        """The final (non-pending) result, waiting up to `timeout` seconds for it."""
+        current = self._results.get(check_id)
+        if current is not None and current.verdict is not Verdict.PENDING_SYNC:
+            return current
+        waiter: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(check_id, []).append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(check_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters:
+                self._waiters.pop(check_id, None)
+
+
+class ResultsFeed:
+    """A group-less consumer of every partition of `checks.results`, from the end at start-up."""
+
+    def __init__(self, settings: Settings, cache: ResultsCache) -> None:
+        self._settings = settings
+        self._topic = settings.topic(topics.CHECKS_RESULTS.name)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
+        )
+        self._cache = cache
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        partitions = await partitions_of(self._settings, self._topic)
+        if not partitions:
+            raise RuntimeError(f"topic {self._topic} does not exist: run `fapiao kafka init`")
+        await self._consumer.start()
+        assigned = [TopicPartition(self._topic, p) for p in partitions]
+        self._consumer.assign(assigned)
+        await self._consumer.seek_to_end(*assigned)
+        self._task = asyncio.create_task(self._run(), name="results-feed")
+        self.ready.set()
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        self._cache.put(CheckResult.model_validate_json(record.value))
+                    except ValueError as exc:  # a bad result is the sink's DLQ business; skip it here
+                        log.warning("results_feed_unreadable", offset=record.offset, error=str(exc)[:200])
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()

@@ -1,0 +1,51 @@
+"""What the API process holds open for its lifetime: the Kafka publisher, the results feed, ClickHouse."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from fapiao.bus import Publisher
+from fapiao.settings import Settings
+from fapiao.warehouse.engine import NativeEngine
+from services.api.results_feed import ResultsCache, ResultsFeed
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    publisher: Publisher
+    cache: ResultsCache
+    feed: ResultsFeed
+    _engine: NativeEngine | None = None
+    _engine_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @classmethod
+    def build(cls, settings: Settings) -> ApiState:
+        cache = ResultsCache(settings.api_results_cache_size)
+        return cls(
+            settings=settings, publisher=Publisher(settings), cache=cache, feed=ResultsFeed(settings, cache)
+        )
+
+    async def start(self) -> None:
+        await self.publisher.start()
+        await self.feed.start()
+
+    async def stop(self) -> None:
+        await self.feed.stop()
+        await self.publisher.stop()
+        if self._engine is not None:
+            self._engine.close()
+
+    async def query(self, fn, *args):  # type: ignore[no-untyped-def]
+        """Run a blocking warehouse query in a thread, on one shared connection (clickhouse-driver's
+        client is not safe for concurrent use)."""
+        async with self._engine_lock:
+            if self._engine is None:
+                self._engine = NativeEngine(self.settings)
+            try:
+                return await asyncio.to_thread(fn, self._engine, *args)
+            except Exception:
+                self._engine.close()
+                self._engine = None
+                raise

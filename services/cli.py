@@ -1,0 +1,113 @@
+"""`fapiao`: the operations command line (topics, migrations, worker, API, demo feed, inspect)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from fapiao.logs import configure_logging
+from fapiao.settings import Settings
+
+app = typer.Typer(help="Fapiao Sentinel operations.", no_args_is_help=True, pretty_exceptions_enable=False)
+kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+db_app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings)
+    return settings
+
+
+@kafka_app.command("init")
+def kafka_init() -> None:
+    """Create every topic (idempotent)."""
+    from fapiao.bus import ensure_topics
+
+    settings = _settings()
+    created = asyncio.run(ensure_topics(settings))
+    typer.echo(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
+
+
+@db_app.command("migrate")
+def db_migrate(
+    directory: Annotated[Path | None, typer.Option(help="migrations folder")] = None,
+) -> None:
+    """Apply the numbered ClickHouse migrations not yet applied (idempotent)."""
+    from fapiao.warehouse import migrations
+    from fapiao.warehouse.engine import NativeEngine
+
+    settings = _settings()
+    engine = NativeEngine(settings)
+    try:
+        applied = migrations.migrate(engine, directory or migrations.DEFAULT_DIR)
+    finally:
+        engine.close()
+    names = ", ".join(m.name for m in applied) or "none (up to date)"
+    typer.echo(f"database {settings.clickhouse_database}: migrations applied: {names}")
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust worker (register, verify, ClickHouse sink)."""
+    import faust
+    from prometheus_client import start_http_server
+
+    from streams.app import create_app
+
+    settings = _settings()
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+    pipeline = create_app(settings)
+    faust.Worker(
+        pipeline.app, loglevel=settings.log_level.lower(), redirect_stdouts=False
+    ).execute_from_commandline()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Run the intake API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from services.api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def inspect(
+    values: Annotated[list[str], typer.Argument(help="codes, numbers, tax ids or QR strings")],
+) -> None:
+    """Say what each value is and what it encodes, one JSON object per line."""
+    from fapiao.domain.inspect import inspect_value
+
+    today = datetime.now(ZoneInfo(Settings().timezone)).date()
+    for value in values:
+        sys.stdout.write(json.dumps(inspect_value(value, today), ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

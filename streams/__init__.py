@@ -1,0 +1,1 @@
+"""The Faust worker: the register, the verify agent and the ClickHouse sink."""

@@ -1,0 +1,68 @@
+"""Builds the one Faust app of the worker: its topics, tables and agents, from a Settings object.
+
+A factory rather than module-level globals, so that each test (and each deployment) gets its own
+topic prefix, consumer group and state, and nothing connects or reads the environment at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from fapiao import topics
+from fapiao.settings import Settings
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    app: faust.App
+    topics: dict[str, faust.TopicT]
+    register: faust.types.TableT
+
+
+def create_app(settings: Settings) -> Pipeline:
+    datadir = settings.data_dir / settings.faust_app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.faust_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=settings.faust_store,
+        datadir=str(datadir),
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee="at_least_once",
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_linger_ms=1,
+        stream_wait_empty=False,
+    )
+    declared = {
+        spec.name: app.topic(
+            settings.topic(spec.name),
+            partitions=settings.topic_partitions,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        for spec in topics.ALL
+    }
+    # Keyed by invoice key, co-partitioned with invoices.* and checks.requested (same key, same count).
+    register = app.Table(
+        "register",
+        default=None,
+        partitions=settings.topic_partitions,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    )
+    pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register)
+
+    from streams import register_agent, sink_agent, verify_agent
+
+    register_agent.attach(pipeline)
+    verify_agent.attach(pipeline)
+    sink_agent.attach(pipeline)
+    return pipeline

@@ -1,0 +1,48 @@
+"""The register agent: folds `invoices.issued` and `invoices.status` into the register table."""
+
+from __future__ import annotations
+
+import faust
+import structlog
+
+from fapiao import topics
+from fapiao.domain import register
+from fapiao.domain.invoice_types import invoice_key
+from schemas.events import InvoiceIssued, InvoiceStatusChanged
+from streams import metrics
+from streams.app import Pipeline
+from streams.dead_letters import Unreadable, decode, require_key, send_dead_letter
+
+log = structlog.get_logger(__name__)
+STAGE = "register"
+
+
+def attach(pipeline: Pipeline) -> None:
+    table = pipeline.register
+    issued_topic = pipeline.settings.topic(topics.INVOICES_ISSUED.name)
+    source = pipeline.app.topic(
+        issued_topic,
+        pipeline.settings.topic(topics.INVOICES_STATUS.name),
+        partitions=pipeline.settings.topic_partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    async def fold(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            metrics.EVENTS.labels(agent=STAGE).inc()
+            try:
+                if event.message.topic == issued_topic:
+                    issued = decode(InvoiceIssued, event.value)
+                    key = invoice_key(issued.invoice_code, issued.invoice_number)
+                    require_key(event, key)
+                    table[key] = register.apply_issued(table.get(key), issued)
+                else:
+                    change = decode(InvoiceStatusChanged, event.value)
+                    key = invoice_key(change.invoice_code, change.invoice_number)
+                    require_key(event, key)
+                    table[key] = register.apply_status(table.get(key), change)
+            except Unreadable as exc:
+                await send_dead_letter(pipeline, event, str(exc), STAGE)
+
+    pipeline.app.agent(source, name="register", concurrency=1)(fold)

@@ -1,0 +1,191 @@
+"""Fixtures that talk to the real Kafka broker and ClickHouse server.
+
+Each test session gets its own topic prefix, consumer groups, Faust app id and ClickHouse database,
+so runs never see each other's data. The worker and the API run as real subprocesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from fapiao.bus import Publisher, ensure_topics
+from fapiao.settings import Settings
+from fapiao.warehouse import migrations
+from fapiao.warehouse.engine import NativeEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        FAPIAO_TOPIC_PREFIX=settings.topic_prefix,
+        FAPIAO_CLICKHOUSE_DATABASE=settings.clickhouse_database,
+        FAPIAO_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+        FAPIAO_DATA_DIR=str(settings.data_dir),
+        FAPIAO_SINK_BATCH_SECONDS=str(settings.sink_batch_seconds),
+        FAPIAO_LOG_JSON="false",
+        FAPIAO_ENV="test",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        env="test",
+        topic_prefix=f"t{RUN_ID}-",
+        clickhouse_database=f"test_{RUN_ID}",
+        data_dir=tmp_path_factory.mktemp("worker"),
+        sink_batch_seconds=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[NativeEngine]:
+    engine = NativeEngine(settings)
+    migrations.migrate(engine)
+    yield engine
+    engine.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def topics_ready(settings: Settings) -> None:
+    asyncio.run(ensure_topics(settings))
+
+
+def _wait_for_line(proc: subprocess.Popen[bytes], log: Path, needle: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in log.read_text(errors="replace"):
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"{needle!r} not seen in {log}:\n{log.read_text(errors='replace')[-5000:]}")
+
+
+@pytest.fixture(scope="session")
+def worker(
+    settings: Settings, engine: NativeEngine, topics_ready: None, tmp_path_factory: pytest.TempPathFactory
+):
+    log = tmp_path_factory.mktemp("logs") / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker"],
+            cwd=ROOT,
+            env=_env(settings),
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        _wait_for_line(proc, log, "Worker ready", 120)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def api_url(settings: Settings, worker: subprocess.Popen[bytes], tmp_path_factory: pytest.TempPathFactory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("logs") / "api.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "api", "--port", str(port)],
+            cwd=ROOT,
+            env=_env(settings),
+            stdout=out,
+            stderr=out,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise AssertionError(f"API exited:\n{log.read_text(errors='replace')[-5000:]}")
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"API not ready:\n{log.read_text(errors='replace')[-5000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+async def publisher(settings: Settings, topics_ready: None) -> AsyncIterator[Publisher]:
+    pub = Publisher(settings)
+    await pub.start()
+    yield pub
+    await pub.stop()
+
+
+@pytest.fixture
+async def consume(settings: Settings) -> AsyncIterator[object]:
+    """`await consume(topic_base, predicate, timeout)` -> the first matching message value (bytes)."""
+    consumers: list[AIOKafkaConsumer] = []
+
+    async def _consume(base: str, predicate, timeout: float = 20.0) -> bytes:  # type: ignore[no-untyped-def]
+        consumer = AIOKafkaConsumer(
+            settings.topic(base), bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+        )
+        consumers.append(consumer)
+        await consumer.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    if predicate(record.value):
+                        return bytes(record.value)
+        raise AssertionError(f"no matching message on {base} within {timeout}s")
+
+    yield _consume
+    for c in consumers:
+        await c.stop()
+
+
+async def wait_rows(
+    engine: NativeEngine, sql: str, params: dict[str, object], want: int, timeout: float = 20.0
+):
+    """Poll ClickHouse until `sql` returns `want` rows; returns them."""
+    deadline = time.monotonic() + timeout
+    rows: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        rows = await asyncio.to_thread(engine.execute, sql, params)
+        if len(rows) >= want:
+            return rows
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"expected {want} rows, got {rows!r}")

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".local/worker")
     worker_metrics_port: int = Field(default=0, description="Prometheus port of the worker; 0 disables it.")
 
+    # Sync delay: a check of an invoice issued within this window that is not in the register yet is
+    # held as pending_sync, re-verified when the issuance arrives, and 查无此票 when the window ends.
+    sync_window_seconds: float = Field(default=24 * 3600, gt=0)
+    sync_sweep_seconds: float = Field(default=60, gt=0)
+
     # ClickHouse
     clickhouse_host: str = "127.0.0.1"
     clickhouse_port: int = 9000

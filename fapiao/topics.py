@@ -42,6 +42,12 @@ CHECKS_RESULTS = TopicSpec(
     events.CheckResult,
     "A verdict for a check; a check may get later results (sync delay resolved, status changed).",
 )
+CHECKS_RECHECKS = TopicSpec(
+    "checks.rechecks",
+    "invoice key",
+    events.CheckRecheck,
+    "Re-verify an earlier check: manual refresh, or a sync-delay hold that ran out (internal).",
+)
 RISK_ALERTS = TopicSpec(
     "risk.alerts", "invoice key", events.RiskAlert, "A high-risk result, for risk analysts."
 )
@@ -58,6 +64,7 @@ ALL: tuple[TopicSpec, ...] = (
     INVOICES_STATUS,
     CHECKS_REQUESTED,
     CHECKS_RESULTS,
+    CHECKS_RECHECKS,
     RISK_ALERTS,
     CHECKS_DLQ,
 )

@@ -110,6 +110,19 @@ class CheckRequested(Event):
     check_code: Digits | None = Field(default=None, description="校验码后6位 (or the full 20 digits)")
 
 
+class CheckRecheck(Event):
+    """Topic `checks.rechecks`, key = invoice key. Re-verify an earlier check (internal).
+
+    Sent by the API for 手动刷新 (`POST /v1/checks/{id}/refresh`) and by the worker's sweep when a
+    check held for sync delay runs out of time.
+    """
+
+    check_id: UUID
+    invoice_key: str = Field(min_length=8, max_length=40)
+    reason: Literal["refresh", "sync_timeout"]
+    requested_at: AwareDatetime
+
+
 class Verdict(StrEnum):
     CONSISTENT = "consistent"  # 一致
     INCONSISTENT = "inconsistent"  # 不一致

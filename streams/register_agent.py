@@ -1,6 +1,11 @@
-"""The register agent: folds `invoices.issued` and `invoices.status` into the register table."""
+"""The register agent: folds `invoices.issued` and `invoices.status` into the register table, and
+publishes follow-up results for earlier checks whose verdict the change alters (a held check whose
+invoice arrived; a 一致 check of an invoice since voided or red-flushed)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import faust
 import structlog
@@ -8,16 +13,20 @@ import structlog
 from fapiao import topics
 from fapiao.domain import register
 from fapiao.domain.invoice_types import invoice_key
+from fapiao.domain.rechecks import follow_ups, with_records
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
 from streams import metrics
 from streams.app import Pipeline
 from streams.dead_letters import Unreadable, decode, require_key, send_dead_letter
+from streams.results_out import publish_follow_ups
 
 log = structlog.get_logger(__name__)
 STAGE = "register"
 
 
 def attach(pipeline: Pipeline) -> None:
+    tz = ZoneInfo(pipeline.settings.timezone)
+    window = timedelta(seconds=pipeline.settings.sync_window_seconds)
     table = pipeline.register
     issued_topic = pipeline.settings.topic(topics.INVOICES_ISSUED.name)
     source = pipeline.app.topic(
@@ -36,13 +45,18 @@ def attach(pipeline: Pipeline) -> None:
                     issued = decode(InvoiceIssued, event.value)
                     key = invoice_key(issued.invoice_code, issued.invoice_number)
                     require_key(event, key)
-                    table[key] = register.apply_issued(table.get(key), issued)
+                    entry = register.apply_issued(table.get(key), issued)
                 else:
                     change = decode(InvoiceStatusChanged, event.value)
                     key = invoice_key(change.invoice_code, change.invoice_number)
                     require_key(event, key)
-                    table[key] = register.apply_status(table.get(key), change)
+                    entry = register.apply_status(table.get(key), change)
             except Unreadable as exc:
                 await send_dead_letter(pipeline, event, str(exc), STAGE)
+                continue
+            # checks held for sync delay, or answered before a void/red flush, get a follow-up result
+            updates = follow_ups(entry, now=datetime.now(UTC), tz=tz, sync_window=window)
+            table[key] = with_records(entry, updates)
+            await publish_follow_ups(pipeline, key, updates)
 
     pipeline.app.agent(source, name="register", concurrency=1)(fold)

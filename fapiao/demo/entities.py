@@ -299,7 +299,7 @@ PROFILES: dict[str, Profile] = {
             (1, 1),
             (0, 24),
             individual_share=0.2,
-            activity=5.0,
+            activity=2.0,
         ),
     )
 }
@@ -390,6 +390,25 @@ _STREETS: dict[str, tuple[str, ...]] = {
     "110117": ("府前街", "平谷大街"),
     "110118": ("鼓楼东大街", "溪翁庄镇密关路"),
     "110119": ("妫水北街", "康庄镇康西路"),
+}
+# Where banks have their branches (支行), by district.
+_BRANCHES: dict[str, tuple[str, ...]] = {
+    "110101": ("东单", "王府井"),
+    "110102": ("金融街", "西直门"),
+    "110105": ("望京", "国贸", "酒仙桥"),
+    "110106": ("丰台", "科技园"),
+    "110107": ("石景山", "鲁谷"),
+    "110108": ("中关村", "上地", "学院路"),
+    "110109": ("门头沟",),
+    "110111": ("良乡", "长阳"),
+    "110112": ("通州", "马驹桥"),
+    "110113": ("顺义", "天竺"),
+    "110114": ("回龙观", "昌平"),
+    "110115": ("亦庄", "黄村"),
+    "110116": ("怀柔",),
+    "110117": ("平谷",),
+    "110118": ("密云",),
+    "110119": ("延庆",),
 }
 # (bank, number of digits, prefix) of corporate current accounts as printed on invoices.
 _BANKS = (
@@ -585,7 +604,8 @@ def _address_phone(rng: random.Random, district: str, *, shop: bool = False) -> 
 
 def _bank_account(rng: random.Random, district: str) -> str:
     bank, length, prefix = rng.choice(_BANKS)
-    branch = rng.choice(_STREETS[district])[:2] if rng.random() < 0.5 else BEIJING_DISTRICTS[district]
+    branch = rng.choice(_BRANCHES[district])
+
     return f"{bank}北京{branch}支行 {prefix}{_digits(rng, length - len(prefix))}"
 
 

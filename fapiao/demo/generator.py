@@ -70,6 +70,8 @@ _CASE_WEIGHTS = [LABEL_SHARES[label] / _EVENTS_PER_CASE.get(label, 1.0) for labe
 # Live stream mix: shares of steps that issue, change a status, or start a check case.
 _STREAM_MIX = (0.42, 0.03, 0.55)
 _MAX_RECORDS = 100_000  # the live stream forgets its oldest invoices beyond this
+_OFFICE_HOURS = (8, 21)  # when reimbursement clerks check and accountants red-flush (history only)
+
 
 _VOID_REASONS = ("开票有误", "购买方信息填写错误", "购买方拒收")
 _RED_REASONS = ("开票有误", "销货退回", "服务中止")
@@ -77,16 +79,9 @@ _PARTIAL_REASONS = ("销售折让", "部分退货", "开票有误")
 _CITIES = ("天津市滨海新区", "河北省廊坊市", "河北省保定市", "上海市浦东新区", "山东省济南市", "江苏省苏州市")
 _PROJECTS = ("办公楼改造", "道路养护", "厂房建设", "地下管网维修", "学校教学楼装修", "产业园配套")
 _PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(
-        zip(
-            "ABCDEFGHJKLMNPRSTUVWXYZ",
-            (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9),
-            strict=True,
-        )
-    ),
-}
+_SITE_DISTRICTS = ("110105", "110108", "110111", "110112", "110113", "110114", "110115")
+_VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q
+_VIN_VALUES = dict(zip(_VIN_CHARS, map(int, "123456781234579234567890123456789"), strict=True))
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _VIN_YEARS = "ABCDEFGHJKLMNPRSTVWXY123456789"  # model-year codes from 2010
 
@@ -135,7 +130,8 @@ class _Record:
 
     @property
     def busy_until(self) -> datetime:
-        return max(self.invoice.issued_at, self.last_check_at or self.invoice.issued_at)
+        """The latest of its issue, its status change and its checks."""
+        return max(t for t in (self.invoice.issued_at, self.changed_at, self.last_check_at) if t is not None)
 
 
 def money(value: Decimal | float) -> Decimal:
@@ -178,7 +174,9 @@ class DemoFeed:
         self._by_key: dict[str, _Record] = {}
         self._changed: dict[InvoiceStatus, list[_Record]] = {s: [] for s in InvoiceStatus}
         self._keys: set[str] = set()  # issued and fake keys: a fake never collides with an issued invoice
-        self._codes: dict[tuple[str, str, int], list[str]] = {}  # (seller, fplx, year) -> [code, next no.]
+        self._codes: dict[
+            tuple[str, str, int], tuple[str, int]
+        ] = {}  # (seller, fplx, year) -> code, next no.
         self._sequences: dict[int, int] = {}  # year -> last 数电 sequence in Beijing
 
     # -- state ---------------------------------------------------------------------------------------
@@ -208,7 +206,7 @@ class DemoFeed:
         return [self._issue_event(self._new_invoice(seller, at)) for at, _, seller in timed]
 
     def status_changes(self, fraction: float) -> list[DemoEvent]:
-        """Void or red-flush about `fraction` of the invoices still normal, before the clock, in time order."""
+        """Void or red-flush about `fraction` of the normal invoices, before the clock, in time order."""
         normal = [r for r in self._records if r.status is InvoiceStatus.NORMAL]
         chosen = self._rng.sample(normal, min(len(normal), round(fraction * len(normal))))
         events = [e for r in chosen if (e := self._change_status(r, None)) is not None]
@@ -295,7 +293,6 @@ class DemoFeed:
 
     def _new_invoice(self, seller: Seller, at: datetime) -> _Record:
         rng, profile = self._rng, seller.profile
-        at = at.replace(microsecond=0)
         fplx = rng.choices([t for t, _ in profile.types], [w for _, w in profile.types])[0]
         buyer = self._pick_buyer(profile, fplx)
         lines = self._lines(profile, fplx)
@@ -378,12 +375,14 @@ class DemoFeed:
                 self._sequences[year] = sequence + rng.randint(1, 3_000)
                 code, number = "", make_digital_number(year, PROVINCE, rng, self._sequences[year])
             else:
-                state = self._codes.get((seller.tax_id, fplx, year))
-                if state is None or int(state[1]) > 99_999_999:
-                    code = make_invoice_code(fplx, REGION, year, rng)
-                    state = self._codes[seller.tax_id, fplx, year] = [code, str(rng.randrange(1, 60_000_000))]
-                code, number = state[0], f"{int(state[1]):08d}"
-                state[1] = str(int(state[1]) + 1)
+                code, next_number = self._codes.get((seller.tax_id, fplx, year), ("", 10**8))
+                if next_number >= 10**8:
+                    code, next_number = (
+                        make_invoice_code(fplx, REGION, year, rng),
+                        rng.randrange(1, 60_000_000),
+                    )
+                self._codes[seller.tax_id, fplx, year] = (code, next_number + 1)
+                number = f"{next_number:08d}"
             key = invoice_key(code, number)
             if key not in self._keys:
                 self._keys.add(key)
@@ -395,35 +394,36 @@ class DemoFeed:
     def _vin(self, year: int) -> str:
         """A 17-character VIN of a Chinese-built car, with its ISO 3779 check digit."""
         rng = self._rng
-        chars = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
         body = (
-            rng.choice(("LSV", "LFV", "LVG", "LGX", "LHG"))
-            + "".join(rng.choices(chars, k=5))
-            + "0"
+            rng.choice(("LSV", "LFV", "LVG", "LGX", "LHG"))  # WMI of cars built in China
+            + "".join(rng.choices(_VIN_CHARS, k=5))
+            + "0"  # the check digit's place (weight 0)
             + _VIN_YEARS[(year - 2010) % len(_VIN_YEARS)]
-            + rng.choice(chars)
+            + rng.choice(_VIN_CHARS)
             + self._digits(6)
         )
         check = sum(_VIN_VALUES[c] * w for c, w in zip(body, _VIN_WEIGHTS, strict=True)) % 11
         return body[:8] + ("X" if check == 10 else str(check)) + body[9:]
 
     def _remarks(self, seller: Seller, fplx: str, lines: tuple[InvoiceLine, ...], at: datetime) -> str:
-        """What the type or the industry prints in 备注: vehicle data, toll trips, transport, building sites."""
+        """What the type or industry prints in 备注: vehicle data, toll trips, transport, building sites."""
         rng, industry = self._rng, seller.profile.industry
         if fplx == "03":
             engine = "".join(rng.choices(_PLATE_CHARS, k=8))
             return f"车辆识别代号/车架号码:{self._vin(at.year)} 发动机号码:{engine}"
         if fplx == "15":
             return (
-                f"车牌照号:{self._plate()} 登记证号:110{self._digits(9)} 车辆识别代号:{self._vin(at.year - 5)} "
+                f"车牌照号:{self._plate()} 登记证号:110{self._digits(9)} "
+                f"车辆识别代号:{self._vin(at.year - 5)} "
                 "转入地车辆管理所名称:北京市公安局公安交通管理局"
             )
         if fplx == "14":
-            entered = at - timedelta(minutes=rng.randint(20, 24 * 60))
-            passed = entered + timedelta(minutes=rng.randint(10, 90))
+            passed = at - timedelta(minutes=rng.randint(5, 24 * 60))
+            entered = passed - timedelta(minutes=rng.randint(10, 90))
             return f"车牌号:{self._plate()} 通行日期起:{entered:%Y%m%d%H%M} 通行日期止:{passed:%Y%m%d%H%M}"
         if industry.startswith("construction") and any(line.item.startswith("*建筑服务*") for line in lines):
-            return f"建筑服务发生地:北京市{district_name(rng.choice(list(_DISTRICTS)))} 建筑项目名称:{rng.choice(_PROJECTS)}"
+            site = district_name(rng.choice(_SITE_DISTRICTS))
+            return f"建筑服务发生地:北京市{site} 建筑项目名称:{rng.choice(_PROJECTS)}"
         if industry.startswith("logistics") and any(line.item.startswith("*运输服务*") for line in lines):
             return (
                 f"起运地:北京市{district_name(seller.district)} 到达地:{rng.choice(_CITIES)} "
@@ -441,7 +441,7 @@ class DemoFeed:
         if earliest >= self._clock:
             return None
         next_month = (invoice.issued_at.replace(day=1) + timedelta(days=32)).replace(
-            day=1, hour=0, minute=0, second=0
+            day=1, hour=0, minute=0, second=0, microsecond=0
         )
         if invoice.fplx in PAPER_TYPES and rng.random() < 0.45:
             latest = min(
@@ -480,14 +480,24 @@ class DemoFeed:
         return DemoEvent(topics.INVOICES_STATUS.name, record.key, event)
 
     def _between(self, low: datetime, high: datetime) -> datetime:
+        """A moment in [low, high], in office hours (08-21) when the span allows; `high` if it is empty."""
         if high <= low:
             return high
-        return low + timedelta(seconds=int(self._rng.uniform(0, (high - low).total_seconds())))
+        span = (high - low).total_seconds()
+        for _ in range(20):
+            moment = low + timedelta(seconds=int(self._rng.uniform(0, span)))
+            if _OFFICE_HOURS[0] <= moment.hour < _OFFICE_HOURS[1]:
+                break
+        return moment
 
     def _later(self, after: datetime, days: float) -> datetime:
-        """A log-normal delay (median `days`) after `after`, kept before the clock."""
-        moment = after + timedelta(seconds=int(self._rng.lognormvariate(math.log(days * 86_400), 1.0)))
-        return moment if moment <= self._clock else self._between(after, self._clock)
+        """A log-normal delay (median `days`) after `after`, before the clock, in office hours if possible."""
+        rng = self._rng
+        for _ in range(20):
+            moment = after + timedelta(seconds=int(rng.lognormvariate(math.log(days * 86_400), 1.0)))
+            if moment <= self._clock and _OFFICE_HOURS[0] <= moment.hour < _OFFICE_HOURS[1]:
+                return moment
+        return self._between(after, self._clock)
 
     # -- checks --------------------------------------------------------------------------------------
 
@@ -547,16 +557,15 @@ class DemoFeed:
         elif label == "repeated_tampering" and room >= 3:
             return self._repeated_case(at, room)
         record = self._find(normal)
-        if record is None:
-            return [self._fake_check(at)] if label == "fake" else self._check_case("fake", at, room)
+        if record is None:  # every invoice is busy or changed: nothing to check but a fake
+            return [self._fake_check(at)]
         return [self._check(record, self._when(record, at), "genuine")]
 
     def _when(self, record: _Record, at: datetime | None) -> datetime:
-        """A check's time: `at` live, else a reimbursement delay (median 2 days) after the invoice or its change."""
+        """A check's time: `at` live, else a reimbursement delay (median 2 days) after the last event."""
         if at is not None:
             return at
-        after = max(record.busy_until, record.changed_at or record.busy_until) + timedelta(minutes=2)
-        return self._later(after, days=2)
+        return self._later(record.busy_until + timedelta(minutes=2), days=2)
 
     def _check(
         self,
@@ -656,7 +665,8 @@ class DemoFeed:
         return self._rng.choice(candidates)
 
     def _duplicate_case(self, at: datetime | None, room: int) -> list[DemoEvent]:
-        """A genuine invoice reimbursed again elsewhere: 1-2 other requesters check it after its first check."""
+        """A genuine invoice reimbursed again elsewhere: 1-2 other requesters check it after a first check."""
+
         rng = self._rng
         events: list[DemoEvent] = []
         record = None
@@ -668,11 +678,11 @@ class DemoFeed:
         if record is None:
             record = self._find(InvoiceStatus.NORMAL)
             if record is None:
-                return self._check_case("fake", at, room)
+                return [self._fake_check(at)]
             events.append(self._check(record, self._when(record, at), "genuine"))
-        when = record.busy_until
-        for _ in range(min(rng.choice((1, 1, 2)), room - len(events))):
-            when = self._after(when, at, minutes=(10, 180))
+        for i in range(min(rng.choice((1, 1, 2)), room - len(events))):
+            first = i == 0 and not events
+            when = self._when(record, at) if first else self._after(record.busy_until, at, minutes=(10, 180))
             requester = self._other_company(record.checked_by).requester
             events.append(self._check(record, when, "duplicate_reimbursement", requester=requester))
         return events
@@ -682,7 +692,7 @@ class DemoFeed:
         rng = self._rng
         record = self._find(InvoiceStatus.NORMAL)
         if record is None:
-            return self._check_case("fake", at, room)
+            return [self._fake_check(at)]
         when = self._when(record, at)
         requester = record.buyer.requester if rng.random() < 0.7 else self._other_company([]).requester
         tried_amounts: set[Decimal] = set()
@@ -765,6 +775,3 @@ class DemoFeed:
         gone = {id(r) for r in dropped}
         for status, records in self._changed.items():
             self._changed[status] = [r for r in records if id(r) not in gone]
-
-
-_DISTRICTS = tuple(d for d in ("110105", "110108", "110111", "110112", "110113", "110114", "110115"))

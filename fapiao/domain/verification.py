@@ -11,7 +11,7 @@ invoices).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from fapiao.domain import register
@@ -67,12 +67,19 @@ class Decision:
 
 
 def decide(
-    request: CheckRequested, entry: register.Entry | None, today: date, *, recheck: bool = False
+    request: CheckRequested,
+    entry: register.Entry | None,
+    today: date,
+    *,
+    now: datetime,
+    sync_window: timedelta,
+    recheck: bool = False,
 ) -> Decision:
     """The verdict for one check. `today` is the Asia/Shanghai calendar day of the request.
 
     `recheck` re-verifies a check that was already counted (redelivery, refresh, follow-up): the
-    daily limit does not apply to it again.
+    daily limit does not apply to it again. An invoice missing from the register is held as
+    pending_sync while the sync delay is plausible (see `awaiting_sync`), else 查无此票.
     """
     problems = request_problems(
         request.invoice_code,
@@ -96,6 +103,8 @@ def decide(
         return Decision(Verdict.LIMIT_EXCEEDED, counted=False)
     invoice = register.issued_invoice(entry)
     if invoice is None:
+        if awaiting_sync(request, today, now=now, sync_window=sync_window):
+            return Decision(Verdict.PENDING_SYNC)
         return Decision(Verdict.NOT_FOUND)
     mismatched = mismatched_fields(request, invoice)
     if mismatched:
@@ -103,6 +112,14 @@ def decide(
     status = register.status_of(entry)
     face = invoice_face(invoice, status)
     return Decision(_STATUS_VERDICTS.get(status, Verdict.CONSISTENT), invoice=face)
+
+
+def awaiting_sync(request: CheckRequested, today: date, *, now: datetime, sync_window: timedelta) -> bool:
+    """Whether a missing invoice may still arrive: it was issued within the sync window before the
+    request, and the window since the request has not run out. An invoice dated weeks ago that is
+    not in the register never will be (the register is fed as invoices are issued)."""
+    recent_issue = request.issue_date >= today - timedelta(days=max(1, sync_window.days))
+    return recent_issue and now - request.requested_at < sync_window
 
 
 def mismatched_fields(request: CheckRequested, invoice: InvoiceIssued) -> tuple[str, ...]:

@@ -64,7 +64,7 @@ class CheckCreate(BaseModel):
 
 class CheckAccepted(BaseModel):
     check_id: UUID
-    status: Literal["pending"] = "pending"
+    status: Literal["pending"] = "pending"  # the verdict follows at `location`
     location: str
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
+from collections.abc import Callable
 from uuid import UUID
 
 import structlog
@@ -17,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fapiao import topics
 from fapiao.bus import partitions_of
 from fapiao.settings import Settings
-from schemas.events import CheckResult, Verdict
+from schemas.events import CheckResult
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +29,7 @@ class ResultsCache:
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._results: OrderedDict[UUID, CheckResult] = OrderedDict()
-        self._waiters: dict[UUID, list[asyncio.Future[CheckResult]]] = {}
+        self._waiters: dict[UUID, dict[Callable[[CheckResult], bool], list[asyncio.Future[CheckResult]]]] = {}
         self._submitted: OrderedDict[UUID, None] = OrderedDict()
 
     def mark_submitted(self, check_id: UUID) -> None:
@@ -52,27 +53,43 @@ class ResultsCache:
         self._results.move_to_end(result.check_id)
         while len(self._results) > self._capacity:
             self._results.popitem(last=False)
-        if result.verdict is not Verdict.PENDING_SYNC:
-            for waiter in self._waiters.pop(result.check_id, []):
-                if not waiter.done():
-                    waiter.set_result(result)
+        for wanted in list(self._waiters.get(result.check_id, {})):
+            if wanted(result):
+                for waiter in self._waiters[result.check_id].pop(wanted):
+                    if not waiter.done():
+                        waiter.set_result(result)
 
     async def wait_final(self, check_id: UUID, timeout: float) -> CheckResult | None:
-        """The final (non-pending) result, waiting up to `timeout` seconds for it."""
+        """The first answer of a check, waiting up to `timeout` seconds for it.
+
+        A pending_sync answer counts: the caller learns at once that the invoice is not in the
+        register yet, and the final verdict follows on the results feed.
+        """
+        return await self._wait(check_id, timeout, lambda r: True)
+
+    async def wait_newer(self, check_id: UUID, than_version: int, timeout: float) -> CheckResult | None:
+        """A result of this check newer than `than_version` (after a refresh)."""
+        return await self._wait(check_id, timeout, lambda r: r.result_version > than_version)
+
+    async def _wait(
+        self, check_id: UUID, timeout: float, wanted: Callable[[CheckResult], bool]
+    ) -> CheckResult | None:
         current = self._results.get(check_id)
-        if current is not None and current.verdict is not Verdict.PENDING_SYNC:
+        if current is not None and wanted(current):
             return current
         waiter: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(check_id, []).append(waiter)
+        self._waiters.setdefault(check_id, {}).setdefault(wanted, []).append(waiter)
         try:
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             return None
         finally:
-            waiters = self._waiters.get(check_id, [])
-            if waiter in waiters:
-                waiters.remove(waiter)
-            if not waiters:
+            by_predicate = self._waiters.get(check_id, {})
+            if waiter in by_predicate.get(wanted, []):
+                by_predicate[wanted].remove(waiter)
+                if not by_predicate[wanted]:
+                    del by_predicate[wanted]
+            if not by_predicate:
                 self._waiters.pop(check_id, None)
 
 

@@ -27,6 +27,7 @@ from fapiao.warehouse.engine import NativeEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = uuid.uuid4().hex[:8]
+SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -39,6 +40,8 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_SINK_BATCH_SECONDS=str(settings.sink_batch_seconds),
         FAPIAO_LOG_JSON="false",
         FAPIAO_ENV="test",
+        FAPIAO_SYNC_WINDOW_SECONDS=str(settings.sync_window_seconds),
+        FAPIAO_SYNC_SWEEP_SECONDS=str(settings.sync_sweep_seconds),
     )
     return env
 
@@ -51,6 +54,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         clickhouse_database=f"test_{RUN_ID}",
         data_dir=tmp_path_factory.mktemp("worker"),
         sink_batch_seconds=0.2,
+        sync_window_seconds=SYNC_WINDOW_SECONDS,
+        sync_sweep_seconds=0.5,
     )
 
 

@@ -15,7 +15,7 @@ from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.request_rules import request_problems
 from fapiao.warehouse.results import latest_result
-from schemas.events import CheckRequested
+from schemas.events import CheckRecheck, CheckRequested
 from services.api.deps import StateDep
 from services.api.models import CheckAccepted, CheckCreate, CheckView
 
@@ -107,3 +107,39 @@ async def get_check(check_id: UUID, state: StateDep) -> CheckView:
     if state.cache.was_submitted(check_id):
         return CheckView(check_id=check_id, status="pending")
     raise HTTPException(status_code=404, detail={"msg": "no such check", "msg_zh": "查无此查验请求"})
+
+
+@router.post(
+    "/{check_id}/refresh",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CheckAccepted,
+    responses={200: {"model": CheckView, "description": "the new verdict, when `wait` was given"}},
+    summary="Re-verify a check now (手动刷新)",
+)
+async def refresh_check(
+    check_id: UUID,
+    state: StateDep,
+    wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for the new verdict")] = 0,
+) -> CheckAccepted | JSONResponse:
+    cached = state.cache.get(check_id)
+    if cached is not None:
+        key, version = cached.invoice_key, cached.result_version
+    else:
+        row = await state.query(latest_result, check_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail={"msg": "no such check", "msg_zh": "查无此查验请求"})
+        key, version = row["invoice_key"], int(row["result_version"])
+    ask = CheckRecheck(check_id=check_id, invoice_key=key, reason="refresh", requested_at=datetime.now(UTC))
+    await state.publisher.publish(topics.CHECKS_RECHECKS, key, ask)
+    location = f"/v1/checks/{check_id}"
+    if wait > 0:
+        result = await state.cache.wait_newer(
+            check_id, version, min(wait, state.settings.api_max_wait_seconds)
+        )
+        if result is not None:
+            return JSONResponse(
+                CheckView.from_result(result).model_dump(mode="json"),
+                status_code=200,
+                headers={"Location": location},
+            )
+    return CheckAccepted(check_id=check_id, location=location)

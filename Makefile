@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run stop status test test-unit test-integration lint services-up services-down bench clean
+.PHONY: help venv run stop status test test-unit lint services-up services-down tools bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ venv: $(STAMP) ## create the virtualenv and install the project
 
 services-up: ## provision and start Kafka (KRaft) and ClickHouse on 127.0.0.1
 	bash deploy/local/stack.sh up
+
+tools: ## command-line tools the tests use (docker-compose, to validate docker-compose.yml)
+	bash deploy/local/tools.sh
 
 services-down: ## stop Kafka and ClickHouse
 	bash deploy/local/stack.sh down
@@ -40,7 +43,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy fapiao schemas streams services
 
-test: $(STAMP) services-up lint ## every test: unit, chdb, and integration against the real servers
+test: $(STAMP) services-up tools lint ## every test: unit, chdb, and integration against the real servers
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-unit: $(STAMP) ## the tests that need no server

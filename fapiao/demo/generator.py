@@ -171,6 +171,7 @@ class DemoFeed:
         self._company_weights = [1 / (i + 1) ** 0.8 for i in range(len(companies))]
         self._individuals = self.directory.individuals
         self._records: list[_Record] = []
+        self._unchecked: list[_Record] = []  # never checked yet (lazily cleaned)
         self._by_key: dict[str, _Record] = {}
         self._changed: dict[InvoiceStatus, list[_Record]] = {s: [] for s in InvoiceStatus}
         self._keys: set[str] = set()  # issued and fake keys: a fake never collides with an issued invoice
@@ -318,6 +319,7 @@ class DemoFeed:
         )
         record = _Record(invoice, seller, buyer)
         self._records.append(record)
+        self._unchecked.append(record)
         self._by_key[record.key] = record
         return record
 
@@ -505,21 +507,45 @@ class DemoFeed:
         return self._rng.choices(LABELS, _CASE_WEIGHTS)[0]
 
     def _find(
-        self, status: InvoiceStatus, want: FourthField | None = None, amount: bool = False
+        self,
+        status: InvoiceStatus,
+        want: FourthField | None = None,
+        amount: bool = False,
+        *,
+        fresh: bool = True,
     ) -> _Record | None:
-        """A random invoice in `status` (optionally of a fourth field), free for a check before the clock."""
-        pool = self._records if status is InvoiceStatus.NORMAL else self._changed[status]
+        """A random invoice in `status` (optionally of a fourth field) with nothing after the clock.
+
+        Normal invoices mostly (85%) come from those never checked yet: most invoices are reimbursed once.
+        """
         rng = self._rng
+
+        def fits(record: _Record) -> bool:
+            return (
+                record.status is status
+                and (want is None or record.fourth is want)
+                and (not amount or record.fourth.is_amount)
+                and record.busy_until < self._clock
+            )
+
+        if status is InvoiceStatus.NORMAL and fresh and rng.random() < 0.85:
+            unchecked = self._unchecked
+            for _ in range(60):
+                if not unchecked:
+                    break
+                i = rng.randrange(len(unchecked))
+                record = unchecked[i]
+                if record.last_check_at is not None or record.status is not status:
+                    unchecked[i] = unchecked[-1]  # checked or changed since: drop it
+                    unchecked.pop()
+                elif fits(record):
+                    return record
+        pool = self._records if status is InvoiceStatus.NORMAL else self._changed[status]
         for _ in range(60):
             if not pool:
                 return None
             record = rng.choice(pool)
-            if (
-                record.status is status
-                and (want is None or record.fourth is want)
-                and (not amount or record.fourth.is_amount)
-                and record.busy_until + timedelta(minutes=2) < self._clock
-            ):
+            if fits(record):
                 return record
         return None
 
@@ -671,8 +697,9 @@ class DemoFeed:
         events: list[DemoEvent] = []
         record = None
         for _ in range(30):
-            candidate = self._find(InvoiceStatus.NORMAL)
-            if candidate is not None and candidate.checked_by:
+            candidate = self._find(InvoiceStatus.NORMAL, fresh=False)
+            settled = candidate is not None and candidate.busy_until < self._clock - timedelta(minutes=30)
+            if candidate is not None and candidate.checked_by and settled:
                 record = candidate
                 break
         if record is None:
@@ -773,5 +800,7 @@ class DemoFeed:
         for record in dropped:
             self._by_key.pop(record.key, None)
         gone = {id(r) for r in dropped}
+        self._unchecked = [r for r in self._unchecked if id(r) not in gone]
+
         for status, records in self._changed.items():
             self._changed[status] = [r for r in records if id(r) not in gone]

@@ -58,7 +58,10 @@ async def test_a_void_after_verification_pushes_a_follow_up(worker, publisher, c
     inv = issued(number="30000003")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
-    genuine, tampered = check_of(inv, requester="org-a"), check_of(inv, requester="org-b", check_code="000000")
+    genuine, tampered = (
+        check_of(inv, requester="org-a"),
+        check_of(inv, requester="org-b", check_code="000000"),
+    )
     await publisher.publish(topics.CHECKS_REQUESTED, key, genuine)
     await publisher.publish(topics.CHECKS_REQUESTED, key, tampered)
     assert (await _result(consume, genuine.check_id, 1))["verdict"] == "consistent"
@@ -89,7 +92,9 @@ async def test_refresh_re_verifies_on_demand(api_url, publisher) -> None:
         assert refreshed.status_code == 200 and refreshed.json()["verdict"] == "pending_sync"
         assert refreshed.json()["result_version"] == 2
 
-        await publisher.publish(topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv)
+        await publisher.publish(
+            topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv
+        )
         for _ in range(50):
             view = (await client.get(f"/v1/checks/{check_id}")).json()
             if view["verdict"] == "consistent":

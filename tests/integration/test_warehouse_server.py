@@ -1,0 +1,29 @@
+"""Migrations and queries on the real ClickHouse server (18.16 here)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from fapiao.settings import Settings
+from fapiao.warehouse.engine import NativeEngine
+from tests import warehouse_contract
+
+
+@pytest.fixture
+def engine() -> Iterator[NativeEngine]:
+    engine = NativeEngine(Settings(_env_file=None), database=f"wh_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
+    yield engine
+    engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
+    engine.close()
+
+
+def test_migrations_apply_once_on_the_server(engine: NativeEngine) -> None:
+    warehouse_contract.check_migrations_apply_once(engine)
+
+
+def test_results_queries_on_the_server(engine: NativeEngine) -> None:
+    warehouse_contract.check_migrations_apply_once(engine)
+    warehouse_contract.check_results_queries(engine)

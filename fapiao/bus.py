@@ -117,3 +117,26 @@ async def partitions_of(settings: Settings, topic: str) -> list[int]:
         if entry.get("topic") == topic and not entry.get("error_code"):
             return sorted(int(p["partition"]) for p in entry.get("partitions", ()))
     return []
+
+
+async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str]) -> int:
+    """Messages on `topic_names` not yet committed by consumer group `group`."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(name, p) for name in topic_names for p in await partitions_of(settings, name)
+        ]
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        return sum(
+            max(0, ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0))
+            for tp in partitions
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -94,6 +94,33 @@ def api(
 
 
 @app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="same seed, same day: same invoices")] = 2026,
+    invoices: Annotated[int, typer.Option(help="invoices in the backlog")] = 3000,
+    checks: Annotated[int, typer.Option(help="labelled checks of the backlog")] = 3000,
+    rate: Annotated[float, typer.Option(help="live events per second after the backlog (0: none)")] = 0,
+    duration: Annotated[float, typer.Option(help="seconds of live feed (0: until stopped)")] = 0,
+    sample_check: Annotated[
+        bool, typer.Option("--sample-check", help="print a genuine check body and exit")
+    ] = False,
+) -> None:
+    """Publish the realistic demo feed: Beijing invoices, status changes, labelled checks."""
+    from services import demo_feed
+
+    settings = _settings()
+    if sample_check:
+        body = demo_feed.sample_check(settings, seed, invoices)
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
+        return
+    labels = asyncio.run(
+        demo_feed.run_demo(
+            settings, seed=seed, invoices=invoices, checks=checks, rate=rate, duration=duration
+        )
+    )
+    typer.echo("checks published by label: " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())))
+
+
+@app.command()
 def inspect(
     values: Annotated[list[str], typer.Argument(help="codes, numbers, tax ids or QR strings")],
 ) -> None:

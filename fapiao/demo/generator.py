@@ -175,9 +175,8 @@ class DemoFeed:
         self._by_key: dict[str, _Record] = {}
         self._changed: dict[InvoiceStatus, list[_Record]] = {s: [] for s in InvoiceStatus}
         self._keys: set[str] = set()  # issued and fake keys: a fake never collides with an issued invoice
-        self._codes: dict[
-            tuple[str, str, int], tuple[str, int]
-        ] = {}  # (seller, fplx, year) -> code, next no.
+        # (seller tax id, fplx, year) -> (invoice code, next number): one batch per seller, type and year
+        self._codes: dict[tuple[str, str, int], tuple[str, int]] = {}
         self._sequences: dict[int, int] = {}  # year -> last 数电 sequence in Beijing
 
     # -- state ---------------------------------------------------------------------------------------
@@ -608,7 +607,7 @@ class DemoFeed:
         true_amount, true_code = fourth_field_value(record.invoice)
         requester = requester or record.buyer.requester
         record.last_check_at = max(record.last_check_at or when, when)
-        if label == "genuine" or label == "duplicate_reimbursement":
+        if label in ("genuine", "duplicate_reimbursement"):
             record.checked_by.append(requester)
         event = self._request(
             record.invoice.invoice_code,

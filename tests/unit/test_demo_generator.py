@@ -13,13 +13,15 @@ import pytest
 from fapiao import topics
 from fapiao.demo import LABELS, DemoEvent, DemoFeed
 from fapiao.demo.entities import build_directory
+from fapiao.domain import register
 from fapiao.domain.invoice_codes import fplx_from_code, parse_invoice_code
 from fapiao.domain.invoice_numbers import is_valid_paper_number, parse_digital_number
 from fapiao.domain.invoice_types import INVOICE_TYPES, invoice_key
 from fapiao.domain.regions import BEIJING_DISTRICTS
 from fapiao.domain.request_rules import request_problems
 from fapiao.domain.taxpayer_id import parse_tax_id
-from schemas.events import CheckRequested, InvoiceIssued, InvoiceStatus, InvoiceStatusChanged
+from fapiao.domain.verification import decide
+from schemas.events import CheckRequested, InvoiceIssued, InvoiceStatus, InvoiceStatusChanged, Verdict
 
 START = datetime(2025, 6, 16, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 CST_OFFSET = timedelta(hours=8)
@@ -346,3 +348,32 @@ def test_naive_start_is_beijing_time() -> None:
     assert feed.now == START
     assert all(e.at < START for e in feed.issue(50))
     assert date(2025, 4, 17) <= min(e.value.issue_date for e in feed.issue(200))  # type: ignore[attr-defined]
+
+
+def test_labels_agree_with_the_verification_rules() -> None:
+    """Replayed in time order through the register and `decide`, each label gets the verdict it stands for."""
+    expected = {
+        "genuine": {Verdict.CONSISTENT},
+        "duplicate_reimbursement": {Verdict.CONSISTENT},
+        "tampered_amount": {Verdict.INCONSISTENT},
+        "tampered_date": {Verdict.INCONSISTENT},
+        "tampered_check_code": {Verdict.INCONSISTENT},
+        "repeated_tampering": {Verdict.INCONSISTENT, Verdict.LIMIT_EXCEEDED},
+        "voided": {Verdict.VOIDED},
+        "red_flushed": {Verdict.RED_FLUSHED_FULL, Verdict.RED_FLUSHED_PARTIAL},
+        "fake": {Verdict.NOT_FOUND},
+    }
+    entries: dict[str, register.Entry] = {}
+    for event in DemoFeed(8, START).history(800, 1000, status_fraction=0.06):
+        value, entry = event.value, entries.get(event.key)
+        if isinstance(value, InvoiceIssued):
+            entries[event.key] = register.apply_issued(entry, value)
+        elif isinstance(value, InvoiceStatusChanged):
+            entries[event.key] = register.apply_status(entry, value)
+        else:
+            assert isinstance(value, CheckRequested) and event.label is not None
+            day = value.requested_at.date()
+            decision = decide(value, entry, day, now=value.requested_at, sync_window=timedelta(0))
+            if decision.counted:
+                entries[event.key] = register.count_check(entry, day)
+            assert decision.verdict in expected[event.label], (event.label, decision)

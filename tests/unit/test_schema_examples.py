@@ -35,3 +35,11 @@ def test_unknown_fields_are_refused() -> None:
     payload = json.loads(path.read_text("utf-8")) | {"surprise": 1}
     with pytest.raises(ValueError, match="surprise"):
         topics.CHECKS_REQUESTED.schema.model_validate(payload)
+
+
+def test_committed_json_schemas_are_up_to_date() -> None:
+    from schemas.export import JSONSCHEMA_DIR, rendered
+
+    for name, text in rendered().items():
+        path = JSONSCHEMA_DIR / name
+        assert path.exists() and path.read_text("utf-8") == text, f"run `python -m schemas.export` ({name})"

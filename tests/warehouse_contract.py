@@ -55,7 +55,8 @@ def check_results_queries(engine: Engine) -> None:
     latest = results_table.latest_result(engine, request.check_id)
     assert latest is not None
     assert latest["verdict"] == "voided" and latest["result_version"] == 2 and latest["follow_up"] == 1
-    assert Decimal(str(latest["amount"])) == Decimal("100.00") and latest["seller_name"] == "北京海淀示例科技有限公司"
+    assert Decimal(str(latest["amount"])) == Decimal("100.00")
+    assert latest["seller_name"] == "北京海淀示例科技有限公司"
     assert results_table.latest_result(engine, other.check_id)["mismatched_fields"] in (
         ["check_code"],
         ("check_code",),

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_docker_compose_file_is_valid() -> None:
     compose = shutil.which("docker-compose")
     assert compose, "docker-compose is missing: `make tools` installs it"
-    done = subprocess.run([compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True)
+    command = [compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"]
+    done = subprocess.run(command, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
 
 

@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]
 Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]*$", max_length=20)]
 TaxId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{15,20}$")]
+OrgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.-]{1,64}$")]
 
 
 class Event(BaseModel):
@@ -100,7 +101,8 @@ class CheckRequested(Event):
     check_id: UUID
     request_id: str | None = Field(default=None, max_length=128, description="client idempotency key")
     requested_at: AwareDatetime
-    requester: str = Field(min_length=1, max_length=64, description="requesting organisation or user id")
+    org_id: OrgId = Field(default="public", description="owning organisation (the API sets the caller's)")
+    requester: str = Field(min_length=1, max_length=64, description="requesting user, system or taxpayer id")
     channel: Literal["api", "batch", "document", "demo"] = "api"
     batch_id: UUID | None = None
     invoice_code: Digits = ""
@@ -169,6 +171,7 @@ class CheckResult(Event):
     result_version: int = Field(ge=1)
     requested_at: AwareDatetime
     decided_at: AwareDatetime
+    org_id: OrgId = "public"
     requester: str
     channel: str = "api"
     batch_id: UUID | None = None

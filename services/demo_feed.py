@@ -16,6 +16,7 @@ from datetime import time as clock_time
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from rich.progress import Progress
 
 from fapiao import topics
@@ -26,6 +27,14 @@ from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckRequested, InvoiceStatus
 
 BATCH = 500
+DEMO_ORG = "demo"  # every demo check belongs to this organisation; requesters are the buyers
+
+
+def _owned(event: DemoEvent) -> tuple[topics.TopicSpec, str, BaseModel]:
+    value = event.value
+    if isinstance(value, CheckRequested):
+        value = value.model_copy(update={"org_id": DEMO_ORG})
+    return topics.BY_NAME[event.topic], event.key, value
 
 
 def feed_start(settings: Settings) -> datetime:
@@ -66,7 +75,7 @@ async def _publish(publisher: Publisher, events: Sequence[DemoEvent], progress: 
     task = progress.add_task(label, total=len(events))
     for start in range(0, len(events), BATCH):
         chunk = events[start : start + BATCH]
-        await publisher.publish_many((topics.BY_NAME[e.topic], e.key, e.value) for e in chunk)
+        await publisher.publish_many(_owned(e) for e in chunk)
         progress.advance(task, len(chunk))
 
 
@@ -130,7 +139,7 @@ async def _stream(
         batch = list(islice(events, max(0, due)))
         if batch:
             await asyncio.to_thread(_store_labels, engine, batch)
-            await publisher.publish_many((topics.BY_NAME[e.topic], e.key, e.value) for e in batch)
+            await publisher.publish_many(_owned(e) for e in batch)
             labels.update(e.label for e in batch if e.label)
             sent += len(batch)
         await asyncio.sleep(0.1)

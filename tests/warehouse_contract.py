@@ -52,13 +52,13 @@ def check_results_queries(engine: Engine) -> None:
     rows = [results_table.result_row(r) for r in (consistent, consistent, later, other)]  # one redelivered
     assert engine.insert(results_table.TABLE, results_table.COLUMNS, rows) == 4
 
-    latest = results_table.latest_result(engine, request.check_id)
+    latest = results_table.latest_result(engine, request.org_id, request.check_id)
     assert latest is not None
     assert latest["verdict"] == "voided" and latest["result_version"] == 2 and latest["follow_up"] == 1
     assert Decimal(str(latest["amount"])) == Decimal("100.00")
     assert latest["seller_name"] == "北京海淀示例科技有限公司"
-    assert results_table.latest_result(engine, other.check_id)["mismatched_fields"] in (
+    assert results_table.latest_result(engine, other.org_id, other.check_id)["mismatched_fields"] in (
         ["check_code"],
         ("check_code",),
     )  # type: ignore[index]
-    assert results_table.verdict_counts(engine) == {"inconsistent": 1, "voided": 1}
+    assert results_table.verdict_counts(engine, request.org_id) == {"inconsistent": 1, "voided": 1}

@@ -1,5 +1,5 @@
 -- Every result of every check. A check can have several results (pending then final, follow-ups after a
--- status change): ReplacingMergeTree keeps the highest result_version per (requested_date, check_id), and a
+-- status change): ReplacingMergeTree keeps the highest result_version per (org_id, requested_date, check_id), and a
 -- redelivered result (same check, same version) collapses into one row. Read with FINAL or argMax.
 CREATE TABLE IF NOT EXISTS check_results
 (
@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS check_results
     requested_at DateTime('UTC'),
     requested_date Date,
     decided_at DateTime('UTC'),
+    org_id String,
     requester String,
     channel String,
     batch_id String,
@@ -35,4 +36,4 @@ CREATE TABLE IF NOT EXISTS check_results
 )
 ENGINE = ReplacingMergeTree(result_version)
 PARTITION BY toYYYYMM(requested_date)
-ORDER BY (requested_date, check_id);
+ORDER BY (org_id, requested_date, check_id);

@@ -40,6 +40,7 @@ def build_result(
         result_version=version,
         requested_at=request.requested_at,
         decided_at=decided_at,
+        org_id=request.org_id,
         requester=request.requester,
         channel=request.channel,
         batch_id=request.batch_id,

@@ -18,6 +18,7 @@ COLUMNS: tuple[str, ...] = (
     "requested_at",
     "requested_date",
     "decided_at",
+    "org_id",
     "requester",
     "channel",
     "batch_id",
@@ -56,6 +57,7 @@ def result_row(result: CheckResult) -> tuple[Any, ...]:
         # The partition/order date is the request's UTC date, so every version of a check shares a key.
         requested_utc.date(),
         result.decided_at.astimezone(_UTC),
+        result.org_id,
         result.requester,
         result.channel,
         str(result.batch_id) if result.batch_id else "",
@@ -81,18 +83,22 @@ def result_row(result: CheckResult) -> tuple[Any, ...]:
     )
 
 
-def latest_result(engine: Engine, check_id: UUID) -> dict[str, Any] | None:
-    """The newest stored result of a check, as a column -> value dict, or None."""
+def latest_result(engine: Engine, org_id: str, check_id: UUID) -> dict[str, Any] | None:
+    """The newest stored result of an organisation's check, as a column -> value dict, or None."""
     cols = ", ".join(COLUMNS)
     rows = engine.execute(
-        f"SELECT {cols} FROM {TABLE} FINAL WHERE check_id = %(check_id)s "
+        f"SELECT {cols} FROM {TABLE} FINAL WHERE org_id = %(org_id)s AND check_id = %(check_id)s "
         "ORDER BY result_version DESC LIMIT 1",
-        {"check_id": check_id},
+        {"org_id": org_id, "check_id": check_id},
     )
     return dict(zip(COLUMNS, rows[0], strict=True)) if rows else None
 
 
-def verdict_counts(engine: Engine) -> dict[str, int]:
-    """Checks per current verdict (each check counted once, at its newest result)."""
-    rows = engine.execute(f"SELECT verdict, count() FROM {TABLE} FINAL GROUP BY verdict ORDER BY verdict")
+def verdict_counts(engine: Engine, org_id: str) -> dict[str, int]:
+    """An organisation's checks per current verdict (each check counted once, at its newest result)."""
+    rows = engine.execute(
+        f"SELECT verdict, count() FROM {TABLE} FINAL WHERE org_id = %(org_id)s "
+        "GROUP BY verdict ORDER BY verdict",
+        {"org_id": org_id},
+    )
     return {str(v): int(n) for v, n in rows}

@@ -30,17 +30,17 @@ class ResultsCache:
         self._capacity = capacity
         self._results: OrderedDict[UUID, CheckResult] = OrderedDict()
         self._waiters: dict[UUID, dict[Callable[[CheckResult], bool], list[asyncio.Future[CheckResult]]]] = {}
-        self._submitted: OrderedDict[UUID, None] = OrderedDict()
+        self._submitted: OrderedDict[UUID, str] = OrderedDict()
 
-    def mark_submitted(self, check_id: UUID) -> None:
+    def mark_submitted(self, check_id: UUID, org_id: str) -> None:
         """Remember that this process published the check, so a GET before the verdict says pending."""
-        self._submitted[check_id] = None
+        self._submitted[check_id] = org_id
         self._submitted.move_to_end(check_id)
         while len(self._submitted) > self._capacity:
             self._submitted.popitem(last=False)
 
-    def was_submitted(self, check_id: UUID) -> bool:
-        return check_id in self._submitted
+    def was_submitted(self, check_id: UUID, org_id: str) -> bool:
+        return self._submitted.get(check_id) == org_id
 
     def get(self, check_id: UUID) -> CheckResult | None:
         return self._results.get(check_id)

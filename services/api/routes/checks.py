@@ -18,6 +18,7 @@ from fapiao.warehouse.results import latest_result
 from schemas.events import CheckRecheck, CheckRequested
 from services.api.deps import StateDep
 from services.api.models import CheckAccepted, CheckCreate, CheckView
+from services.api.principal import PrincipalDep
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
 _IDEMPOTENCY_NS = uuid.UUID("6f1c1f5e-3b0a-4a53-9a51-5bd1c2a7e7a1")
@@ -42,6 +43,7 @@ def check_id_for(requester: str, idempotency_key: str | None) -> UUID:
 async def submit_check(
     body: CheckCreate,
     state: StateDep,
+    principal: PrincipalDep,
     response: Response,
     wait: Annotated[
         float, Query(ge=0, le=30, description="seconds to wait for the verdict (0: answer 202 at once)")
@@ -68,9 +70,10 @@ async def submit_check(
         )
     request_id = idempotency_key or body.request_id
     check = CheckRequested(
-        check_id=check_id_for(body.requester, request_id),
+        check_id=check_id_for(f"{principal.org_id}/{body.requester}", request_id),
         request_id=request_id,
         requested_at=now,
+        org_id=principal.org_id,
         requester=body.requester,
         channel="api",
         invoice_code=body.invoice_code,
@@ -82,7 +85,7 @@ async def submit_check(
     await state.publisher.publish(
         topics.CHECKS_REQUESTED, invoice_key(check.invoice_code, check.invoice_number), check
     )
-    state.cache.mark_submitted(check.check_id)
+    state.cache.mark_submitted(check.check_id, check.org_id)
     location = f"/v1/checks/{check.check_id}"
     response.headers["Location"] = location
     if wait > 0:
@@ -97,14 +100,14 @@ async def submit_check(
 
 
 @router.get("/{check_id}", response_model=CheckView, summary="The verdict of a check")
-async def get_check(check_id: UUID, state: StateDep) -> CheckView:
+async def get_check(check_id: UUID, state: StateDep, principal: PrincipalDep) -> CheckView:
     cached = state.cache.get(check_id)
-    if cached is not None:
+    if cached is not None and cached.org_id == principal.org_id:
         return CheckView.from_result(cached)
-    row = await state.query(latest_result, check_id)
+    row = await state.query(latest_result, principal.org_id, check_id)
     if row is not None:
         return CheckView.from_row(row)
-    if state.cache.was_submitted(check_id):
+    if state.cache.was_submitted(check_id, principal.org_id):
         return CheckView(check_id=check_id, status="pending")
     raise HTTPException(status_code=404, detail={"msg": "no such check", "msg_zh": "查无此查验请求"})
 
@@ -119,13 +122,14 @@ async def get_check(check_id: UUID, state: StateDep) -> CheckView:
 async def refresh_check(
     check_id: UUID,
     state: StateDep,
+    principal: PrincipalDep,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for the new verdict")] = 0,
 ) -> CheckAccepted | JSONResponse:
     cached = state.cache.get(check_id)
-    if cached is not None:
+    if cached is not None and cached.org_id == principal.org_id:
         key, version = cached.invoice_key, cached.result_version
     else:
-        row = await state.query(latest_result, check_id)
+        row = await state.query(latest_result, principal.org_id, check_id)
         if row is None:
             raise HTTPException(status_code=404, detail={"msg": "no such check", "msg_zh": "查无此查验请求"})
         key, version = row["invoice_key"], int(row["result_version"])

@@ -105,6 +105,7 @@ class CheckRequested(Event):
     requester: str = Field(min_length=1, max_length=64, description="requesting user, system or taxpayer id")
     channel: Literal["api", "batch", "document", "demo"] = "api"
     batch_id: UUID | None = None
+    batch_row: int | None = Field(default=None, ge=1, description="1-based row (or file) number in the batch")
     invoice_code: Digits = ""
     invoice_number: Digits = Field(min_length=8)
     issue_date: date
@@ -175,6 +176,7 @@ class CheckResult(Event):
     requester: str
     channel: str = "api"
     batch_id: UUID | None = None
+    batch_row: int | None = None
     invoice_key: str
     fplx: str = Field(default="", description="'' when the type could not be determined")
     invoice_code: str = ""

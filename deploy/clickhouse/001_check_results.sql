@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS check_results
     requester String,
     channel String,
     batch_id String,
+    batch_row UInt32,
     invoice_key String,
     fplx String,
     invoice_code String,

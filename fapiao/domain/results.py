@@ -44,6 +44,7 @@ def build_result(
         requester=request.requester,
         channel=request.channel,
         batch_id=request.batch_id,
+        batch_row=request.batch_row,
         invoice_key=invoice_key(request.invoice_code, request.invoice_number),
         fplx=face.fplx if face else requested_fplx(request),
         invoice_code=request.invoice_code,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Command-line tools the tests use besides the servers: Debian's docker-compose (validates
-# docker-compose.yml; no Docker engine is needed for `docker-compose config`).
+# Command-line tools and system files the tests use besides the servers: Debian's docker-compose
+# (validates docker-compose.yml; no Docker engine is needed for `docker-compose config`) and a CJK font.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_TAG=tools
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+# A TrueType CJK font for the generated e-invoice PDF fixtures (tests, bench); reportlab cannot embed
+# the CFF-outline Noto CJK fonts, WenQuanYi Micro Hei is TrueType and small.
+[[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || apt_install fonts-wqy-microhei

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     sync_window_seconds: float = Field(default=24 * 3600, gt=0)
     sync_sweep_seconds: float = Field(default=60, gt=0)
 
+    # Risk scoring: verdicts are scored in batches of at most this many, or this old.
+    risk_batch_size: int = Field(default=500, ge=1)
+    risk_batch_seconds: float = Field(default=0.005, gt=0)
+    models_dir: Path = Path(".local/models")
+    model_poll_seconds: float = Field(default=5.0, gt=0)
+
     # ClickHouse
     clickhouse_host: str = "127.0.0.1"
     clickhouse_port: int = 9000

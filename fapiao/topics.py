@@ -48,6 +48,25 @@ CHECKS_RECHECKS = TopicSpec(
     events.CheckRecheck,
     "Re-verify an earlier check: manual refresh, or a sync-delay hold that ran out (internal).",
 )
+CHECKS_VERIFIED = TopicSpec(
+    "checks.verified",
+    "seller tax id",
+    events.CheckVerified,
+    "A verdict with its check context, re-keyed by seller for scoring (internal).",
+)
+SELLERS_ACTIVITY = TopicSpec(
+    "sellers.activity",
+    "seller tax id",
+    events.SellerActivity,
+    "Invoices issued, voided or red-flushed, keyed by seller: feeds per-seller statistics (internal).",
+)
+RISK_RULES = TopicSpec(
+    "risk.rules",
+    "'current'",
+    events.RiskRules,
+    "Rule parameters and thresholds; analysts publish a new version, workers apply it at once.",
+    compacted=True,
+)
 RISK_ALERTS = TopicSpec(
     "risk.alerts", "invoice key", events.RiskAlert, "A high-risk result, for risk analysts."
 )
@@ -65,6 +84,9 @@ ALL: tuple[TopicSpec, ...] = (
     CHECKS_REQUESTED,
     CHECKS_RESULTS,
     CHECKS_RECHECKS,
+    CHECKS_VERIFIED,
+    SELLERS_ACTIVITY,
+    RISK_RULES,
     RISK_ALERTS,
     CHECKS_DLQ,
 )

@@ -14,7 +14,9 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from fapiao.domain.invoice_types import FPLX_ALIASES, INVOICE_TYPES
 
 Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]
 Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]*$", max_length=20)]
@@ -69,6 +71,13 @@ class InvoiceIssued(Event):
     total: Money = Field(description="价税合计")
     check_code: Digits = Field(default="", description="校验码 (20 digits), empty for 数电")
     remarks: str = Field(default="", max_length=500)
+
+    @field_validator("fplx")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in INVOICE_TYPES and value not in FPLX_ALIASES:
+            raise ValueError(f"unknown invoice type {value!r}; known: {', '.join(sorted(INVOICE_TYPES))}")
+        return value
 
 
 class InvoiceStatus(StrEnum):
@@ -160,6 +169,24 @@ class InvoiceFace(BaseModel):
     remarks: str = ""
 
 
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class RiskAssessment(BaseModel):
+    """How risky a checked invoice looks, 0–100, and why (rule reasons and the model's share)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score: int = Field(ge=0, le=100)
+    severity: Severity
+    reasons: tuple[str, ...] = Field(default=(), description="reason codes, strongest first")
+    evidence: dict[str, str] = Field(default_factory=dict)
+    model_score: float | None = Field(default=None, ge=0, le=1, description="anomaly score of the model, 0–1")
+    rule_version: int = Field(default=0, ge=0)
+    model_version: str = ""
+    features: tuple[float, ...] = Field(default=(), description="the model's inputs, in FEATURE_NAMES order")
+
+
 class CheckResult(Event):
     """Topic `checks.results`, key = invoice key. A verdict for one check.
 
@@ -193,6 +220,7 @@ class CheckResult(Event):
         default=None, description="the invoice face, on 一致 and status verdicts"
     )
     follow_up: bool = Field(default=False, description="sent after the fact (status change, sync resolved)")
+    risk: RiskAssessment | None = Field(default=None, description="risk scoring, when the worker scores")
 
 
 class RiskAlert(Event):
@@ -200,13 +228,76 @@ class RiskAlert(Event):
 
     alert_id: UUID
     check_id: UUID
+    org_id: OrgId = "public"
     invoice_key: str
+    seller_tax_id: str = ""
     raised_at: AwareDatetime
     score: int = Field(ge=0, le=100)
-    severity: Literal["low", "medium", "high", "critical"]
+    severity: Severity
     reasons: tuple[str, ...]
     evidence: dict[str, str] = Field(default_factory=dict)
     rule_version: int = Field(default=0, ge=0)
+    model_version: str = ""
+
+
+class CheckContext(BaseModel):
+    """What the register knew about an invoice's checks when it answered this one (for scoring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prior_checks: int = Field(ge=0, description="checks of this invoice before this one")
+    prior_inconsistent: int = Field(ge=0, description="of which answered 不一致")
+    requesters: tuple[str, ...] = Field(
+        default=(), description="distinct requesters so far, this one included"
+    )
+    orgs: tuple[str, ...] = Field(default=(), description="distinct organisations so far, this one included")
+    consistent_requesters: tuple[str, ...] = Field(
+        default=(), description="requesters answered 一致 (or status)"
+    )
+    first_checked_at: AwareDatetime | None = None
+    issued_at: AwareDatetime | None = None
+    status_changed_at: AwareDatetime | None = None
+    seller_tax_id: str = ""
+    buyer_tax_id: str = ""
+
+
+class CheckVerified(Event):
+    """Topic `checks.verified` (internal), key = seller tax id (invoice key when unknown).
+
+    The verdict plus the invoice's check context, re-keyed by seller so the risk agent finds the
+    seller's rolling statistics locally.
+    """
+
+    result: CheckResult
+    context: CheckContext
+
+
+class SellerActivity(Event):
+    """Topic `sellers.activity` (internal), key = seller tax id. Feeds the per-seller statistics."""
+
+    seller_tax_id: str = Field(min_length=1)
+    kind: Literal["issued", "voided", "red_flushed"]
+    invoice_key: str
+    invoice_number: str
+    buyer_tax_id: str = ""
+    amount: Money = Field(description="价税合计 of the invoice")
+    issued_at: AwareDatetime
+    at: AwareDatetime = Field(description="when the activity happened (issued_at, or the status change)")
+
+
+class RiskRules(Event):
+    """Topic `risk.rules` (compacted), key = `current`. Rule parameters, changed by analysts at run time."""
+
+    version: int = Field(ge=1)
+    alert_threshold: int = Field(default=60, ge=0, le=100)
+    alert_window_seconds: int = Field(
+        default=24 * 3600, ge=0, description="one alert per invoice+reason per window"
+    )
+    model_weight: float = Field(default=0.3, ge=0, le=1, description="share of the model in the 0–100 score")
+    weights: dict[str, int] = Field(default_factory=dict, description="reason code -> points (0–100)")
+    params: dict[str, float] = Field(default_factory=dict, description="rule parameters, e.g. amount_z: 4")
+    updated_by: str = ""
+    updated_at: AwareDatetime | None = None
 
 
 class DeadLetter(Event):

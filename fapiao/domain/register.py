@@ -61,8 +61,11 @@ def checks_today(entry: Entry | None, day: date) -> int:
 def count_check(entry: Entry | None, day: date) -> Entry:
     """Count one more check of this invoice on `day`."""
     new = dict(entry or empty_entry())
-    new["checks_today"] = checks_today(entry, day) + 1
-    new["checks_day"] = day.isoformat()
+    stored = new.get("checks_day")
+    if stored is None or day.isoformat() >= stored:
+        new["checks_today"] = checks_today(entry, day) + 1
+        new["checks_day"] = day.isoformat()
+    # a late check of an earlier day counts in the total but never resets a later day's count
     new["checks_total"] = int(new.get("checks_total", 0)) + 1
     return new
 

@@ -92,7 +92,7 @@ def decide(
     if problems:
         return Decision(
             Verdict.INVALID,
-            mismatched_fields=tuple(p.field for p in problems),
+            mismatched_fields=tuple(dict.fromkeys(p.field for p in problems)),
             counted=False,
             detail_zh="; ".join(p.message_zh for p in problems),
             detail_en="; ".join(p.message_en for p in problems),

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from fapiao.domain.verification import MESSAGES
 from schemas.events import CheckResult, InvoiceFace, Verdict
 
-_YYYYMMDD = re.compile(r"^\d{8}$")
+_YYYYMMDD = re.compile(r"^[0-9]{8}$")
+_NUMERIC = re.compile(r"^\s*[0-9]+(\.[0-9]*)?\s*$")
 
 
 class CheckCreate(BaseModel):
@@ -35,9 +36,11 @@ class CheckCreate(BaseModel):
     )
 
     invoice_code: str = Field(
-        default="", pattern=r"^(\d{10}|\d{12})?$", description="发票代码; empty for 数电"
+        default="", pattern=r"^([0-9]{10}|[0-9]{12})?$", description="发票代码; empty for 数电"
     )
-    invoice_number: str = Field(pattern=r"^(\d{8}|\d{20})$", description="发票号码: 8 digits, or 20 for 数电")
+    invoice_number: str = Field(
+        pattern=r"^([0-9]{8}|[0-9]{20})$", description="发票号码: 8 digits, or 20 for 数电"
+    )
     issue_date: date = Field(description="开票日期, YYYY-MM-DD or YYYYMMDD")
     amount: Decimal | None = Field(
         default=None,
@@ -47,7 +50,7 @@ class CheckCreate(BaseModel):
         description="不含税金额 / 价税合计 / 车价合计 by type",
     )
     check_code: str | None = Field(
-        default=None, pattern=r"^(\d{6}|\d{20})$", description="校验码后6位 (or all 20 digits)"
+        default=None, pattern=r"^([0-9]{6}|[0-9]{20})$", description="校验码后6位 (or all 20 digits)"
     )
     requester: str = Field(default="anonymous", min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")
     request_id: str | None = Field(default=None, max_length=128, description="idempotency key (or header)")
@@ -57,6 +60,8 @@ class CheckCreate(BaseModel):
     def _compact_date(cls, value: Any) -> Any:
         if isinstance(value, str) and _YYYYMMDD.match(value):
             return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+        if isinstance(value, str) and _NUMERIC.match(value):
+            raise ValueError("issue_date must be YYYY-MM-DD or YYYYMMDD, not a timestamp")
         if isinstance(value, int | float):
             raise ValueError("issue_date must be a date string (YYYY-MM-DD or YYYYMMDD), not a number")
         return value

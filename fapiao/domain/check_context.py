@@ -1,0 +1,49 @@
+"""The check context of an invoice (who checked it, how often, how it went) for risk scoring."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fapiao.domain import register
+from schemas.events import CheckContext, CheckRequested, Verdict
+
+# verdicts under which the requester was shown the invoice face (a reimbursement could go ahead)
+_FACE_SHOWN = {
+    Verdict.CONSISTENT.value,
+    Verdict.VOIDED.value,
+    Verdict.RED_FLUSHED_PARTIAL.value,
+    Verdict.RED_FLUSHED_FULL.value,
+    Verdict.ABNORMAL.value,
+}
+
+
+def check_context(entry: register.Entry | None, request: CheckRequested, verdict: Verdict) -> CheckContext:
+    """The context of `request` given the register entry *before* this check was remembered."""
+    earlier: list[dict[str, Any]] = [
+        c for c in (entry or {}).get("checks", ()) if c["check_id"] != str(request.check_id)
+    ]
+    requesters = _distinct([c["requester"] for c in earlier] + [request.requester])
+    orgs = _distinct([c["request"].get("org_id", "public") for c in earlier] + [request.org_id])
+    shown = [c["requester"] for c in earlier if c["verdict"] in _FACE_SHOWN]
+    if verdict.value in _FACE_SHOWN:
+        shown.append(request.requester)
+    invoice = register.issued_invoice(entry)
+    first = min((c["request"]["requested_at"] for c in earlier), default=None)
+    changed = (entry or {}).get("status_changed_at")
+    return CheckContext(
+        prior_checks=len(earlier),
+        prior_inconsistent=sum(c["verdict"] == Verdict.INCONSISTENT.value for c in earlier),
+        requesters=tuple(requesters),
+        orgs=tuple(orgs),
+        consistent_requesters=tuple(_distinct(shown)),
+        first_checked_at=datetime.fromisoformat(first) if first else None,
+        issued_at=invoice.issued_at if invoice else None,
+        status_changed_at=datetime.fromisoformat(changed) if changed else None,
+        seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",
+        buyer_tax_id=(invoice.buyer.tax_id or "") if invoice else "",
+    )
+
+
+def _distinct(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))

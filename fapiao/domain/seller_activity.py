@@ -1,0 +1,40 @@
+"""What a register change tells the per-seller statistics (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fapiao.domain import register
+from fapiao.domain.invoice_types import invoice_key
+from schemas.events import InvoiceStatus, SellerActivity
+
+_KINDS = {
+    InvoiceStatus.VOIDED: "voided",
+    InvoiceStatus.RED_FLUSHED_PARTIAL: "red_flushed",
+    InvoiceStatus.RED_FLUSHED_FULL: "red_flushed",
+}
+
+
+def seller_activity(entry: register.Entry | None, issued: bool) -> SellerActivity | None:
+    """The activity event after an issuance (`issued`) or a status change; None when there is
+    nothing to tell (no seller tax id, status change of an invoice not yet issued, or a restore)."""
+    invoice = register.issued_invoice(entry)
+    if invoice is None or not invoice.seller.tax_id:
+        return None
+    if issued:
+        kind, at = "issued", invoice.issued_at
+    else:
+        status = register.status_of(entry)
+        if status not in _KINDS:
+            return None
+        kind, at = _KINDS[status], datetime.fromisoformat(str((entry or {})["status_changed_at"]))
+    return SellerActivity(
+        seller_tax_id=invoice.seller.tax_id,
+        kind=kind,  # type: ignore[arg-type]
+        invoice_key=invoice_key(invoice.invoice_code, invoice.invoice_number),
+        invoice_number=invoice.invoice_number,
+        buyer_tax_id=invoice.buyer.tax_id or "",
+        amount=invoice.total,
+        issued_at=invoice.issued_at,
+        at=at,
+    )

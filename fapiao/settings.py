@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-development-only"
 
 
 class Settings(BaseSettings):
@@ -61,6 +63,32 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_results_cache_size: int = Field(default=100_000, ge=100)
     api_max_wait_seconds: float = Field(default=10.0, gt=0)
+    api_max_body_bytes: int = Field(default=1 << 20, ge=1024, description="larger bodies get 413")
+    api_max_upload_bytes: int = Field(default=32 << 20, ge=1024, description="limit for multipart uploads")
+    api_key_rate_per_minute: int = Field(default=600, ge=1, description="per API key, unless the key has one")
+
+    # Accounts and sessions. The secret signs session tokens; production refuses the placeholder.
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    accounts_url: str = Field(default="sqlite:///.local/accounts.db", description="SQLAlchemy URL")
+    session_ttl_seconds: int = Field(default=900, ge=30)
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60)
+
+    # 国密 keys: SM4 keys `k1:<32 hex>,k2:<32 hex>` (the active one encrypts), the HMAC-SM3 key, and the
+    # folder of the SM2 receipt key pair. Outside production, unset SM4/HMAC keys derive from secret_key.
+    sm4_keys: SecretStr = SecretStr("")
+    sm4_active_key: str = ""
+    hmac_key: SecretStr = SecretStr("")
+    keys_dir: Path = Path(".local/keys")
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == PLACEHOLDER_SECRET or len(secret) < 32:
+                raise ValueError("FAPIAO_SECRET_KEY must be set (>= 32 characters) when FAPIAO_ENV=production")
+            if not self.sm4_keys.get_secret_value() or not self.hmac_key.get_secret_value():
+                raise ValueError("FAPIAO_SM4_KEYS and FAPIAO_HMAC_KEY must be set when FAPIAO_ENV=production")
+        return self
 
     @property
     def faust_app_id(self) -> str:

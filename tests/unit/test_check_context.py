@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fapiao.domain import register
+from fapiao.domain.check_context import check_context
+from fapiao.domain.seller_activity import seller_activity
+from schemas.events import InvoiceStatus, Verdict
+from tests.factories import SELLER, check_of, issued, status_change
+
+
+def _remember(entry, request, verdict: Verdict):  # type: ignore[no-untyped-def]
+    return register.remember_check(
+        entry,
+        {
+            "check_id": str(request.check_id),
+            "requester": request.requester,
+            "number": 1,
+            "version": 1,
+            "verdict": verdict.value,
+            "request": request.model_dump(mode="json"),
+        },
+    )
+
+
+def test_context_counts_earlier_checks_and_distinct_requesters() -> None:
+    inv = issued()
+    entry = register.apply_issued(None, inv)
+    a = check_of(inv, requester="A", org_id="org-a")
+    b = check_of(inv, requester="B", org_id="org-b", check_code="000000")
+    entry = _remember(_remember(entry, a, Verdict.CONSISTENT), b, Verdict.INCONSISTENT)
+    c = check_of(inv, requester="C", org_id="org-a")
+    ctx = check_context(entry, c, Verdict.CONSISTENT)
+    assert ctx.prior_checks == 2 and ctx.prior_inconsistent == 1
+    assert ctx.requesters == ("A", "B", "C") and ctx.orgs == ("org-a", "org-b")
+    assert ctx.consistent_requesters == ("A", "C")
+    assert ctx.seller_tax_id == SELLER.tax_id and ctx.issued_at == inv.issued_at
+
+
+def test_context_of_a_recheck_excludes_the_check_itself() -> None:
+    inv = issued()
+    a = check_of(inv, requester="A")
+    entry = _remember(register.apply_issued(None, inv), a, Verdict.CONSISTENT)
+    ctx = check_context(entry, a, Verdict.VOIDED)
+    assert ctx.prior_checks == 0 and ctx.requesters == ("A",) and ctx.consistent_requesters == ("A",)
+
+
+def test_context_without_an_invoice_has_no_seller() -> None:
+    ctx = check_context(None, check_of(issued()), Verdict.NOT_FOUND)
+    assert ctx.seller_tax_id == "" and ctx.consistent_requesters == () and ctx.issued_at is None
+
+
+def test_seller_activity_after_issuance_and_void() -> None:
+    inv = issued()
+    entry = register.apply_issued(None, inv)
+    act = seller_activity(entry, issued=True)
+    assert act is not None and act.kind == "issued" and act.amount == inv.total and act.at == inv.issued_at
+    changed_at = datetime(2026, 11, 22, tzinfo=UTC)
+    entry = register.apply_status(entry, status_change(inv, InvoiceStatus.VOIDED, changed_at))
+    act = seller_activity(entry, issued=False)
+    assert act is not None and act.kind == "voided" and act.at == changed_at
+
+
+def test_no_seller_activity_without_invoice_or_for_a_restore() -> None:
+    inv = issued()
+    assert (
+        seller_activity(register.apply_status(None, status_change(inv, InvoiceStatus.VOIDED)), issued=False)
+        is None
+    )
+    entry = register.apply_status(register.apply_issued(None, inv), status_change(inv, InvoiceStatus.NORMAL))
+    assert seller_activity(entry, issued=False) is None

@@ -62,3 +62,64 @@ def check_results_queries(engine: Engine) -> None:
         ("check_code",),
     )  # type: ignore[index]
     assert results_table.verdict_counts(engine, request.org_id) == {"inconsistent": 1, "voided": 1}
+
+
+def check_batch_queries(engine: Engine) -> None:
+    """Batch metadata, items and progress: the queries of fapiao.warehouse.batches."""
+    from datetime import date as _date
+    from uuid import uuid4
+
+    from fapiao.batches.items import BatchItem, check_id_of
+    from fapiao.batches.row_checks import RowProblem
+    from fapiao.domain.check_fields import CheckFields
+    from fapiao.warehouse import batches
+
+    assert {"batches", "batch_items"} <= {row[0] for row in engine.execute("SHOW TABLES")}
+    batch_id = uuid4()
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    record = batches.BatchRecord(
+        "acme", batch_id, 1, "receiving", "rows", "发票.csv", "alice", 0, 0, 0, now, now
+    )
+    batches.save_batch(engine, record)
+    final = batches.BatchRecord(
+        "acme", batch_id, 2, "accepted", "rows", "发票.csv", "alice", 3, 2, 1, now, now
+    )
+    batches.save_batch(engine, final)
+    stored = batches.get_batch(engine, "acme", batch_id)
+    assert stored is not None and stored["state"] == "accepted" and stored["total_rows"] == 3
+    assert batches.get_batch(engine, "other-org", batch_id) is None
+
+    fields = CheckFields("011002300111", "12345678", _date(2026, 11, 20), None, "567890")
+    problem = RowProblem(3, "issue_date", "date_format", "日期格式无法识别", "unrecognised date")
+    items = [
+        BatchItem(1, 2, "", fields, (), {"invoice_number": "12345678"}),
+        BatchItem(2, 3, "", None, (problem,), {"invoice_number": "87654321", "issue_date": "20261340"}),
+        BatchItem(3, 4, "", fields, (), {"invoice_number": "12345678"}),
+    ]
+    assert batches.save_items(engine, "acme", batch_id, reversed(items)) == 3
+    rejected = batches.rejections(engine, "acme", batch_id, 10)
+    assert [(r["batch_row"], list(r["problem_codes"])) for r in rejected] == [(2, ["date_format"])]
+    assert list(rejected[0]["problem_messages_zh"]) == ["日期格式无法识别"]
+
+    invoice = issued(number="55500002")
+    request = check_of(invoice).model_copy(
+        update={"org_id": "acme", "batch_id": batch_id, "batch_row": 3, "check_id": check_id_of(batch_id, 3)}
+    )
+    entry = register.apply_issued(None, invoice)
+    decision = decide(request, entry, request.requested_at.date(), now=now, sync_window=timedelta(days=1))
+    result = build_result(request, decision, decided_at=now, check_count=1)
+    engine.insert(results_table.TABLE, results_table.COLUMNS, [results_table.result_row(result)] * 2)
+    assert batches.verdict_counts(engine, "acme", batch_id) == {result.verdict.value: 1}
+    assert batches.verdict_counts(engine, "other-org", batch_id) == {}
+
+    page = batches.merge_page(
+        batches.items_page(engine, "acme", batch_id, 1, 3),
+        batches.results_page(engine, "acme", batch_id, 1, 3),
+    )
+    assert [p["batch_row"] for p in page] == [1, 2, 3]
+    assert (
+        page[0]["result"] is None
+        and page[1]["check_id"] == ""
+        and page[2]["result"]["verdict"] == "consistent"
+    )
+    assert page[0]["check_id"] == str(check_id_of(batch_id, 1))

@@ -27,3 +27,8 @@ def test_migrations_apply_once_on_the_server(engine: NativeEngine) -> None:
 def test_results_queries_on_the_server(engine: NativeEngine) -> None:
     warehouse_contract.check_migrations_apply_once(engine)
     warehouse_contract.check_results_queries(engine)
+
+
+def test_batch_queries_on_the_server(engine: NativeEngine) -> None:
+    warehouse_contract.check_migrations_apply_once(engine)
+    warehouse_contract.check_batch_queries(engine)

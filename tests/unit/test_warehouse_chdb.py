@@ -25,3 +25,8 @@ def test_migrations_apply_once_on_current_clickhouse(engine: ChdbEngine) -> None
 def test_results_queries_on_current_clickhouse(engine: ChdbEngine) -> None:
     warehouse_contract.check_migrations_apply_once(engine)
     warehouse_contract.check_results_queries(engine)
+
+
+def test_batch_queries_on_current_clickhouse(engine: ChdbEngine) -> None:
+    warehouse_contract.check_migrations_apply_once(engine)
+    warehouse_contract.check_batch_queries(engine)

@@ -1,0 +1,192 @@
+"""The `batches` and `batch_items` tables, and the batch queries: progress and results in input order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fapiao.batches.items import BatchItem, check_id_of
+from fapiao.warehouse.engine import Engine
+
+BATCHES = "batches"
+ITEMS = "batch_items"
+BATCH_COLUMNS: tuple[str, ...] = (
+    "org_id",
+    "batch_id",
+    "version",
+    "state",
+    "kind",
+    "file_name",
+    "requester",
+    "total_rows",
+    "accepted",
+    "rejected",
+    "created_at",
+    "updated_at",
+)
+ITEM_COLUMNS: tuple[str, ...] = (
+    "org_id",
+    "batch_id",
+    "batch_row",
+    "line",
+    "source_name",
+    "check_id",
+    "invoice_code",
+    "invoice_number",
+    "issue_date",
+    "amount",
+    "check_code",
+    "problem_fields",
+    "problem_codes",
+    "problem_messages_zh",
+    "problem_messages_en",
+)
+# what the results file shows of each check's newest result
+RESULT_COLUMNS: tuple[str, ...] = (
+    "batch_row",
+    "verdict",
+    "message_zh",
+    "message_en",
+    "mismatched_fields",
+    "check_count",
+    "invoice_status",
+    "fplx",
+    "seller_name",
+    "seller_tax_id",
+    "buyer_name",
+    "buyer_tax_id",
+    "amount",
+    "tax",
+    "total",
+    "decided_at",
+)
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    org_id: str
+    batch_id: UUID
+    version: int
+    state: str  # receiving | accepted | failed
+    kind: str  # rows | documents
+    file_name: str
+    requester: str
+    total_rows: int
+    accepted: int
+    rejected: int
+    created_at: datetime
+    updated_at: datetime
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.org_id,
+            str(self.batch_id),
+            self.version,
+            self.state,
+            self.kind,
+            self.file_name,
+            self.requester,
+            self.total_rows,
+            self.accepted,
+            self.rejected,
+            self.created_at,
+            self.updated_at,
+        )
+
+
+def item_row(org_id: str, batch_id: UUID, item: BatchItem) -> tuple[Any, ...]:
+    """The `batch_items` row of one item (pure)."""
+    problems = item.problems
+    return (
+        org_id,
+        str(batch_id),
+        item.row,
+        item.line,
+        item.source_name,
+        str(check_id_of(batch_id, item.row)) if item.accepted else "",
+        *(
+            item.shown.get(name, "")
+            for name in ("invoice_code", "invoice_number", "issue_date", "amount", "check_code")
+        ),
+        [p.field for p in problems],
+        [p.code for p in problems],
+        [p.message_zh for p in problems],
+        [p.message_en for p in problems],
+    )
+
+
+def save_batch(engine: Engine, record: BatchRecord) -> None:
+    engine.insert(BATCHES, BATCH_COLUMNS, [record.row()])
+
+
+def save_items(engine: Engine, org_id: str, batch_id: UUID, items: Iterable[BatchItem]) -> int:
+    rows = [item_row(org_id, batch_id, item) for item in items]
+    return engine.insert(ITEMS, ITEM_COLUMNS, rows) if rows else 0
+
+
+def get_batch(engine: Engine, org_id: str, batch_id: UUID) -> dict[str, Any] | None:
+    rows = engine.execute(
+        f"SELECT {', '.join(BATCH_COLUMNS)} FROM {BATCHES} FINAL "
+        "WHERE org_id = %(org_id)s AND batch_id = %(batch_id)s",
+        {"org_id": org_id, "batch_id": str(batch_id)},
+    )
+    return dict(zip(BATCH_COLUMNS, rows[0], strict=True)) if rows else None
+
+
+def verdict_counts(engine: Engine, org_id: str, batch_id: UUID) -> dict[str, int]:
+    """The batch's checks per current verdict (each check once, at its newest result)."""
+    rows = engine.execute(
+        "SELECT verdict, count() FROM check_results FINAL "
+        "WHERE org_id = %(org_id)s AND batch_id = %(batch_id)s GROUP BY verdict ORDER BY verdict",
+        {"org_id": org_id, "batch_id": str(batch_id)},
+    )
+    return {str(v): int(n) for v, n in rows}
+
+
+def rejections(engine: Engine, org_id: str, batch_id: UUID, limit: int) -> list[dict[str, Any]]:
+    """The first `limit` rejected items, in input order."""
+    columns = (
+        "batch_row",
+        "line",
+        "source_name",
+        "problem_fields",
+        "problem_codes",
+        "problem_messages_zh",
+        "problem_messages_en",
+    )
+    rows = engine.execute(
+        f"SELECT {', '.join(columns)} FROM {ITEMS} FINAL WHERE org_id = %(org_id)s "
+        "AND batch_id = %(batch_id)s AND check_id = '' ORDER BY batch_row LIMIT %(limit)s",
+        {"org_id": org_id, "batch_id": str(batch_id), "limit": limit},
+    )
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def items_page(engine: Engine, org_id: str, batch_id: UUID, first: int, last: int) -> list[dict[str, Any]]:
+    """Items with batch_row in [first, last], in input order."""
+    rows = engine.execute(
+        f"SELECT {', '.join(ITEM_COLUMNS)} FROM {ITEMS} FINAL WHERE org_id = %(org_id)s "
+        "AND batch_id = %(batch_id)s AND batch_row >= %(first)s AND batch_row <= %(last)s ORDER BY batch_row",
+        {"org_id": org_id, "batch_id": str(batch_id), "first": first, "last": last},
+    )
+    return [dict(zip(ITEM_COLUMNS, row, strict=True)) for row in rows]
+
+
+def results_page(
+    engine: Engine, org_id: str, batch_id: UUID, first: int, last: int
+) -> dict[int, dict[str, Any]]:
+    """The newest result of each check with batch_row in [first, last], by batch_row."""
+    rows = engine.execute(
+        f"SELECT {', '.join(RESULT_COLUMNS)} FROM check_results FINAL WHERE org_id = %(org_id)s "
+        "AND batch_id = %(batch_id)s AND batch_row >= %(first)s AND batch_row <= %(last)s",
+        {"org_id": org_id, "batch_id": str(batch_id), "first": first, "last": last},
+    )
+    return {int(row[0]): dict(zip(RESULT_COLUMNS, row, strict=True)) for row in rows}
+
+
+def merge_page(items: Sequence[dict[str, Any]], results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item with its result (or none yet), in input order (pure)."""
+    return [{**item, "result": results.get(int(item["batch_row"]))} for item in items]

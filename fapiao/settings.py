@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     api_results_cache_size: int = Field(default=100_000, ge=100)
     api_max_wait_seconds: float = Field(default=10.0, gt=0)
     api_max_body_bytes: int = Field(default=1 << 20, ge=1024, description="larger bodies get 413")
-    api_max_upload_bytes: int = Field(default=32 << 20, ge=1024, description="limit for multipart uploads")
+    api_max_upload_bytes: int = Field(
+        default=256 << 20, ge=1024, description="413 limit for non-JSON bodies (uploads); routes may say less"
+    )
     api_key_rate_per_minute: int = Field(default=600, ge=1, description="per API key, unless the key has one")
 
     # Accounts and sessions. The secret signs session tokens; production refuses the placeholder.
@@ -85,7 +87,7 @@ class Settings(BaseSettings):
         if self.env == "production":
             secret = self.secret_key.get_secret_value()
             if secret == PLACEHOLDER_SECRET or len(secret) < 32:
-                raise ValueError("FAPIAO_SECRET_KEY must be set (>= 32 characters) when FAPIAO_ENV=production")
+                raise ValueError("FAPIAO_SECRET_KEY must be set (32+ characters) when FAPIAO_ENV=production")
             if not self.sm4_keys.get_secret_value() or not self.hmac_key.get_secret_value():
                 raise ValueError("FAPIAO_SM4_KEYS and FAPIAO_HMAC_KEY must be set when FAPIAO_ENV=production")
         return self

@@ -1,0 +1,44 @@
+"""What every accounts use case needs: the database, the keys, the policies and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fapiao.accounts.db import make_engine, session_factory
+from fapiao.accounts.lockout import LockoutPolicy
+from fapiao.accounts.passwords import Passwords
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AccountsContext:
+    sessions: sessionmaker[Session]
+    keys: CryptoKeys
+    secret: bytes = field(repr=False)
+    passwords: Passwords
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    session_ttl: int = 900
+    reset_ttl: int = 1800
+    expose_tokens: bool = False  # reset/invite tokens in API answers: never in production (no mail here)
+    clock: Callable[[], datetime] = utc_now
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: CryptoKeys | None = None) -> AccountsContext:
+        return cls(
+            sessions=session_factory(make_engine(settings.accounts_url)),
+            keys=keys or CryptoKeys.from_settings(settings),
+            secret=settings.secret_key.get_secret_value().encode("utf-8"),
+            passwords=Passwords(),
+            session_ttl=settings.session_ttl_seconds,
+            reset_ttl=settings.password_reset_ttl_seconds,
+            expose_tokens=settings.env != "production",
+        )

@@ -1,0 +1,23 @@
+"""Alembic environment: runs on the connection `fapiao.accounts.db.migrate` passes in, or renders SQL
+offline for a URL (`alembic upgrade head --sql`, used to prove the migrations are portable)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from fapiao.accounts.models import Base
+
+config = context.config
+
+if context.is_offline_mode():
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=Base.metadata, literal_binds=True
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    context.configure(
+        connection=config.attributes["connection"], target_metadata=Base.metadata, render_as_batch=True
+    )
+    with context.begin_transaction():
+        context.run_migrations()

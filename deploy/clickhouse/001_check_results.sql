@@ -33,6 +33,17 @@ CREATE TABLE IF NOT EXISTS check_results
     total Decimal(18, 2),
     message_zh String,
     message_en String,
+    region_name String,
+    type_name String,
+    seller_division String,
+    buyer_division String,
+    risk_score UInt8,
+    risk_severity String,
+    risk_reasons Array(String),
+    risk_model_score Float64,
+    risk_features Array(Float64),
+    risk_model_version String,
+    rule_version UInt32,
     inserted_at DateTime('UTC') DEFAULT now()
 )
 ENGINE = ReplacingMergeTree(result_version)

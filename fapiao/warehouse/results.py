@@ -42,6 +42,17 @@ COLUMNS: tuple[str, ...] = (
     "total",
     "message_zh",
     "message_en",
+    "region_name",
+    "type_name",
+    "seller_division",
+    "buyer_division",
+    "risk_score",
+    "risk_severity",
+    "risk_reasons",
+    "risk_model_score",
+    "risk_features",
+    "risk_model_version",
+    "rule_version",
 )
 _ZERO = Decimal("0.00")
 
@@ -49,6 +60,7 @@ _ZERO = Decimal("0.00")
 def result_row(result: CheckResult) -> tuple[Any, ...]:
     """The `check_results` row of one result event (pure)."""
     face = result.invoice
+    risk = result.risk
     requested_utc = result.requested_at.astimezone(_UTC)
     return (
         result.check_id,
@@ -82,6 +94,17 @@ def result_row(result: CheckResult) -> tuple[Any, ...]:
         face.total if face else _ZERO,
         result.message_zh,
         result.message_en,
+        result.enrichment.get("region", ""),
+        result.enrichment.get("type_name", ""),
+        result.enrichment.get("seller_division", ""),
+        result.enrichment.get("buyer_division", ""),
+        risk.score if risk else 0,
+        risk.severity if risk else "",
+        list(risk.reasons) if risk else [],
+        risk.model_score if risk and risk.model_score is not None else -1.0,  # -1: no model scored it
+        list(risk.features) if risk else [],
+        risk.model_version if risk else "",
+        risk.rule_version if risk else 0,
     )
 
 

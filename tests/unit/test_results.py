@@ -224,6 +224,18 @@ def test_the_row_of_a_consistent_result() -> None:
         "total": Decimal("113.00"),
         "message_zh": MESSAGES[Verdict.CONSISTENT][0],
         "message_en": MESSAGES[Verdict.CONSISTENT][1],
+        # not enriched or scored yet: empty names, no risk, -1 for "no model score"
+        "region_name": "",
+        "type_name": "",
+        "seller_division": "",
+        "buyer_division": "",
+        "risk_score": 0,
+        "risk_severity": "",
+        "risk_reasons": [],
+        "risk_model_score": -1.0,
+        "risk_features": [],
+        "risk_model_version": "",
+        "rule_version": 0,
         **ORG,
     }
     assert {column: row[column] for column in expected} == expected

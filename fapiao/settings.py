@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_results_cache_size: int = Field(default=100_000, ge=100)
     api_max_wait_seconds: float = Field(default=10.0, gt=0)
+
+    # Batches (POST /v1/batches): bigger uploads are refused with 413; rows are read, published and
+    # stored this many at a time, so a 100,000-row file never sits in memory whole.
+    batch_max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    batch_chunk_rows: int = Field(default=2000, ge=1)
     api_max_body_bytes: int = Field(default=1 << 20, ge=1024, description="larger bodies get 413")
     api_max_upload_bytes: int = Field(
         default=256 << 20, ge=1024, description="413 limit for non-JSON bodies (uploads); routes may say less"

@@ -11,8 +11,9 @@ from prometheus_client import Counter, Histogram, make_asgi_app
 
 from fapiao import __version__
 from fapiao.settings import Settings
-from services.api.routes import checks, health
+from services.api.routes import batches, checks, health
 from services.api.state import ApiState
+from services.api.upload_limit import UploadLimit
 
 REQUESTS = Counter("fapiao_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -53,5 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(checks.router)
+    app.include_router(batches.router)
+    app.add_middleware(UploadLimit, max_bytes=settings.batch_max_upload_bytes, path_prefix="/v1/batches")
     app.mount("/metrics", make_asgi_app())
     return app

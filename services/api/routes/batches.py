@@ -1,0 +1,205 @@
+"""`/v1/batches`: batch checks from a spreadsheet or a bundle of e-invoice documents (批量查验)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from fapiao.batches.export import HEADER, result_line
+from fapiao.batches.sheets import SheetError
+from fapiao.batches.template import COLUMNS
+from fapiao.documents import DocumentError
+from fapiao.warehouse import batches as store
+from schemas.events import Verdict
+from services.api.batch_intake import BatchIntake, BatchRefused, Upload, batch_kind, rejection_view
+from services.api.batch_models import BatchAccepted, BatchView, RejectionView
+from services.api.deps import StateDep
+from services.api.principal import PrincipalDep
+from services.api.state import ApiState
+
+router = APIRouter(prefix="/v1/batches", tags=["batches"])
+EXPORT_PAGE = 5000
+_NOT_FOUND = {"msg": "no such batch", "msg_zh": "查无此批次"}
+_TEMPLATE = ", ".join(f"{zh}/{field}" for field, zh, _ in COLUMNS)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchAccepted,
+    responses={
+        413: {"description": "the upload is over the size limit"},
+        422: {"description": "not a batch"},
+    },
+    summary="Submit a batch (批量查验): one CSV/XLSX, or PDF/OFD/XML files, or ZIPs of them",
+    description=f"A spreadsheet has one invoice per row under the header: {_TEMPLATE} (Chinese or English "
+    "names). Each row or document becomes a check; unusable rows are reported per row and never stop the "
+    "others. Progress at `location`, results (in input order) at `results`.",
+)
+async def create_batch(
+    files: Annotated[
+        list[UploadFile], File(description="one CSV/XLSX, or PDF/OFD/XML files and ZIPs of them")
+    ],
+    state: StateDep,
+    principal: PrincipalDep,
+) -> BatchAccepted:
+    uploads = [Upload(f.filename or f"file{i}", f.file) for i, f in enumerate(files, start=1)]
+    try:
+        kind = batch_kind(uploads)
+        file_name = uploads[0].name if len(uploads) == 1 else f"{uploads[0].name} (+{len(uploads) - 1})"
+        intake = BatchIntake(state, principal.org_id, principal.subject, file_name, kind)
+        record = await (intake.rows(uploads[0]) if kind == "rows" else intake.documents(uploads))
+    except (BatchRefused, SheetError, DocumentError) as exc:
+        raise HTTPException(
+            status_code=422, detail={"code": exc.code, "msg": exc.message_en, "msg_zh": exc.message_zh}
+        ) from None
+    location = f"/v1/batches/{record.batch_id}"
+    return BatchAccepted(
+        **_counts(record.__dict__),
+        location=location,
+        results=f"{location}/results",
+        rejections=[RejectionView.model_validate(r) for r in intake.rejections],
+    )
+
+
+@router.get("/{batch_id}", response_model=BatchView, summary="Progress of a batch: done/total by verdict")
+async def get_batch(batch_id: UUID, state: StateDep, principal: PrincipalDep) -> BatchView:
+    batch = await _batch(state, principal.org_id, batch_id)
+    by_verdict, rejected = await asyncio.gather(
+        state.query(store.verdict_counts, principal.org_id, batch_id),
+        state.query(store.rejections, principal.org_id, batch_id, 100),
+    )
+    done = sum(n for v, n in by_verdict.items() if v != Verdict.PENDING_SYNC.value)
+    accepted = int(batch["accepted"]) if batch["state"] != "receiving" else sum(by_verdict.values())
+    return BatchView(
+        **_counts(batch),
+        done=done,
+        pending=max(accepted - done, 0),
+        finished=batch["state"] == "accepted" and done >= accepted,
+        by_verdict=by_verdict,
+        rejections=[
+            RejectionView.model_validate(
+                rejection_view(
+                    int(r["batch_row"]),
+                    int(r["line"]),
+                    r["source_name"],
+                    tuple(_problems(r)),
+                )
+            )
+            for r in rejected
+        ],
+    )
+
+
+@router.get(
+    "/{batch_id}/results",
+    summary="The batch's results, one line per input row, in input order (CSV or XLSX)",
+    response_class=StreamingResponse,
+)
+async def batch_results(
+    batch_id: UUID,
+    state: StateDep,
+    principal: PrincipalDep,
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
+) -> StreamingResponse:
+    batch = await _batch(state, principal.org_id, batch_id)
+    total = int(batch["total_rows"])
+    name = f"batch-{batch_id}-results.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    pages = _pages(state, principal.org_id, batch_id, total)
+    if format == "csv":
+        return StreamingResponse(_csv(pages), media_type="text/csv; charset=utf-8", headers=headers)
+    spooled = await _xlsx(pages)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return StreamingResponse(_chunks(spooled), media_type=media, headers=headers)
+
+
+async def _batch(state: ApiState, org_id: str, batch_id: UUID) -> dict[str, Any]:
+    batch = await state.query(store.get_batch, org_id, batch_id)
+    if batch is None:
+        raise HTTPException(status_code=404, detail=_NOT_FOUND)
+    return batch
+
+
+def _counts(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "batch_id": record["batch_id"],
+        "kind": record["kind"],
+        "file_name": record["file_name"],
+        "state": record["state"],
+        "total": record["total_rows"],
+        "accepted": record["accepted"],
+        "rejected": record["rejected"],
+        "created_at": record["created_at"],
+    }
+
+
+def _problems(row: dict[str, Any]) -> list[Any]:
+    from fapiao.batches.row_checks import RowProblem
+
+    return [
+        RowProblem(int(row["line"]), f, c, zh, en)
+        for f, c, zh, en in zip(
+            row["problem_fields"],
+            row["problem_codes"],
+            row["problem_messages_zh"],
+            row["problem_messages_en"],
+            strict=False,
+        )
+    ]
+
+
+async def _pages(state: ApiState, org_id: str, batch_id: UUID, total: int) -> AsyncIterator[list[list[Any]]]:
+    """The results file's lines, a page of input rows at a time, in input order."""
+    for first in range(1, total + 1, EXPORT_PAGE):
+        last = min(first + EXPORT_PAGE - 1, total)
+        items, results = await asyncio.gather(
+            state.query(store.items_page, org_id, batch_id, first, last),
+            state.query(store.results_page, org_id, batch_id, first, last),
+        )
+        yield [result_line(item) for item in store.merge_page(items, results)]
+
+
+async def _csv(pages: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    yield ("\ufeff" + out.getvalue()).encode()  # the BOM makes Excel read UTF-8
+    async for page in pages:
+        out.seek(0)
+        out.truncate()
+        writer.writerows(page)
+        yield out.getvalue().encode()
+
+
+async def _xlsx(pages: AsyncIterator[list[list[Any]]]) -> tempfile.SpooledTemporaryFile[bytes]:
+    """The workbook, written in openpyxl's write-only mode (rows streamed to the file, not kept)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("results")
+    sheet.append(list(HEADER))
+    async for page in pages:
+        await asyncio.to_thread(lambda p=page: [sheet.append(line) for line in p])  # type: ignore[misc]
+    spooled: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (_chunks closes it)
+        max_size=8 * 1024 * 1024
+    )
+    await asyncio.to_thread(book.save, spooled)
+    spooled.seek(0)
+    return spooled
+
+
+async def _chunks(spooled: tempfile.SpooledTemporaryFile[bytes]) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(spooled.read, 256 * 1024):
+            yield chunk
+    finally:
+        spooled.close()

@@ -1,4 +1,5 @@
-"""`fapiao`: the operations command line (topics, migrations, worker, API, demo feed, inspect)."""
+"""`fapiao`: the operations command line (topics, migrations, worker, API, demo feed, inspect, documents
+and batches)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ import typer
 
 from fapiao.logs import configure_logging
 from fapiao.settings import Settings
+from services import cli_security
 
 app = typer.Typer(help="Fapiao Sentinel operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 db_app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(db_app, name="db")
+cli_security.register(app)
 
 
 def _settings() -> Settings:
@@ -130,6 +133,74 @@ def inspect(
     today = datetime.now(ZoneInfo(Settings().timezone)).date()
     for value in values:
         sys.stdout.write(json.dumps(inspect_value(value, today), ensure_ascii=False) + "\n")
+
+
+ApiUrl = Annotated[str, typer.Option(envvar="FAPIAO_API_URL", help="the API's base URL")]
+ApiKey = Annotated[str | None, typer.Option(envvar="FAPIAO_API_KEY", help="API key (X-API-Key)")]
+ResultsFile = Annotated[Path | None, typer.Option("--output", "-o", help="results file to write")]
+ResultsFormat = Annotated[str, typer.Option("--format", help="results file format: csv or xlsx")]
+WaitSeconds = Annotated[float, typer.Option("--timeout", help="seconds to wait for every verdict")]
+
+
+@app.command()
+def extract(
+    files: Annotated[list[Path], typer.Argument(help="PDF, OFD or 数电 XML", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per file")] = False,
+) -> None:
+    """Read e-invoice documents and print the fields found and where from (text layer, QR, XML);
+    nothing is submitted."""
+    from rich.console import Console
+
+    from services.batch_client import extract as run
+
+    raise typer.Exit(run(files, as_json, Console()))
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="PDF, OFD, 数电 XML or ZIP files", exists=True)],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+    output: ResultsFile = None,
+    fmt: ResultsFormat = "csv",
+    timeout: WaitSeconds = 300,
+) -> None:
+    """Check e-invoice documents through the API, wait for the verdicts, write the results file."""
+    _submit(files, api_url, api_key, output, fmt, timeout)
+
+
+@app.command()
+def batch(
+    file: Annotated[Path, typer.Argument(help="a CSV or XLSX, or a ZIP of documents", exists=True)],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = None,
+    output: ResultsFile = None,
+    fmt: ResultsFormat = "csv",
+    timeout: WaitSeconds = 3600,
+) -> None:
+    """Submit a batch (发票代码/invoice_code, 发票号码/invoice_number, 开票日期/issue_date, 金额/amount,
+    校验码后6位/check_code), wait with a progress bar, print a summary, write the results file."""
+    _submit([file], api_url, api_key, output, fmt, timeout)
+
+
+def _submit(
+    files: list[Path], api_url: str, api_key: str | None, output: Path | None, fmt: str, timeout: float
+) -> None:
+    from rich.console import Console
+
+    from services.batch_client import ClientError, submit
+
+    if fmt not in ("csv", "xlsx"):
+        raise typer.BadParameter("--format must be csv or xlsx")
+    console = Console()
+    try:
+        code = submit(
+            files, api_url=api_url, api_key=api_key, output=output, fmt=fmt, timeout=timeout, console=console
+        )
+    except ClientError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 def main() -> None:

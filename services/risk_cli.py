@@ -133,7 +133,7 @@ def evaluate_command(
 
         report = evaluate(config, compare=compare, progress=advance)
     block = eval_report.render(report)
-    console.print(block, markup=False, highlight=False)
+    console.print(block, markup=False, highlight=False, soft_wrap=True)
     if write and doc is not None:
         eval_report.write_into(doc, block)
         console.print(f"written into {doc}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fapiao.risk.evaluation import MODES, Metrics, Report
+from fapiao.risk.rules import weight
 
 BEGIN = "<!-- evaluation:begin (written by `fapiao model evaluate`) -->"
 END = "<!-- evaluation:end -->"
@@ -43,6 +44,17 @@ def render(report: Report) -> str:
         lines.append(f"| {name} | {row.checks:,} | " + " | ".join(cells) + " |")
     fars = " | ".join(f"{_pct(report.false_alerts[m])} | | " for m in MODES)
     lines.append(f"| **false alerts on genuine** | {report.genuine:,} | {fars}|")
+    if report.reason_checks:
+        lines += [
+            "",
+            "Checks of the evaluation period each rule fired on (an alert needs the threshold):",
+            "",
+            "| reason | points | genuine checks | anomalous checks |",
+            "|---|---:|---:|---:|",
+        ]
+        for reason, (genuine, anomalous) in report.reason_checks.items():
+            points = weight(rules, reason)
+            lines.append(f"| {reason} | {points} | {genuine:,} | {anomalous:,} |")
     if report.candidates:
         lines += [
             "",

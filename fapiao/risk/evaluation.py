@@ -94,6 +94,7 @@ class Report:
     rows: list[Row]
     false_alerts: dict[str, float]
     candidates: list[Candidate] = field(default_factory=list)
+    reason_checks: dict[str, tuple[int, int]] = field(default_factory=dict)  # reason -> (genuine, anomalous)
     seconds: float = 0.0
 
 
@@ -154,6 +155,16 @@ def check_scores(
     ids = sorted(replayed.evaluate)
     labels = [replayed.labels.get(cid, GENUINE) for cid in ids]
     return labels, {mode: np.asarray([best[mode][cid] for cid in ids], dtype=float) for mode in MODES}
+
+
+def reason_checks(replayed: Replayed) -> dict[str, tuple[int, int]]:
+    """For each rule reason: how many genuine and how many anomalous later checks it fired on."""
+    counts: dict[str, list[int]] = {}
+    for cid, items in replayed.evaluate.items():
+        anomalous = int(replayed.labels.get(cid, GENUINE) != GENUINE)
+        for reason in {hit.reason for scored in items for hit in scored.hits}:
+            counts.setdefault(reason, [0, 0])[anomalous] += 1
+    return {reason: (c[0], c[1]) for reason, c in sorted(counts.items())}
 
 
 def metrics(positive: np.ndarray, scores: np.ndarray, threshold: int, negatives_alerts: int) -> Metrics:
@@ -241,6 +252,7 @@ def evaluate(
         rows=report_rows,
         false_alerts=false_alerts,
         candidates=candidates if compare else [],
+        reason_checks=reason_checks(replayed),
         seconds=time.monotonic() - started,
     )
 

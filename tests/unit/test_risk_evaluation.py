@@ -85,6 +85,7 @@ def test_evaluation_is_reproducible_and_complete() -> None:
     assert repr(first.rows) == repr(again.rows) and first.false_alerts == again.false_alerts  # NaN-safe
     assert first.train_rows >= 400 and first.genuine > 0
     assert first.train_period[1] <= first.eval_period[0]  # trained on the earlier period
+    assert first.reason_checks["not_found"][1] > 0 and first.reason_checks["not_found"][0] == 0
 
 
 def test_report_block_replaces_only_its_markers(tmp_path: Path) -> None:

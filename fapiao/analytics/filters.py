@@ -1,0 +1,205 @@
+"""Filters on checks, compiled to SQL conditions with bound parameters (never user text in SQL).
+
+Every compiled filter starts with the organisation condition, which no caller input can remove.
+Conditions on values that are the same in every result of a check (invoice number, requester,
+request time…) may run before FINAL collapses the versions (PREWHERE, cheap); conditions on values a
+later result can change (verdict, seller once found, amount) must run after it (WHERE).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fapiao.analytics.catalog import ANALYTICS_TZ, REGION_SQL
+from fapiao.domain.invoice_types import INVOICE_TYPES
+from schemas.events import Verdict
+
+EARLIEST = date(2000, 1, 1)
+_TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+_VERDICTS = frozenset(v.value for v in Verdict)
+_TYPES = frozenset(INVOICE_TYPES) | {""}
+MAX_TEXT = 100
+
+
+@dataclass(frozen=True)
+class CheckFilters:
+    """What a caller may narrow checks by. Dates are Asia/Shanghai days, both ends included."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    verdicts: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    seller: str | None = None  # a tax id (exact) or part of the name
+    buyer: str | None = None
+    amount_min: Decimal | None = None  # 价税合计
+    amount_max: Decimal | None = None
+    invoice_number: str | None = None
+    invoice_code: str | None = None
+    requester: str | None = None
+    batch_id: str | None = None
+    min_risk_score: int | None = None
+
+    def __post_init__(self) -> None:
+        problems = filter_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-able form, stable for equal filters (cursor fingerprints, saved reports)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is None or value == ():
+                continue
+            out[name] = list(value) if isinstance(value, tuple) else str(value)
+        return out
+
+
+def filter_problems(f: CheckFilters) -> list[str]:
+    """Why these filters are unusable (empty when fine). The API validates too; this guards the core."""
+    problems = []
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        problems.append("date_from is after date_to")
+    if unknown := set(f.verdicts) - _VERDICTS:
+        problems.append(f"unknown verdicts: {sorted(unknown)}")
+    if unknown := set(f.types) - _TYPES:
+        problems.append(f"unknown invoice types: {sorted(unknown)}")
+    if any(not (len(r) == 4 and r.isdigit()) for r in f.regions):
+        problems.append("regions are 4-digit codes such as 1100")
+    for name in ("invoice_number", "invoice_code"):
+        value = getattr(f, name)
+        if value is not None and not _DIGITS.match(value):
+            problems.append(f"{name} must be digits")
+    for name in ("seller", "buyer", "requester", "batch_id"):
+        value = getattr(f, name)
+        if value is not None and not (0 < len(value) <= MAX_TEXT):
+            problems.append(f"{name} must be 1 to {MAX_TEXT} characters")
+    if f.amount_min is not None and f.amount_max is not None and f.amount_min > f.amount_max:
+        problems.append("amount_min is above amount_max")
+    if f.min_risk_score is not None and not 0 <= f.min_risk_score <= 100:
+        problems.append("min_risk_score must be between 0 and 100")
+    return problems
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open UTC interval [start, end) and the UTC dates it touches (for partition pruning)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def first_date(self) -> date:
+        return self.start.date()
+
+    @property
+    def last_date(self) -> date:
+        return (self.end - timedelta(seconds=1)).date()
+
+    def params(self) -> dict[str, str]:
+        return {
+            "t_start": utc_text(self.start),
+            "t_end": utc_text(self.end),
+            "d_start": self.first_date.isoformat(),
+            "d_end": self.last_date.isoformat(),
+        }
+
+
+def utc_text(moment: datetime) -> str:
+    """'YYYY-MM-DD HH:MM:SS' in UTC: how every query passes a time (engine time zones never matter)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(ANALYTICS_TZ)).astimezone(UTC)
+
+
+def local_days(first: date, last: date) -> TimeRange:
+    """The UTC interval covering Asia/Shanghai days `first`..`last` inclusive."""
+    return TimeRange(local_midnight(first), local_midnight(last + timedelta(days=1)))
+
+
+def local_today(now: datetime) -> date:
+    return now.astimezone(ZoneInfo(ANALYTICS_TZ)).date()
+
+
+def time_range(f: CheckFilters, today: date) -> TimeRange:
+    return local_days(f.date_from or EARLIEST, f.date_to or today)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """SQL conditions (joined with AND) and their parameters."""
+
+    prewhere: tuple[str, ...]
+    where: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def clauses(self, *, final: bool) -> str:
+        """`PREWHERE … WHERE …` for a FINAL read; everything in WHERE otherwise."""
+        if final and self.prewhere:
+            return f"PREWHERE {' AND '.join(self.prewhere)} WHERE {' AND '.join(self.where)}"
+        return f"WHERE {' AND '.join(self.prewhere + self.where)}"
+
+
+RANGE_CONDITIONS = (
+    "requested_date >= toDate(%(d_start)s)",
+    "requested_date <= toDate(%(d_end)s)",
+    "requested_at >= toDateTime(%(t_start)s, 'UTC')",
+    "requested_at < toDateTime(%(t_end)s, 'UTC')",
+)
+
+
+def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
+    """The conditions of `f` over `check_results`, scoped to `org_id` and the time range."""
+    params: dict[str, Any] = {"org_id": org_id, **span.params()}
+    pre = ["org_id = %(org_id)s", *RANGE_CONDITIONS]
+    post: list[str] = []
+    stable = {
+        "invoice_number": "invoice_number = %(invoice_number)s",
+        "invoice_code": "invoice_code = %(invoice_code)s",
+        "requester": "requester = %(requester)s",
+        "batch_id": "batch_id = %(batch_id)s",
+    }
+    for name, condition in stable.items():
+        value = getattr(f, name)
+        if value is not None:
+            pre.append(condition)
+            params[name] = value
+    if f.regions:
+        pre.append(f"{REGION_SQL} IN %(regions)s")
+        params["regions"] = tuple(f.regions)
+    if f.verdicts:
+        post.append("verdict IN %(verdicts)s")
+        params["verdicts"] = tuple(f.verdicts)
+    if f.types:
+        post.append("fplx IN %(types)s")
+        params["types"] = tuple(f.types)
+    for party in ("seller", "buyer"):
+        value = getattr(f, party)
+        if value is None:
+            continue
+        if _TAX_ID.match(value):
+            post.append(f"{party}_tax_id = %({party})s")
+        else:
+            post.append(f"positionCaseInsensitiveUTF8({party}_name, %({party})s) > 0")
+        params[party] = value
+    if f.min_risk_score is not None:  # the risk stage's score of the check's newest result
+        post.append("risk_score >= %(min_risk_score)s")
+        params["min_risk_score"] = f.min_risk_score
+    if f.amount_min is not None:
+        post.append("total >= toDecimal64(%(amount_min)s, 2)")
+        params["amount_min"] = f"{f.amount_min:.2f}"
+    if f.amount_max is not None:
+        post.append("total <= toDecimal64(%(amount_max)s, 2)")
+        params["amount_max"] = f"{f.amount_max:.2f}"
+    if not post:
+        post.append("1")
+    return Compiled(tuple(pre), tuple(post), params)

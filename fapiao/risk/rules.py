@@ -46,7 +46,7 @@ DEFAULT_RULES = RiskRules(
         "duplicate_reimbursement": 80,
         "presented_after_void": 70,
         "repeated_mismatch": 70,
-        "not_found": 65,
+        "not_found": 55,
         "number_burst": 50,
         "amount_outlier": 40,
         "mismatch": 45,

@@ -182,7 +182,7 @@ def test_amount_outlier_hit_and_no_hit() -> None:
 
 def test_not_found_hit_for_a_well_formed_code_and_digital_number() -> None:
     hit = r.not_found(result_of(Verdict.NOT_FOUND), context_of(), None, D)
-    assert hit is not None and hit.points == 65
+    assert hit is not None and hit.points == 55
     assert hit.evidence["region"] == "北京" and hit.evidence["fplx"] == "10"
     digital = issued(fplx="32", code="", number="26112000000000000041", issue_date=AT.date())
     hit = r.not_found(result_of(Verdict.NOT_FOUND, invoice=digital), context_of(), None, D)
@@ -193,7 +193,7 @@ def test_not_found_hit_for_a_well_formed_code_and_digital_number() -> None:
 
 def test_weights_and_params_fall_back_to_defaults_and_zero_disables() -> None:
     custom = RiskRules(version=7, weights={"mismatch": 65}, params={"mismatch_min": 3})
-    assert r.weight(custom, "mismatch") == 65 and r.weight(custom, "not_found") == 65
+    assert r.weight(custom, "mismatch") == 65 and r.weight(custom, "not_found") == 55
     assert r.param(custom, "amount_z") == 4 and r.param(custom, "mismatch_min") == 3
     result = result_of(Verdict.INCONSISTENT)
     hit = r.mismatch(result, context_of(prior_inconsistent=1), None, custom)  # 2 < 3: still single

@@ -56,7 +56,15 @@ def login(
         if locked is None:
             good = ctx.passwords.verify(user.password_hash if user else None, password)
             if user is None or not good or user.disabled_at is not None:
-                _failed(ctx, s, user, now, ip, "login.failure", actor=audit.email_actor(email))
+                _failed(
+                    ctx,
+                    s,
+                    user,
+                    now,
+                    ip,
+                    "login.failure",
+                    actor=user.id if user else audit.email_actor(email),
+                )
                 error: AccountsError = InvalidCredentials()
             else:
                 if user.password_hash and ctx.passwords.needs_rehash(user.password_hash):
@@ -148,17 +156,27 @@ def _check_lock(
     wait = ctx.lockout.retry_after(user.locked_until if user else None, now)
     if user is None or not wait:
         return None
-    audit.record(s, now, "login.locked", user.id, outcome="denied", ip=ip, retry_after=wait)
+    audit.record(s, now, "login.locked", user.id, _org_of(s, user.id), "denied", ip, retry_after=wait)
     return AccountLocked(wait)
 
 
 def _failed(
     ctx: AccountsContext, s: Session, user: User | None, now: datetime, ip: str | None, kind: str, actor: str
 ) -> None:
+    org_id = None
     if user is not None:
         user.failed_logins += 1
         user.locked_until = ctx.lockout.locked_until(user.failed_logins, now)
-    audit.record(s, now, kind, actor, outcome="denied", ip=ip, failures=user.failed_logins if user else None)
+        org_id = _org_of(s, user.id)
+    failures = user.failed_logins if user else None
+    audit.record(s, now, kind, actor, org_id, "denied", ip, failures=failures)
+
+
+def _org_of(s: Session, user_id: str) -> str | None:
+    """Where a failure against this account is shown to admins (its first organisation)."""
+    return s.scalar(
+        select(Membership.org_id).where(Membership.user_id == user_id).order_by(Membership.created_at)
+    )
 
 
 def _organisation(s: Session, user_id: str, wanted: str | None) -> str:

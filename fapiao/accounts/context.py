@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fapiao.accounts.db import make_engine, session_factory
@@ -32,9 +33,11 @@ class AccountsContext:
     clock: Callable[[], datetime] = utc_now
 
     @classmethod
-    def from_settings(cls, settings: Settings, keys: CryptoKeys | None = None) -> AccountsContext:
+    def from_settings(
+        cls, settings: Settings, keys: CryptoKeys | None = None, engine: Engine | None = None
+    ) -> AccountsContext:
         return cls(
-            sessions=session_factory(make_engine(settings.accounts_url)),
+            sessions=session_factory(engine or make_engine(settings.accounts_url)),
             keys=keys or CryptoKeys.from_settings(settings),
             secret=settings.secret_key.get_secret_value().encode("utf-8"),
             passwords=Passwords(),

@@ -11,7 +11,10 @@ from prometheus_client import Counter, Histogram, make_asgi_app
 
 from fapiao import __version__
 from fapiao.settings import Settings
-from services.api.routes import batches, checks, health
+from services.api import errors
+from services.api.accounts_state import AccountsState
+from services.api.body_limit import BodyLimit
+from services.api.routes import api_keys, auth, batches, checks, health, orgs, receipts
 from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
 
@@ -27,6 +30,8 @@ LATENCY = Histogram(
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        accounts = await AccountsState.open(settings)  # applies the accounts migrations
+        app.state.accounts = accounts
         state = ApiState.build(settings)
         await state.start()
         app.state.api = state
@@ -34,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await state.stop()
+            accounts.close()
 
     app = FastAPI(
         title="Fapiao Sentinel API",
@@ -56,5 +62,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(checks.router)
     app.include_router(batches.router)
     app.add_middleware(UploadLimit, max_bytes=settings.batch_max_upload_bytes, path_prefix="/v1/batches")
+    for router in (auth.router, orgs.router, api_keys.router, receipts.router):
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(
+        BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes
+    )
     app.mount("/metrics", make_asgi_app())
     return app

@@ -13,12 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from pydantic import SecretStr
 
 from fapiao.bus import Publisher, ensure_topics
 from fapiao.settings import Settings
@@ -28,6 +30,8 @@ from fapiao.warehouse.engine import NativeEngine
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = uuid.uuid4().hex[:8]
 SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
+TEST_SECRET = f"integration-{RUN_ID}-" + uuid.uuid4().hex  # signs the API's session tokens
+TEST_PASSWORD = "Tr1cky-Lantern-47"
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -42,6 +46,12 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_ENV="test",
         FAPIAO_SYNC_WINDOW_SECONDS=str(settings.sync_window_seconds),
         FAPIAO_SYNC_SWEEP_SECONDS=str(settings.sync_sweep_seconds),
+        FAPIAO_ACCOUNTS_URL=settings.accounts_url,
+        FAPIAO_SECRET_KEY=settings.secret_key.get_secret_value(),
+        FAPIAO_KEYS_DIR=str(settings.keys_dir),
+        FAPIAO_SM4_KEYS=settings.sm4_keys.get_secret_value(),
+        FAPIAO_SM4_ACTIVE_KEY=settings.sm4_active_key,
+        FAPIAO_HMAC_KEY=settings.hmac_key.get_secret_value(),
     )
     return env
 
@@ -53,6 +63,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         topic_prefix=f"t{RUN_ID}-",
         clickhouse_database=f"test_{RUN_ID}",
         data_dir=tmp_path_factory.mktemp("worker"),
+        accounts_url=f"sqlite:///{tmp_path_factory.mktemp('accounts') / 'accounts.db'}",
+        secret_key=SecretStr(TEST_SECRET),
+        keys_dir=tmp_path_factory.mktemp("keys"),
+        sm4_keys=SecretStr(f"k1:{uuid.uuid4().hex},k2:{uuid.uuid4().hex}"),
+        sm4_active_key="k2",
+        hmac_key=SecretStr(uuid.uuid4().hex + uuid.uuid4().hex),
         sink_batch_seconds=0.2,
         sync_window_seconds=SYNC_WINDOW_SECONDS,
         sync_sweep_seconds=0.5,
@@ -147,6 +163,70 @@ def api_url(settings: Settings, worker: subprocess.Popen[bytes], tmp_path_factor
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@dataclass(frozen=True)
+class Org:
+    """A registered organisation: its admin (email, password, session token) and an API key."""
+
+    org_id: str
+    email: str
+    password: str
+    token: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The API key, for systems' calls (`/v1/checks`, …)."""
+        return {"X-API-Key": self.api_key}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        """The admin's session, for members, API keys, 2FA."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def register_org(
+    api_url: str,
+    name: str = "测试企业",
+    scopes: tuple[str, ...] = ("submit", "read", "alerts"),
+    rate_per_minute: int | None = None,
+) -> Org:
+    """Register an organisation through the API, log its admin in and create an API key."""
+    email = f"admin-{uuid.uuid4().hex[:10]}@example.com"
+    with httpx.Client(base_url=api_url, timeout=10) as client:
+        made = client.post(
+            "/v1/auth/register", json={"org_name": name, "email": email, "password": TEST_PASSWORD}
+        )
+        assert made.status_code == 201, made.text
+        login = client.post("/v1/auth/login", json={"email": email, "password": TEST_PASSWORD})
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        key = client.post(
+            "/v1/api-keys",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"name": "tests", "scopes": list(scopes), "rate_per_minute": rate_per_minute},
+        )
+        assert key.status_code == 201, key.text
+    return Org(made.json()["org_id"], email, TEST_PASSWORD, token, key.json()["key"])
+
+
+@pytest.fixture(scope="session")
+def make_org(api_url: str) -> Callable[..., Org]:
+    """`make_org(name, scopes=…, rate_per_minute=…)`: a fresh organisation with an admin and a key."""
+    return lambda *args, **kwargs: register_org(api_url, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def org(make_org: Callable[..., Org]) -> Org:
+    """The organisation most tests act as."""
+    return make_org("默认测试企业 Default Test Co.")
+
+
+@pytest.fixture(scope="session")
+def api_headers(org: Org) -> dict[str, str]:
+    """Headers that authenticate as `org` with an API key of every scope."""
+    return org.headers
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ def _body(inv, **overrides) -> dict[str, object]:  # type: ignore[no-untyped-def
     return body
 
 
-async def test_post_then_get_returns_the_verdict(api_url, publisher) -> None:
+async def test_post_then_get_returns_the_verdict(api_url, api_headers, publisher) -> None:
     inv = issued(number="20000001")
     await _publish_invoice(publisher, inv)
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
         await asyncio.sleep(0.5)  # the register is fed asynchronously
         accepted = await client.post("/v1/checks", json=_body(inv))
         assert accepted.status_code == 202, accepted.text
@@ -48,10 +48,10 @@ async def test_post_then_get_returns_the_verdict(api_url, publisher) -> None:
         assert got["check_count"] == 1
 
 
-async def test_wait_returns_the_verdict_in_the_same_response(api_url, publisher) -> None:
+async def test_wait_returns_the_verdict_in_the_same_response(api_url, api_headers, publisher) -> None:
     inv = issued(number="20000002")
     await _publish_invoice(publisher, inv)
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
         await asyncio.sleep(0.5)
         started = time.perf_counter()
         answer = await client.post("/v1/checks", params={"wait": 5}, json=_body(inv, check_code="999999"))
@@ -63,10 +63,10 @@ async def test_wait_returns_the_verdict_in_the_same_response(api_url, publisher)
         assert elapsed < 5
 
 
-async def test_an_idempotency_key_makes_a_retry_the_same_check(api_url, publisher) -> None:
+async def test_an_idempotency_key_makes_a_retry_the_same_check(api_url, api_headers, publisher) -> None:
     inv = issued(number="20000003")
     await _publish_invoice(publisher, inv)
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
         await asyncio.sleep(0.5)
         headers = {"Idempotency-Key": "reimb-2026-0001"}
         first = await client.post("/v1/checks", params={"wait": 5}, json=_body(inv), headers=headers)
@@ -75,8 +75,8 @@ async def test_an_idempotency_key_makes_a_retry_the_same_check(api_url, publishe
         assert first.json()["check_count"] == again.json()["check_count"] == 1
 
 
-async def test_malformed_requests_get_422_naming_the_field(api_url) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+async def test_malformed_requests_get_422_naming_the_field(api_url, api_headers) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
         bad_number = await client.post(
             "/v1/checks", json={"invoice_number": "12AB", "issue_date": "2026-01-01", "check_code": "123456"}
         )
@@ -101,8 +101,8 @@ async def test_malformed_requests_get_422_naming_the_field(api_url) -> None:
         assert unknown_field.status_code == 422
 
 
-async def test_health_and_docs(api_url) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+async def test_health_and_docs(api_url, api_headers) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert (
@@ -114,3 +114,6 @@ async def test_health_and_docs(api_url) -> None:
         assert "fapiao_http_requests_total" in (await client.get("/metrics/")).text
         missing = await client.get("/v1/checks/00000000-0000-4000-8000-000000000000")
         assert missing.status_code == 404
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as anonymous:  # no credentials
+        refused = await anonymous.get("/v1/checks/00000000-0000-4000-8000-000000000000")
+        assert refused.status_code == 401 and refused.json()["detail"]["msg_zh"]

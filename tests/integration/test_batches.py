@@ -70,7 +70,9 @@ async def _finished(client: httpx.AsyncClient, location: str, timeout: float = 6
     raise AssertionError(f"batch not finished: {view}")
 
 
-async def test_csv_batch_results_in_input_order(api_url: str, registered: dict[str, InvoiceIssued]) -> None:
+async def test_csv_batch_results_in_input_order(
+    api_url: str, api_headers: dict[str, str], registered: dict[str, InvoiceIssued]
+) -> None:
     genuine = list(registered.values())
     lines = [_row(i) for i in genuine]
     lines.insert(3, "011002300111,1234567X,2026-11-20,,123456,坏行\n")  # bad number: line 5
@@ -78,7 +80,7 @@ async def test_csv_batch_results_in_input_order(api_url: str, registered: dict[s
     lines.append(",26112000009999999999,2026-11-01,100.00,,\n")  # never issued
     lines.append(",26112000009999999998,2026-13-01,100.00,,\n")  # bad date
     body = (HEADER + "".join(lines)).encode("gb18030")  # as Excel saves it on a Chinese Windows
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=60, headers=api_headers) as client:
         created = await client.post("/v1/batches", files={"files": ("发票清单.csv", body, "text/csv")})
         assert created.status_code == 202, created.text
         batch = created.json()
@@ -114,7 +116,9 @@ async def test_csv_batch_results_in_input_order(api_url: str, registered: dict[s
         assert [str(r[9] or "").split("/")[-1] for r in sheet_rows[1:]] == verdicts
 
 
-async def test_document_batch_of_files_and_a_zip(api_url: str, registered: dict[str, InvoiceIssued]) -> None:
+async def test_document_batch_of_files_and_a_zip(
+    api_url: str, api_headers: dict[str, str], registered: dict[str, InvoiceIssued]
+) -> None:
     ten, digital, toll = registered["10"], registered["31"], registered["14"]
     bundle = zip_bytes(
         {
@@ -129,7 +133,7 @@ async def test_document_batch_of_files_and_a_zip(api_url: str, registered: dict[
         ("files", ("locked.pdf", invoice_pdf(ten, password="x"), "application/pdf")),
         ("files", ("bundle.zip", bundle, "application/zip")),
     ]
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=60, headers=api_headers) as client:
         created = await client.post("/v1/batches", files=files)
         assert created.status_code == 202, created.text
         batch = created.json()
@@ -158,8 +162,10 @@ async def test_document_batch_of_files_and_a_zip(api_url: str, registered: dict[
         ({"/abs/evil.xml": b"<EInvoice/>"}, "zip_unsafe_path"),
     ],
 )
-async def test_zip_with_path_traversal_is_refused(api_url: str, members: dict[str, bytes], code: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+async def test_zip_with_path_traversal_is_refused(
+    api_url: str, api_headers: dict[str, str], members: dict[str, bytes], code: str
+) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=api_headers) as client:
         refused = await client.post(
             "/v1/batches", files={"files": ("x.zip", zip_bytes(members), "application/zip")}
         )
@@ -167,21 +173,21 @@ async def test_zip_with_path_traversal_is_refused(api_url: str, members: dict[st
     assert refused.json()["detail"]["msg_zh"]
 
 
-async def test_zip_bomb_is_refused(api_url: str) -> None:
+async def test_zip_bomb_is_refused(api_url: str, api_headers: dict[str, str]) -> None:
     out = io.BytesIO()
     import zipfile
 
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("bomb.pdf", b"\0" * (40 * 1024 * 1024))
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=api_headers) as client:
         refused = await client.post(
             "/v1/batches", files={"files": ("x.zip", out.getvalue(), "application/zip")}
         )
     assert refused.status_code == 422 and refused.json()["detail"]["code"] == "zip_too_large"
 
 
-async def test_unusable_uploads_are_refused_whole(api_url: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+async def test_unusable_uploads_are_refused_whole(api_url: str, api_headers: dict[str, str]) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=api_headers) as client:
         no_header = await client.post("/v1/batches", files={"files": ("a.csv", b"a,b\n1,2\n", "text/csv")})
         mixed = await client.post(
             "/v1/batches",
@@ -222,10 +228,13 @@ def small_api(settings: Settings, worker, tmp_path_factory: pytest.TempPathFacto
         proc.wait(20)
 
 
-def test_oversized_upload_gets_413(small_api: str) -> None:
+def test_oversized_upload_gets_413(small_api: str, api_headers: dict[str, str]) -> None:
     big = HEADER.encode() + b",26112000000000000001,2026-11-01,1.00,,\n" * 5000
     declared = httpx.post(
-        f"{small_api}/v1/batches", files={"files": ("big.csv", big, "text/csv")}, timeout=30
+        f"{small_api}/v1/batches",
+        files={"files": ("big.csv", big, "text/csv")},
+        timeout=30,
+        headers=api_headers,
     )
     assert declared.status_code == 413 and "上传文件超过大小上限" in declared.json()["detail"]["msg_zh"]
 
@@ -238,11 +247,14 @@ def test_oversized_upload_gets_413(small_api: str) -> None:
     streamed = httpx.post(
         f"{small_api}/v1/batches",
         content=chunked(),
-        headers={"content-type": "multipart/form-data; boundary=b"},
+        headers={"content-type": "multipart/form-data; boundary=b", **api_headers},
         timeout=30,
     )
     assert streamed.status_code == 413
     small = httpx.post(
-        f"{small_api}/v1/batches", files={"files": ("ok.csv", big[:5000], "text/csv")}, timeout=30
+        f"{small_api}/v1/batches",
+        files={"files": ("ok.csv", big[:5000], "text/csv")},
+        timeout=30,
+        headers=api_headers,
     )
     assert small.status_code == 202

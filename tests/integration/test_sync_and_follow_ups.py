@@ -58,6 +58,7 @@ async def test_a_void_after_verification_pushes_a_follow_up(worker, publisher, c
     inv = issued(number="30000003")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
+    await asyncio.sleep(0.5)  # another topic: let the register agent fold the issuance in first
     genuine, tampered = (
         check_of(inv, requester="org-a"),
         check_of(inv, requester="org-b", check_code="000000"),
@@ -76,7 +77,7 @@ async def test_a_void_after_verification_pushes_a_follow_up(worker, publisher, c
         await _result(consume, tampered.check_id, 2, timeout=3)
 
 
-async def test_refresh_re_verifies_on_demand(api_url, publisher) -> None:
+async def test_refresh_re_verifies_on_demand(api_url, api_headers, publisher) -> None:
     inv = issued(number="30000004", issue_date=_today())
     body = {
         "invoice_code": inv.invoice_code,
@@ -84,7 +85,7 @@ async def test_refresh_re_verifies_on_demand(api_url, publisher) -> None:
         "issue_date": inv.issue_date.isoformat(),
         "check_code": inv.check_code[-6:],
     }
-    async with httpx.AsyncClient(base_url=api_url, timeout=15) as client:
+    async with httpx.AsyncClient(base_url=api_url, timeout=15, headers=api_headers) as client:
         held = await client.post("/v1/checks", params={"wait": 5}, json=body)
         assert held.status_code == 200 and held.json()["status"] == "pending_sync", held.text
         check_id = held.json()["check_id"]

@@ -18,7 +18,7 @@ from fapiao.warehouse.results import latest_result
 from schemas.events import CheckRecheck, CheckRequested
 from services.api.deps import StateDep
 from services.api.models import CheckAccepted, CheckCreate, CheckView
-from services.api.principal import PrincipalDep
+from services.api.principal import ReadPrincipal, SubmitPrincipal
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
 _IDEMPOTENCY_NS = uuid.UUID("6f1c1f5e-3b0a-4a53-9a51-5bd1c2a7e7a1")
@@ -43,7 +43,7 @@ def check_id_for(requester: str, idempotency_key: str | None) -> UUID:
 async def submit_check(
     body: CheckCreate,
     state: StateDep,
-    principal: PrincipalDep,
+    principal: SubmitPrincipal,
     response: Response,
     wait: Annotated[
         float, Query(ge=0, le=30, description="seconds to wait for the verdict (0: answer 202 at once)")
@@ -100,7 +100,7 @@ async def submit_check(
 
 
 @router.get("/{check_id}", response_model=CheckView, summary="The verdict of a check")
-async def get_check(check_id: UUID, state: StateDep, principal: PrincipalDep) -> CheckView:
+async def get_check(check_id: UUID, state: StateDep, principal: ReadPrincipal) -> CheckView:
     cached = state.cache.get(check_id)
     if cached is not None and cached.org_id == principal.org_id:
         return CheckView.from_result(cached)
@@ -122,7 +122,7 @@ async def get_check(check_id: UUID, state: StateDep, principal: PrincipalDep) ->
 async def refresh_check(
     check_id: UUID,
     state: StateDep,
-    principal: PrincipalDep,
+    principal: ReadPrincipal,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for the new verdict")] = 0,
 ) -> CheckAccepted | JSONResponse:
     cached = state.cache.get(check_id)

@@ -1,0 +1,35 @@
+"""What the API holds open for accounts: the store (migrated at start-up), the keys, the rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from fapiao.accounts.context import AccountsContext
+from fapiao.accounts.db import make_engine, migrate
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.settings import Settings
+from services.api.rate_limit import TokenBuckets
+
+
+@dataclass
+class AccountsState:
+    ctx: AccountsContext
+    engine: Engine
+    buckets: TokenBuckets
+    default_rate_per_minute: int
+
+    @classmethod
+    async def open(cls, settings: Settings) -> AccountsState:
+        """Apply the accounts migrations and load (or create) the receipt key pair, off the event loop."""
+        engine = make_engine(settings.accounts_url)
+        await asyncio.to_thread(migrate, engine)
+        keys = CryptoKeys.from_settings(settings)
+        await asyncio.to_thread(lambda: keys.receipt_keys)
+        ctx = AccountsContext.from_settings(settings, keys=keys, engine=engine)
+        return cls(ctx, engine, TokenBuckets(), settings.api_key_rate_per_minute)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,40 @@
+"""Per-caller rate limits: a token bucket per API key (and per user session), in this process.
+
+Why in-process: the API runs as one process per deployment today and the stack has no shared store
+(Redis and the like) to keep counters in; a bucket in memory costs nothing per request and needs no
+new server. The catch, accepted for now: with N API processes behind a balancer a key gets up to N
+times its rate. Move the buckets to a shared store when the API scales out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+
+class TokenBuckets:
+    """`rate_per_minute` tokens refill evenly over a minute; a burst may spend a whole minute's worth."""
+
+    def __init__(self, max_callers: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # caller -> (tokens, at)
+        self._max = max_callers
+        self._clock = clock
+
+    def take(self, caller: str, rate_per_minute: int) -> float:
+        """Spend one token: 0.0 when allowed, else the seconds until a token is back (Retry-After)."""
+        now = self._clock()
+        capacity = float(rate_per_minute)
+        tokens, at = self._buckets.get(caller, (capacity, now))
+        tokens = min(capacity, tokens + (now - at) * rate_per_minute / 60.0)
+        if tokens >= 1.0:
+            self._store(caller, tokens - 1.0, now)
+            return 0.0
+        self._store(caller, tokens, now)
+        return (1.0 - tokens) * 60.0 / rate_per_minute
+
+    def _store(self, caller: str, tokens: float, at: float) -> None:
+        self._buckets[caller] = (tokens, at)
+        self._buckets.move_to_end(caller)
+        while len(self._buckets) > self._max:  # the longest idle bucket is the fullest: forget it
+            self._buckets.popitem(last=False)

@@ -1,0 +1,165 @@
+"""`/v1/auth`: registration, login (password, then TOTP when on), logout, password reset, 2FA."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from fapiao.accounts import auth, orgs, resets, twofactor
+from services.api.auth_models import (
+    Login2faIn,
+    LoginIn,
+    MeOut,
+    MfaRequiredOut,
+    RecoveryCodesOut,
+    RegisterIn,
+    RegisterOut,
+    ResetConfirmIn,
+    ResetRequestIn,
+    ResetRequestOut,
+    TokenOut,
+    TotpCodeIn,
+    TotpSetupOut,
+)
+from services.api.principal import PrincipalDep, UserPrincipal, accounts_of, client_ip
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+_bearer = HTTPBearer(auto_error=True)
+
+
+def _token(session: auth.SessionToken) -> TokenOut:
+    return TokenOut(access_token=session.token, expires_at=session.expires_at, org_id=session.org_id)
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisterOut,
+    summary="New organisation + admin",
+)
+async def register(body: RegisterIn, request: Request) -> RegisterOut:
+    org_id, user_id = await run_in_threadpool(
+        orgs.register,
+        accounts_of(request).ctx,
+        body.org_name,
+        body.email,
+        body.password,
+        body.display_name,
+        None,
+        client_ip(request),
+    )
+    return RegisterOut(org_id=org_id, user_id=user_id)
+
+
+@router.post(
+    "/login",
+    response_model=TokenOut | MfaRequiredOut,
+    summary="Log in: a session token, or an MFA challenge when 2FA is on",
+    responses={401: {"description": "wrong email or password"}, 429: {"description": "locked (Retry-After)"}},
+)
+async def login(body: LoginIn, request: Request) -> TokenOut | MfaRequiredOut:
+    answer = await run_in_threadpool(
+        auth.login, accounts_of(request).ctx, body.email, body.password, body.org_id, client_ip(request)
+    )
+    if isinstance(answer, auth.MfaChallenge):
+        return MfaRequiredOut(mfa_token=answer.mfa_token, expires_at=answer.expires_at)
+    return _token(answer)
+
+
+@router.post("/login/2fa", response_model=TokenOut, summary="Second step: a TOTP code or a recovery code")
+async def login_2fa(body: Login2faIn, request: Request) -> TokenOut:
+    session = await run_in_threadpool(
+        auth.login_second_factor,
+        accounts_of(request).ctx,
+        body.mfa_token,
+        body.code,
+        body.recovery_code,
+        client_ip(request),
+    )
+    return _token(session)
+
+
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this session (the token stops working)"
+)
+async def logout(
+    request: Request,
+    _user: UserPrincipal,
+    credentials: Annotated[HTTPAuthorizationCredentials, Depends(_bearer)],
+) -> None:
+    await run_in_threadpool(
+        auth.logout, accounts_of(request).ctx, credentials.credentials, client_ip(request)
+    )
+
+
+@router.get("/me", response_model=MeOut, summary="Who the credentials belong to")
+async def me(principal: PrincipalDep, request: Request) -> MeOut:
+    name = await run_in_threadpool(orgs.organisation_name, accounts_of(request).ctx, principal.org_id)
+    return MeOut(
+        org_id=principal.org_id,
+        org_name=name,
+        subject=principal.subject,
+        kind=principal.kind,
+        roles=sorted(principal.roles),
+        scopes=sorted(principal.scopes),
+    )
+
+
+@router.post(
+    "/password-reset/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ResetRequestOut,
+    summary="Ask for a single-use reset token (same answer whether the account exists or not)",
+)
+async def request_reset(body: ResetRequestIn, request: Request) -> ResetRequestOut:
+    accounts = accounts_of(request)
+    token = await run_in_threadpool(resets.request_reset, accounts.ctx, body.email, client_ip(request))
+    return ResetRequestOut(reset_token=token if accounts.ctx.expose_tokens else None)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with a reset or invitation token (ends every session)",
+)
+async def confirm_reset(body: ResetConfirmIn, request: Request) -> None:
+    await run_in_threadpool(
+        resets.confirm_reset, accounts_of(request).ctx, body.token, body.new_password, client_ip(request)
+    )
+
+
+@router.post(
+    "/2fa/setup", response_model=TotpSetupOut, summary="Start TOTP enrolment: otpauth URI and QR code"
+)
+async def totp_setup(user: UserPrincipal, request: Request) -> TotpSetupOut:
+    uri, png = await run_in_threadpool(
+        twofactor.setup, accounts_of(request).ctx, user.subject, client_ip(request)
+    )
+    return TotpSetupOut(otpauth_uri=uri, qr_png_base64=png)
+
+
+@router.post("/2fa/enable", response_model=RecoveryCodesOut, summary="Confirm with a first code: 2FA on")
+async def totp_enable(body: TotpCodeIn, user: UserPrincipal, request: Request) -> RecoveryCodesOut:
+    codes = await run_in_threadpool(
+        twofactor.enable, accounts_of(request).ctx, user.subject, body.code, client_ip(request)
+    )
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post(
+    "/2fa/recovery-codes",
+    response_model=RecoveryCodesOut,
+    summary="New recovery codes (needs a current code)",
+)
+async def recovery_codes(body: TotpCodeIn, user: UserPrincipal, request: Request) -> RecoveryCodesOut:
+    codes = await run_in_threadpool(
+        twofactor.regenerate_recovery_codes,
+        accounts_of(request).ctx,
+        user.subject,
+        body.code,
+        client_ip(request),
+    )
+    return RecoveryCodesOut(recovery_codes=codes)

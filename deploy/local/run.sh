@@ -39,6 +39,9 @@ case ${1:-} in
     start)
         "$BIN/fapiao" db migrate
         "$BIN/fapiao" kafka init
+        "$BIN/fapiao" accounts migrate
+        # the demo organisation `demo` (the demo feed's checks belong to it), its admin and an API key
+        API_KEY=$("$BIN/fapiao" accounts bootstrap-demo)
         launch worker "$BIN/fapiao" worker
         wait_for "the worker" 90 grep -q "Worker ready" "$RUN_DIR/worker.log" || { tail -50 "$RUN_DIR/worker.log"; exit 1; }
         launch api "$BIN/fapiao" api --port "$API_PORT"
@@ -49,7 +52,10 @@ case ${1:-} in
 Fapiao Sentinel is running.
   API and OpenAPI docs:  http://127.0.0.1:$API_PORT/docs
   Metrics:               http://127.0.0.1:$API_PORT/metrics
+  Demo organisation:     demo: its admin's email and password are in .local/demo-credentials.json
+  Its API key:           $API_KEY   (again: .venv/bin/fapiao accounts bootstrap-demo)
   A check:               curl -s -X POST 'http://127.0.0.1:$API_PORT/v1/checks?wait=2' -H 'content-type: application/json' \\
+                           -H 'X-API-Key: $API_KEY' \\
                            -d "\$(.venv/bin/fapiao demo --sample-check)"
   Results in ClickHouse: clickhouse-client -d fapiao -q 'SELECT verdict, count() FROM check_results FINAL GROUP BY verdict'
   Logs:                  $RUN_DIR/{worker,api,demo}.log

@@ -138,3 +138,13 @@ def test_size_is_bounded_however_long_it_runs() -> None:
     assert len(stats["recent"]) == ss.MAX_RECENT_KEYS
     assert len(json.dumps(stats)) < 64_000
     assert stats["issued"] + stats["voided"] == 6000
+
+
+def test_folding_onto_stats_read_back_from_json_gives_the_same() -> None:
+    history = [act(n, at=T0 + timedelta(minutes=n)) for n in range(1, 40)]
+    stats = fold_all(history)
+    stored = json.loads(json.dumps(stats))  # what the Faust table hands back
+    nxt = act(40, at=T0 + timedelta(minutes=40), amount="999.00")
+    assert ss.fold_activity(stored, nxt) == ss.fold_activity(stats, nxt)
+    # the last MAX_NUMBERS numbers are kept, so a run is seen up to MAX_NUMBERS + 1 long
+    assert ss.burst_length(stored, BUYER, "011002300111-00000040", "00000040", T0, 3) == ss.MAX_NUMBERS + 1

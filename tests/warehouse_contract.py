@@ -6,13 +6,17 @@ Run on current ClickHouse in-process (chdb, tests/unit/test_warehouse_chdb.py) a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from uuid import uuid4
 
+from fapiao.batches.items import BatchItem, check_id_of
+from fapiao.batches.row_checks import RowProblem
 from fapiao.domain import register
+from fapiao.domain.check_fields import CheckFields
 from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision, decide
-from fapiao.warehouse import migrations
+from fapiao.warehouse import batches, migrations
 from fapiao.warehouse import results as results_table
 from fapiao.warehouse.engine import Engine
 from schemas.events import Verdict
@@ -66,14 +70,6 @@ def check_results_queries(engine: Engine) -> None:
 
 def check_batch_queries(engine: Engine) -> None:
     """Batch metadata, items and progress: the queries of fapiao.warehouse.batches."""
-    from datetime import date as _date
-    from uuid import uuid4
-
-    from fapiao.batches.items import BatchItem, check_id_of
-    from fapiao.batches.row_checks import RowProblem
-    from fapiao.domain.check_fields import CheckFields
-    from fapiao.warehouse import batches
-
     assert {"batches", "batch_items"} <= {row[0] for row in engine.execute("SHOW TABLES")}
     batch_id = uuid4()
     now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -89,7 +85,7 @@ def check_batch_queries(engine: Engine) -> None:
     assert stored is not None and stored["state"] == "accepted" and stored["total_rows"] == 3
     assert batches.get_batch(engine, "other-org", batch_id) is None
 
-    fields = CheckFields("011002300111", "12345678", _date(2026, 11, 20), None, "567890")
+    fields = CheckFields("011002300111", "12345678", date(2026, 11, 20), None, "567890")
     problem = RowProblem(3, "issue_date", "date_format", "日期格式无法识别", "unrecognised date")
     items = [
         BatchItem(1, 2, "", fields, (), {"invoice_number": "12345678"}),

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from fapiao.batches.export import HEADER, result_line
+from fapiao.batches.row_checks import RowProblem
 from fapiao.batches.sheets import SheetError
 from fapiao.batches.template import COLUMNS
 from fapiao.documents import DocumentError
@@ -142,9 +143,7 @@ def _counts(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _problems(row: dict[str, Any]) -> list[Any]:
-    from fapiao.batches.row_checks import RowProblem
-
+def _problems(row: dict[str, Any]) -> list[RowProblem]:
     return [
         RowProblem(int(row["line"]), f, c, zh, en)
         for f, c, zh, en in zip(

@@ -9,3 +9,6 @@ command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 # A TrueType CJK font for the generated e-invoice PDF fixtures (tests, bench); reportlab cannot embed
 # the CFF-outline Noto CJK fonts, WenQuanYi Micro Hei is TrueType and small.
 [[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || apt_install fonts-wqy-microhei
+# Noto Sans CJK for the analytics charts (matplotlib reads its OpenType collection); the charts fall
+# back to WenQuanYi, then to English labels, when it is missing.
+[[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || apt_install fonts-noto-cjk

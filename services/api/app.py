@@ -14,7 +14,18 @@ from fapiao.settings import Settings
 from services.api import errors
 from services.api.accounts_state import AccountsState
 from services.api.body_limit import BodyLimit
-from services.api.routes import api_keys, auth, batches, checks, health, orgs, receipts
+from services.api.routes import (
+    analytics,
+    api_keys,
+    auth,
+    batches,
+    checks,
+    health,
+    history,
+    orgs,
+    receipts,
+    reports,
+)
 from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
 
@@ -63,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(batches.router)
     app.add_middleware(UploadLimit, max_bytes=settings.batch_max_upload_bytes, path_prefix="/v1/batches")
     for router in (auth.router, orgs.router, api_keys.router, receipts.router):
+        app.include_router(router)
+    for router in (history.router, analytics.router, reports.router):
         app.include_router(router)
     errors.install(app)
     app.add_middleware(

@@ -9,7 +9,7 @@ import pytest
 
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
-from tests import analytics_contract
+from tests import analytics_contract, reports_contract
 from tests.analytics_contract import Dataset
 
 
@@ -23,6 +23,17 @@ def loaded() -> Iterator[tuple[NativeEngine, Dataset]]:
         engine.close()
 
 
-@pytest.mark.parametrize("check", analytics_contract.CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "check", analytics_contract.CHECKS + reports_contract.CHECKS, ids=lambda c: c.__name__
+)
 def test_on_the_server(loaded: tuple[NativeEngine, Dataset], check: Callable[..., None]) -> None:
     check(*loaded)
+
+
+def test_retention_on_the_server() -> None:
+    engine = NativeEngine(Settings(_env_file=None), database=f"rt_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
+    try:
+        reports_contract.check_retention_drops_old_months(engine)
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
+        engine.close()

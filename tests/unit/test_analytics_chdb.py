@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from fapiao.warehouse.engine import ChdbEngine
-from tests import analytics_contract
+from tests import analytics_contract, reports_contract
 from tests.analytics_contract import Dataset
 
 
@@ -19,6 +19,16 @@ def loaded() -> Iterator[tuple[ChdbEngine, Dataset]]:
     engine.close()
 
 
-@pytest.mark.parametrize("check", analytics_contract.CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "check", analytics_contract.CHECKS + reports_contract.CHECKS, ids=lambda c: c.__name__
+)
 def test_on_current_clickhouse(loaded: tuple[ChdbEngine, Dataset], check: Callable[..., None]) -> None:
     check(*loaded)
+
+
+def test_retention_on_current_clickhouse() -> None:
+    engine = ChdbEngine(database=f"r_{uuid.uuid4().hex[:8]}")
+    try:
+        reports_contract.check_retention_drops_old_months(engine)
+    finally:
+        engine.close()

@@ -1,0 +1,168 @@
+"""`/v1/history`: 历史查验记录 — the organisation's checks, filtered, sorted, paged; CSV/XLSX export."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import StreamingResponse
+
+from fapiao.analytics.export import HISTORY_COLUMNS, XlsxWriter, csv_chunk, history_values
+from fapiao.analytics.filters import CheckFilters, local_today
+from fapiao.analytics.history import MAX_PAGE, Cursor, CursorError, HistoryQuery, Order, SortKey
+from fapiao.warehouse.history import fetch_page
+from schemas.events import Verdict
+from services.api.analytics_models import HistoryItem, HistoryPageOut
+from services.api.deps import StateDep
+from services.api.principal import ReadPrincipal
+
+router = APIRouter(prefix="/v1/history", tags=["history"])
+EXPORT_PAGE = 2000
+EXPORT_MAX_ROWS = 1_000_000  # an XLSX sheet holds 1,048,576 rows
+
+
+def invalid(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=422, detail={"code": "invalid_query", "msg": message, "msg_zh": "查询条件无效"}
+    )
+
+
+def history_filters(
+    date_from: Annotated[date | None, Query(description="first day (Beijing time), included")] = None,
+    date_to: Annotated[date | None, Query(description="last day (Beijing time), included")] = None,
+    verdict: Annotated[list[Verdict] | None, Query(description="newest verdict is one of these")] = None,
+    types: Annotated[
+        list[str] | None, Query(alias="type", description="发票类型 fplx, e.g. 01, 10, 32")
+    ] = None,
+    region: Annotated[list[str] | None, Query(description="4-digit region, e.g. 1100")] = None,
+    seller: Annotated[str | None, Query(max_length=100, description="tax id, or part of the name")] = None,
+    buyer: Annotated[str | None, Query(max_length=100, description="tax id, or part of the name")] = None,
+    amount_min: Annotated[
+        Decimal | None, Query(ge=0, max_digits=16, decimal_places=2, description="价税合计 ≥")
+    ] = None,
+    amount_max: Annotated[
+        Decimal | None, Query(ge=0, max_digits=16, decimal_places=2, description="价税合计 ≤")
+    ] = None,
+    invoice_number: Annotated[str | None, Query(pattern=r"^[0-9]{8}$|^[0-9]{20}$")] = None,
+    invoice_code: Annotated[str | None, Query(pattern=r"^[0-9]{10}$|^[0-9]{12}$")] = None,
+    requester: Annotated[str | None, Query(max_length=64)] = None,
+    batch_id: Annotated[str | None, Query(max_length=64)] = None,
+    min_risk_score: Annotated[
+        int | None, Query(ge=0, le=100, description="risk score of the newest result ≥")
+    ] = None,
+) -> CheckFilters:
+    try:
+        return CheckFilters(
+            date_from=date_from,
+            date_to=date_to,
+            verdicts=tuple(v.value for v in verdict or ()),
+            types=tuple(types or ()),
+            regions=tuple(region or ()),
+            seller=seller,
+            buyer=buyer,
+            amount_min=amount_min,
+            amount_max=amount_max,
+            invoice_number=invoice_number,
+            invoice_code=invoice_code,
+            requester=requester,
+            batch_id=batch_id,
+            min_risk_score=min_risk_score,
+        )
+    except ValueError as exc:
+        raise invalid(str(exc)) from exc
+
+
+FiltersDep = Annotated[CheckFilters, Depends(history_filters)]
+
+
+def _today() -> date:
+    return local_today(datetime.now(UTC))
+
+
+@router.get("", response_model=HistoryPageOut, summary="Your organisation's checks (历史查验记录)")
+async def list_history(
+    state: StateDep,
+    principal: ReadPrincipal,
+    filters: FiltersDep,
+    sort: SortKey = SortKey.REQUESTED_AT,
+    order: Order = Order.DESC,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=600, description="next_cursor of the previous page")
+    ] = None,
+) -> HistoryPageOut:
+    query = HistoryQuery(filters, sort, order, limit)
+    try:
+        after = Cursor.decode(cursor, query.fingerprint()) if cursor else None
+    except CursorError as exc:
+        raise invalid(str(exc)) from exc
+    page = await state.query(fetch_page, principal.org_id, query, after, _today())
+    items = [HistoryItem.of(i) for i in page.items]
+    return HistoryPageOut(data=items, count=len(items), next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/export",
+    summary="The same query as a CSV or XLSX file (streamed; up to 1,000,000 rows)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        }
+    },
+)
+async def export_history(
+    state: StateDep,
+    principal: ReadPrincipal,
+    filters: FiltersDep,
+    sort: SortKey = SortKey.REQUESTED_AT,
+    order: Order = Order.DESC,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> StreamingResponse:
+    query = HistoryQuery(filters, sort, order, EXPORT_PAGE)
+    today = _today()
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+    async def pages() -> AsyncIterator[list[list[object]]]:
+        cursor: Cursor | None = None
+        sent = 0
+        while sent < EXPORT_MAX_ROWS:
+            page = await state.query(fetch_page, principal.org_id, query, cursor, today)
+            rows = [history_values(i) for i in page.items[: EXPORT_MAX_ROWS - sent]]
+            sent += len(rows)
+            yield rows
+            if page.next_cursor is None:
+                return
+            cursor = Cursor.decode(page.next_cursor, query.fingerprint())
+
+    async def csv_body() -> AsyncIterator[bytes]:
+        yield csv_chunk([], header=[key for key, _ in HISTORY_COLUMNS])
+        async for rows in pages():
+            yield csv_chunk(rows)
+
+    async def xlsx_body() -> AsyncIterator[bytes]:
+        notes = [("filter", str(v)) for v in filters.canonical().items()] + [("sort", f"{sort} {order}")]
+        writer = XlsxWriter("查验记录", [zh for _, zh in HISTORY_COLUMNS], notes)
+        writer.add([[key for key, _ in HISTORY_COLUMNS]])
+        async for rows in pages():
+            writer.add(rows)
+        with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as out:
+            await asyncio.to_thread(writer.finish, out)
+            out.seek(0)
+            while chunk := out.read(256 * 1024):
+                yield chunk
+
+    if format == "csv":
+        media, body = "text/csv; charset=utf-8", csv_body()
+    else:
+        media, body = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx_body()
+    headers = {"Content-Disposition": f'attachment; filename="fapiao-history-{stamp}.{format}"'}
+    return StreamingResponse(body, media_type=media, headers=headers)

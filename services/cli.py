@@ -15,6 +15,7 @@ import typer
 
 from fapiao.logs import configure_logging
 from fapiao.settings import Settings
+from services.risk_cli import model_app
 from services import cli_security
 
 app = typer.Typer(help="Fapiao Sentinel operations.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -22,6 +23,7 @@ kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 db_app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(db_app, name="db")
+app.add_typer(model_app, name="model")
 cli_security.register(app)
 
 

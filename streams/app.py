@@ -60,9 +60,10 @@ def create_app(settings: Settings) -> Pipeline:
     )
     pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register)
 
-    from streams import register_agent, sink_agent, verify_agent
+    from streams import register_agent, risk_agent, sink_agent, verify_agent
 
     register_agent.attach(pipeline)
     verify_agent.attach(pipeline)
+    risk_agent.attach(pipeline)
     sink_agent.attach(pipeline)
     return pipeline

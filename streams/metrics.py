@@ -8,3 +8,4 @@ DEAD_LETTERS = Counter("fapiao_dead_letters_total", "Messages sent to the dead-l
 SINK_ROWS = Counter("fapiao_sink_rows_total", "Rows written to ClickHouse")
 SINK_FAILURES = Counter("fapiao_sink_failures_total", "Failed ClickHouse writes (retried)")
 SINK_BATCH_SECONDS = Histogram("fapiao_sink_batch_seconds", "Time to write one batch to ClickHouse")
+ALERTS = Counter("fapiao_alerts_total", "Risk alerts raised", ["severity"])

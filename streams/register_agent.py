@@ -14,6 +14,7 @@ from fapiao import topics
 from fapiao.domain import register
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import follow_ups, with_records
+from fapiao.domain.seller_activity import seller_activity
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
 from streams import metrics
 from streams.app import Pipeline
@@ -28,6 +29,7 @@ def attach(pipeline: Pipeline) -> None:
     tz = ZoneInfo(pipeline.settings.timezone)
     window = timedelta(seconds=pipeline.settings.sync_window_seconds)
     table = pipeline.register
+    sellers = pipeline.topics[topics.SELLERS_ACTIVITY.name]
     issued_topic = pipeline.settings.topic(topics.INVOICES_ISSUED.name)
     source = pipeline.app.topic(
         issued_topic,
@@ -57,6 +59,11 @@ def attach(pipeline: Pipeline) -> None:
             # checks held for sync delay, or answered before a void/red flush, get a follow-up result
             updates = follow_ups(entry, now=datetime.now(UTC), tz=tz, sync_window=window)
             table[key] = with_records(entry, updates)
-            await publish_follow_ups(pipeline, key, updates)
+            await publish_follow_ups(pipeline, entry, updates)
+            activity = seller_activity(entry, event.message.topic == issued_topic)
+            if activity is not None:
+                await sellers.send(
+                    key=activity.seller_tax_id.encode(), value=activity.model_dump_json().encode()
+                )
 
     pipeline.app.agent(source, name="register", concurrency=1)(fold)

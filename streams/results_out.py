@@ -1,21 +1,26 @@
-"""Publishing results (first answers and follow-ups) from any agent, keyed by invoice key."""
+"""Publishing verdicts (first answers and follow-ups) from the register and verify agents.
+
+A verdict goes to `checks.verified` with the invoice's check context, keyed by seller, where the
+risk agent scores it and publishes the final `checks.results` event.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from fapiao import topics
+from fapiao.domain import register
+from fapiao.domain.check_context import check_context
 from fapiao.domain.rechecks import FollowUp
 from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
-from schemas.events import CheckRequested
-from streams import metrics
+from schemas.events import CheckRequested, CheckVerified
 from streams.app import Pipeline
 
 
-async def publish_result(
+async def publish_verdict(
     pipeline: Pipeline,
-    key: str,
+    entry: register.Entry | None,
     request: CheckRequested,
     decision: Decision,
     *,
@@ -23,6 +28,7 @@ async def publish_result(
     version: int = 1,
     follow_up: bool = False,
 ) -> None:
+    """`entry` is the invoice's register entry before this check was remembered."""
     result = build_result(
         request,
         decision,
@@ -31,17 +37,21 @@ async def publish_result(
         version=version,
         follow_up=follow_up,
     )
-    metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
-    await pipeline.topics[topics.CHECKS_RESULTS.name].send(
-        key=key.encode(), value=result.model_dump_json().encode()
+    context = check_context(entry, request, decision.verdict)
+    verified = CheckVerified(result=result, context=context)
+    key = context.seller_tax_id or result.invoice_key
+    await pipeline.topics[topics.CHECKS_VERIFIED.name].send(
+        key=key.encode(), value=verified.model_dump_json().encode()
     )
 
 
-async def publish_follow_ups(pipeline: Pipeline, key: str, updates: list[FollowUp]) -> None:
+async def publish_follow_ups(
+    pipeline: Pipeline, entry: register.Entry | None, updates: list[FollowUp]
+) -> None:
     for update in updates:
-        await publish_result(
+        await publish_verdict(
             pipeline,
-            key,
+            entry,
             update.request,
             update.decision,
             number=int(update.record["number"]),

@@ -25,7 +25,7 @@ from schemas.events import CheckRecheck, CheckRequested
 from streams import metrics
 from streams.app import Pipeline
 from streams.dead_letters import Unreadable, decode, require_key, send_dead_letter
-from streams.results_out import publish_follow_ups, publish_result
+from streams.results_out import publish_follow_ups, publish_verdict
 
 log = structlog.get_logger(__name__)
 STAGE = "verify"
@@ -55,14 +55,15 @@ def attach(pipeline: Pipeline) -> None:
         now = datetime.now(UTC)
         decision = decide(request, entry, today, now=now, sync_window=window, recheck=seen is not None)
         if seen is not None:  # a redelivery: same number, same version, same result id
-            await publish_result(
-                pipeline, key, request, decision, number=int(seen["number"]), version=int(seen["version"])
+            await publish_verdict(
+                pipeline, entry, request, decision, number=int(seen["number"]), version=int(seen["version"])
             )
             return
         if not decision.counted:
             number = int((entry or {}).get("checks_total", 0))
-            await publish_result(pipeline, key, request, decision, number=number)
+            await publish_verdict(pipeline, entry, request, decision, number=number)
             return
+        before = entry
         entry = register.count_check(entry, today)
         number = int(entry["checks_total"])
         record = {
@@ -74,7 +75,7 @@ def attach(pipeline: Pipeline) -> None:
             "request": request.model_dump(mode="json"),
         }
         table[key] = register.remember_check(entry, record)
-        await publish_result(pipeline, key, request, decision, number=number)
+        await publish_verdict(pipeline, before, request, decision, number=number)
 
     async def re_answer(event: faust.EventT) -> None:
         ask = decode(CheckRecheck, event.value)
@@ -89,7 +90,7 @@ def attach(pipeline: Pipeline) -> None:
         )
         if update is not None:
             table[ask.invoice_key] = register.remember_check(entry, update.record)
-            await publish_follow_ups(pipeline, ask.invoice_key, [update])
+            await publish_follow_ups(pipeline, entry, [update])
 
     async def verify(stream: faust.StreamT) -> None:
         async for event in stream.events():

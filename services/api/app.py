@@ -15,6 +15,7 @@ from services.api import errors
 from services.api.accounts_state import AccountsState
 from services.api.body_limit import BodyLimit
 from services.api.routes import (
+    alerts,
     analytics,
     api_keys,
     auth,
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(checks.router)
     app.include_router(batches.router)
     app.add_middleware(UploadLimit, max_bytes=settings.batch_max_upload_bytes, path_prefix="/v1/batches")
+    app.include_router(alerts.router)
     for router in (auth.router, orgs.router, api_keys.router, receipts.router):
         app.include_router(router)
     for router in (history.router, analytics.router, reports.router):

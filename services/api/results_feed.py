@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 from uuid import UUID
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import BaseModel
 
 from fapiao import topics
 from fapiao.bus import partitions_of
@@ -21,6 +23,7 @@ from fapiao.settings import Settings
 from schemas.events import CheckResult
 
 log = structlog.get_logger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 class ResultsCache:
@@ -93,18 +96,21 @@ class ResultsCache:
                 self._waiters.pop(check_id, None)
 
 
-class ResultsFeed:
-    """A group-less consumer of every partition of `checks.results`, from the end at start-up."""
+class TopicFollower:
+    """A group-less consumer of every partition of one topic, from its end at start-up, handing each
+    readable event to `on_event` (every API replica sees every event)."""
 
-    def __init__(self, settings: Settings, cache: ResultsCache) -> None:
+    def __init__(
+        self, settings: Settings, topic: str, schema: type[M], on_event: Callable[[M], None]
+    ) -> None:
         self._settings = settings
-        self._topic = settings.topic(topics.CHECKS_RESULTS.name)
+        self._topic = topic
+        self._schema = schema
+        self._on_event = on_event
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
         )
-        self._cache = cache
         self._task: asyncio.Task[None] | None = None
-        self.ready = asyncio.Event()
 
     async def start(self) -> None:
         partitions = await partitions_of(self._settings, self._topic)
@@ -114,8 +120,7 @@ class ResultsFeed:
         assigned = [TopicPartition(self._topic, p) for p in partitions]
         self._consumer.assign(assigned)
         await self._consumer.seek_to_end(*assigned)
-        self._task = asyncio.create_task(self._run(), name="results-feed")
-        self.ready.set()
+        self._task = asyncio.create_task(self._run(), name=f"follow-{self._topic}")
 
     async def _run(self) -> None:
         while True:
@@ -123,9 +128,16 @@ class ResultsFeed:
             for records in batches.values():
                 for record in records:
                     try:
-                        self._cache.put(CheckResult.model_validate_json(record.value))
-                    except ValueError as exc:  # a bad result is the sink's DLQ business; skip it here
-                        log.warning("results_feed_unreadable", offset=record.offset, error=str(exc)[:200])
+                        event = self._schema.model_validate_json(record.value)
+                    except ValueError as exc:  # unreadable events are the worker's DLQ business
+                        log.warning(
+                            "follower_unreadable",
+                            topic=self._topic,
+                            offset=record.offset,
+                            error=str(exc)[:200],
+                        )
+                        continue
+                    self._on_event(event)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -133,3 +145,7 @@ class ResultsFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._consumer.stop()
+
+
+def results_follower(settings: Settings, cache: ResultsCache) -> TopicFollower:
+    return TopicFollower(settings, settings.topic(topics.CHECKS_RESULTS.name), CheckResult, cache.put)

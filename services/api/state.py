@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from fapiao import topics
 from fapiao.bus import Publisher
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
-from services.api.results_feed import ResultsCache, ResultsFeed
+from schemas.events import RiskAlert
+from services.api.alerts_hub import AlertsHub
+from services.api.results_feed import ResultsCache, TopicFollower, results_follower
 
 
 @dataclass
@@ -16,22 +19,33 @@ class ApiState:
     settings: Settings
     publisher: Publisher
     cache: ResultsCache
-    feed: ResultsFeed
+    feed: TopicFollower
+    alerts: AlertsHub
+    alerts_feed: TopicFollower
     _engine: NativeEngine | None = None
     _engine_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
         cache = ResultsCache(settings.api_results_cache_size)
+        hub = AlertsHub()
+        alerts_topic = settings.topic(topics.RISK_ALERTS.name)
         return cls(
-            settings=settings, publisher=Publisher(settings), cache=cache, feed=ResultsFeed(settings, cache)
+            settings=settings,
+            publisher=Publisher(settings),
+            cache=cache,
+            feed=results_follower(settings, cache),
+            alerts=hub,
+            alerts_feed=TopicFollower(settings, alerts_topic, RiskAlert, hub.publish),
         )
 
     async def start(self) -> None:
         await self.publisher.start()
         await self.feed.start()
+        await self.alerts_feed.start()
 
     async def stop(self) -> None:
+        await self.alerts_feed.stop()
         await self.feed.stop()
         await self.publisher.stop()
         if self._engine is not None:

@@ -52,6 +52,8 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_SM4_KEYS=settings.sm4_keys.get_secret_value(),
         FAPIAO_SM4_ACTIVE_KEY=settings.sm4_active_key,
         FAPIAO_HMAC_KEY=settings.hmac_key.get_secret_value(),
+        FAPIAO_MODELS_DIR=str(settings.models_dir),
+        FAPIAO_MODEL_POLL_SECONDS=str(settings.model_poll_seconds),
     )
     return env
 
@@ -69,6 +71,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         sm4_keys=SecretStr(f"k1:{uuid.uuid4().hex},k2:{uuid.uuid4().hex}"),
         sm4_active_key="k2",
         hmac_key=SecretStr(uuid.uuid4().hex + uuid.uuid4().hex),
+        models_dir=tmp_path_factory.mktemp("models"),
+        model_poll_seconds=0.5,
         sink_batch_seconds=0.2,
         sync_window_seconds=SYNC_WINDOW_SECONDS,
         sync_sweep_seconds=0.5,

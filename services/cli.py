@@ -15,8 +15,8 @@ import typer
 
 from fapiao.logs import configure_logging
 from fapiao.settings import Settings
-from services.risk_cli import model_app
 from services import cli_security
+from services.risk_cli import model_app
 
 app = typer.Typer(help="Fapiao Sentinel operations.", no_args_is_help=True, pretty_exceptions_enable=False)
 kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)

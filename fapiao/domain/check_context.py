@@ -20,9 +20,10 @@ _FACE_SHOWN = {
 
 def check_context(entry: register.Entry | None, request: CheckRequested, verdict: Verdict) -> CheckContext:
     """The context of `request` given the register entry *before* this check was remembered."""
-    earlier: list[dict[str, Any]] = [
-        c for c in (entry or {}).get("checks", ()) if c["check_id"] != str(request.check_id)
-    ]
+    earlier: list[dict[str, Any]] = sorted(
+        (c for c in (entry or {}).get("checks", ()) if c["check_id"] != str(request.check_id)),
+        key=lambda c: datetime.fromisoformat(str(c["request"]["requested_at"])),
+    )
     requesters = _distinct([c["requester"] for c in earlier] + [request.requester])
     orgs = _distinct([c["request"].get("org_id", "public") for c in earlier] + [request.org_id])
     shown = [c["requester"] for c in earlier if c["verdict"] in _FACE_SHOWN]

@@ -69,3 +69,19 @@ def test_no_seller_activity_without_invoice_or_for_a_restore() -> None:
     )
     entry = register.apply_status(register.apply_issued(None, inv), status_change(inv, InvoiceStatus.NORMAL))
     assert seller_activity(entry, issued=False) is None
+
+
+def test_requesters_are_in_order_of_first_request_whatever_the_offsets() -> None:
+    inv = issued()
+    later = check_of(inv, requester="LATER", requested_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    earlier_cst = check_of(
+        inv, requester="EARLIER", requested_at=datetime.fromisoformat("2026-11-25T10:30:00+08:00")
+    )  # 02:30 UTC
+    entry = _remember(
+        _remember(register.apply_issued(None, inv), later, Verdict.CONSISTENT),
+        earlier_cst,
+        Verdict.CONSISTENT,
+    )
+    ctx = check_context(entry, check_of(inv, requester="NOW"), Verdict.CONSISTENT)
+    assert ctx.requesters == ("EARLIER", "LATER", "NOW")
+    assert ctx.consistent_requesters == ("EARLIER", "LATER", "NOW")

@@ -258,3 +258,60 @@ def test_oversized_upload_gets_413(small_api: str, api_headers: dict[str, str]) 
         headers=api_headers,
     )
     assert small.status_code == 202
+
+
+async def test_xlsx_batch(
+    api_url: str, api_headers: dict[str, str], registered: dict[str, InvoiceIssued]
+) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(
+        [
+            "发票代码/invoice_code",
+            "发票号码/invoice_number",
+            "开票日期/issue_date",
+            "金额/amount",
+            "校验码后6位",
+        ]
+    )
+    for fplx in ("01", "32"):
+        invoice = registered[fplx]
+        amount, _ = fourth_field_value(
+            invoice_type(fplx).fourth_field, amount=invoice.amount, total=invoice.total, check_code=None
+        )
+        sheet.append(
+            [
+                invoice.invoice_code or None,
+                invoice.invoice_number,
+                invoice.issue_date,
+                float(amount or 0),
+                None,
+            ]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    async with httpx.AsyncClient(base_url=api_url, headers=api_headers, timeout=60) as client:
+        created = await client.post("/v1/batches", files={"files": ("发票.xlsx", out.getvalue(), media)})
+        assert created.status_code == 202, created.text
+        batch = created.json()
+        assert (batch["total"], batch["accepted"]) == (2, 2)
+        view = await _finished(client, batch["location"])
+    assert view["by_verdict"] == {"consistent": 2}
+
+
+async def test_a_batch_is_seen_only_by_its_organisation(
+    api_url: str, api_headers: dict[str, str], make_org
+) -> None:  # type: ignore[no-untyped-def]
+    other = make_org("另一家企业 Other Co.")
+    body = (HEADER + ",26112000009999999997,2026-11-01,100.00,,\n").encode()
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        batch = (
+            await client.post("/v1/batches", files={"files": ("a.csv", body)}, headers=api_headers)
+        ).json()
+        assert (await client.get(batch["location"], headers=api_headers)).status_code == 200
+        assert (await client.get(batch["location"], headers=other.headers)).status_code == 404
+        assert (await client.get(batch["results"], headers=other.headers)).status_code == 404
+        assert (await client.get(batch["location"])).status_code == 401

@@ -23,7 +23,7 @@ from schemas.events import Verdict
 from services.api.batch_intake import BatchIntake, BatchRefused, Upload, batch_kind, rejection_view
 from services.api.batch_models import BatchAccepted, BatchView, RejectionView
 from services.api.deps import StateDep
-from services.api.principal import PrincipalDep
+from services.api.principal import ReadPrincipal, SubmitPrincipal
 from services.api.state import ApiState
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -50,7 +50,7 @@ async def create_batch(
         list[UploadFile], File(description="one CSV/XLSX, or PDF/OFD/XML files and ZIPs of them")
     ],
     state: StateDep,
-    principal: PrincipalDep,
+    principal: SubmitPrincipal,
 ) -> BatchAccepted:
     uploads = [Upload(f.filename or f"file{i}", f.file) for i, f in enumerate(files, start=1)]
     try:
@@ -72,7 +72,7 @@ async def create_batch(
 
 
 @router.get("/{batch_id}", response_model=BatchView, summary="Progress of a batch: done/total by verdict")
-async def get_batch(batch_id: UUID, state: StateDep, principal: PrincipalDep) -> BatchView:
+async def get_batch(batch_id: UUID, state: StateDep, principal: ReadPrincipal) -> BatchView:
     batch = await _batch(state, principal.org_id, batch_id)
     by_verdict, rejected = await asyncio.gather(
         state.query(store.verdict_counts, principal.org_id, batch_id),
@@ -108,7 +108,7 @@ async def get_batch(batch_id: UUID, state: StateDep, principal: PrincipalDep) ->
 async def batch_results(
     batch_id: UUID,
     state: StateDep,
-    principal: PrincipalDep,
+    principal: ReadPrincipal,
     format: Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
 ) -> StreamingResponse:
     batch = await _batch(state, principal.org_id, batch_id)

@@ -222,7 +222,8 @@ class CheckResult(Event):
     follow_up: bool = Field(default=False, description="sent after the fact (status change, sync resolved)")
     risk: RiskAssessment | None = Field(default=None, description="risk scoring, when the worker scores")
     enrichment: dict[str, str] = Field(
-        default_factory=dict, description="names for codes: region, type_name, seller_division, buyer_division (…_code)"
+        default_factory=dict,
+        description="names for codes: region, type_name, seller_division, buyer_division (and their _code)",
     )
 
 

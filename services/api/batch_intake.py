@@ -108,11 +108,14 @@ class BatchIntake:
                     archive.close()
 
     async def _run(self, next_chunk: Callable[[], list[BatchItem]]) -> BatchRecord:
+        """Read chunk n+1 in a thread while chunk n is stored and published."""
         state, record = self.state, self.record
         await state.query(save_batch, record)
         total = accepted = 0
+        reading = asyncio.ensure_future(asyncio.to_thread(next_chunk))
         try:
-            while chunk := await asyncio.to_thread(next_chunk):
+            while chunk := await reading:
+                reading = asyncio.ensure_future(asyncio.to_thread(next_chunk))
                 now = datetime.now(UTC)
                 checks = [
                     check_request(
@@ -125,14 +128,17 @@ class BatchIntake:
                     for item in chunk
                     if item.accepted
                 ]
-                await state.query(save_items, record.org_id, self.batch_id, chunk)
-                await state.publisher.publish_many(
-                    (topics.CHECKS_REQUESTED, key, event) for key, event in checks
+                await asyncio.gather(
+                    state.query(save_items, record.org_id, self.batch_id, chunk),
+                    state.publisher.publish_many(
+                        (topics.CHECKS_REQUESTED, key, event) for key, event in checks
+                    ),
                 )
                 total += len(chunk)
                 accepted += len(checks)
                 self._keep_rejections(chunk)
         except BaseException:
+            await asyncio.wait([reading])  # the reader thread must be done with the upload before it closes
             await self._finish("failed", total, accepted)
             raise
         return await self._finish("accepted", total, accepted)

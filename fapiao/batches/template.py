@@ -30,6 +30,13 @@ _ALIASES.update(
 _SPLIT = re.compile(r"[\s/|()（）\[\]【】,，:：]+")
 
 
+# two example rows: an older invoice checked by its check code, a 数电 invoice by its total
+EXAMPLE_ROWS: tuple[tuple[str, ...], ...] = (
+    ("011002300111", "12345678", "2026-11-20", "", "567890"),
+    ("", "26112000000004231957", "2026-11-20", "1130.00", ""),
+)
+
+
 def header_text() -> list[str]:
     """The template's header row: '发票代码/invoice_code', …"""
     return [f"{zh}/{field}" for field, zh, _ in COLUMNS]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pytest
 from openpyxl import load_workbook
 
 from fapiao import topics
+from fapiao.batches.row_checks import parse_row
+from fapiao.batches.sheets import read_csv, read_xlsx
 from fapiao.bus import Publisher
 from fapiao.demo.documents import einvoice_xml, invoice_ofd, invoice_pdf, sample_invoices, zip_bytes
 from fapiao.domain.check_fields import fourth_field_value
@@ -315,3 +318,15 @@ async def test_a_batch_is_seen_only_by_its_organisation(
         assert (await client.get(batch["location"], headers=other.headers)).status_code == 404
         assert (await client.get(batch["results"], headers=other.headers)).status_code == 404
         assert (await client.get(batch["location"])).status_code == 401
+
+
+async def test_the_template_downloads_and_parses_as_a_batch(api_url: str) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        as_csv = await client.get("/v1/batches/template")
+        as_xlsx = await client.get("/v1/batches/template", params={"format": "xlsx"})
+    assert as_csv.status_code == as_xlsx.status_code == 200
+    today = date.today()
+    csv_rows = [parse_row(r, today) for r in read_csv(io.BytesIO(as_csv.content))]
+    xlsx_rows = [parse_row(r, today) for r in read_xlsx(io.BytesIO(as_xlsx.content))]
+    assert [r.fields for r in csv_rows] == [r.fields for r in xlsx_rows]
+    assert all(r.fields is not None for r in csv_rows) and len(csv_rows) == 2

@@ -269,3 +269,33 @@ def test_document_items() -> None:
     assert good.accepted and good.fields is not None and good.fields.amount == invoice.total
     bad = item_from_document(2, "b.pdf", invoice_pdf(invoice, password="x"), TODAY)
     assert not bad.accepted and [(p.field, p.code) for p in bad.problems] == [("file", "pdf_encrypted")]
+
+
+class _CountingFile(io.BytesIO):
+    """Counts the bytes the reader actually pulled."""
+
+    pulled = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.pulled += len(data)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data = super().read1(size)
+        self.pulled += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        count = super().readinto(buffer)
+        self.pulled += count
+        return count
+
+
+def test_a_100000_row_csv_is_read_lazily() -> None:
+    row = f"{CODE10},12345678,2026-11-20,,567890\n".encode()
+    upload = _CountingFile(b"invoice_code,invoice_number,issue_date,amount,check_code\n" + row * 100_000)
+    rows = read_csv(upload)
+    first = [next(rows) for _ in range(10)]
+    assert [r.line for r in first] == list(range(2, 12))
+    assert upload.pulled < 256 * 1024 < len(upload.getvalue())  # 4 MB file, a few buffers read

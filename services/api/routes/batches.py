@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from fapiao.batches.export import HEADER, result_line
 from fapiao.batches.row_checks import RowProblem
 from fapiao.batches.sheets import SheetError
-from fapiao.batches.template import COLUMNS
+from fapiao.batches.template import COLUMNS, EXAMPLE_ROWS, header_text
 from fapiao.documents import DocumentError
 from fapiao.warehouse import batches as store
 from schemas.events import Verdict
@@ -29,6 +29,7 @@ from services.api.state import ApiState
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 EXPORT_PAGE = 5000
 _NOT_FOUND = {"msg": "no such batch", "msg_zh": "查无此批次"}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _TEMPLATE = ", ".join(f"{zh}/{field}" for field, zh, _ in COLUMNS)
 
 
@@ -69,6 +70,29 @@ async def create_batch(
         results=f"{location}/results",
         rejections=[RejectionView.model_validate(r) for r in intake.rejections],
     )
+
+
+@router.get(
+    "/template",
+    summary="The batch spreadsheet template (CSV or XLSX) with two example rows",
+    response_class=StreamingResponse,
+)
+async def batch_template(
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
+) -> StreamingResponse:
+    lines = [list(row) for row in EXAMPLE_ROWS]
+    headers = {"Content-Disposition": f'attachment; filename="batch-template.{format}"'}
+    if format == "csv":
+        out = io.StringIO()
+        csv.writer(out).writerows([header_text(), *lines])
+        body = ("\ufeff" + out.getvalue()).encode()
+        return StreamingResponse(iter([body]), media_type="text/csv; charset=utf-8", headers=headers)
+
+    async def one_page() -> AsyncIterator[list[list[Any]]]:
+        yield lines
+
+    spooled = await _xlsx(one_page(), header=header_text(), text_columns=True)
+    return StreamingResponse(_chunks(spooled), media_type=_XLSX, headers=headers)
 
 
 @router.get("/{batch_id}", response_model=BatchView, summary="Progress of a batch: done/total by verdict")
@@ -119,8 +143,7 @@ async def batch_results(
     if format == "csv":
         return StreamingResponse(_csv(pages), media_type="text/csv; charset=utf-8", headers=headers)
     spooled = await _xlsx(pages)
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return StreamingResponse(_chunks(spooled), media_type=media, headers=headers)
+    return StreamingResponse(_chunks(spooled), media_type=_XLSX, headers=headers)
 
 
 async def _batch(state: ApiState, org_id: str, batch_id: UUID) -> dict[str, Any]:
@@ -179,15 +202,34 @@ async def _csv(pages: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:
         yield out.getvalue().encode()
 
 
-async def _xlsx(pages: AsyncIterator[list[list[Any]]]) -> tempfile.SpooledTemporaryFile[bytes]:
-    """The workbook, written in openpyxl's write-only mode (rows streamed to the file, not kept)."""
+async def _xlsx(
+    pages: AsyncIterator[list[list[Any]]], *, header: list[str] | None = None, text_columns: bool = False
+) -> tempfile.SpooledTemporaryFile[bytes]:
+    """The workbook, written in openpyxl's write-only mode (rows streamed to the file, not kept).
+
+    `text_columns` formats the template's columns as text, so Excel keeps codes' leading zeros."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("results")
-    sheet.append(list(HEADER))
+    sheet = book.create_sheet("results" if header is None else "template")
+    if text_columns:
+        for letter in "ABCDE":
+            sheet.column_dimensions[letter].number_format = "@"
+
+    def cells(line: list[Any]) -> list[Any]:
+        if not text_columns:
+            return line
+        out = []
+        for value in line:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = "@"
+            out.append(cell)
+        return out
+
+    sheet.append(list(HEADER) if header is None else header)
     async for page in pages:
-        await asyncio.to_thread(lambda p=page: [sheet.append(line) for line in p])  # type: ignore[misc]
+        await asyncio.to_thread(lambda p=page: [sheet.append(cells(line)) for line in p])  # type: ignore[misc]
     spooled: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (_chunks closes it)
         max_size=8 * 1024 * 1024
     )

@@ -105,12 +105,14 @@ def check_batch_queries(engine: Engine) -> None:
     decision = decide(request, entry, request.requested_at.date(), now=now, sync_window=timedelta(days=1))
     result = build_result(request, decision, decided_at=now, check_count=1)
     engine.insert(results_table.TABLE, results_table.COLUMNS, [results_table.result_row(result)] * 2)
-    assert batches.verdict_counts(engine, "acme", batch_id) == {result.verdict.value: 1}
-    assert batches.verdict_counts(engine, "other-org", batch_id) == {}
+    since = now.date()
+    assert batches.verdict_counts(engine, "acme", batch_id, since) == {result.verdict.value: 1}
+    assert batches.verdict_counts(engine, "other-org", batch_id, since) == {}
+    assert batches.verdict_counts(engine, "acme", batch_id, date(2026, 11, 26)) == {}  # requested before
 
     page = batches.merge_page(
         batches.items_page(engine, "acme", batch_id, 1, 3),
-        batches.results_page(engine, "acme", batch_id, 1, 3),
+        batches.results_page(engine, "acme", batch_id, since, 1, 3),
     )
     assert [p["batch_row"] for p in page] == [1, 2, 3]
     assert (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -136,12 +136,15 @@ def get_batch(engine: Engine, org_id: str, batch_id: UUID) -> dict[str, Any] | N
     return dict(zip(BATCH_COLUMNS, rows[0], strict=True)) if rows else None
 
 
-def verdict_counts(engine: Engine, org_id: str, batch_id: UUID) -> dict[str, int]:
-    """The batch's checks per current verdict (each check once, at its newest result)."""
+def verdict_counts(engine: Engine, org_id: str, batch_id: UUID, since: date) -> dict[str, int]:
+    """The batch's checks per current verdict (each check once, at its newest result).
+
+    `since` is the batch's creation date (UTC): its checks were requested then or later, which keeps the
+    scan to the organisation's recent part of `check_results` (ordered by org, request date)."""
     rows = engine.execute(
-        "SELECT verdict, count() FROM check_results FINAL "
-        "WHERE org_id = %(org_id)s AND batch_id = %(batch_id)s GROUP BY verdict ORDER BY verdict",
-        {"org_id": org_id, "batch_id": str(batch_id)},
+        "SELECT verdict, count() FROM check_results FINAL WHERE org_id = %(org_id)s "
+        "AND requested_date >= %(since)s AND batch_id = %(batch_id)s GROUP BY verdict ORDER BY verdict",
+        {"org_id": org_id, "batch_id": str(batch_id), "since": since},
     )
     return {str(v): int(n) for v, n in rows}
 
@@ -176,13 +179,15 @@ def items_page(engine: Engine, org_id: str, batch_id: UUID, first: int, last: in
 
 
 def results_page(
-    engine: Engine, org_id: str, batch_id: UUID, first: int, last: int
+    engine: Engine, org_id: str, batch_id: UUID, since: date, first: int, last: int
 ) -> dict[int, dict[str, Any]]:
-    """The newest result of each check with batch_row in [first, last], by batch_row."""
+    """The newest result of each check with batch_row in [first, last], by batch_row (`since`: see
+    verdict_counts)."""
     rows = engine.execute(
         f"SELECT {', '.join(RESULT_COLUMNS)} FROM check_results FINAL WHERE org_id = %(org_id)s "
-        "AND batch_id = %(batch_id)s AND batch_row >= %(first)s AND batch_row <= %(last)s",
-        {"org_id": org_id, "batch_id": str(batch_id), "first": first, "last": last},
+        "AND requested_date >= %(since)s AND batch_id = %(batch_id)s "
+        "AND batch_row >= %(first)s AND batch_row <= %(last)s",
+        {"org_id": org_id, "batch_id": str(batch_id), "since": since, "first": first, "last": last},
     )
     return {int(row[0]): dict(zip(RESULT_COLUMNS, row, strict=True)) for row in rows}
 

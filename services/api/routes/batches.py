@@ -7,6 +7,7 @@ import csv
 import io
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -99,7 +100,7 @@ async def batch_template(
 async def get_batch(batch_id: UUID, state: StateDep, principal: ReadPrincipal) -> BatchView:
     batch = await _batch(state, principal.org_id, batch_id)
     by_verdict, rejected = await asyncio.gather(
-        state.query(store.verdict_counts, principal.org_id, batch_id),
+        state.query(store.verdict_counts, principal.org_id, batch_id, _since(batch)),
         state.query(store.rejections, principal.org_id, batch_id, 100),
     )
     done = sum(n for v, n in by_verdict.items() if v != Verdict.PENDING_SYNC.value)
@@ -139,7 +140,7 @@ async def batch_results(
     total = int(batch["total_rows"])
     name = f"batch-{batch_id}-results.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    pages = _pages(state, principal.org_id, batch_id, total)
+    pages = _pages(state, principal.org_id, batch_id, _since(batch), total)
     if format == "csv":
         return StreamingResponse(_csv(pages), media_type="text/csv; charset=utf-8", headers=headers)
     spooled = await _xlsx(pages)
@@ -151,6 +152,12 @@ async def _batch(state: ApiState, org_id: str, batch_id: UUID) -> dict[str, Any]
     if batch is None:
         raise HTTPException(status_code=404, detail=_NOT_FOUND)
     return batch
+
+
+def _since(batch: dict[str, Any]) -> date:
+    """A day before the batch was made: its checks' request dates are not earlier (any time zone)."""
+    created: datetime = batch["created_at"]
+    return created.date() - timedelta(days=1)
 
 
 def _counts(record: dict[str, Any]) -> dict[str, Any]:
@@ -179,13 +186,15 @@ def _problems(row: dict[str, Any]) -> list[RowProblem]:
     ]
 
 
-async def _pages(state: ApiState, org_id: str, batch_id: UUID, total: int) -> AsyncIterator[list[list[Any]]]:
+async def _pages(
+    state: ApiState, org_id: str, batch_id: UUID, since: date, total: int
+) -> AsyncIterator[list[list[Any]]]:
     """The results file's lines, a page of input rows at a time, in input order."""
     for first in range(1, total + 1, EXPORT_PAGE):
         last = min(first + EXPORT_PAGE - 1, total)
         items, results = await asyncio.gather(
             state.query(store.items_page, org_id, batch_id, first, last),
-            state.query(store.results_page, org_id, batch_id, first, last),
+            state.query(store.results_page, org_id, batch_id, since, first, last),
         )
         yield [result_line(item) for item in store.merge_page(items, results)]
 

@@ -225,6 +225,10 @@ class CheckResult(Event):
         default_factory=dict,
         description="names for codes: region, type_name, seller_division, buyer_division (and their _code)",
     )
+    integrity_tag: str = Field(
+        default="",
+        description="HMAC-SM3 (hex) over this result's JSON with integrity_tag empty; set by the worker",
+    )
 
 
 class RiskAlert(Event):

@@ -17,6 +17,8 @@ import numpy as np
 import structlog
 
 from fapiao import topics
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.result_integrity import tag_result
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
 from fapiao.risk.model import ModelWatcher
@@ -55,6 +57,7 @@ def attach(pipeline: Pipeline) -> None:
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     rules = RulesHolder(DEFAULT_RULES)
+    hmac_key = CryptoKeys.from_settings(settings).hmac_key
     watcher = ModelWatcher(settings.models_dir)
     verified_topic = settings.topic(topics.CHECKS_VERIFIED.name)
     source = app.topic(
@@ -94,7 +97,10 @@ def attach(pipeline: Pipeline) -> None:
                 model_version=model.version if model is not None else "",
                 features=feats,
             )
-            result = item.result.model_copy(update={"risk": assessment, "enrichment": enrich(item.result)})
+            result = tag_result(
+                item.result.model_copy(update={"risk": assessment, "enrichment": enrich(item.result)}),
+                hmac_key,
+            )
             metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
             await results_out.send(key=result.invoice_key.encode(), value=result.model_dump_json().encode())
             if should_alert(assessment, current):

@@ -12,10 +12,13 @@ import httpx
 import numpy as np
 
 from fapiao import topics
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.result_integrity import result_is_intact
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.risk.features import FEATURE_NAMES
 from fapiao.risk.model import save, train
 from fapiao.risk.rules import DEFAULT_RULES
+from schemas.events import CheckResult
 from tests.factories import check_of, issued
 from tests.integration.conftest import wait_rows
 
@@ -39,7 +42,9 @@ async def _fresh_check(publisher, consume, prefix: str):  # type: ignore[no-unty
     return request, await _result(consume, request.check_id)
 
 
-async def test_a_duplicate_reimbursement_raises_one_alert(worker, engine, publisher, consume) -> None:
+async def test_a_duplicate_reimbursement_raises_one_alert(
+    worker, settings, engine, publisher, consume
+) -> None:
     inv = issued(number="50000001")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
@@ -52,6 +57,7 @@ async def test_a_duplicate_reimbursement_raises_one_alert(worker, engine, publis
     one = await _result(consume, first.check_id)
     assert one["verdict"] == "consistent" and "duplicate_reimbursement" not in one["risk"]["reasons"]
     two = await _result(consume, second.check_id)
+    assert result_is_intact(CheckResult.model_validate(two), CryptoKeys.from_settings(settings).hmac_key)
     assert (
         "duplicate_reimbursement" in two["risk"]["reasons"]
         and two["risk"]["score"] >= DEFAULT_RULES.alert_threshold

@@ -33,48 +33,59 @@ SELECT
     toInt64(decided_at) - toInt64(requested_at) AS latency_seconds
 FROM check_results FINAL;
 
--- Checks per hour x region x type x verdict. `checks` is exact per row; a check answered twice
--- (pending_sync then consistent, consistent then voided) is in two verdict rows, so for totals over
--- verdicts use bi_checks or the API. `amount` is the 价税合计 of those results.
+-- The rollups, finalised. `vkey` is a verdict, or '*' for every check (the sellers' also '!' for any
+-- problem verdict: 不一致, 作废, 红冲, 异常). `checks` is exact per row; a check answered twice
+-- (pending_sync then consistent, consistent then voided) is under both verdicts, so take totals from
+-- vkey = '*', never by adding verdicts up. `amount` is the 价税合计 of those results.
 CREATE VIEW IF NOT EXISTS bi_checks_hourly AS
 SELECT
     org_id,
     hour,
-    region,
-    fplx,
-    verdict,
+    vkey,
     uniqExactMerge(checks) AS checks,
     countMerge(results) AS results,
     sumMerge(total_sum) AS amount
 FROM checks_hourly
-GROUP BY org_id, hour, region, fplx, verdict;
+GROUP BY org_id, hour, vkey;
 
--- Checks per Asia/Shanghai day x seller x verdict.
+-- Per Asia/Shanghai day and region (dimension = 'region') or invoice type (dimension = 'type').
+CREATE VIEW IF NOT EXISTS bi_checks_daily AS
+SELECT
+    org_id,
+    day,
+    dimension,
+    value,
+    vkey,
+    uniqExactMerge(checks) AS checks,
+    countMerge(results) AS results,
+    sumMerge(total_sum) AS amount
+FROM checks_daily
+GROUP BY org_id, day, dimension, value, vkey;
+
 CREATE VIEW IF NOT EXISTS bi_sellers_daily AS
 SELECT
     org_id,
     day,
     seller_tax_id,
     seller_name,
-    verdict,
+    vkey,
     uniqExactMerge(checks) AS checks,
     countMerge(results) AS results,
     sumMerge(total_sum) AS amount
 FROM sellers_daily
-GROUP BY org_id, day, seller_tax_id, seller_name, verdict;
+GROUP BY org_id, day, seller_tax_id, seller_name, vkey;
 
--- Checks per Asia/Shanghai day x requester x verdict.
 CREATE VIEW IF NOT EXISTS bi_requesters_daily AS
 SELECT
     org_id,
     day,
     requester,
-    verdict,
+    vkey,
     uniqExactMerge(checks) AS checks,
     countMerge(results) AS results,
     sumMerge(total_sum) AS amount
 FROM requesters_daily
-GROUP BY org_id, day, requester, verdict;
+GROUP BY org_id, day, requester, vkey;
 
 -- Risk alerts, one row per alert (FINAL collapses redelivered alerts).
 CREATE VIEW IF NOT EXISTS bi_alerts AS

@@ -188,7 +188,9 @@ def compile_report(org_id: str, spec: ReportSpec, today: date) -> CompiledReport
         kinds.append(kind)
     sort = spec.sort_by or spec.metrics[0].value
     if sort in {m.value for m in spec.metrics}:
-        order = _METRIC_SQL[ReportMetric(sort)][0]
+        order, kind = _METRIC_SQL[ReportMetric(sort)]
+        if kind == "money":  # 18.16 sorts Decimal-then-other-columns pathologically slowly
+            order = f"toFloat64({order})"
     else:
         order = ", ".join(sql for _, sql in _DIMENSION_SQL[ReportDimension(sort)])
     direction = "DESC" if spec.descending else "ASC"

@@ -134,21 +134,6 @@ def time_range(f: CheckFilters, today: date) -> TimeRange:
     return local_days(f.date_from or EARLIEST, f.date_to or today)
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """SQL conditions (joined with AND) and their parameters."""
-
-    prewhere: tuple[str, ...]
-    where: tuple[str, ...]
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def clauses(self, *, final: bool) -> str:
-        """`PREWHERE … WHERE …` for a FINAL read; everything in WHERE otherwise."""
-        if final and self.prewhere:
-            return f"PREWHERE {' AND '.join(self.prewhere)} WHERE {' AND '.join(self.where)}"
-        return f"WHERE {' AND '.join(self.prewhere + self.where)}"
-
-
 RANGE_CONDITIONS = (
     "requested_date >= toDate(%(d_start)s)",
     "requested_date <= toDate(%(d_end)s)",
@@ -157,11 +142,39 @@ RANGE_CONDITIONS = (
 )
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """SQL conditions (joined with AND) and their parameters."""
+
+    prewhere: tuple[str, ...]
+    where: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    selective: tuple[str, ...] = ()  # the WHERE conditions that usually keep few checks (seller, buyer)
+
+    def candidates(self, date_conditions: tuple[str, ...] = RANGE_CONDITIONS) -> str | None:
+        """`check_id IN (checks with a row passing the selective conditions)`, or None.
+
+        Any row of a check passing is a superset of its newest row passing, so this may run before
+        FINAL: FINAL then merges the few candidate checks instead of the whole range.
+        """
+        if not self.selective:
+            return None
+        conditions = " AND ".join(("org_id = %(org_id)s", *date_conditions, *self.selective))
+        return f"check_id IN (SELECT check_id FROM check_results WHERE {conditions})"
+
+    def clauses(self, *, final: bool) -> str:
+        """`PREWHERE … WHERE …` for a FINAL read; everything in WHERE otherwise."""
+        if final and self.prewhere:
+            return f"PREWHERE {' AND '.join(self.prewhere)} WHERE {' AND '.join(self.where)}"
+        return f"WHERE {' AND '.join(self.prewhere + self.where)}"
+
+
 def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
     """The conditions of `f` over `check_results`, scoped to `org_id` and the time range."""
     params: dict[str, Any] = {"org_id": org_id, **span.params()}
     pre = ["org_id = %(org_id)s", *RANGE_CONDITIONS]
     post: list[str] = []
+    selective: list[str] = []
     stable = {
         "invoice_number": "invoice_number = %(invoice_number)s",
         "invoice_code": "invoice_code = %(invoice_code)s",
@@ -187,9 +200,11 @@ def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
         if value is None:
             continue
         if _TAX_ID.match(value):
-            post.append(f"{party}_tax_id = %({party})s")
+            condition = f"{party}_tax_id = %({party})s"
         else:
-            post.append(f"positionCaseInsensitiveUTF8({party}_name, %({party})s) > 0")
+            condition = f"positionCaseInsensitiveUTF8({party}_name, %({party})s) > 0"
+        post.append(condition)
+        selective.append(condition)
         params[party] = value
     if f.min_risk_score is not None:  # the risk stage's score of the check's newest result
         post.append("risk_score >= %(min_risk_score)s")
@@ -202,4 +217,4 @@ def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
         params["amount_max"] = f"{f.amount_max:.2f}"
     if not post:
         post.append("1")
-    return Compiled(tuple(pre), tuple(post), params)
+    return Compiled(tuple(pre), tuple(post), params, tuple(selective))

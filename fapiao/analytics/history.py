@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from fapiao.analytics.catalog import REGION_SQL
-from fapiao.analytics.filters import CheckFilters, Compiled, TimeRange, compile_filters
+from fapiao.analytics.filters import RANGE_CONDITIONS, CheckFilters, Compiled, TimeRange, compile_filters
 
 MAX_PAGE = 200
 _CENT = Decimal("0.01")
@@ -36,10 +36,11 @@ class Order(StrEnum):
     ASC = "asc"
 
 
-# sort key -> (column, how a cursor value string becomes a value of that column)
+# sort key -> (sort expression, the same of a cursor value string). Money sorts as integer cents:
+# ClickHouse 18.16 sorts (Decimal, other column) pathologically slowly (100x).
 _SORT_SQL: dict[SortKey, tuple[str, str]] = {
     SortKey.REQUESTED_AT: ("requested_at", "toDateTime(%(cursor_value)s, 'UTC')"),
-    SortKey.TOTAL: ("total", "toDecimal64(%(cursor_value)s, 2)"),
+    SortKey.TOTAL: ("toInt64(total * 100)", "toInt64(toDecimal64(%(cursor_value)s, 2) * 100)"),
     SortKey.ISSUE_DATE: ("issue_date", "toDate(%(cursor_value)s)"),
 }
 
@@ -135,9 +136,15 @@ def page_sql(
     pre, post, params = list(compiled.prewhere), list(compiled.where), dict(compiled.params)
     column, cast = _SORT_SQL[query.sort]
     direction = "DESC" if query.order is Order.DESC else "ASC"
+    dates: tuple[str, ...] = RANGE_CONDITIONS
     if window is not None:
-        pre += ["requested_date >= toDate(%(w_start)s)", "requested_date <= toDate(%(w_end)s)"]
+        window_dates = ("requested_date >= toDate(%(w_start)s)", "requested_date <= toDate(%(w_end)s)")
+        pre += window_dates
+        dates = (*dates, *window_dates)
         params |= {"w_start": window[0].isoformat(), "w_end": window[1].isoformat()}
+    candidates = compiled.candidates(dates)
+    if candidates:
+        pre.append(candidates)
     if cursor is not None:
         op = "<" if query.order is Order.DESC else ">"
         post.append(

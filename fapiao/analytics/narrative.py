@@ -19,7 +19,7 @@ class RiskySeller:
     tax_id: str
     name: str
     checks: int
-    risky: int  # checks answered 不一致, 作废, 红冲 or 异常
+    risky: int  # checks answered 作废, 红冲 or 异常 (a 不一致 answer shows no seller)
     alerted: int
 
     @property
@@ -161,7 +161,7 @@ def unusual_regions(regions: list[Series], overall: Metrics) -> list[Series]:
         return []
     found = []
     for region in regions:
-        n, rate = region.current.answered, region.current.inconsistent_rate
+        n, rate = region.current.checks, region.current.inconsistent_rate
         if n < MIN_VOLUME or rate is None:
             continue
         z = (rate - p) / math.sqrt(p * (1 - p) / n)

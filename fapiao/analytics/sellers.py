@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from fapiao.analytics.catalog import RISKY_VERDICTS
 from fapiao.analytics.narrative import RiskySeller
 
-_RISKY = ", ".join(f"'{v}'" for v in RISKY_VERDICTS)
-
-# per seller: checks and checks with a problem answer (exact: per-day set counts, summed)
+# per seller: checks, and checks with a problem answer (vkey '!'), per day, summed over the period
 RISKY_SQL = (
-    "SELECT seller_tax_id, any(name), sum(n), sum(r) FROM ("
-    "SELECT day, seller_tax_id, any(seller_name) AS name, uniqExactMerge(checks) AS n, "
-    f"uniqExactMergeIf(checks, verdict IN ({_RISKY})) AS r FROM sellers_daily "
+    "SELECT seller_tax_id, any(name), sumIf(n, vkey = '*'), sumIf(n, vkey = '!') AS risky FROM ("
+    "SELECT day, seller_tax_id, vkey, any(seller_name) AS name, uniqExactMerge(checks) AS n "
+    "FROM sellers_daily "
     "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-    "GROUP BY day, seller_tax_id) GROUP BY seller_tax_id HAVING sum(r) > 0 "
-    "ORDER BY sum(r) DESC, seller_tax_id LIMIT %(limit)s"
+    "AND vkey IN ('*', '!') GROUP BY day, seller_tax_id, vkey) GROUP BY seller_tax_id HAVING risky > 0 "
+    "ORDER BY risky DESC, seller_tax_id LIMIT %(limit)s"
 )
 ALERTED_SQL = (
     "SELECT seller_tax_id, uniqExact(check_id) AS n FROM risk_alerts "
@@ -31,7 +28,7 @@ VOLUME_SQL = (
     "SELECT seller_tax_id, any(name), sum(n) FROM ("
     "SELECT day, seller_tax_id, any(seller_name) AS name, uniqExactMerge(checks) AS n FROM sellers_daily "
     "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-    "AND seller_tax_id IN %(keys)s GROUP BY day, seller_tax_id) GROUP BY seller_tax_id"
+    "AND vkey = '*' AND seller_tax_id IN %(keys)s GROUP BY day, seller_tax_id) GROUP BY seller_tax_id"
 )
 
 

@@ -21,13 +21,12 @@ def _ratio(part: int, whole: int) -> float | None:
 class Metrics:
     """What a trend measures for one bucket (or period) and dimension value.
 
-    checks: distinct checks requested; answered: those with a verdict other than pending_sync;
-    consistent / inconsistent: checks answered 一致 / 不一致; alerted: checks with a risk alert;
-    amount: 价税合计 of the checks answered 一致. Rates are shares of answered checks.
+    checks: distinct checks requested; consistent / inconsistent: checks answered 一致 / 不一致 (a
+    check voided after its 一致 answer still counts as answered 一致); alerted: checks with a risk
+    alert; amount: 价税合计 of the checks answered 一致. Rates are shares of the checks.
     """
 
     checks: int = 0
-    answered: int = 0
     consistent: int = 0
     inconsistent: int = 0
     alerted: int = 0
@@ -36,7 +35,6 @@ class Metrics:
     def __add__(self, other: Metrics) -> Metrics:
         return Metrics(
             self.checks + other.checks,
-            self.answered + other.answered,
             self.consistent + other.consistent,
             self.inconsistent + other.inconsistent,
             self.alerted + other.alerted,
@@ -45,20 +43,19 @@ class Metrics:
 
     @property
     def consistent_rate(self) -> float | None:
-        return _ratio(self.consistent, self.answered)
+        return _ratio(self.consistent, self.checks)
 
     @property
     def inconsistent_rate(self) -> float | None:
-        return _ratio(self.inconsistent, self.answered)
+        return _ratio(self.inconsistent, self.checks)
 
     @property
     def alert_rate(self) -> float | None:
-        return _ratio(self.alerted, self.answered)
+        return _ratio(self.alerted, self.checks)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "checks": self.checks,
-            "answered": self.answered,
             "consistent": self.consistent,
             "inconsistent": self.inconsistent,
             "alerted": self.alerted,
@@ -120,13 +117,11 @@ def build_trend(
     fixes = amount_fixes or {}
     found: dict[str, Series] = {}
     names: dict[str, str] = {}
-    for bucket, period, dim, name, checks, answered, consistent, inconsistent, amount, units in main_rows:
+    for bucket, period, dim, name, checks, consistent, inconsistent, amount, units in main_rows:
         key = str(dim)
         names.setdefault(key, str(name or ""))
         fixed = sum((fixes.get((str(u), key), ZERO) for u in units), ZERO)
-        metrics = Metrics(
-            int(checks), int(answered), int(consistent), int(inconsistent), 0, Decimal(str(amount)) + fixed
-        )
+        metrics = Metrics(int(checks), int(consistent), int(inconsistent), 0, Decimal(str(amount)) + fixed)
         _add(found, query, key, names[key], str(bucket), str(period), metrics)
     for bucket, period, dim, alerted in alert_rows:
         if str(dim) in found:

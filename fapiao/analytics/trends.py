@@ -16,13 +16,13 @@ from typing import Any
 
 from fapiao.analytics.catalog import (
     KEY_REGION_SQL,
-    PENDING,
     REGION_SQL,
     Bucket,
     Dimension,
     bucket_sql,
 )
 from fapiao.analytics.filters import TimeRange, local_days
+from schemas.events import Verdict
 
 MAX_DAYS = {Bucket.HOUR: 31, Bucket.DAY: 1100, Bucket.WEEK: 3700, Bucket.MONTH: 3700}
 MAX_TOP = 50
@@ -30,6 +30,7 @@ MAX_TOP = 50
 
 class Source(StrEnum):
     HOURLY = "checks_hourly"
+    DAILY = "checks_daily"
     SELLERS = "sellers_daily"
     REQUESTERS = "requesters_daily"
     RAW = "check_results"
@@ -62,11 +63,18 @@ class TrendQuery:
 
     @property
     def source(self) -> Source:
-        if self.dimension in (Dimension.SELLER, Dimension.REQUESTER):
-            if self.bucket is Bucket.HOUR:
-                return Source.RAW
-            return Source.SELLERS if self.dimension is Dimension.SELLER else Source.REQUESTERS
-        return Source.HOURLY
+        """Totals and verdicts come from the hourly rollup; other dimensions from a daily one, or from
+        check_results for hour buckets (at most 31 days)."""
+        if self.dimension in (None, Dimension.VERDICT):
+            return Source.HOURLY
+        if self.bucket is Bucket.HOUR:
+            return Source.RAW
+        return {
+            Dimension.REGION: Source.DAILY,
+            Dimension.TYPE: Source.DAILY,
+            Dimension.SELLER: Source.SELLERS,
+            Dimension.REQUESTER: Source.REQUESTERS,
+        }[self.dimension]
 
     @property
     def ranked(self) -> bool:
@@ -92,12 +100,6 @@ class TrendQuery:
         }
 
 
-_HOURLY_DIM = {
-    None: "'all'",
-    Dimension.REGION: "region",
-    Dimension.TYPE: "fplx",
-    Dimension.VERDICT: "verdict",
-}
 _RAW_DIM = {
     None: "'all'",
     Dimension.REGION: REGION_SQL,
@@ -106,74 +108,80 @@ _RAW_DIM = {
     Dimension.SELLER: "seller_tax_id",
     Dimension.REQUESTER: "requester",
 }
-_ROLLUP_STATES = (
-    "uniqExactMerge(checks) AS n_checks, "
-    f"uniqExactMergeIf(checks, verdict != '{PENDING}') AS n_answered, "
-    "uniqExactMergeIf(checks, verdict = 'consistent') AS n_consistent, "
-    "uniqExactMergeIf(checks, verdict = 'inconsistent') AS n_inconsistent, "
-    "countMergeIf(results, verdict = 'consistent') AS n_consistent_rows, "
-    "sumMergeIf(total_sum, verdict = 'consistent') AS n_amount"
-)
-# Sum unit counts into buckets; a unit whose 一致 rows outnumber its 一致 checks had a check written
-# twice there: its amount is left out here and recomputed from check_results (amount_fix_sql).
-_OUTER = (
-    "sum(n_checks), sum(n_answered), sum(n_consistent), sum(n_inconsistent), "
-    "sumIf(n_amount, n_consistent_rows <= n_consistent), "
-    "groupArrayIf(unit, n_consistent_rows > n_consistent)"
-)
+# rollup -> (its unit column, whether that is a local Date, the dimension column, the name column)
+_ROLLUP: dict[Source, tuple[str, bool, str, str]] = {
+    Source.HOURLY: ("hour", False, "'all'", "''"),
+    Source.DAILY: ("day", True, "value", "''"),
+    Source.SELLERS: ("day", True, "seller_tax_id", "any(seller_name)"),
+    Source.REQUESTERS: ("day", True, "requester", "''"),
+}
+_METRIC_KEYS = "('*', 'consistent', 'inconsistent')"
 
 
 def top_sql(query: TrendQuery) -> str:
     """The busiest sellers or requesters of the current period (series are kept for these only)."""
-    if query.dimension is Dimension.SELLER:
-        key, name, table = "seller_tax_id", "seller_name", Source.SELLERS
-    else:
-        key, name, table = "requester", "requester", Source.REQUESTERS
+    _, _, key, name = _ROLLUP[Source.SELLERS if query.dimension is Dimension.SELLER else Source.REQUESTERS]
+    table = Source.SELLERS if query.dimension is Dimension.SELLER else Source.REQUESTERS
     return (
         f"SELECT key, any(name), sum(n) AS total FROM ("
-        f"SELECT day, {key} AS key, any({name}) AS name, uniqExactMerge(checks) AS n FROM {table} "
+        f"SELECT day, {key} AS key, {name} AS name, uniqExactMerge(checks) AS n FROM {table} "
         "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-        "GROUP BY day, key) GROUP BY key ORDER BY total DESC, key LIMIT %(top)s"
+        "AND vkey = '*' GROUP BY day, key) GROUP BY key ORDER BY total DESC, key LIMIT %(top)s"
     )
 
 
 def main_sql(query: TrendQuery) -> str:
-    """Rows of (bucket, period, dim value, name, checks, answered, 一致, 不一致, amount, units to fix)."""
+    """Rows of (bucket, period, dim value, name, checks, 一致, 不一致, amount, units to fix).
+
+    Per rollup unit (hour or day) and vkey the check sets are merged and counted once; the outer
+    query adds units up into buckets. A unit whose 一致 rows outnumber its 一致 checks had a check
+    written twice: its amount is left out and recomputed from check_results (amount_fix_sql).
+    """
     source = query.source
-    bucket = query.bucket
-    if source is Source.HOURLY:
-        dim = _HOURLY_DIM[query.dimension]
-        return (
-            f"SELECT {bucket_sql(bucket, 'h')} AS bucket, "
-            "if(h >= toDateTime(%(t_start)s, 'UTC'), 'current', 'previous') AS period, "
-            f"dim, '' AS name, {_OUTER} FROM ("
-            f"SELECT hour AS h, toString(hour) AS unit, {dim} AS dim, {_ROLLUP_STATES} FROM checks_hourly "
-            "WHERE org_id = %(org_id)s AND hour >= toDateTime(%(p_start)s, 'UTC') "
-            "AND hour < toDateTime(%(t_end)s, 'UTC') GROUP BY hour, dim"
-            ") GROUP BY bucket, period, dim"
-        )
-    if source in (Source.SELLERS, Source.REQUESTERS):
-        key, name = (
-            ("seller_tax_id", "seller_name") if source is Source.SELLERS else ("requester", "requester")
-        )
-        return (
-            f"SELECT {bucket_sql(bucket, 'd', is_date=True)} AS bucket, "
-            "if(d >= toDate(%(ld_from)s), 'current', 'previous') AS period, "
-            f"dim, any(name), {_OUTER} FROM ("
-            f"SELECT day AS d, toString(day) AS unit, {key} AS dim, any({name}) AS name, {_ROLLUP_STATES} "
-            f"FROM {source} WHERE org_id = %(org_id)s AND day >= toDate(%(ld_prev)s) "
-            f"AND day <= toDate(%(ld_to)s) AND {key} IN %(top_keys)s GROUP BY day, dim"
-            ") GROUP BY bucket, period, dim"
-        )
+    if source is Source.RAW:
+        return _raw_sql(query)
+    unit, is_date, dim, name = _ROLLUP[source]
+    checks = "vkey = '*'"
+    keys = _METRIC_KEYS
+    if query.dimension is Dimension.VERDICT:
+        dim, checks, keys = "vkey", "1", "(" + ", ".join(f"'{v.value}'" for v in Verdict) + ")"
+    where = [
+        "org_id = %(org_id)s",
+        f"vkey IN {keys}",
+        *(
+            ["day >= toDate(%(ld_prev)s)", "day <= toDate(%(ld_to)s)"]
+            if is_date
+            else ["hour >= toDateTime(%(p_start)s, 'UTC')", "hour < toDateTime(%(t_end)s, 'UTC')"]
+        ),
+    ]
+    if source is Source.DAILY:
+        where.insert(1, f"dimension = '{query.dimension}'")
+    if query.ranked:
+        where.append(f"{dim} IN %(top_keys)s")
+    period = "u >= toDate(%(ld_from)s)" if is_date else "u >= toDateTime(%(t_start)s, 'UTC')"
+    return (
+        f"SELECT {bucket_sql(query.bucket, 'u', is_date=is_date)} AS bucket, "
+        f"if({period}, 'current', 'previous') AS period, dim, any(name), "
+        f"sumIf(n, {checks}), sumIf(n, vkey = 'consistent'), sumIf(n, vkey = 'inconsistent'), "
+        "sumIf(s, vkey = 'consistent' AND r <= n), groupArrayIf(unit, vkey = 'consistent' AND r > n) FROM ("
+        f"SELECT {unit} AS u, toString({unit}) AS unit, {dim} AS dim, vkey, {name} AS name, "
+        "uniqExactMerge(checks) AS n, countMerge(results) AS r, sumMerge(total_sum) AS s "
+        f"FROM {source} WHERE {' AND '.join(where)} GROUP BY u, dim, vkey"
+        ") GROUP BY bucket, period, dim"
+    )
+
+
+def _raw_sql(query: TrendQuery) -> str:
+    """Hour buckets by region, type, seller or requester: check_results at newest results (FINAL)."""
     dim = _RAW_DIM[query.dimension]
     name = "seller_name" if query.dimension is Dimension.SELLER else "''"
+    ranked = f" AND {dim} IN %(top_keys)s" if query.ranked else ""
     return (
-        f"SELECT {bucket_sql(bucket, 'requested_at')} AS bucket, "
+        f"SELECT {bucket_sql(query.bucket, 'requested_at')} AS bucket, "
         "if(requested_at >= toDateTime(%(t_start)s, 'UTC'), 'current', 'previous') AS period, "
-        f"{dim} AS dim, any({name}), uniqExact(check_id), "
-        f"uniqExactIf(check_id, verdict != '{PENDING}'), uniqExactIf(check_id, verdict = 'consistent'), "
+        f"{dim} AS dim, any({name}), uniqExact(check_id), uniqExactIf(check_id, verdict = 'consistent'), "
         "uniqExactIf(check_id, verdict = 'inconsistent'), sumIf(total, verdict = 'consistent'), "
-        f"emptyArrayString() FROM check_results FINAL WHERE {_RAW_RANGE} AND {dim} IN %(top_keys)s "
+        f"emptyArrayString() FROM check_results FINAL PREWHERE {_RAW_RANGE} WHERE 1{ranked} "
         "GROUP BY bucket, period, dim"
     )
 
@@ -212,7 +220,11 @@ def alerts_sql(query: TrendQuery) -> str:
 
 
 def amount_fix_sql(query: TrendQuery) -> str:
-    """Exact 一致 amounts of the listed units (hours, or local days), each check counted once."""
+    """Exact 一致 amounts of the listed units (hours, or local days), each check counted once.
+
+    The unit is a function of the request time, the same in every result of a check, so it may
+    filter before FINAL (PREWHERE), and `unit_dates` (UTC dates) lets the primary key skip the rest.
+    """
     if query.source is Source.HOURLY:
         unit = "toString(toStartOfHour(requested_at))"
     else:
@@ -220,8 +232,20 @@ def amount_fix_sql(query: TrendQuery) -> str:
     dim = _RAW_DIM[query.dimension]
     return (
         f"SELECT {unit} AS unit, {dim} AS dim, sum(total) FROM check_results FINAL "
-        f"WHERE {_RAW_RANGE} AND verdict = 'consistent' AND {unit} IN %(units)s GROUP BY unit, dim"
+        f"PREWHERE {_RAW_RANGE} AND requested_date IN %(unit_dates)s AND {unit} IN %(units)s "
+        "WHERE verdict = 'consistent' GROUP BY unit, dim"
     )
+
+
+def unit_dates(query: TrendQuery, units: list[str]) -> tuple[str, ...]:
+    """The UTC dates holding these units: an hour's own date, or a Shanghai day's date and the day before."""
+    dates = set()
+    for unit in units:
+        day = date.fromisoformat(unit[:10])
+        dates.add(day)
+        if query.source is not Source.HOURLY:
+            dates.add(day - timedelta(days=1))
+    return tuple(sorted(d.isoformat() for d in dates))
 
 
 def bucket_keys(bucket: Bucket, first: date, last: date) -> list[str]:

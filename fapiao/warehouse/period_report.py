@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -44,18 +45,26 @@ def risky_sellers(
     return sellers.rank(risky, alerted, volume, limit)
 
 
+STEPS = ("total", "region", "type", "verdict", "sellers")
+
+
 def fetch_period(
-    engine: Engine, org_id: str, date_from: date, date_to: date, bucket: Bucket | None = None
+    engine: Engine,
+    org_id: str,
+    date_from: date,
+    date_to: date,
+    on_step: Callable[[str], None] | None = None,
 ) -> PeriodData:
-    """Everything the report needs: five rollup trend queries and the risky sellers."""
-    chosen = bucket or auto_bucket(date_from, date_to)
-    trends = {
-        "total": fetch_trend(engine, org_id, TrendQuery(date_from, date_to, chosen)),
-        **{
-            dim.value: fetch_trend(engine, org_id, TrendQuery(date_from, date_to, chosen, dim))
-            for dim in (Dimension.REGION, Dimension.TYPE, Dimension.VERDICT)
-        },
-    }
+    """Everything the report needs: four trends over the rollups and the risky sellers.
+
+    `on_step(name)` is called after each of STEPS (for progress bars)."""
+    chosen = auto_bucket(date_from, date_to)
+    trends: dict[str, Trend] = {}
+    for dim in (None, Dimension.REGION, Dimension.TYPE, Dimension.VERDICT):
+        name = dim.value if dim else "total"
+        trends[name] = fetch_trend(engine, org_id, TrendQuery(date_from, date_to, chosen, dim))
+        if on_step:
+            on_step(name)
     total = trends["total"].series[0] if trends["total"].series else Series("all", "全部", "all")
     facts = PeriodFacts(
         date_from,
@@ -65,4 +74,6 @@ def fetch_period(
         trends["type"].series,
         risky_sellers(engine, org_id, TrendQuery(date_from, date_to)),
     )
+    if on_step:
+        on_step("sellers")
     return PeriodData(facts, trends)

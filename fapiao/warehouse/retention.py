@@ -35,9 +35,7 @@ def partitions_to_drop(parts: Iterable[tuple[str, str]], today: date, keep_month
     """The monthly partitions (table, partition id) older than the kept months; others are ignored."""
     oldest_kept = cutoff_month(today, keep_months)
     found = {
-        Partition(table, month)
-        for table, month in parts
-        if _MONTH.match(month) and int(month) < oldest_kept
+        Partition(table, month) for table, month in parts if _MONTH.match(month) and int(month) < oldest_kept
     }
     return sorted(found)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fapiao.analytics.series import Trend, build_trend
-from fapiao.analytics.trends import TrendQuery, alerts_sql, amount_fix_sql, main_sql, top_sql
+from fapiao.analytics.trends import TrendQuery, alerts_sql, amount_fix_sql, main_sql, top_sql, unit_dates
 from fapiao.warehouse.engine import Engine
 
 
@@ -18,10 +18,11 @@ def fetch_trend(engine: Engine, org_id: str, query: TrendQuery) -> Trend:
             return build_trend(query, [], [])
         params["top_keys"] = tuple(str(row[0]) for row in top)
     main = engine.execute(main_sql(query), params)
-    units = sorted({str(unit) for row in main for unit in row[9]})
+    units = sorted({str(unit) for row in main for unit in row[8]})
     fixes: dict[tuple[str, str], Decimal] = {}
     if units:
-        for unit, dim, amount in engine.execute(amount_fix_sql(query), params | {"units": tuple(units)}):
+        fix = params | {"units": tuple(units), "unit_dates": unit_dates(query, units)}
+        for unit, dim, amount in engine.execute(amount_fix_sql(query), fix):
             fixes[(str(unit), str(dim))] = Decimal(str(amount))
     alerts = engine.execute(alerts_sql(query), params)
     return build_trend(query, main, alerts, fixes)

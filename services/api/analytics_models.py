@@ -79,7 +79,6 @@ class HistoryPageOut(BaseModel):
 
 class MetricsOut(BaseModel):
     checks: int = Field(description="distinct checks requested")
-    answered: int = Field(description="of which answered (not pending_sync)")
     consistent: int = Field(description="checks answered 一致")
     inconsistent: int = Field(description="checks answered 不一致")
     alerted: int = Field(description="checks with a risk alert")
@@ -158,7 +157,7 @@ class RiskySellerOut(BaseModel):
     tax_id: str
     name: str
     checks: int
-    risky: int = Field(description="checks answered 不一致, 作废, 红冲 or 异常")
+    risky: int = Field(description="checks answered 作废, 红冲 or 异常 (不一致 answers show no seller)")
     risky_rate: float
     alerted: int
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ MIME = {
     ".ofd": "application/ofd",
     ".xml": "application/xml",
 }
+
+
+MAX_FILES = 100  # more files than this go up as one ZIP (a form takes at most 1,000 parts)
 
 
 class ClientError(RuntimeError):
@@ -101,7 +106,12 @@ def submit(
 ) -> int:
     """Upload, follow, summarise, write the results file; exit status 1 when rows were rejected."""
     headers = {"X-API-Key": api_key} if api_key else {}
-    with httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=600) as client:
+    with (
+        httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=600) as client,
+        tempfile.TemporaryDirectory(prefix="fapiao-") as scratch,
+    ):
+        if len(paths) > MAX_FILES:
+            paths = [bundle(paths, Path(scratch) / "documents.zip")]
         files = [
             ("files", (p.name, p.open("rb"), MIME.get(p.suffix.lower(), "application/octet-stream")))
             for p in paths
@@ -130,6 +140,17 @@ def submit(
         console.print(f"  [red]row {rejection['row']}[/] ({where}): {reasons}")
     console.print(f"results written to {target}")
     return 0 if view["rejected"] == 0 and view["finished"] else 1
+
+
+def bundle(paths: Sequence[Path], target: Path) -> Path:
+    """The files in one ZIP (stored: PDF and OFD are compressed already), names made unique."""
+    seen: set[str] = set()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for n, path in enumerate(paths, start=1):
+            name = path.name if path.name not in seen else f"{n:05d}-{path.name}"
+            seen.add(name)
+            archive.write(path, name)
+    return target
 
 
 def _follow(client: httpx.Client, batch: dict[str, Any], timeout: float, console: Console) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from fapiao import topics
 from fapiao.batches.row_checks import parse_row
@@ -26,6 +27,8 @@ from fapiao.domain.check_fields import fourth_field_value
 from fapiao.domain.invoice_types import invoice_key, invoice_type
 from fapiao.settings import Settings
 from schemas.events import InvoiceIssued
+from services import batch_client
+from services.cli import app
 from tests.integration.conftest import ROOT, _env, _free_port
 
 INVOICES = sample_invoices(seed=11)
@@ -330,3 +333,72 @@ async def test_the_template_downloads_and_parses_as_a_batch(api_url: str) -> Non
     xlsx_rows = [parse_row(r, today) for r in read_xlsx(io.BytesIO(as_xlsx.content))]
     assert [r.fields for r in csv_rows] == [r.fields for r in xlsx_rows]
     assert all(r.fields is not None for r in csv_rows) and len(csv_rows) == 2
+
+
+# -- the command line: fapiao batch / fapiao check -------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_batch_command_writes_the_results_file(
+    api_url: str,
+    api_headers: dict[str, str],
+    registered: dict[str, InvoiceIssued],
+    tmp_path: Path,
+) -> None:
+    sheet = tmp_path / "发票.csv"
+    sheet.write_text(HEADER + _row(registered["04"]) + _row(registered["31"]), encoding="utf-8")
+    out = tmp_path / "results.csv"
+    env = {"FAPIAO_API_URL": api_url, "FAPIAO_API_KEY": api_headers["X-API-Key"], "COLUMNS": "150"}
+    done = runner.invoke(app, ["batch", str(sheet), "-o", str(out), "--timeout", "60"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "consistent" in done.stdout and "results written to" in done.stdout
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r[4] for r in rows[1:]] == [registered["04"].invoice_number, registered["31"].invoice_number]
+
+
+def test_check_command_bundles_many_documents_and_reports_rejections(
+    api_url: str,
+    api_headers: dict[str, str],
+    registered: dict[str, InvoiceIssued],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch_client, "MAX_FILES", 2)  # three files: sent as one ZIP
+    files = {
+        "a.pdf": invoice_pdf(registered["10"]),
+        "b.ofd": invoice_ofd(registered["14"]),
+        "c.xml": einvoice_xml(registered["32"]),
+        "d.pdf": invoice_pdf(registered["10"], password="x"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    out = tmp_path / "results.xlsx"
+    done = runner.invoke(
+        app,
+        [
+            "check",
+            *(str(tmp_path / n) for n in files),
+            "--api-url",
+            api_url,
+            "--api-key",
+            api_headers["X-API-Key"],
+            "-o",
+            str(out),
+            "--format",
+            "xlsx",
+            "--timeout",
+            "60",
+        ],
+        env={"COLUMNS": "150"},
+    )
+    assert done.exit_code == 1, done.output  # one document was refused
+    assert "documents.zip/d.pdf" in done.stdout and "PDF已加密" in done.stdout
+    assert out.read_bytes()[:2] == b"PK"
+
+
+def test_bad_key_is_a_clear_error(api_url: str, tmp_path: Path) -> None:
+    sheet = tmp_path / "a.csv"
+    sheet.write_text(HEADER, encoding="utf-8")
+    done = runner.invoke(app, ["batch", str(sheet), "--api-url", api_url, "--api-key", "nope"])
+    assert done.exit_code == 2 and "HTTP 401" in done.stdout

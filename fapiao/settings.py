@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     sync_window_seconds: float = Field(default=24 * 3600, gt=0)
     sync_sweep_seconds: float = Field(default=60, gt=0)
 
-    # Risk scoring: verdicts are scored in batches of at most this many, or this old.
+    # Risk scoring: verdicts are scored in batches of at most this many, or this old. With
+    # risk_enabled off the worker publishes verdicts straight to checks.results (verify-only pipeline).
+    risk_enabled: bool = True
     risk_batch_size: int = Field(default=500, ge=1)
     risk_batch_seconds: float = Field(default=0.005, gt=0)
     models_dir: Path = Path(".local/models")

@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> Pipeline:
 
     register_agent.attach(pipeline)
     verify_agent.attach(pipeline)
-    risk_agent.attach(pipeline)
+    if settings.risk_enabled:
+        risk_agent.attach(pipeline)
     sink_agent.attach(pipeline)
     return pipeline

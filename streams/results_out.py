@@ -37,6 +37,11 @@ async def publish_verdict(
         version=version,
         follow_up=follow_up,
     )
+    if not pipeline.settings.risk_enabled:
+        await pipeline.topics[topics.CHECKS_RESULTS.name].send(
+            key=result.invoice_key.encode(), value=result.model_dump_json().encode()
+        )
+        return
     context = check_context(entry, request, decision.verdict)
     verified = CheckVerified(result=result, context=context)
     key = context.seller_tax_id or result.invoice_key

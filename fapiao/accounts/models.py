@@ -148,3 +148,24 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(8))  # ok | denied
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class Feedback(Base):
+    """意见反馈 from the web app's form: kept per organisation, listed for its admins."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("category IN ('suggestion', 'problem', 'question', 'praise')", name="category"),
+        Index("ix_feedback_org_at", "org_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    author: Mapped[str] = mapped_column(String(100))  # user id or API key id
+    category: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    page: Mapped[str] = mapped_column(String(200), default="")  # where in the app it was sent from
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -80,8 +80,8 @@ def _kinds(ctx: AccountsContext) -> list[str]:
 
 def test_migrations_match_the_models_and_are_idempotent(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/m.db")
-    assert migrate(engine) == "0001"
-    assert migrate(engine) == "0001"
+    assert migrate(engine) == "0002"
+    assert migrate(engine) == "0002"
     with engine.connect() as connection:
         diff = compare_metadata(
             MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata

@@ -12,3 +12,6 @@ command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 # Noto Sans CJK for the analytics charts (matplotlib reads its OpenType collection); the charts fall
 # back to WenQuanYi, then to English labels, when it is missing.
 [[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || apt_install fonts-noto-cjk
+# Debian's Chromium for the web app's browser tests: Playwright drives /usr/bin/chromium (it never
+# downloads a browser of its own).
+[[ -x /usr/bin/chromium ]] || apt_install chromium

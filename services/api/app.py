@@ -20,7 +20,9 @@ from services.api.routes import (
     api_keys,
     auth,
     batches,
+    check_form,
     checks,
+    feedback,
     health,
     history,
     orgs,
@@ -29,6 +31,7 @@ from services.api.routes import (
 )
 from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
+from services.web import mount as mount_web
 
 REQUESTS = Counter("fapiao_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -79,9 +82,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     for router in (history.router, analytics.router, reports.router):
         app.include_router(router)
+    app.include_router(check_form.router)
+    app.include_router(feedback.router)
     errors.install(app)
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes
     )
     app.mount("/metrics", make_asgi_app())
+    mount_web(app)  # the web app at /app/
     return app

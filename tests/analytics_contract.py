@@ -299,3 +299,28 @@ def check_bi_views_and_grafana_queries(engine: Engine, data: Dataset) -> None:
 
 
 CHECKS = (*CHECKS, check_bi_views_and_grafana_queries)
+
+
+def check_cached_unit_counts_follow_new_rows(engine: Engine, data: Dataset) -> None:
+    """A unit's remembered count is used only while its rows are unchanged: a new check (or a new
+    result) in an already counted hour is counted at once, and a redelivery changes nothing."""
+    query = TrendQuery(*CURRENT, bucket=Bucket.DAY)
+
+    def checks() -> tuple[int, int]:
+        now = fetch_trend(engine, "cache-org", query).series[0].current
+        return now.checks, now.consistent
+
+    first = result(uuid.uuid4(), "pending_sync", at(26, 8), org_id="cache-org")
+    insert_results(engine, [first])
+    assert checks() == (1, 0)
+    cached = int(scalar(engine, "SELECT count() FROM rollup_counts WHERE org_id = 'cache-org'"))
+    assert cached >= 1  # the hour's counts are remembered
+    insert_results(engine, [result(first.check_id, "consistent", at(26, 8), version=2, org_id="cache-org")])
+    assert checks() == (1, 1)
+    insert_results(engine, [result(uuid.uuid4(), "inconsistent", at(26, 8), org_id="cache-org")])
+    assert checks() == (2, 1)
+    insert_results(engine, [result(first.check_id, "consistent", at(26, 8), version=2, org_id="cache-org")])
+    assert checks() == (2, 1)  # redelivered
+
+
+CHECKS = (*CHECKS, check_cached_unit_counts_follow_new_rows)

@@ -130,8 +130,13 @@ def page_sql(
     cursor: Cursor | None,
     limit: int,
     window: tuple[date, date] | None = None,
+    ids_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """One page (or the part of it within a date window) of the newest result per check."""
+    """One page (or the part of it within a date window) of the newest result per check.
+
+    `ids_only` selects just the check ids, in order: FINAL then reads only the filter and sort
+    columns, and `rows_sql` fetches the page's rows (the cheaper way for a page over a long range).
+    """
     compiled = compile_filters(org_id, query.filters, span)
     pre, post, params = list(compiled.prewhere), list(compiled.where), dict(compiled.params)
     column, cast = _SORT_SQL[query.sort]
@@ -152,13 +157,21 @@ def page_sql(
         )
         params |= {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
     params["limit"] = int(limit)
-    select = ", ".join(sql for _, sql in FIELDS)
+    select = "toString(check_id)" if ids_only else ", ".join(sql for _, sql in FIELDS)
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
     sql = (
         f"SELECT {select} FROM check_results FINAL {clauses} "
         f"ORDER BY {column} {direction}, toString(check_id) {direction} LIMIT %(limit)s"
     )
     return sql, params
+
+
+def rows_sql(org_id: str, span: TimeRange, check_ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The newest result of each listed check (check ids are the same in every version: PREWHERE)."""
+    select = ", ".join(sql for _, sql in FIELDS)
+    conditions = " AND ".join(("org_id = %(org_id)s", *RANGE_CONDITIONS, "toString(check_id) IN %(ids)s"))
+    params = {"org_id": org_id, **span.params(), "ids": tuple(check_ids)}
+    return f"SELECT {select} FROM check_results FINAL PREWHERE {conditions}", params
 
 
 def date_windows(

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from fapiao.analytics.narrative import RiskySeller
 
-# per seller: checks, and checks with a problem answer (vkey '!'), per day, summed over the period
-RISKY_SQL = (
-    "SELECT seller_tax_id, any(name), sumIf(n, vkey = '*'), sumIf(n, vkey = '!') AS risky FROM ("
+_PERIOD = "org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s)"
+# candidates: sellers with the most problem result rows (cheap: counts, no sets; exact numbers follow)
+CANDIDATES_SQL = (
+    "SELECT seller_tax_id, countMergeIf(results, vkey = '!') AS problem FROM sellers_daily "
+    f"WHERE {_PERIOD} AND vkey = '!' GROUP BY seller_tax_id "
+    "ORDER BY problem DESC, seller_tax_id LIMIT %(limit)s"
+)
+# exact checks and problem checks of the candidates: per-day sets counted, days added up
+EXACT_SQL = (
+    "SELECT seller_tax_id, any(name), sumIf(n, vkey = '*'), sumIf(n, vkey = '!') FROM ("
     "SELECT day, seller_tax_id, vkey, any(seller_name) AS name, uniqExactMerge(checks) AS n "
-    "FROM sellers_daily "
-    "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-    "AND vkey IN ('*', '!') GROUP BY day, seller_tax_id, vkey) GROUP BY seller_tax_id HAVING risky > 0 "
-    "ORDER BY risky DESC, seller_tax_id LIMIT %(limit)s"
+    f"FROM sellers_daily WHERE {_PERIOD} AND vkey IN ('*', '!') AND seller_tax_id IN %(keys)s "
+    "GROUP BY day, seller_tax_id, vkey) GROUP BY seller_tax_id"
 )
 ALERTED_SQL = (
     "SELECT seller_tax_id, uniqExact(check_id) AS n FROM risk_alerts "
@@ -23,30 +29,18 @@ ALERTED_SQL = (
     "AND raised_at < toDateTime(%(t_end)s, 'UTC') GROUP BY seller_tax_id ORDER BY n DESC, seller_tax_id "
     "LIMIT %(limit)s"
 )
-# checks and names of sellers known only from their alerts
-VOLUME_SQL = (
-    "SELECT seller_tax_id, any(name), sum(n) FROM ("
-    "SELECT day, seller_tax_id, any(seller_name) AS name, uniqExactMerge(checks) AS n FROM sellers_daily "
-    "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-    "AND vkey = '*' AND seller_tax_id IN %(keys)s GROUP BY day, seller_tax_id) GROUP BY seller_tax_id"
-)
 
 
 def rank(
-    risky_rows: Iterable[Sequence[Any]],
-    alerted_rows: Iterable[Sequence[Any]],
-    volume_rows: Iterable[Sequence[Any]],
-    limit: int,
+    exact_rows: Iterable[Sequence[Any]], alerted_rows: Iterable[Sequence[Any]], limit: int
 ) -> list[RiskySeller]:
     """Sellers by problem answers plus alerts, then by problem share."""
-    found: dict[str, dict[str, Any]] = {}
-    for key, name, checks, risky in [*risky_rows]:
-        found[str(key)] = {"name": str(name), "checks": int(checks), "risky": int(risky), "alerted": 0}
-    for key, name, checks in volume_rows:
-        found.setdefault(str(key), {"name": str(name), "checks": int(checks), "risky": 0, "alerted": 0})
+    found = {
+        str(k): RiskySeller(str(k), str(name), int(checks), int(risky), 0)
+        for k, name, checks, risky in exact_rows
+    }
     for key, alerted in alerted_rows:
-        entry = found.setdefault(str(key), {"name": str(key), "checks": 0, "risky": 0, "alerted": 0})
-        entry["alerted"] = int(alerted)
-    sellers = [RiskySeller(k, v["name"], v["checks"], v["risky"], v["alerted"]) for k, v in found.items()]
-    sellers.sort(key=lambda s: (-(s.risky + s.alerted), -s.risky_rate, s.tax_id))
-    return sellers[:limit]
+        seller = found.get(str(key), RiskySeller(str(key), str(key), 0, 0, 0))
+        found[str(key)] = replace(seller, alerted=int(alerted))
+    ranked = sorted(found.values(), key=lambda s: (-(s.risky + s.alerted), -s.risky_rate, s.tax_id))
+    return ranked[:limit]

@@ -87,7 +87,13 @@ class TrendQuery:
 
     def params(self, org_id: str) -> dict[str, Any]:
         both, current = self.spans()
+        first, last = both.first_date, current.last_date
+        hourly = self.source is Source.HOURLY
         return {
+            "u_first": both.params()["t_start"] if hourly else self.previous[0].isoformat(),
+            "u_last": current.params()["t_end"] if hourly else self.date_to.isoformat(),
+            "m_first": first.year * 100 + first.month,
+            "m_last": last.year * 100 + last.month,
             "org_id": org_id,
             "p_start": both.params()["t_start"],
             "pd_start": both.first_date.isoformat(),
@@ -116,62 +122,108 @@ _ROLLUP: dict[Source, tuple[str, bool, str, str]] = {
     Source.REQUESTERS: ("day", True, "requester", "''"),
 }
 _METRIC_KEYS = "('*', 'consistent', 'inconsistent')"
+_ALL_VERDICTS = "(" + ", ".join(f"'{v.value}'" for v in Verdict) + ")"
 
 
-def top_sql(query: TrendQuery) -> str:
-    """The busiest sellers or requesters of the current period (series are kept for these only)."""
-    _, _, key, name = _ROLLUP[Source.SELLERS if query.dimension is Dimension.SELLER else Source.REQUESTERS]
-    table = Source.SELLERS if query.dimension is Dimension.SELLER else Source.REQUESTERS
-    return (
-        f"SELECT key, any(name), sum(n) AS total FROM ("
-        f"SELECT day, {key} AS key, {name} AS name, uniqExactMerge(checks) AS n FROM {table} "
-        "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-        "AND vkey = '*' GROUP BY day, key) GROUP BY key ORDER BY total DESC, key LIMIT %(top)s"
-    )
-
-
-def main_sql(query: TrendQuery) -> str:
-    """Rows of (bucket, period, dim value, name, checks, 一致, 不一致, amount, units to fix).
-
-    Per rollup unit (hour or day) and vkey the check sets are merged and counted once; the outer
-    query adds units up into buckets. A unit whose 一致 rows outnumber its 一致 checks had a check
-    written twice: its amount is left out and recomputed from check_results (amount_fix_sql).
-    """
+def cache_source(query: TrendQuery) -> str:
+    """The `rollup_counts.source` of the query's rollup (daily rollups per dimension)."""
     source = query.source
-    if source is Source.RAW:
-        return _raw_sql(query)
-    unit, is_date, dim, name = _ROLLUP[source]
-    checks = "vkey = '*'"
-    keys = _METRIC_KEYS
-    if query.dimension is Dimension.VERDICT:
-        dim, checks, keys = "vkey", "1", "(" + ", ".join(f"'{v.value}'" for v in Verdict) + ")"
-    where = [
-        "org_id = %(org_id)s",
-        f"vkey IN {keys}",
-        *(
-            ["day >= toDate(%(ld_prev)s)", "day <= toDate(%(ld_to)s)"]
-            if is_date
-            else ["hour >= toDateTime(%(p_start)s, 'UTC')", "hour < toDateTime(%(t_end)s, 'UTC')"]
-        ),
-    ]
-    if source is Source.DAILY:
+    return f"{source}:{query.dimension}" if source is Source.DAILY else str(source)
+
+
+def _rollup_where(query: TrendQuery) -> str:
+    _, is_date, dim, _ = _ROLLUP[query.source]
+    keys = _ALL_VERDICTS if query.dimension is Dimension.VERDICT else _METRIC_KEYS
+    where = ["org_id = %(org_id)s", f"vkey IN {keys}"]
+    if is_date:
+        where += ["day >= toDate(%(ld_prev)s)", "day <= toDate(%(ld_to)s)"]
+    else:
+        where += ["hour >= toDateTime(%(p_start)s, 'UTC')", "hour < toDateTime(%(t_end)s, 'UTC')"]
+    if query.source is Source.DAILY:
         where.insert(1, f"dimension = '{query.dimension}'")
     if query.ranked:
         where.append(f"{dim} IN %(top_keys)s")
-    period = "u >= toDate(%(ld_from)s)" if is_date else "u >= toDateTime(%(t_start)s, 'UTC')"
+    return " AND ".join(where)
+
+
+def _dim(query: TrendQuery) -> str:
+    return "vkey" if query.dimension is Dimension.VERDICT else _ROLLUP[query.source][2]
+
+
+def top_sql(query: TrendQuery) -> str:
+    """The busiest sellers or requesters of the current period, by result rows (cheap: no sets)."""
+    source = Source.SELLERS if query.dimension is Dimension.SELLER else Source.REQUESTERS
+    _, _, key, name = _ROLLUP[source]
     return (
-        f"SELECT {bucket_sql(query.bucket, 'u', is_date=is_date)} AS bucket, "
-        f"if({period}, 'current', 'previous') AS period, dim, any(name), "
-        f"sumIf(n, {checks}), sumIf(n, vkey = 'consistent'), sumIf(n, vkey = 'inconsistent'), "
-        "sumIf(s, vkey = 'consistent' AND r <= n), groupArrayIf(unit, vkey = 'consistent' AND r > n) FROM ("
-        f"SELECT {unit} AS u, toString({unit}) AS unit, {dim} AS dim, vkey, {name} AS name, "
-        "uniqExactMerge(checks) AS n, countMerge(results) AS r, sumMerge(total_sum) AS s "
-        f"FROM {source} WHERE {' AND '.join(where)} GROUP BY u, dim, vkey"
-        ") GROUP BY bucket, period, dim"
+        f"SELECT {key} AS key, {name}, countMerge(results) AS rows FROM {source} "
+        "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
+        "AND vkey = '*' GROUP BY key ORDER BY rows DESC, key LIMIT %(top)s"
     )
 
 
-def _raw_sql(query: TrendQuery) -> str:
+def unit_sql(query: TrendQuery) -> str:
+    """Per rollup unit (hour or day), dimension value and vkey: its result rows and 价税合计 — cheap,
+    no set is merged. Rows of (unit, dim, vkey, name, results, total)."""
+    unit, _, _, name = _ROLLUP[query.source]
+    return (
+        f"SELECT toString({unit}) AS u, {_dim(query)} AS dim, vkey, {name}, countMerge(results), "
+        f"toString(sumMerge(total_sum)) FROM {query.source} WHERE {_rollup_where(query)} "
+        "GROUP BY u, dim, vkey"
+    )
+
+
+def sets_sql(query: TrendQuery) -> str:
+    """The exact check counts of the listed units (merging their sets). Rows of (unit, dim, vkey, checks)."""
+    unit = _ROLLUP[query.source][0]
+    return (
+        f"SELECT toString({unit}) AS u, {_dim(query)} AS dim, vkey, uniqExactMerge(checks) "
+        f"FROM {query.source} WHERE {_rollup_where(query)} AND toString({unit}) IN %(units)s "
+        "GROUP BY u, dim, vkey"
+    )
+
+
+_CACHE_WHERE = (
+    "org_id = %(org_id)s AND source = %(cache_source)s AND month >= %(m_first)s AND month <= %(m_last)s "
+    "AND unit >= %(u_first)s AND unit <= %(u_last)s"
+)
+CACHED_SQL = (
+    "SELECT unit, dim, vkey, results, checks, if(amount_known, toString(amount), '') "
+    f"FROM rollup_counts FINAL WHERE {_CACHE_WHERE}"
+)
+CACHE_COLUMNS = (
+    "org_id", "source", "month", "unit", "dim", "vkey", "results", "checks",
+    "amount", "amount_known", "version",
+)  # fmt: skip
+
+
+def trend_sql(query: TrendQuery) -> str:
+    """The trend straight from rollup units and their remembered counts, added up into buckets.
+
+    Rows of (bucket, period, dim, name, checks, 一致, 不一致, amount, units to fix, units not known):
+    when the last two are empty (the usual case) the answer is complete; else the caller counts the
+    units' sets (units.py) and remembers them.
+    """
+    unit, is_date, _, name = _ROLLUP[query.source]
+    checks = "1" if query.dimension is Dimension.VERDICT else "vkey = '*'"
+    moment = "toDate(u)" if is_date else "toDateTime(u, 'UTC')"
+    period = "toDate(u) >= toDate(%(ld_from)s)" if is_date else f"{moment} >= toDateTime(%(t_start)s, 'UTC')"
+    return (
+        f"SELECT {bucket_sql(query.bucket, moment, is_date=is_date)} AS bucket, "
+        f"if({period}, 'current', 'previous') AS period, dim, any(name), "
+        f"sumIf(cn, {checks}), sumIf(cn, vkey = 'consistent'), sumIf(cn, vkey = 'inconsistent'), "
+        "sumIf(s, vkey = 'consistent' AND r <= cn) + sumIf(ca, vkey = 'consistent' AND r > cn AND known), "
+        "groupArrayIf(u, vkey = 'consistent' AND r > cn AND NOT known AND cr = r), groupArrayIf(u, cr != r) "
+        f"FROM (SELECT toString({unit}) AS u, {_dim(query)} AS dim, vkey, {name} AS name, "
+        "countMerge(results) AS r, sumMerge(total_sum) AS s "
+        f"FROM {query.source} WHERE {_rollup_where(query)} GROUP BY u, dim, vkey) AS units "
+        "ANY LEFT JOIN (SELECT unit AS u, dim, vkey, results AS cr, checks AS cn, amount AS ca, "
+        f"amount_known AS known FROM rollup_counts FINAL WHERE {_CACHE_WHERE}) AS counted "
+        "USING (u, dim, vkey) "
+        "GROUP BY bucket, period, dim"
+    )
+
+
+def raw_sql(query: TrendQuery) -> str:
     """Hour buckets by region, type, seller or requester: check_results at newest results (FINAL)."""
     dim = _RAW_DIM[query.dimension]
     name = "seller_name" if query.dimension is Dimension.SELLER else "''"

@@ -17,6 +17,7 @@ from fapiao.analytics.history import (
     date_windows,
     page_sql,
     parse_row,
+    rows_sql,
 )
 from fapiao.warehouse.engine import Engine
 
@@ -41,9 +42,13 @@ def fetch_page(
             rows += [parse_row(r) for r in engine.execute(sql, params)]
             if len(rows) >= want:
                 break
-    else:
-        sql, params = page_sql(org_id, query, span, cursor, want)
-        rows = [parse_row(r) for r in engine.execute(sql, params)]
+    else:  # the ids in order over the whole range, then their rows
+        sql, params = page_sql(org_id, query, span, cursor, want, ids_only=True)
+        ids = [str(r[0]) for r in engine.execute(sql, params)]
+        if ids:
+            sql, params = rows_sql(org_id, span, ids)
+            found = {item["check_id"]: item for item in (parse_row(r) for r in engine.execute(sql, params))}
+            rows = [found[i] for i in ids if i in found]
     items = rows[: query.limit]
     more = len(rows) > query.limit
     return HistoryPage(items, cursor_after(query, items[-1]).encode() if more and items else None)

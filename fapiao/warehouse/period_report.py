@@ -35,14 +35,15 @@ class PeriodData:
 def risky_sellers(
     engine: Engine, org_id: str, query: TrendQuery, limit: int = TOP_SELLERS
 ) -> list[RiskySeller]:
+    """The riskiest sellers of the period: candidates by problem rows and by alerts, then exact counts."""
     params = query.params(org_id) | {"limit": limit * 4}
     _, current = query.spans()
     params |= current.params()
-    risky = engine.execute(sellers.RISKY_SQL, params)
+    candidates = engine.execute(sellers.CANDIDATES_SQL, params)
     alerted = engine.execute(sellers.ALERTED_SQL, params)
-    unknown = tuple({str(r[0]) for r in alerted} - {str(r[0]) for r in risky})
-    volume = engine.execute(sellers.VOLUME_SQL, params | {"keys": unknown}) if unknown else []
-    return sellers.rank(risky, alerted, volume, limit)
+    keys = tuple(sorted({str(r[0]) for r in candidates} | {str(r[0]) for r in alerted}))
+    exact = engine.execute(sellers.EXACT_SQL, params | {"keys": keys}) if keys else []
+    return sellers.rank(exact, alerted, limit)
 
 
 STEPS = ("total", "region", "type", "verdict", "sellers")

@@ -11,7 +11,7 @@ from fapiao.analytics.catalog import Bucket, Dimension, label
 from fapiao.analytics.filters import CheckFilters, compile_filters, local_days, time_range
 from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, SortKey, date_windows, page_sql
 from fapiao.analytics.series import Metrics, build_trend, change
-from fapiao.analytics.trends import Source, TrendQuery, bucket_keys, main_sql, unit_dates
+from fapiao.analytics.trends import Source, TrendQuery, bucket_keys, sets_sql, unit_dates, unit_sql
 from fapiao.warehouse.retention import cutoff_month, partitions_to_drop
 
 TODAY = date(2026, 11, 28)
@@ -111,9 +111,11 @@ def test_trend_queries_pick_their_source_and_validate() -> None:
     ):
         with pytest.raises(ValueError):
             TrendQuery(**bad)  # type: ignore[arg-type]
-    sql = main_sql(TrendQuery(TODAY, TODAY, Bucket.DAY, Dimension.REGION))
+    sql = unit_sql(TrendQuery(TODAY, TODAY, Bucket.DAY, Dimension.REGION))
     assert "FROM checks_daily WHERE org_id = %(org_id)s AND dimension = 'region'" in sql
-    assert "uniqExactMerge(checks)" in sql and "%(top_keys)s" not in sql
+    assert "countMerge(results)" in sql and "uniqExactMerge" not in sql and "%(top_keys)s" not in sql
+    sets = sets_sql(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER))
+    assert "uniqExactMerge(checks)" in sets and "seller_tax_id IN %(top_keys)s" in sets
     assert TrendQuery(TODAY, TODAY, Bucket.HOUR, Dimension.REGION).source is Source.RAW
     assert unit_dates(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER), ["2026-11-28"]) == (
         "2026-11-27",

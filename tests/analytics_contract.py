@@ -95,6 +95,14 @@ def check_rollups_count_each_check_once(engine: Engine, data: Dataset) -> None:
     assert [(k, v, int(n)) for k, v, n in sellers] == [
         ("9111010829141777X4", "*", 4), ("91310115MA1K4ABC2X", "!", 1), ("91310115MA1K4ABC2X", "*", 1),
     ]  # fmt: skip
+    ranking = engine.execute(
+        "SELECT seller_tax_id, sum(results), sum(problem_results) FROM sellers_monthly "
+        "WHERE org_id = 'acme' GROUP BY seller_tax_id ORDER BY seller_tax_id"
+    )  # result rows, for ranking only: c1 twice, c8 twice
+    assert [(k, int(r), int(p)) for k, r, p in ranking] == [
+        ("9111010829141777X4", 7, 0),
+        ("91310115MA1K4ABC2X", 2, 1),
+    ]
     requesters = engine.execute(
         "SELECT requester, uniqExactMerge(checks) FROM requesters_daily WHERE org_id = 'acme' "
         "AND day >= '2026-11-22' AND vkey = '*' GROUP BY requester ORDER BY requester"

@@ -9,11 +9,12 @@ from typing import Any
 from fapiao.analytics.narrative import RiskySeller
 
 _PERIOD = "org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s)"
-# candidates: sellers with the most problem result rows (cheap: counts, no sets; exact numbers follow)
+# candidates: sellers with the most problem result rows in the months the period touches (cheap
+# plain sums of sellers_monthly; the exact numbers follow)
 CANDIDATES_SQL = (
-    "SELECT seller_tax_id, countMergeIf(results, vkey = '!') AS problem FROM sellers_daily "
-    f"WHERE {_PERIOD} AND vkey = '!' GROUP BY seller_tax_id "
-    "ORDER BY problem DESC, seller_tax_id LIMIT %(limit)s"
+    "SELECT seller_tax_id, sum(problem_results) AS problem FROM sellers_monthly "
+    "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
+    "GROUP BY seller_tax_id HAVING problem > 0 ORDER BY problem DESC, seller_tax_id LIMIT %(limit)s"
 )
 # exact checks and problem checks of the candidates: per-day sets counted, days added up
 EXACT_SQL = (

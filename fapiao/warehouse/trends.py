@@ -7,14 +7,11 @@ from typing import Any
 
 from fapiao.analytics import units as unit_counts
 from fapiao.analytics.series import Trend, build_trend
-from fapiao.analytics.trends import (
+from fapiao.analytics.trend_sql import (
     CACHE_COLUMNS,
     CACHED_SQL,
-    Source,
-    TrendQuery,
     alerts_sql,
     amount_fix_sql,
-    cache_source,
     raw_sql,
     sets_sql,
     top_sql,
@@ -22,6 +19,7 @@ from fapiao.analytics.trends import (
     unit_dates,
     unit_sql,
 )
+from fapiao.analytics.trends import Source, TrendQuery, cache_source
 from fapiao.warehouse.engine import Engine
 
 

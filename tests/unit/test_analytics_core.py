@@ -11,7 +11,8 @@ from fapiao.analytics.catalog import Bucket, Dimension, label
 from fapiao.analytics.filters import CheckFilters, compile_filters, local_days, time_range
 from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, SortKey, date_windows, page_sql
 from fapiao.analytics.series import Metrics, build_trend, change
-from fapiao.analytics.trends import Source, TrendQuery, bucket_keys, sets_sql, unit_dates, unit_sql
+from fapiao.analytics.trend_sql import sets_sql, unit_dates, unit_sql
+from fapiao.analytics.trends import Source, TrendQuery, bucket_keys
 from fapiao.warehouse.retention import cutoff_month, partitions_to_drop
 
 TODAY = date(2026, 11, 28)

@@ -10,11 +10,13 @@ invoice and reason per window (an alert table remembers when each was last raise
 from __future__ import annotations
 
 import uuid
+import weakref
 from datetime import UTC, datetime
 
 import faust
 import numpy as np
 import structlog
+from faust.streams import _current_event
 
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
@@ -35,10 +37,14 @@ log = structlog.get_logger(__name__)
 STAGE = "risk"
 
 
-def set_current_event(stream: faust.StreamT, event: faust.EventT) -> None:
-    """Batched processing (take_events) leaves no current event; a table write needs one to pick its
-    changelog partition (the event's own, which keeps the table co-partitioned with its source)."""
-    stream._set_current_event(event)  # type: ignore[attr-defined]
+def set_current_event(event: faust.EventT) -> None:
+    """Batched processing (take_events) leaves no current event, and a table write needs one to pick its
+    changelog partition (the event's own, which keeps the table co-partitioned with its source).
+
+    Only faust's context variable is set: `Stream._set_current_event` would also overwrite the stream's
+    `current_event`, which take_events' buffering reads concurrently — that swapped events in a batch
+    (one event twice, its neighbour lost)."""
+    _current_event.set(weakref.ref(event))
 
 
 def attach(pipeline: Pipeline) -> None:
@@ -70,7 +76,7 @@ def attach(pipeline: Pipeline) -> None:
     results_out = pipeline.topics[topics.CHECKS_RESULTS.name]
     alerts_out = pipeline.topics[topics.RISK_ALERTS.name]
 
-    async def score(stream: faust.StreamT, batch: list[tuple[faust.EventT, CheckVerified]]) -> None:
+    async def score(batch: list[tuple[faust.EventT, CheckVerified]]) -> None:
         current = rules.current
         model = watcher.current()
         rows = []
@@ -104,7 +110,7 @@ def attach(pipeline: Pipeline) -> None:
             metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
             await results_out.send(key=result.invoice_key.encode(), value=result.model_dump_json().encode())
             if should_alert(assessment, current):
-                set_current_event(stream, event)  # the alert table's changelog partition is the event's
+                set_current_event(event)  # the alert table's changelog partition is the event's
                 await raise_alert(result, now)
 
     async def raise_alert(result: CheckResult, now: datetime) -> None:
@@ -141,7 +147,7 @@ def attach(pipeline: Pipeline) -> None:
             batch: list[tuple[faust.EventT, CheckVerified]] = []
             for event in events:
                 metrics.EVENTS.labels(agent=STAGE).inc()
-                set_current_event(stream, event)
+                set_current_event(event)
                 try:
                     if event.message.topic == verified_topic:
                         batch.append((event, decode(CheckVerified, event.value)))
@@ -153,7 +159,7 @@ def attach(pipeline: Pipeline) -> None:
                 except Unreadable as exc:
                     await send_dead_letter(pipeline, event, str(exc), STAGE)
             if batch:
-                await score(stream, batch)
+                await score(batch)
 
     async def reload_model() -> None:
         if watcher.poll():

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run stop status test test-unit lint services-up services-down tools bench clean
+.PHONY: help venv run stop status test test-unit lint services-up services-down tools bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ venv: $(STAMP) ## create the virtualenv and install the project
 services-up: ## provision and start Kafka (KRaft) and ClickHouse on 127.0.0.1
 	bash deploy/local/stack.sh up
 
-tools: ## command-line tools the tests use (docker-compose, to validate docker-compose.yml)
+tools: ## what the tests use besides the servers (docker-compose, CJK fonts, chromium for the web tests)
 	bash deploy/local/tools.sh
 
 services-down: ## stop Kafka and ClickHouse
@@ -51,6 +51,9 @@ test-unit: $(STAMP) ## the tests that need no server
 
 bench: $(STAMP) services-up ## the benchmarks under bench/ (see docs/benchmarks.md)
 	$(BIN)/python -m bench
+
+screenshots: $(STAMP) ## the web app's pages at 375 px and 1280 px into docs/screenshots (needs `make run`)
+	$(BIN)/python -m services.web.screenshots
 
 clean: ## remove the virtualenv and local server data
 	-bash deploy/local/run.sh stop

@@ -50,6 +50,7 @@ case ${1:-} in
         cat <<MSG
 
 Fapiao Sentinel is running.
+  Web app:               http://127.0.0.1:$API_PORT/app/   (log in as the demo admin, or with the API key)
   API and OpenAPI docs:  http://127.0.0.1:$API_PORT/docs
   Metrics:               http://127.0.0.1:$API_PORT/metrics
   Demo organisation:     demo: its admin's email and password are in .local/demo-credentials.json

@@ -278,3 +278,7 @@ async def wait_rows(
             return rows
         await asyncio.sleep(0.2)
     raise AssertionError(f"expected {want} rows, got {rows!r}")
+
+
+# Debian's chromium driven by Playwright, for the web app's tests (test_web_*.py)
+from tests.integration.web_browser import browser, open_app  # noqa: E402, F401

@@ -173,6 +173,7 @@ const STRINGS = {
   al_empty: ["暂无预警。新的预警会实时出现在这里。", "No alerts yet. New ones appear here as they happen."],
   al_score: ["风险分 {s}", "score {s}"],
   al_open: ["查看查验结果", "Open the check"],
+  al_evidence: ["预警依据", "Evidence"],
   sev_low: ["低", "low"],
   sev_medium: ["中", "medium"],
   sev_high: ["高", "high"],

@@ -86,7 +86,8 @@ function item(alert) {
     h("p", { class: "mono" }, alert.invoice_key, alert.seller_tax_id ? ` · ${alert.seller_tax_id}` : ""),
     h("p", { class: "muted" }, fmtTime(alert.raised_at)),
     Object.keys(alert.evidence || {}).length
-      ? h("ul", { class: "evidence" }, Object.entries(alert.evidence).map(([k, v]) => h("li", {}, `${k}: ${v}`)))
+      ? h("details", { class: "evidence" }, h("summary", {}, t("al_evidence")),
+        h("ul", {}, Object.entries(alert.evidence).map(([k, v]) => h("li", {}, `${k}: ${v}`))))
       : null,
     h("a", { href: `#/check/${alert.check_id}` }, t("al_open")));
 }

@@ -38,7 +38,8 @@ export function render(params) {
   const queued = h("section", { id: "queue", class: "queue", "aria-labelledby": "queue-title" });
   ui = { fields, typeLine, note, formError, verdict, queued, form };
   const root = h("section", { class: "page", "aria-labelledby": "page-title" },
-    h("h1", { id: "page-title" }, t("check_title")), form, verdict, queued);
+    h("h1", { id: "page-title" }, t("check_title")),
+    h("div", { class: "check-layout" }, h("div", {}, form, queued), verdict));
   applyForm();
   renderQueue();
   if (params.id) open(params.id);
@@ -247,7 +248,7 @@ function showVerdict(view, updated = false) {
   const card = verdictCard(view, updated);
   const fresh = !ui.verdict.firstChild;
   replace(ui.verdict, card);
-  if (fresh) card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  if (fresh) card.scrollIntoView({ block: "start", behavior: "smooth" });
   if (view.status !== "done") watch(view, card);
 }
 

@@ -143,7 +143,12 @@ function connection() {
 
 setLang(lang());
 chrome();
-window.addEventListener("hashchange", () => location.hash !== shownHash && route());
+window.addEventListener("hashchange", () => {
+  if (location.hash === shownHash) return;
+  route();
+  document.getElementById("main").focus({ preventScroll: true }); // screen readers start at the new page
+  window.scrollTo(0, 0);
+});
 window.addEventListener("online", connection);
 window.addEventListener("offline", connection);
 window.addEventListener("auth-required", () => go("account"));

@@ -48,6 +48,13 @@ export function render(params) {
 }
 
 export function unmount() {
+  if (!ui) return;
+  // keep what was typed (a language switch or a visit elsewhere rebuilds the page)
+  const { code, number, date, fourth } = ui.fields;
+  const draft = { invoice_code: code.input.value, invoice_number: number.input.value, issue_date: date.input.value };
+  const kind = state.form?.fourth_field === "check_code_last6" || (!state.form && ui.fields.kind.input.value === "check_code")
+    ? "check_code" : "amount";
+  state.values = { ...draft, [kind]: fourth.input.value };
   ui = null;
 }
 
@@ -123,8 +130,9 @@ function applyForm() {
   fields.code.input.value = v.invoice_code ?? fields.code.input.value;
   fields.number.input.value = v.invoice_number ?? fields.number.input.value;
   fields.date.input.value = v.issue_date ?? fields.date.input.value;
-  const fourth = form && form.fourth_field === "check_code_last6" ? v.check_code : v.amount;
+  const fourth = form ? (form.fourth_field === "check_code_last6" ? v.check_code : v.amount) : (v.check_code ?? v.amount);
   if (fourth !== undefined) fields.fourth.input.value = fourth;
+  if (!form && (v.check_code ?? v.amount) !== undefined) fields.kind.input.value = v.check_code !== undefined ? "check_code" : "amount";
   for (const f of Object.values(fields)) setError(f, "");
   ui.formError.textContent = "";
   const empty = [fields.code, fields.number, fields.date, fields.fourth].find((f) => !f.el.hidden && !f.input.value);

@@ -61,6 +61,7 @@ async function load() {
 }
 
 async function revoke(id) {
+  if (!window.confirm(t("k_confirm"))) return;
   try {
     await api(`/v1/api-keys/${encodeURIComponent(id)}`, { method: "DELETE" });
     load();

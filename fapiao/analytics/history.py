@@ -120,11 +120,9 @@ class HistoryQuery:
 
     @property
     def windowed(self) -> bool:
-        """Read in growing date windows: sorting by time, without a filter that keeps few checks
-        (those are cheaper in one pass over the range: their candidates are few)."""
-        f = self.filters
-        selective = (f.invoice_number, f.invoice_code, f.seller, f.buyer, f.batch_id)
-        return self.sort is SortKey.REQUESTED_AT and all(v is None for v in selective)
+        """Read in growing date windows (sorting by time): even a selective filter (a seller, an
+        invoice number) usually fills a page from recent days; measured faster than one pass."""
+        return self.sort is SortKey.REQUESTED_AT
 
 
 def page_sql(

@@ -1,0 +1,337 @@
+"""`python -m bench [--quick] [COMMAND]`: run every benchmark, or one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import traceback
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bench import report
+from bench.harness import install_signal_handlers
+from bench.stats import Result
+
+app = typer.Typer(
+    help=(
+        "Fapiao Sentinel benchmarks against the local Kafka + ClickHouse (make services-up). "
+        "Without a command, runs all of them. `--source REF` (e.g. HEAD) runs them on a clean "
+        "snapshot of that commit instead of the working tree."
+    ),
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+QUICK: dict[str, dict[str, Any]] = {
+    "sync-latency": {"rate": 50.0, "duration": 10.0},
+    "verify-throughput": {"checks": 5_000, "invoices": 2_500},
+    "sink-throughput": {"rows": 5_000},
+}
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    record: bool | None = None  # None: record full runs, not quick ones
+    profile: bool = False
+    max_load: float | None = None  # wait for the 1-minute load average to fall below this first
+
+
+QuickOpt = Annotated[bool, typer.Option("--quick", help="a short smoke run with small sizes")]
+RecordOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--record/--no-record", help="write the results to docs/benchmarks.md (default: unless --quick)"
+    ),
+]
+MaxLoadOpt = Annotated[
+    float | None,
+    typer.Option(help="first wait (up to 30 min) until the 1-minute load average is below this"),
+]
+ProfileOpt = Annotated[
+    bool, typer.Option("--profile", help="sample the worker/API with py-spy during the measured phase")
+]
+
+
+def _merge(ctx: typer.Context, quick: bool, record: bool | None, profile: bool) -> Options:
+    base: Options = ctx.obj or Options()
+    return Options(
+        quick=base.quick or quick,
+        record=record if record is not None else base.record,
+        profile=base.profile or profile,
+        max_load=base.max_load,
+    )
+
+
+def _preflight() -> str:
+    """Both servers answer; returns the ClickHouse version."""
+    from fapiao.bus import broker_reachable
+    from fapiao.settings import Settings
+    from fapiao.warehouse.engine import NativeEngine
+
+    settings = Settings()
+    if not asyncio.run(broker_reachable(settings, timeout=5)):
+        raise typer.BadParameter(
+            f"Kafka is not reachable at {settings.kafka_bootstrap}: run `make services-up`"
+        )
+    try:
+        engine = NativeEngine(settings, database="default")
+        version = str(engine._client.execute("SELECT version()")[0][0])
+        engine.close()
+    except Exception as exc:
+        raise typer.BadParameter(f"ClickHouse is not reachable: {exc!r}: run `make services-up`") from exc
+    return version
+
+
+Job = Callable[[], Coroutine[Any, Any, Result]]
+
+
+def _run(opts: Options, jobs: list[tuple[str, Job]]) -> None:
+    install_signal_handlers()
+    env = report.environment(_preflight())
+    report.console.print(f"[dim]{env['machine']}; load {env['load']}; {env['servers']}[/dim]")
+    done: list[Result] = []
+    failed: list[str] = []
+    for name, job in jobs:
+        report.console.rule(f"[bold]{name}[/bold]{' (quick)' if opts.quick else ''}")
+        if opts.max_load is not None:
+            _wait_for_quiet(opts.max_load)
+        load_before = os.getloadavg()[0]
+        try:
+            result = asyncio.run(job())
+        except KeyboardInterrupt:
+            report.console.print("[red]interrupted; everything it started has been stopped[/red]")
+            raise typer.Exit(130) from None
+        except Exception:
+            report.console.print(f"[red]{name} failed:[/red]\n{traceback.format_exc()}")
+            failed.append(name)
+            continue
+        result.notes.append(
+            f"1-minute load average {load_before:.2f} when this benchmark started, "
+            f"{os.getloadavg()[0]:.2f} when it ended (2 CPUs; the benchmark's own processes included)."
+        )
+        report.print_result(result)
+        done.append(result)
+    record = opts.record if opts.record is not None else not opts.quick
+    if done and record:
+        report.record(done, env, report.command_line())
+    if failed:
+        raise typer.Exit(1)
+
+
+def _wait_for_quiet(max_load: float, patience: float = 1800.0) -> None:
+    """Wait (at most `patience` s) until other work on the machine has calmed down."""
+    deadline = time.monotonic() + patience
+    while (load := os.getloadavg()[0]) > max_load and time.monotonic() < deadline:
+        report.console.print(f"[dim]load {load:.2f} > {max_load:g}: waiting for a quieter machine…[/dim]")
+        time.sleep(15)
+
+
+def _sync_job(opts: Options, rate: float | None, duration: float | None, wait: float) -> Job:
+    from bench import sync_latency
+
+    q: dict[str, Any] = QUICK["sync-latency"] if opts.quick else {"rate": 100.0, "duration": 60.0}
+    return lambda: sync_latency.run(
+        rate=rate or q["rate"], duration=duration or q["duration"], wait=wait, profile=opts.profile
+    )
+
+
+def _verify_job(opts: Options, checks: int | None, invoices: int | None) -> Job:
+    from bench import verify_throughput
+
+    q: dict[str, Any] = QUICK["verify-throughput"] if opts.quick else {"checks": 50_000, "invoices": 25_000}
+    k = checks or q["checks"]
+    m = invoices or (q["invoices"] if checks is None else max(1, k // 2))
+    return lambda: verify_throughput.run(checks=k, invoices=m, profile=opts.profile)
+
+
+def _sink_job(opts: Options, rows: int | None) -> Job:
+    from bench import sink_throughput
+
+    q: dict[str, Any] = QUICK["sink-throughput"] if opts.quick else {"rows": 50_000}
+    return lambda: sink_throughput.run(rows=rows or q["rows"], profile=opts.profile)
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+    max_load: MaxLoadOpt = None,
+) -> None:
+    ctx.obj = Options(quick=quick, record=record, profile=profile, max_load=max_load)
+    if ctx.invoked_subcommand is None:
+        opts = ctx.obj
+        _run(
+            opts,
+            [
+                ("sync-latency", _sync_job(opts, None, None, 2.0)),
+                ("verify-throughput", _verify_job(opts, None, None)),
+                ("sink-throughput", _sink_job(opts, None)),
+            ],
+        )
+
+
+@app.command("sync-latency")
+def sync_latency_cmd(
+    ctx: typer.Context,
+    rate: Annotated[float | None, typer.Option(help="requests per second (default 100; quick 50)")] = None,
+    duration: Annotated[float | None, typer.Option(help="seconds of load (default 60; quick 10)")] = None,
+    wait: Annotated[float, typer.Option(help="the ?wait= of each request, seconds")] = 2.0,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """POST /v1/checks?wait=2 latency at a fixed open-loop rate (verdict in the response)."""
+    opts = _merge(ctx, quick, record, profile)
+    _run(opts, [("sync-latency", _sync_job(opts, rate, duration, wait))])
+
+
+@app.command("verify-throughput")
+def verify_throughput_cmd(
+    ctx: typer.Context,
+    checks: Annotated[int | None, typer.Option(help="check requests K (default 50,000; quick 5,000)")] = None,
+    invoices: Annotated[int | None, typer.Option(help="issued invoices M (default K/2)")] = None,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """Worker results/s over a pre-loaded backlog, vs a raw aiokafka passthrough."""
+    opts = _merge(ctx, quick, record, profile)
+    _run(opts, [("verify-throughput", _verify_job(opts, checks, invoices))])
+
+
+@app.command("sink-throughput")
+def sink_throughput_cmd(
+    ctx: typer.Context,
+    rows: Annotated[int | None, typer.Option(help="results K (default 50,000; quick 5,000)")] = None,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """ClickHouse sink rows/s vs a direct batched clickhouse-driver insert."""
+    opts = _merge(ctx, quick, record, profile)
+    _run(opts, [("sink-throughput", _sink_job(opts, rows))])
+
+
+@app.command("risk-throughput")
+def risk_throughput_cmd(
+    ctx: typer.Context,
+    checks: Annotated[int | None, typer.Option(help="check requests K (default 30,000; quick 3,000)")] = None,
+    invoices: Annotated[
+        int | None, typer.Option(help="issued invoices M (default 30,000; quick 3,000)")
+    ] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="verify-only/risk pairs, alternating order")] = 1,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """Enrich + score (model loaded) results/s vs the verify-only pipeline on the same backlog."""
+    from bench import risk_throughput
+
+    opts = _merge(ctx, quick, record, profile)
+    _run(opts, [("risk-throughput", risk_throughput.job(opts, checks, invoices, rounds))])
+
+
+@app.command("restart-loss")
+def restart_loss_cmd(
+    ctx: typer.Context,
+    runs: Annotated[int, typer.Option(help="worker restarts to try")] = 10,
+    checks: Annotated[int, typer.Option(help="check requests of the backlog")] = 10_000,
+    precommit: Annotated[
+        bool, typer.Option("--precommit", help="commit offset 0 for the worker group before it starts")
+    ] = False,
+    record: RecordOpt = None,
+) -> None:
+    """Not a benchmark: restart a worker on a backlog, N times, and count unanswered requests."""
+    from bench import restart_loss
+
+    opts = _merge(ctx, False, record if record is not None else False, False)
+    _run(
+        opts,
+        [
+            (
+                "restart-loss",
+                lambda: restart_loss.run(runs=runs, checks=checks, invoices=checks // 2, precommit=precommit),
+            )
+        ],
+    )
+
+
+def _split_source(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`--source REF` (anywhere on the command line) and the other arguments."""
+    rest, source, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--source" and i + 1 < len(argv):
+            source, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--source="):
+            source = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return source, rest
+
+
+def _run_snapshot(ref: str, args: list[str]) -> int:
+    """Run the benchmarks on a clean `git archive` of `ref` (with this checkout's bench/), so that
+    edits in progress in the working tree neither break nor blur the measurement."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from bench.harness import REPO, install_signal_handlers
+
+    install_signal_handlers()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    snap = Path(tempfile.mkdtemp(prefix="fapiao-bench-src-"))
+    child = None
+    try:
+        archive = subprocess.run(["git", "archive", commit], cwd=REPO, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(snap)], input=archive, check=True)
+        shutil.rmtree(snap / "bench", ignore_errors=True)
+        shutil.copytree(REPO / "bench", snap / "bench", ignore=shutil.ignore_patterns("out", "__pycache__"))
+        report.console.print(f"[dim]running on a snapshot of {commit[:10]} in {snap}[/dim]")
+        env = dict(
+            os.environ,
+            FAPIAO_BENCH_REPO=str(REPO),
+            FAPIAO_BENCH_COMMIT=commit,
+            FAPIAO_BENCH_SOURCE=ref,
+            PYTHONPATH=str(snap),
+        )
+        child = subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=snap, env=env)
+        return child.wait()
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()  # it stops its own subprocesses in its finally blocks
+            try:
+                child.wait(120)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        shutil.rmtree(snap, ignore_errors=True)
+
+
+def main() -> None:
+    import os
+    import sys
+
+    source, rest = _split_source(sys.argv[1:])
+    if source and source != "worktree" and not os.environ.get("FAPIAO_BENCH_COMMIT"):
+        raise SystemExit(_run_snapshot(source, rest))
+    sys.argv[1:] = rest
+    app()

@@ -1,0 +1,326 @@
+"""sync-latency: `POST /v1/checks?wait=2` latency at a fixed open-loop rate, verdict in the response.
+
+1. Start a worker; publish N issued invoices; wait until the register table holds them all (its
+   changelog has N records).
+2. Start the API; warm up (connections, code paths) for a couple of seconds, not measured.
+3. Open loop: request i is due at t0 + i/rate, whether or not earlier ones have been answered, for
+   `duration` seconds (bounded in count and by a hard deadline). Each request is timed client-side
+   from the moment it is sent; lateness of the generator itself (the client shares the CPUs with the
+   stack) is reported separately, and "from due time" latency includes it.
+
+Every check is for a different registered invoice (a few 不一致 / 查无此票), so every request is
+answerable at once: a 202 means the verdict did not arrive within `wait`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import data
+from bench.harness import Stack
+from bench.profiling import Profiler, summarise
+from bench.report import console
+from bench.stats import Result, ms, percentiles
+
+
+@dataclass
+class Sample:
+    due: float  # perf_counter when it should have been sent
+    sent: float  # perf_counter when it was sent
+    done: float | None = None
+    status: int | None = None
+    verdict: str | None = None
+    error: str | None = None
+    wall_sent: float = 0.0  # time.time() at send / at answer, for the server-side timestamps
+    wall_done: float = 0.0
+    requested_at: float | None = None  # API: request accepted (CheckRequested.requested_at)
+    decided_at: float | None = None  # worker: verdict decided (CheckResult.decided_at)
+
+
+def _ts(value: str | None) -> float | None:
+    return datetime.fromisoformat(value).timestamp() if value else None
+
+
+async def api_key_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """Register a throwaway organisation and create an API key (submit + read, a rate limit far above
+    the benchmark's); {} when the API has no accounts (an older version)."""
+    email, password = f"bench-{uuid.uuid4().hex[:10]}@example.com", f"Bench-{uuid.uuid4().hex[:12]}-latency"
+    made = await client.post(
+        "/v1/auth/register", json={"org_name": "基准测试 Bench", "email": email, "password": password}
+    )
+    if made.status_code == 404:
+        return {}
+    made.raise_for_status()
+    login = await client.post("/v1/auth/login", json={"email": email, "password": password})
+    login.raise_for_status()
+    key = await client.post(
+        "/v1/api-keys",
+        headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        json={"name": "bench", "scopes": ["submit", "read"], "rate_per_minute": 100_000},
+    )
+    key.raise_for_status()
+    return {"X-API-Key": str(key.json()["key"])}
+
+
+async def _server_histogram(client: httpx.AsyncClient) -> dict[str, float]:
+    """The API's own latency histogram of POST /v1/checks (cumulative buckets, seconds)."""
+    text = (await client.get("/metrics/")).text
+    out = {}
+    for line in text.splitlines():
+        # label order is not guaranteed: normalise it
+        if (
+            line.startswith("fapiao_http_request_seconds_bucket")
+            and 'route="/v1/checks"' in line
+            and 'method="POST"' in line
+        ):
+            le = re.search(r'le="([^"]+)"', line)
+            value = line.rsplit(" ", 1)[1]
+            if le:
+                out[le.group(1)] = float(value)
+    return out
+
+
+async def run(
+    *,
+    rate: float = 100.0,
+    duration: float = 60.0,
+    wait: float = 2.0,
+    warmup: float = 3.0,
+    pool: int = 200,
+    profile: bool = False,
+) -> Result:
+    total = int(rate * duration)
+    n_warm = int(rate * warmup)
+    n_invoices = total + n_warm
+    result = Result(
+        "sync-latency",
+        "sync-latency — POST /v1/checks?wait=2, open loop",
+        {
+            "rate": f"{rate:g}/s",
+            "duration": f"{duration:g}s",
+            "requests": total,
+            "wait": f"{wait:g}s",
+            "invoices": n_invoices,
+            "warm-up": f"{warmup:g}s (not measured)",
+            "pool": pool,
+        },
+    )
+    async with Stack("sync-latency") as stack:
+        invs = data.invoices(n_invoices)
+        checks = data.check_requests(invs, n_invoices)
+        bodies = [data.api_body(c) for c in checks]
+
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            t = progress.add_task("start worker", total=1)
+            worker = await stack.start_worker()
+            progress.update(t, completed=1)
+            t = progress.add_task("register invoices", total=n_invoices)
+            t_pub = time.monotonic()
+            await stack.produce(stack.topic("invoices.issued"), data.issued_messages(invs))
+            while (have := await stack.end_offsets(stack.changelog)) < n_invoices:
+                progress.update(t, completed=have)
+                if worker.popen.poll() is not None:
+                    raise RuntimeError(f"worker exited:\n{worker.log_text()[-3000:]}")
+                await asyncio.sleep(0.25)
+            progress.update(t, completed=n_invoices)
+            register_s = time.monotonic() - t_pub
+            t = progress.add_task("start API", total=1)
+            api, url = await stack.start_api()
+            progress.update(t, completed=1)
+
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60)
+        timeout = httpx.Timeout(wait + 8.0, pool=wait + 8.0)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+            client.headers.update(await api_key_headers(client))
+
+            async def one(i: int, due: float, out: list[Sample]) -> None:
+                s = Sample(due=due, sent=time.perf_counter(), wall_sent=time.time())
+                out.append(s)
+                try:
+                    r = await client.post("/v1/checks", params={"wait": wait}, json=bodies[i])
+                    s.done, s.wall_done, s.status = time.perf_counter(), time.time(), r.status_code
+                    if r.status_code == 200:
+                        body = r.json()
+                        s.verdict = body.get("verdict")
+                        s.requested_at = _ts(body.get("requested_at"))
+                        s.decided_at = _ts(body.get("decided_at"))
+                except httpx.HTTPError as exc:
+                    s.done, s.error = time.perf_counter(), type(exc).__name__
+
+            async def drive(
+                first: int, count: int, seconds: float, progress: Progress | None
+            ) -> list[Sample]:
+                out: list[Sample] = []
+                tasks = []
+                t0 = time.perf_counter() + 0.05
+                hard_deadline = t0 + seconds + wait + 15.0
+                task = progress.add_task("open-loop load", total=count) if progress else None
+                for n in range(count):
+                    due = t0 + n / rate
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    if time.perf_counter() > hard_deadline:
+                        break
+                    tasks.append(asyncio.create_task(one(first + n, due, out)))
+                    if progress is not None and task is not None and n % 50 == 0:
+                        progress.update(task, completed=n)
+                if tasks:
+                    _, late = await asyncio.wait(tasks, timeout=max(0.1, hard_deadline - time.perf_counter()))
+                    for pending in late:
+                        pending.cancel()
+                    with contextlib.suppress(Exception):
+                        await asyncio.gather(*late, return_exceptions=True)
+                if progress is not None and task is not None:
+                    progress.update(task, completed=len(tasks))
+                return out
+
+            await drive(0, n_warm, warmup, None)  # warm-up, discarded
+            before = await _server_histogram(client)
+            profiles = []
+            with (
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as progress,
+                contextlib.ExitStack() as profiling,
+            ):
+                if profile:
+                    for proc in (api, worker):
+                        path = stack.logs / f"{proc.name}.profile.txt"
+                        profiling.enter_context(Profiler(proc, path, duration))
+                        profiles.append(path)
+                samples = await drive(n_warm, total, duration, progress)
+            after = await _server_histogram(client)
+
+    _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
+    for path in profiles:
+        result.details.extend(summarise(path))
+    return result
+
+
+def _analyse(
+    result: Result,
+    samples: list[Sample],
+    rate: float,
+    duration: float,
+    wait: float,
+    register_s: float,
+    n_invoices: int,
+    before: dict[str, float],
+    after: dict[str, float],
+) -> None:
+    answered = [s for s in samples if s.status is not None]
+    ok = [s for s in answered if s.status in (200, 202)]
+    verdicts = [s for s in answered if s.status == 200]
+    fallback = [s for s in answered if s.status == 202]
+    errors = Counter(s.error or f"HTTP {s.status}" for s in samples if s.error or s.status not in (200, 202))
+    lat = [s.done - s.sent for s in ok if s.done is not None]
+    lat_due = [s.done - s.due for s in ok if s.done is not None]
+    lag = [s.sent - s.due for s in samples]
+    p = percentiles(lat)
+    pd = percentiles(lat_due)
+    pl = percentiles(lag)
+    issued_span = (max(s.sent for s in samples) - min(s.sent for s in samples)) if len(samples) > 1 else 0
+    done_times = [s.done for s in answered if s.done is not None]
+    done_span = (max(done_times) - min(s.sent for s in samples)) if done_times else 0
+
+    result.add("requests sent", f"{len(samples):,}", f"target {int(rate * duration):,} at {rate:g}/s")
+    result.add(
+        "achieved send rate",
+        f"{(len(samples) - 1) / issued_span:,.1f}/s" if issued_span else "—",
+        "requests issued per second of the open loop",
+    )
+    result.add(
+        "achieved answer rate",
+        f"{len(answered) / done_span:,.1f}/s" if done_span else "—",
+        "responses per second, first send to last answer",
+    )
+    result.add(
+        "answered with verdict (200)",
+        f"{len(verdicts):,}",
+        ", ".join(f"{v} {n}" for v, n in Counter(s.verdict for s in verdicts).most_common()),
+    )
+    result.add("202 fallback (no verdict within wait)", f"{len(fallback):,}", f"wait={wait:g}s")
+    result.add(
+        "errors",
+        f"{sum(errors.values()):,}",
+        ", ".join(f"{k} {n}" for k, n in errors.most_common()) or "none",
+    )
+    for key in ("p50", "p95", "p99", "max"):
+        result.add(f"latency {key}", ms(p.get(key)), "client-side, send → response (200 and 202)")
+    result.add("latency mean", ms(p.get("mean")))
+    result.add(
+        "latency p99 from due time",
+        ms(pd.get("p99")),
+        f"incl. generator lateness (p50 {ms(pd.get('p50'))}, max {ms(pd.get('max'))})",
+    )
+    result.add(
+        "generator lateness p99 / max",
+        f"{ms(pl.get('p99'))} / {ms(pl.get('max'))}",
+        "how late the client sent vs schedule (shared CPUs)",
+    )
+
+    # where the time goes, from the timestamps in the answer (same host clock)
+    seg_in = [s.requested_at - s.wall_sent for s in verdicts if s.requested_at]
+    seg_worker = [s.decided_at - s.requested_at for s in verdicts if s.decided_at and s.requested_at]
+    seg_back = [s.wall_done - s.decided_at for s in verdicts if s.decided_at]
+    for label, seg, note in (
+        ("client → API handler", seg_in, "HTTP, parse, validate (CheckRequested.requested_at)"),
+        ("API → worker decided", seg_worker, "publish (acks=all) + Kafka + verify agent decides"),
+        (
+            "worker → client",
+            seg_back,
+            "rest of the worker (risk stage) + Kafka + API results feed + response",
+        ),
+    ):
+        q = percentiles(seg)
+        result.add(f"segment: {label} p50 / p99", f"{ms(q.get('p50'))} / {ms(q.get('p99'))}", note)
+
+    if after and before:
+        count = after.get("+Inf", 0) - before.get("+Inf", 0)
+        if count:
+            for le in ("0.025", "0.05", "0.1"):
+                share = (after.get(le, 0) - before.get(le, 0)) / count
+                result.add(
+                    f"server-side ≤ {float(le) * 1000:g} ms",
+                    f"{share:.1%}",
+                    "API's own histogram of POST /v1/checks during the run",
+                )
+    result.add(
+        "register load",
+        f"{n_invoices / register_s:,.0f} invoices/s" if register_s else "—",
+        f"{n_invoices:,} issued invoices folded into the register before the run (live worker)",
+    )
+
+    p99 = p.get("p99")
+    if p99 is not None:
+        met = "MET" if p99 <= 0.050 and not fallback and not errors else "NOT MET"
+        result.verdict = (
+            f"target p99 ≤ 50 ms: {met} "
+            f"(p99 {ms(p99)}, {len(fallback)} fallbacks, {sum(errors.values())} errors)"
+        )
+    result.notes.append(
+        "The load generator (httpx.AsyncClient, keep-alive pool) runs on the same 2 CPUs as Kafka, "
+        "ClickHouse, the worker and the API, so its own CPU use and scheduling delays are inside the "
+        "numbers; 'generator lateness' shows how far behind schedule it sent."
+    )

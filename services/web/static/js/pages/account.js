@@ -146,7 +146,7 @@ function registerForm(root, params) {
       const next = render(params);
       root.replaceWith(next);
       next.querySelector("#acc-email").value = json.email;
-      next.querySelector("#acc-err").textContent = t("acc_registered");
+      next.querySelector("#login-form").prepend(h("p", { class: "note", role: "status" }, t("acc_registered")));
     } catch (e) {
       failure(f, general, e);
     }

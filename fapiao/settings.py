@@ -75,6 +75,9 @@ class Settings(BaseSettings):
         default=256 << 20, ge=1024, description="413 limit for non-JSON bodies (uploads); routes may say less"
     )
     api_key_rate_per_minute: int = Field(default=600, ge=1, description="per API key, unless the key has one")
+    api_key_cache_seconds: float = Field(
+        default=10.0, ge=0, description="how long an authenticated API key is trusted without a lookup"
+    )
 
     # Accounts and sessions. The secret signs session tokens; production refuses the placeholder.
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)

@@ -11,6 +11,7 @@ from fapiao.accounts.context import AccountsContext
 from fapiao.accounts.db import make_engine, migrate
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.settings import Settings
+from services.api.key_cache import IdentityCache
 from services.api.rate_limit import TokenBuckets
 
 
@@ -20,6 +21,7 @@ class AccountsState:
     engine: Engine
     buckets: TokenBuckets
     default_rate_per_minute: int
+    key_cache: IdentityCache
 
     @classmethod
     async def open(cls, settings: Settings) -> AccountsState:
@@ -29,7 +31,13 @@ class AccountsState:
         keys = CryptoKeys.from_settings(settings)
         await asyncio.to_thread(lambda: keys.receipt_keys)
         ctx = AccountsContext.from_settings(settings, keys=keys, engine=engine)
-        return cls(ctx, engine, TokenBuckets(), settings.api_key_rate_per_minute)
+        return cls(
+            ctx,
+            engine,
+            TokenBuckets(),
+            settings.api_key_rate_per_minute,
+            IdentityCache(settings.api_key_cache_seconds),
+        )
 
     def close(self) -> None:
         self.engine.dispose()

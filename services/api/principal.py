@@ -68,9 +68,14 @@ async def current_principal(
     accounts = accounts_of(request)
     try:
         if api_key:
-            identity = await run_in_threadpool(
-                api_keys.authenticate, accounts.ctx, api_key, client_ip(request)
-            )
+            cached = accounts.key_cache.get(api_key)
+            if cached is not None:
+                identity = cached
+            else:
+                identity = await run_in_threadpool(
+                    api_keys.authenticate, accounts.ctx, api_key, client_ip(request)
+                )
+                accounts.key_cache.put(api_key, identity)
         elif bearer is not None and bearer.scheme.lower() == "bearer":
             identity = await run_in_threadpool(auth.authenticate_session, accounts.ctx, bearer.credentials)
         else:

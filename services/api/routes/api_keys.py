@@ -49,7 +49,9 @@ async def list_keys(admin: AdminPrincipal, request: Request) -> ApiKeysOut:
 
 @router.delete("/{key_id}", response_model=ApiKeyOut, summary="Revoke a key (at once, for good)")
 async def revoke_key(key_id: str, admin: AdminPrincipal, request: Request) -> ApiKeyOut:
+    accounts = accounts_of(request)
     info = await run_in_threadpool(
-        api_keys.revoke, accounts_of(request).ctx, admin.org_id, admin.subject, key_id, client_ip(request)
+        api_keys.revoke, accounts.ctx, admin.org_id, admin.subject, key_id, client_ip(request)
     )
+    accounts.key_cache.forget_key(key_id)
     return _out(info)

@@ -93,7 +93,8 @@ Job = Callable[[], Coroutine[Any, Any, Result]]
 
 def _run(opts: Options, jobs: list[tuple[str, Job]]) -> None:
     install_signal_handlers()
-    env = report.environment(_preflight())
+    clickhouse_version = _preflight()
+    env = report.environment(clickhouse_version)
     report.console.print(f"[dim]{env['machine']}; load {env['load']}; {env['servers']}[/dim]")
     done: list[Result] = []
     failed: list[str] = []
@@ -102,6 +103,7 @@ def _run(opts: Options, jobs: list[tuple[str, Job]]) -> None:
         if opts.max_load is not None:
             _wait_for_quiet(opts.max_load)
         load_before = os.getloadavg()[0]
+        job_env = report.environment(clickhouse_version)
         try:
             result = asyncio.run(job())
         except KeyboardInterrupt:
@@ -115,6 +117,7 @@ def _run(opts: Options, jobs: list[tuple[str, Job]]) -> None:
             f"1-minute load average {load_before:.2f} when this benchmark started, "
             f"{os.getloadavg()[0]:.2f} when it ended (2 CPUs; the benchmark's own processes included)."
         )
+        result.env = result.env or job_env
         report.print_result(result)
         done.append(result)
     record = opts.record if opts.record is not None else not opts.quick

@@ -180,7 +180,7 @@ def record(results: list[Result], env: dict[str, str], command: str, doc: Path =
     if "## Latest results" not in text:
         text = text.rstrip() + "\n\n## Latest results\n"
     for result in results:
-        section = _markdown(result, env, command)
+        section = _markdown(result, result.env or env, command)
         pattern = re.compile(
             rf"<!-- bench:{re.escape(result.name)}:begin -->.*?<!-- bench:{re.escape(result.name)}:end -->",
             re.DOTALL,

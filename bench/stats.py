@@ -44,6 +44,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)  # e.g. profile summaries (preformatted)
     verdict: str = ""  # one line: target met or not, the headline ratio …
+    env: dict[str, str] | None = None  # date, machine, load … when this benchmark started
 
     def add(self, metric: str, value: str, note: str = "") -> None:
         self.rows.append((metric, value, note))

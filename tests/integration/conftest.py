@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,8 +23,8 @@ from fapiao.bus import Publisher, ensure_topics
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
+from tests.integration.processes import cli_process, free_port, wait_for_line, wait_until_ok
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = uuid.uuid4().hex[:8]
 SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
 TEST_SECRET = f"integration-{RUN_ID}-" + uuid.uuid4().hex  # signs the API's session tokens
@@ -93,80 +90,24 @@ def topics_ready(settings: Settings) -> None:
     asyncio.run(ensure_topics(settings))
 
 
-def _wait_for_line(proc: subprocess.Popen[bytes], log: Path, needle: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if needle in log.read_text(errors="replace"):
-            return
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} not seen in {log}:\n{log.read_text(errors='replace')[-5000:]}")
-
-
 @pytest.fixture(scope="session")
 def worker(
     settings: Settings, engine: NativeEngine, topics_ready: None, tmp_path_factory: pytest.TempPathFactory
 ):
     log = tmp_path_factory.mktemp("logs") / "worker.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker"],
-            cwd=ROOT,
-            env=_env(settings),
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        _wait_for_line(proc, log, "Worker ready", 120)
+    with cli_process(["worker"], _env(settings), log) as proc:
+        wait_for_line(proc, log, "Worker ready", 120)
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def api_url(settings: Settings, worker: subprocess.Popen[bytes], tmp_path_factory: pytest.TempPathFactory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("logs") / "api.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "api", "--port", str(port)],
-            cwd=ROOT,
-            env=_env(settings),
-            stdout=out,
-            stderr=out,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError(f"API exited:\n{log.read_text(errors='replace')[-5000:]}")
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"API not ready:\n{log.read_text(errors='replace')[-5000:]}")
+    with cli_process(["api", "--port", str(port)], _env(settings), log, stop_seconds=20) as proc:
+        wait_until_ok(proc, log, f"{url}/readyz")
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @dataclass(frozen=True)

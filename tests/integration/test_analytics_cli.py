@@ -19,7 +19,7 @@ from fapiao.warehouse import report_store
 from fapiao.warehouse.engine import NativeEngine
 from tests import analytics_contract
 from tests.analytics_data import at, insert_results, result, scalar
-from tests.integration.conftest import ROOT
+from tests.integration.processes import ROOT
 from tests.reports_contract import NOW
 
 

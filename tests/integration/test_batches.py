@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -29,7 +27,8 @@ from fapiao.settings import Settings
 from schemas.events import InvoiceIssued
 from services import batch_client
 from services.cli import app
-from tests.integration.conftest import ROOT, _env, _free_port
+from tests.integration.conftest import _env
+from tests.integration.processes import cli_process, free_port, wait_until_ok
 
 INVOICES = sample_invoices(seed=11)
 HEADER = "发票代码,发票号码,开票日期,金额,校验码后6位,备注\n"
@@ -208,30 +207,13 @@ async def test_unusable_uploads_are_refused_whole(api_url: str, api_headers: dic
 @pytest.fixture(scope="module")
 def small_api(settings: Settings, worker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """An API whose upload limit is 100 kB."""
-    port = _free_port()
+    port = free_port()
     log = Path(tmp_path_factory.mktemp("logs")) / "small-api.log"
     env = {**_env(settings), "FAPIAO_BATCH_MAX_UPLOAD_BYTES": "100000"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "api", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with cli_process(["api", "--port", str(port)], env, log, stop_seconds=20) as proc:
+        wait_until_ok(proc, log, f"{url}/healthz")
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
 
 def test_oversized_upload_gets_413(small_api: str, api_headers: dict[str, str]) -> None:

@@ -20,7 +20,8 @@ from fapiao.crypto import sm2
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.receipts import signing
 from tests.factories import issued
-from tests.integration.conftest import ROOT, Org
+from tests.integration.conftest import Org
+from tests.integration.processes import ROOT
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
 

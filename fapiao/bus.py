@@ -68,13 +68,14 @@ async def broker_reachable(settings: Settings, timeout: float = 2.0) -> bool:
 class Publisher:
     """An idempotent, batching producer of schema events, keyed as `fapiao.topics` declares."""
 
-    def __init__(self, settings: Settings, *, linger_ms: int = 2) -> None:
+    def __init__(self, settings: Settings, *, linger_ms: int | None = None) -> None:
+        """`linger_ms` overrides `settings.producer_linger_ms` for bulk publishers (batch feeds)."""
         self._settings = settings
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=linger_ms,
+            linger_ms=settings.producer_linger_ms if linger_ms is None else linger_ms,
             compression_type=None,
         )
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)
+    # How long every producer (the Faust worker's and the API's/CLI's aiokafka publishers) waits to fill
+    # a batch before sending it. 0-1 ms keeps the sync-check round trip short; more batches better.
+    producer_linger_ms: int = Field(default=1, ge=0, le=1000)
 
     # Faust worker
     app_id: str = "fapiao-sentinel"

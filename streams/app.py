@@ -39,7 +39,7 @@ def create_app(settings: Settings) -> Pipeline:
         processing_guarantee="at_least_once",
         key_serializer="raw",
         value_serializer="raw",
-        producer_linger_ms=1,
+        producer_linger_ms=settings.producer_linger_ms,
         stream_wait_empty=False,
     )
     declared = {

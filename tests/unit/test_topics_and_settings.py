@@ -35,3 +35,24 @@ def test_settings_come_from_the_environment(monkeypatch) -> None:  # type: ignor
 
 def test_default_partition_count_is_at_least_four() -> None:
     assert Settings.model_fields["topic_partitions"].default >= 4
+
+
+def test_producer_linger_is_one_setting_for_worker_and_publishers(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from fapiao.bus import Publisher
+    from streams.app import create_app
+
+    monkeypatch.setenv("FAPIAO_PRODUCER_LINGER_MS", "4")
+    settings = Settings(data_dir=tmp_path)
+    assert settings.producer_linger_ms == 4
+    assert create_app(settings).app.conf.producer_linger_ms == 4
+
+    async def linger_seconds(**kwargs: int) -> float:
+        publisher = Publisher(settings, **kwargs)
+        linger = float(publisher._producer._message_accumulator._linger_time)
+        await publisher.stop()
+        return linger
+
+    assert asyncio.run(linger_seconds()) == 0.004
+    assert asyncio.run(linger_seconds(linger_ms=20)) == 0.02

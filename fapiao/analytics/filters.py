@@ -20,6 +20,10 @@ from fapiao.domain.invoice_types import INVOICE_TYPES
 from schemas.events import Verdict
 
 EARLIEST = date(2000, 1, 1)
+# The days a query may name: the warehouse's Date/DateTime columns start at 1970 (a previous period of
+# ten years before 2000 still fits) and 18.16's end in 2106; checks before 2000 do not exist.
+DATE_MIN, DATE_MAX = EARLIEST, date(2099, 12, 31)
+_DATE_NAMES_ZH = {"date_from": "起始日期 date_from", "date_to": "截止日期 date_to"}
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 _VERDICTS = frozenset(v.value for v in Verdict)
@@ -62,9 +66,24 @@ class CheckFilters:
         return out
 
 
+def date_problems(**dates: date | None) -> list[tuple[str, str, str]]:
+    """(field, English, Chinese) for each named date outside DATE_MIN..DATE_MAX; None is fine."""
+    problems = []
+    for name, value in dates.items():
+        if value is not None and not DATE_MIN <= value <= DATE_MAX:
+            problems.append(
+                (
+                    name,
+                    f"{name} must be between {DATE_MIN} and {DATE_MAX}",
+                    f"{_DATE_NAMES_ZH.get(name, name)}须在 {DATE_MIN} 至 {DATE_MAX} 之间",
+                )
+            )
+    return problems
+
+
 def filter_problems(f: CheckFilters) -> list[str]:
     """Why these filters are unusable (empty when fine). The API validates too; this guards the core."""
-    problems = []
+    problems = [en for _, en, _ in date_problems(date_from=f.date_from, date_to=f.date_to)]
     if f.date_from and f.date_to and f.date_from > f.date_to:
         problems.append("date_from is after date_to")
     if unknown := set(f.verdicts) - _VERDICTS:

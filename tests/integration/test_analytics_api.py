@@ -171,6 +171,27 @@ def test_trends(api_url: str, orgs: tuple[Org, Org]) -> None:
     assert _get(api_url, a, "/v1/analytics/trends", dimension="buyer").status_code == 422
 
 
+def test_dates_outside_the_warehouse_are_refused_naming_the_field(
+    api_url: str, orgs: tuple[Org, Org]
+) -> None:
+    a, _ = orgs
+    asked = (
+        ("/v1/history", {"date_from": "1069-01-01"}, "date_from"),
+        ("/v1/history/export", {"format": "csv", "date_to": "1969-12-31"}, "date_to"),
+        ("/v1/analytics/report", {"date_to": "1000-01-01"}, "date_to"),
+        ("/v1/analytics/trends", {"date_from": "1999-12-31"}, "date_from"),
+        ("/v1/analytics/charts/checks.png", {"date_from": "2100-01-01"}, "date_from"),
+    )
+    for path, params, field in asked:
+        got = _get(api_url, a, path, **params)
+        assert got.status_code == 422, (path, got.status_code, got.text)
+        detail = got.json()["detail"]
+        assert detail["field"] == field and detail["code"] == "invalid_date"
+        assert field in detail["msg"] and "2000-01-01" in detail["msg"]
+        assert field in detail["msg_zh"] and "须在" in detail["msg_zh"]
+    assert _get(api_url, a, "/v1/history", date_from="2000-01-01", limit=1).status_code == 200
+
+
 def test_period_report_and_charts(api_url: str, orgs: tuple[Org, Org]) -> None:
     a, _ = orgs
     got = _get(api_url, a, "/v1/analytics/report", **PERIOD)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fapiao.analytics.catalog import Bucket, Dimension, label
-from fapiao.analytics.filters import CheckFilters, compile_filters, local_days, time_range
+from fapiao.analytics.filters import CheckFilters, compile_filters, date_problems, local_days, time_range
 from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, SortKey, date_windows, page_sql
 from fapiao.analytics.series import Metrics, build_trend, change
 from fapiao.analytics.trend_sql import sets_sql, unit_dates, unit_sql
@@ -54,11 +54,20 @@ def test_every_compiled_filter_is_scoped_and_bound() -> None:
         {"amount_min": Decimal(5), "amount_max": Decimal(1)},
         {"min_risk_score": 101},
         {"seller": ""},
+        {"date_from": date(1969, 12, 31)},
+        {"date_to": date(2100, 1, 1)},
     ],
 )
 def test_unusable_filters_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         CheckFilters(**bad)  # type: ignore[arg-type]
+
+
+def test_date_problems_name_the_field_in_both_languages() -> None:
+    assert date_problems(date_from=date(2000, 1, 1), date_to=date(2099, 12, 31), other=None) == []
+    ((field, en, zh),) = date_problems(date_from=date(2026, 1, 1), date_to=date(1000, 1, 1))
+    assert field == "date_to" and en.startswith("date_to must be between 2000-01-01")
+    assert "截止日期" in zh and "date_to" in zh
 
 
 def test_cursors_round_trip_and_belong_to_their_query() -> None:

@@ -18,7 +18,7 @@ from fapiao.warehouse.trends import fetch_trend
 from services.api.analytics_models import PeriodReportOut, RiskySellerOut, SeriesOut, TrendOut
 from services.api.deps import StateDep
 from services.api.principal import ReadPrincipal
-from services.api.routes.history import invalid
+from services.api.routes.history import check_dates, invalid
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 DateFrom = Annotated[date | None, Query(description="first day (Beijing time); default: 30 days ago")]
@@ -26,6 +26,7 @@ DateTo = Annotated[date | None, Query(description="last day (Beijing time), incl
 
 
 def _period(date_from: date | None, date_to: date | None, default_days: int = 30) -> tuple[date, date]:
+    check_dates(date_from=date_from, date_to=date_to)
     last = date_to or local_today(datetime.now(UTC))
     first = date_from or last - timedelta(days=default_days - 1)
     if first > last:

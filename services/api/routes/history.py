@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from fapiao.analytics.export import HISTORY_COLUMNS, XlsxWriter, csv_chunk, history_values
-from fapiao.analytics.filters import CheckFilters, local_today
+from fapiao.analytics.filters import CheckFilters, date_problems, local_today
 from fapiao.analytics.history import MAX_PAGE, Cursor, CursorError, HistoryQuery, Order, SortKey
 from fapiao.warehouse.history import fetch_page
 from schemas.events import Verdict
@@ -30,6 +30,15 @@ def invalid(message: str) -> HTTPException:
     return HTTPException(
         status_code=422, detail={"code": "invalid_query", "msg": message, "msg_zh": "查询条件无效"}
     )
+
+
+def check_dates(**dates: date | None) -> None:
+    """422 naming the first date outside what the warehouse holds (ClickHouse dates start at 1970)."""
+    for field, message, message_zh in date_problems(**dates):
+        raise HTTPException(
+            status_code=422,
+            detail={"code": "invalid_date", "field": field, "msg": message, "msg_zh": message_zh},
+        )
 
 
 def history_filters(
@@ -56,6 +65,7 @@ def history_filters(
         int | None, Query(ge=0, le=100, description="risk score of the newest result ≥")
     ] = None,
 ) -> CheckFilters:
+    check_dates(date_from=date_from, date_to=date_to)
     try:
         return CheckFilters(
             date_from=date_from,

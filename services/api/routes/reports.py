@@ -15,7 +15,7 @@ from fapiao.warehouse import report_store
 from services.api.analytics_models import ReportDefinitionOut, ReportListOut, ReportResultOut
 from services.api.deps import StateDep
 from services.api.principal import ReadPrincipal
-from services.api.routes.history import invalid
+from services.api.routes.history import check_dates, invalid
 from services.api.state import ApiState
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -84,6 +84,7 @@ async def run_report(
     date_from: Annotated[date | None, Query(description="override the report's period")] = None,
     date_to: Annotated[date | None, Query()] = None,
 ) -> Response:
+    check_dates(date_from=date_from, date_to=date_to)
     stored = await _get(state, principal.org_id, report_id)
     spec = stored.spec
     if date_from or date_to:

@@ -29,6 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from fapiao.bus import ensure_topics, partitions_of
+from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
@@ -129,7 +130,7 @@ class Stack:
         self.engine = NativeEngine(self.settings)
         await asyncio.to_thread(migrations.migrate, self.engine)
         self._offsets = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
+            **client_kwargs(self.settings), group_id=None, enable_auto_commit=False
         )
         await self._offsets.start()
         return self
@@ -160,7 +161,7 @@ class Stack:
             shutil.rmtree(self.logs, ignore_errors=True)
 
     async def delete_topics(self) -> list[str]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=30000)
+        admin = AIOKafkaAdminClient(**client_kwargs(self.settings), request_timeout_ms=30000)
         await admin.start()
         try:
             mine = [t for t in await admin.list_topics() if t.startswith(self.settings.topic_prefix)]
@@ -249,7 +250,7 @@ class Stack:
         return f"{self.settings.faust_app_id}-register-changelog"
 
     async def create_topic(self, name: str, partitions: int | None = None) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=15000)
+        admin = AIOKafkaAdminClient(**client_kwargs(self.settings), request_timeout_ms=15000)
         await admin.start()
         try:
             with contextlib.suppress(TopicAlreadyExistsError):
@@ -285,7 +286,7 @@ class Stack:
         """Write (key, value) pairs with a batching producer (the default partitioner, like the API's
         Publisher, so keys land on the same partitions as everything else of that invoice)."""
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **client_kwargs(self.settings),
             acks="all",
             enable_idempotence=True,
             linger_ms=20,
@@ -314,7 +315,7 @@ class Stack:
 
     async def committed(self, group: str, topic: str) -> dict[int, int]:
         """The committed offsets of `group` on `topic`, by partition."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=15000)
+        admin = AIOKafkaAdminClient(**client_kwargs(self.settings), request_timeout_ms=15000)
         await admin.start()
         try:
             offsets = await admin.list_consumer_group_offsets(group)
@@ -326,7 +327,7 @@ class Stack:
         """Every record of `topic` from the beginning up to its current end (group-less)."""
         parts = [TopicPartition(topic, p) for p in await partitions_of(self.settings, topic)]
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **client_kwargs(self.settings),
             group_id=None,
             enable_auto_commit=False,
             max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -376,7 +377,7 @@ class ResultsTail:
     async def start(self) -> None:
         parts = [TopicPartition(self.topic, p) for p in await partitions_of(self.stack.settings, self.topic)]
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.stack.settings.kafka_bootstrap,
+            **client_kwargs(self.stack.settings),
             group_id=None,
             enable_auto_commit=False,
             max_partition_fetch_bytes=4 * 1024 * 1024,

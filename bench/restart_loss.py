@@ -22,13 +22,14 @@ from bench.harness import ResultsTail, Stack
 from bench.report import console
 from bench.stats import Result
 from bench.verify_throughput import _ranges
+from fapiao.kafka_auth import client_kwargs
 
 QUIET_SECONDS = 15.0
 
 
 async def _precommit(stack: Stack) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.settings.kafka_bootstrap,
+        **client_kwargs(stack.settings),
         group_id=stack.settings.faust_app_id,
         enable_auto_commit=False,
     )

@@ -33,6 +33,7 @@ from bench.harness import ResultsTail, Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
 from bench.stats import Result, rate, secs
+from fapiao.kafka_auth import client_kwargs
 from schemas.events import CheckRequested
 
 
@@ -60,13 +61,13 @@ async def passthrough(
     Returns (seconds from start to last ack, seconds from first record to last ack, records)."""
     consumer = AIOKafkaConsumer(
         source,
-        bootstrap_servers=stack.settings.kafka_bootstrap,
+        **client_kwargs(stack.settings),
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=stack.settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=1
+        **client_kwargs(stack.settings), acks="all", enable_idempotence=True, linger_ms=1
     )
     started = time.perf_counter()
     await consumer.start()

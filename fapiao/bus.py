@@ -13,6 +13,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from fapiao import topics
+from fapiao.kafka_acls import AclBinding
+from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -20,7 +22,7 @@ log = structlog.get_logger(__name__)
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create every topic of `fapiao.topics` that does not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -52,9 +54,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
 
 
 async def broker_reachable(settings: Settings, timeout: float = 2.0) -> bool:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=int(timeout * 1000)
-    )
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
         await asyncio.wait_for(admin.list_topics(), timeout)
@@ -72,7 +72,7 @@ class Publisher:
         """`linger_ms` overrides `settings.producer_linger_ms` for bulk publishers (batch feeds)."""
         self._settings = settings
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **client_kwargs(settings),
             acks="all",
             enable_idempotence=True,
             linger_ms=settings.producer_linger_ms if linger_ms is None else linger_ms,
@@ -108,7 +108,7 @@ class Publisher:
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:
     """The partition ids of an existing topic (empty when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -124,8 +124,8 @@ async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str
     """Messages on `topic_names` not yet committed by consumer group `group`."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=15000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -141,3 +141,30 @@ async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def apply_acls(settings: Settings, acls: Iterable[AclBinding]) -> int:
+    """Create each ALLOW ACL on the broker (creating an existing one is a no-op); returns how many.
+
+    aiokafka's admin client has no ACL call, so this sends the protocol's CreateAcls request itself
+    through the admin client's connection (`settings` must log in as a super user, e.g. `admin`)."""
+    from aiokafka.protocol.admin import CreateAclsRequest
+
+    from fapiao.kafka_acls import ALLOW, ANY_HOST
+
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
+    await admin.start()
+    count = 0
+    try:
+        for acl in acls:
+            request = CreateAclsRequest(
+                acl.resource, acl.name, acl.pattern, acl.principal, ANY_HOST, acl.operation, ALLOW
+            )
+            response = await admin._send_request(request)
+            for error_code, error_message in response.creation_responses:
+                if error_code:
+                    raise KafkaError(f"CreateAcls {acl.describe()}: error {error_code} {error_message}")
+            count += 1
+    finally:
+        await admin.close()
+    return count

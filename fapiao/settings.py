@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     )
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)
+    # Kafka authentication, applied by every client (see fapiao.kafka_auth): PLAINTEXT for the local
+    # broker; SASL/SCRAM with a per-service principal (fapiao.kafka_acls) in docker-compose.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA file for SASL_SSL")
     # How long every producer (the Faust worker's and the API's/CLI's aiokafka publishers) waits to fill
     # a batch before sending it. 0-1 ms keeps the sync-check round trip short; more batches better.
     producer_linger_ms: int = Field(default=1, ge=0, le=1000)
@@ -103,6 +110,15 @@ class Settings(BaseSettings):
                 raise ValueError("FAPIAO_SECRET_KEY must be set (32+ characters) when FAPIAO_ENV=production")
             if not self.sm4_keys.get_secret_value() or not self.hmac_key.get_secret_value():
                 raise ValueError("FAPIAO_SM4_KEYS and FAPIAO_HMAC_KEY must be set when FAPIAO_ENV=production")
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        if self.kafka_security_protocol != "PLAINTEXT" and not (
+            self.kafka_username and self.kafka_password.get_secret_value()
+        ):
+            protocol = self.kafka_security_protocol
+            raise ValueError(f"FAPIAO_KAFKA_USERNAME and FAPIAO_KAFKA_PASSWORD must be set for {protocol}")
         return self
 
     @property

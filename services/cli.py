@@ -19,7 +19,7 @@ from services import cli_analytics, cli_security
 from services.risk_cli import model_app
 
 app = typer.Typer(help="Fapiao Sentinel operations.", no_args_is_help=True, pretty_exceptions_enable=False)
-kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+kafka_app = typer.Typer(help="Kafka topics and ACLs.", no_args_is_help=True)
 db_app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(db_app, name="db")
@@ -42,6 +42,22 @@ def kafka_init() -> None:
     settings = _settings()
     created = asyncio.run(ensure_topics(settings))
     typer.echo(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
+
+
+@kafka_app.command("acls")
+def kafka_acls(
+    apply: Annotated[bool, typer.Option("--apply", help="create them on the broker (as `admin`)")] = False,
+) -> None:
+    """Print the per-service ACLs (fapiao.kafka_acls) for this prefix and app id; --apply creates them."""
+    from fapiao import kafka_acls
+    from fapiao.bus import apply_acls
+
+    settings = _settings()
+    acls = kafka_acls.bindings(settings)
+    typer.echo(kafka_acls.render(acls))
+    if apply:
+        created = asyncio.run(apply_acls(settings, acls))
+        typer.echo(f"ACLs applied: {created}")
 
 
 @db_app.command("migrate")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import faust
 
 from fapiao import topics
+from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
 
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings) -> Pipeline:
     app = faust.App(
         settings.faust_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_credentials(settings),
         store=settings.faust_store,
         datadir=str(datadir),
         autodiscover=False,

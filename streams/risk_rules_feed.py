@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from fapiao import topics
 from fapiao.bus import partitions_of
+from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from schemas.events import RiskRules
 
@@ -37,9 +38,7 @@ async def follow_rules(settings: Settings, holder: RulesHolder) -> None:
     if not partitions:
         log.warning("risk_rules_topic_missing", topic=topic)
         return
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
-    )
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         assigned = [TopicPartition(topic, p) for p in partitions]

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from fapiao import topics
 from fapiao.bus import partitions_of
+from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from schemas.events import CheckResult
 
@@ -107,9 +108,7 @@ class TopicFollower:
         self._topic = topic
         self._schema = schema
         self._on_event = on_event
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
-        )
+        self._consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, group_id=None)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

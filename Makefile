@@ -22,7 +22,7 @@ venv: $(STAMP) ## create the virtualenv and install the project
 services-up: ## provision and start Kafka (KRaft) and ClickHouse on 127.0.0.1
 	bash deploy/local/stack.sh up
 
-tools: ## what the tests use besides the servers (docker-compose, CJK fonts, chromium for the web tests)
+tools: ## what the tests use besides the servers (docker-compose, CJK fonts, chromium, PostgreSQL binaries)
 	bash deploy/local/tools.sh
 
 services-down: ## stop Kafka and ClickHouse

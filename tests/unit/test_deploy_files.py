@@ -29,3 +29,15 @@ def test_docker_compose_runs_the_same_stack() -> None:
 @pytest.mark.parametrize("script", sorted((ROOT / "deploy" / "local").glob("*.sh")), ids=lambda p: p.name)
 def test_shell_scripts_parse(script: Path) -> None:
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
+def test_docker_compose_keeps_accounts_on_postgresql() -> None:
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    for name in ("api", "migrate"):
+        assert services[name]["environment"]["FAPIAO_ACCOUNTS_URL"].startswith("postgresql+psycopg://"), name
+    assert "fapiao accounts migrate" in " ".join(services["migrate"]["entrypoint"])
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"

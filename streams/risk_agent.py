@@ -20,7 +20,7 @@ from faust.streams import _current_event
 
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
-from fapiao.crypto.result_integrity import tag_result
+from fapiao.crypto.result_integrity import tagged_json
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
 from fapiao.risk.model import ModelWatcher
@@ -31,6 +31,7 @@ from schemas.events import CheckResult, CheckVerified, RiskAlert, SellerActivity
 from streams import metrics
 from streams.app import Pipeline
 from streams.dead_letters import Unreadable, decode, send_dead_letter
+from streams.results_out import finisher_of
 from streams.risk_rules_feed import RulesHolder, follow_rules
 
 log = structlog.get_logger(__name__)
@@ -64,6 +65,7 @@ def attach(pipeline: Pipeline) -> None:
     )
     rules = RulesHolder(DEFAULT_RULES)
     hmac_key = CryptoKeys.from_settings(settings).hmac_key
+    finish = finisher_of(pipeline)  # seals each result and alert (field encryption, docs/security.md)
     watcher = ModelWatcher(settings.models_dir)
     verified_topic = settings.topic(topics.CHECKS_VERIFIED.name)
     source = app.topic(
@@ -103,12 +105,11 @@ def attach(pipeline: Pipeline) -> None:
                 model_version=model.version if model is not None else "",
                 features=feats,
             )
-            result = tag_result(
-                item.result.model_copy(update={"risk": assessment, "enrichment": enrich(item.result)}),
-                hmac_key,
+            result = finish.seal(
+                item.result.model_copy(update={"risk": assessment, "enrichment": enrich(item.result)})
             )
             metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
-            await results_out.send(key=result.invoice_key.encode(), value=result.model_dump_json().encode())
+            await results_out.send(key=result.invoice_key.encode(), value=tagged_json(result, hmac_key))
             if should_alert(assessment, current):
                 set_current_event(event)  # the alert table's changelog partition is the event's
                 await raise_alert(result, now)
@@ -138,6 +139,7 @@ def attach(pipeline: Pipeline) -> None:
             rule_version=current.version,
             model_version=assessment.model_version,
         )
+        alert = finish.alert(alert, result.invoice.seller if result.invoice else None)
         metrics.ALERTS.labels(severity=alert.severity).inc()
         await alerts_out.send(key=result.invoice_key.encode(), value=alert.model_dump_json().encode())
 

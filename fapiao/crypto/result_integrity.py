@@ -6,6 +6,9 @@ from __future__ import annotations
 from fapiao.crypto.sm3 import integrity_tag, tag_matches
 from schemas.events import CheckResult
 
+# integrity_tag is CheckResult's last field, so its untagged JSON ends with this
+_UNTAGGED_END = b',"integrity_tag":""}'
+
 
 def _payload(result: CheckResult) -> bytes:
     return result.model_copy(update={"integrity_tag": ""}).model_dump_json().encode("utf-8")
@@ -13,6 +16,16 @@ def _payload(result: CheckResult) -> bytes:
 
 def tag_result(result: CheckResult, key: bytes) -> CheckResult:
     return result.model_copy(update={"integrity_tag": integrity_tag(key, _payload(result))})
+
+
+def tagged_json(result: CheckResult, key: bytes) -> bytes:
+    """The JSON of `tag_result(result, key)`, byte for byte, from one serialisation: the tagged payload
+    is the untagged one with the tag put into its (last, empty) integrity_tag field."""
+    payload = _payload(result) if result.integrity_tag else result.model_dump_json().encode("utf-8")
+    if not payload.endswith(_UNTAGGED_END):  # the field moved: serialise the tagged result instead
+        return tag_result(result, key).model_dump_json().encode("utf-8")
+    tag = integrity_tag(key, payload).encode("ascii")
+    return payload[: -len(_UNTAGGED_END)] + b',"integrity_tag":"' + tag + b'"}'
 
 
 def result_is_intact(result: CheckResult, key: bytes) -> bool:

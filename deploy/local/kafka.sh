@@ -14,7 +14,7 @@
 # SASL/SCRAM logins, one SCRAM user per service (random passwords written to $KAFKA_DIR/users.env
 # when the storage is formatted), the StandardAuthorizer with `admin` as the only super user, and the
 # ACLs of fapiao/kafka_acls.py applied on every start by `fapiao kafka acls --apply` (for the
-# FAPIAO_TOPIC_PREFIX / FAPIAO_APP_ID in the environment; needs the venv or `fapiao` on PATH).
+# FAPIAO_TOPIC_PREFIX / FAPIAO_APP_ID in the environment; python: FAPIAO_PYTHON, else .venv's).
 # Needs root only when java/maven/python3 must be apt-installed.
 set -euo pipefail
 
@@ -168,15 +168,14 @@ write_sasl_props() {
     sasl_broker props "$PROPS"
 }
 
-# Apply the ACLs of fapiao/kafka_acls.py as `admin` (idempotent).
+# Apply the ACLs of fapiao/kafka_acls.py as `admin` (idempotent), with this checkout's code.
 apply_acls() {
-    local fapiao=$REPO_DIR/.venv/bin/fapiao
-    [[ -x $fapiao ]] || fapiao=$(command -v fapiao) \
-        || die "cannot apply the ACLs: no $REPO_DIR/.venv/bin/fapiao and no fapiao on PATH (make install)"
-    FAPIAO_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT FAPIAO_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
+    local python=${FAPIAO_PYTHON:-$REPO_DIR/.venv/bin/python}
+    [[ -x $python ]] || die "cannot apply the ACLs: no $python (make install, or set FAPIAO_PYTHON)"
+    (cd "$REPO_DIR" && FAPIAO_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT FAPIAO_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
         FAPIAO_KAFKA_SASL_MECHANISM=SCRAM-SHA-512 FAPIAO_KAFKA_USERNAME=admin \
         FAPIAO_KAFKA_PASSWORD="$(password_of admin)" FAPIAO_LOG_JSON=false \
-        "$fapiao" kafka acls --apply >"$KDIR/acls.txt" 2>&1 \
+        "$python" -m services.cli kafka acls --apply >"$KDIR/acls.txt" 2>&1) \
         || { tail -n 40 "$KDIR/acls.txt" >&2; die "fapiao kafka acls --apply failed"; }
     log "$(tail -n1 "$KDIR/acls.txt") (list: $KDIR/acls.txt)"
 }

@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def broker(sasl_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         KAFKA_CONTROLLER_PORT=str(free_port()),
         FAPIAO_TOPIC_PREFIX=sasl_settings.topic_prefix,
         FAPIAO_APP_ID=sasl_settings.app_id,
+        FAPIAO_PYTHON=sys.executable,  # applies the ACLs with this checkout's code
     )
     started = _script(env, "start")
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from fapiao.warehouse.engine import ChdbEngine
-from tests import analytics_contract, reports_contract
+from tests import analytics_contract, lookups_contract, reports_contract
 from tests.analytics_contract import Dataset
 
 
@@ -30,5 +31,27 @@ def test_retention_on_current_clickhouse() -> None:
     engine = ChdbEngine(database=f"r_{uuid.uuid4().hex[:8]}")
     try:
         reports_contract.check_retention_drops_old_months(engine)
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def with_lookups() -> Iterator[tuple[ChdbEngine, dict[str, str]]]:
+    engine = ChdbEngine(database=f"l_{uuid.uuid4().hex[:8]}")
+    yield engine, lookups_contract.load(engine)
+    engine.close()
+
+
+@pytest.mark.parametrize("check", lookups_contract.CHECKS, ids=lambda c: c.__name__)
+def test_lookups_on_current_clickhouse(
+    with_lookups: tuple[ChdbEngine, dict[str, str]], check: Callable[..., None]
+) -> None:
+    check(*with_lookups)
+
+
+def test_lookup_backfill_on_current_clickhouse(tmp_path: Path) -> None:
+    engine = ChdbEngine(database=f"lb_{uuid.uuid4().hex[:8]}")
+    try:
+        lookups_contract.check_migration_backfills_older_rows(engine, tmp_path)
     finally:
         engine.close()

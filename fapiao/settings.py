@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     sm4_active_key: str = ""
     hmac_key: SecretStr = SecretStr("")
     keys_dir: Path = Path(".local/keys")
+    # Field encryption: the worker seals taxpayer ids, names, bank accounts and requesters (SM4-GCM, plus
+    # HMAC-SM3 pseudonyms for analytics) in every result and alert it publishes, so they rest sealed in
+    # Kafka and ClickHouse (docs/security.md). Off only to measure its cost (bench encryption): results
+    # then carry plaintext and the analytics by seller, buyer or requester see nothing.
+    field_encryption: bool = True
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:

@@ -14,7 +14,15 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from fapiao.domain.invoice_types import FPLX_ALIASES, INVOICE_TYPES
 
@@ -35,12 +43,30 @@ class Party(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(default="", max_length=200, description="required unless the party is sealed")
     tax_id: TaxId | None = Field(
         default=None, description="统一社会信用代码 / 纳税人识别号; none for individuals"
     )
     address_phone: str | None = Field(default=None, max_length=300)
     bank_account: str | None = Field(default=None, max_length=300)
+    ref: str | None = Field(
+        default=None,
+        max_length=64,
+        description="sealed parties only: HMAC-SM3 pseudonym of tax_id (empty without one)",
+    )
+    sealed: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="sealed parties only: SM4-GCM envelope of {name, tax_id, address_phone, bank_account}",
+    )
+
+    @model_validator(mode="after")
+    def _named_or_sealed(self) -> Party:
+        if self.sealed is None and not self.name:
+            raise ValueError("a party needs a name")
+        if self.sealed is not None and (self.name or self.tax_id or self.address_phone or self.bank_account):
+            raise ValueError("a sealed party carries no plaintext fields")
+        return self
 
 
 class InvoiceLine(BaseModel):
@@ -77,6 +103,15 @@ class InvoiceIssued(Event):
     def _known_type(cls, value: str) -> str:
         if value not in INVOICE_TYPES and value not in FPLX_ALIASES:
             raise ValueError(f"unknown invoice type {value!r}; known: {', '.join(sorted(INVOICE_TYPES))}")
+        return value
+
+    @field_validator("seller", "buyer")
+    @classmethod
+    def _plain_party(cls, value: Party) -> Party:
+        if value.sealed is not None or value.ref is not None:
+            raise ValueError(
+                "issued invoices carry plain parties (sealing is for results leaving the worker)"
+            )
         return value
 
 
@@ -225,9 +260,14 @@ class CheckResult(Event):
         default_factory=dict,
         description="names for codes: region, type_name, seller_division, buyer_division (and their _code)",
     )
+    requester_ref: str = Field(
+        default="", description="sealed results: HMAC-SM3 pseudonym of the requester (requester is then '')"
+    )
+    requester_sealed: str = Field(default="", description="sealed results: SM4-GCM envelope of the requester")
     integrity_tag: str = Field(
         default="",
-        description="HMAC-SM3 (hex) over this result's JSON with integrity_tag empty; set by the worker",
+        description="HMAC-SM3 (hex) over this result's JSON (as published, sealed or not) with integrity_tag "
+        "empty; set by the worker",
     )
 
 
@@ -238,7 +278,11 @@ class RiskAlert(Event):
     check_id: UUID
     org_id: OrgId = "public"
     invoice_key: str
-    seller_tax_id: str = ""
+    seller_tax_id: str = Field(default="", description="'' when sealed: see seller_ref, seller_sealed")
+    seller_ref: str = Field(
+        default="", description="HMAC-SM3 pseudonym of the seller's tax id (sealed alerts)"
+    )
+    seller_sealed: str = Field(default="", description="SM4-GCM envelope of the seller party (sealed alerts)")
     raised_at: AwareDatetime
     score: int = Field(ge=0, le=100)
     severity: Severity

@@ -40,28 +40,40 @@ def report(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from fapiao.analytics.filters import local_today
+    from fapiao.crypto.keys import CryptoKeys
+    from fapiao.crypto.protect import FieldSealer
     from fapiao.warehouse.engine import NativeEngine
 
     console = Console(stderr=True)
     today = local_today(datetime.now(UTC))
     last = date.fromisoformat(date_to) if date_to else today
     first = date.fromisoformat(date_from) if date_from else last - timedelta(days=29)
-    engine = NativeEngine(Settings())
+    settings = Settings()
+    engine = NativeEngine(settings)
+    sealer = FieldSealer.from_keys(CryptoKeys.from_settings(settings))  # the report file shows names
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
     try:
         with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
             if definition:
                 path = _saved(
-                    engine, org, definition, date_from and first, date_to and last, output, fmt, progress
+                    engine,
+                    org,
+                    definition,
+                    date_from and first,
+                    date_to and last,
+                    output,
+                    fmt,
+                    progress,
+                    sealer,
                 )
             else:
-                path = _period(engine, org, first, last, output, fmt or "html", progress)
+                path = _period(engine, org, first, last, output, fmt or "html", progress, sealer)
     finally:
         engine.close()
     console.print(f"written: {path}")
 
 
-def _period(engine, org, first, last, output, fmt, progress) -> Path:  # type: ignore[no-untyped-def]
+def _period(engine, org, first, last, output, fmt, progress, sealer) -> Path:  # type: ignore[no-untyped-def]
     from fapiao.analytics import report_file
     from fapiao.analytics.charts import ChartName, chart_spec, render
     from fapiao.analytics.narrative import summarise
@@ -71,7 +83,9 @@ def _period(engine, org, first, last, output, fmt, progress) -> Path:  # type: i
         raise typer.BadParameter(f"--format must be one of {', '.join(report_file.FORMATS)}")
     charts = list(ChartName) if fmt == "html" else []
     task = progress.add_task("querying ClickHouse", total=len(STEPS) + len(charts) + 1)
-    data = fetch_period(engine, org, first, last, on_step=lambda step: progress.update(task, advance=1))
+    data = fetch_period(
+        engine, org, first, last, on_step=lambda step: progress.update(task, advance=1), sealer=sealer
+    )
     said = summarise(data.facts)
     svgs = {}
     for name in charts:
@@ -90,7 +104,7 @@ def _period(engine, org, first, last, output, fmt, progress) -> Path:  # type: i
     return path
 
 
-def _saved(engine, org, report_id, first, last, output, fmt, progress) -> Path:  # type: ignore[no-untyped-def]
+def _saved(engine, org, report_id, first, last, output, fmt, progress, sealer) -> Path:  # type: ignore[no-untyped-def]
     import json
 
     from fapiao.analytics.custom_reports import OutputFormat, ReportSpec
@@ -107,7 +121,7 @@ def _saved(engine, org, report_id, first, last, output, fmt, progress) -> Path: 
         spec = ReportSpec.model_validate(spec.model_dump() | {"date_from": first, "date_to": last})
     chosen = OutputFormat(fmt) if fmt else spec.format
     progress.update(task, advance=1, description="running the report")
-    table = report_store.run(engine, org, spec, local_today(datetime.now(UTC)))
+    table = report_store.run(engine, org, spec, local_today(datetime.now(UTC)), sealer)
     progress.update(task, advance=1, description="writing")
     path = output or Path(f"report-{report_id[:8]}.{chosen.value}")
     if chosen is OutputFormat.JSON:

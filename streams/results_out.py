@@ -6,9 +6,14 @@ risk agent scores it and publishes the final `checks.results` event.
 
 from __future__ import annotations
 
+import weakref
 from datetime import UTC, datetime
 
+import faust
+
 from fapiao import topics
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.protect import ResultFinisher
 from fapiao.domain import register
 from fapiao.domain.check_context import check_context
 from fapiao.domain.rechecks import FollowUp
@@ -16,6 +21,20 @@ from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
 from schemas.events import CheckRequested, CheckVerified
 from streams.app import Pipeline
+
+_FINISHERS: weakref.WeakKeyDictionary[faust.App, ResultFinisher] = weakref.WeakKeyDictionary()
+
+
+def finisher_of(pipeline: Pipeline) -> ResultFinisher:
+    """The pipeline's sealing and tagging of what leaves the worker (keys derived once per app)."""
+    finisher = _FINISHERS.get(pipeline.app)
+    if finisher is None:
+        settings = pipeline.settings
+        finisher = ResultFinisher.from_keys(
+            CryptoKeys.from_settings(settings), encrypt=settings.field_encryption
+        )
+        _FINISHERS[pipeline.app] = finisher
+    return finisher
 
 
 async def publish_verdict(
@@ -37,7 +56,8 @@ async def publish_verdict(
         version=version,
         follow_up=follow_up,
     )
-    if not pipeline.settings.risk_enabled:
+    if not pipeline.settings.risk_enabled:  # the final result: sealed and tagged here
+        result = finisher_of(pipeline).result(result)
         await pipeline.topics[topics.CHECKS_RESULTS.name].send(
             key=result.invoice_key.encode(), value=result.model_dump_json().encode()
         )

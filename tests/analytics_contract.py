@@ -14,14 +14,28 @@ from decimal import Decimal
 import pytest
 
 from fapiao.analytics.catalog import Bucket, Dimension
-from fapiao.analytics.filters import CheckFilters
+from fapiao.analytics.filters import CheckFilters, time_range
 from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, SortKey
+from fapiao.analytics.reveal import open_row, open_trend
 from fapiao.analytics.trends import TrendQuery
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.history import fetch_page, iterate
+from fapiao.warehouse.party_names import sealed_filters
 from fapiao.warehouse.trends import fetch_trend
-from tests.analytics_data import OTHER_SELLER, alert, at, insert_alerts, insert_results, result, scalar
+from tests.analytics_data import (
+    OTHER_SELLER,
+    SEALER,
+    SELLER,
+    alert,
+    at,
+    insert_alerts,
+    insert_results,
+    ref,
+    requester_ref,
+    result,
+    scalar,
+)
 
 TODAY = date(2026, 11, 28)
 CURRENT = (date(2026, 11, 22), date(2026, 11, 28))
@@ -87,27 +101,32 @@ def check_rollups_count_each_check_once(engine: Engine, data: Dataset) -> None:
     assert [(d, v, int(n)) for d, v, n in daily] == [
         ("region", "1100", 5), ("region", "3200", 1), ("type", "10", 5), ("type", "32", 1),
     ]  # fmt: skip
-    sellers = engine.execute(
-        "SELECT seller_tax_id, vkey, uniqExactMerge(checks) FROM sellers_daily WHERE org_id = 'acme' "
-        "AND day >= '2026-11-22' AND vkey IN ('*', '!') GROUP BY seller_tax_id, vkey "
-        "ORDER BY seller_tax_id, vkey"
+    sellers = engine.execute(  # by pseudonym (sealed rows: migration 010)
+        "SELECT seller_ref, vkey, uniqExactMerge(checks) FROM sellers_daily WHERE org_id = 'acme' "
+        "AND day >= '2026-11-22' AND vkey IN ('*', '!') GROUP BY seller_ref, vkey "
+        "ORDER BY seller_ref, vkey"
     )
-    assert [(k, v, int(n)) for k, v, n in sellers] == [
-        ("9111010829141777X4", "*", 4), ("91310115MA1K4ABC2X", "!", 1), ("91310115MA1K4ABC2X", "*", 1),
-    ]  # fmt: skip
+    assert [(k, v, int(n)) for k, v, n in sellers] == sorted([
+        (ref(SELLER), "*", 4), (ref(OTHER_SELLER), "!", 1), (ref(OTHER_SELLER), "*", 1),
+    ])  # fmt: skip
     ranking = engine.execute(
-        "SELECT seller_tax_id, sum(results), sum(problem_results) FROM sellers_monthly "
-        "WHERE org_id = 'acme' GROUP BY seller_tax_id ORDER BY seller_tax_id"
+        "SELECT seller_ref, sum(results), sum(problem_results) FROM sellers_monthly "
+        "WHERE org_id = 'acme' GROUP BY seller_ref ORDER BY seller_ref"
     )  # result rows, for ranking only: c1 twice, c8 twice
-    assert [(k, int(r), int(p)) for k, r, p in ranking] == [
-        ("9111010829141777X4", 7, 0),
-        ("91310115MA1K4ABC2X", 2, 1),
-    ]
-    requesters = engine.execute(
-        "SELECT requester, uniqExactMerge(checks) FROM requesters_daily WHERE org_id = 'acme' "
-        "AND day >= '2026-11-22' AND vkey = '*' GROUP BY requester ORDER BY requester"
+    assert [(k, int(r), int(p)) for k, r, p in ranking] == sorted(
+        [(ref(SELLER), 7, 0), (ref(OTHER_SELLER), 2, 1)]
     )
-    assert [(k, int(n)) for k, n in requesters] == [("alice", 5), ("bob", 1)]
+    requesters = engine.execute(
+        "SELECT requester_ref, uniqExactMerge(checks) FROM requesters_daily WHERE org_id = 'acme' "
+        "AND day >= '2026-11-22' AND vkey = '*' GROUP BY requester_ref ORDER BY requester_ref"
+    )
+    assert [(k, int(n)) for k, n in requesters] == sorted(
+        [(requester_ref("alice"), 5), (requester_ref("bob"), 1)]
+    )
+    for table, column in (("check_results", "seller_tax_id"), ("check_results", "seller_name"),
+                          ("check_results", "buyer_name"), ("check_results", "requester"),
+                          ("risk_alerts", "seller_tax_id")):  # fmt: skip
+        assert int(scalar(engine, f"SELECT countIf({column} != '') FROM {table}")) == 0, (table, column)
 
 
 def check_trend_totals(engine: Engine, data: Dataset) -> None:
@@ -139,18 +158,28 @@ def check_trend_dimensions(engine: Engine, data: Dataset) -> None:
         and verdicts["inconsistent"][:2] == (1, 1)
     )
     sellers = series(Dimension.SELLER)
-    assert sellers["9111010829141777X4"][0] == 4 and sellers["91310115MA1K4ABC2X"][0] == 1
-    assert series(Dimension.REQUESTER) == {"alice": (5, 0, Decimal("738.00")), "bob": (1, 1, Decimal("0.00"))}
+    assert sellers[ref(SELLER)][0] == 4 and sellers[ref(OTHER_SELLER)][0] == 1
+    assert series(Dimension.REQUESTER) == {
+        requester_ref("alice"): (5, 0, Decimal("738.00")),
+        requester_ref("bob"): (1, 1, Decimal("0.00")),
+    }
+    daily = open_trend(SEALER, fetch_trend(engine, "acme", TrendQuery(*CURRENT, dimension=Dimension.SELLER)))
+    assert {s.key: s.label_zh for s in daily.series} == {
+        ref(SELLER): SELLER.name,
+        ref(OTHER_SELLER): OTHER_SELLER.name,
+    }
+    by_requester = fetch_trend(engine, "acme", TrendQuery(*CURRENT, dimension=Dimension.REQUESTER))
+    assert sorted(s.label_en for s in open_trend(SEALER, by_requester).series) == ["alice", "bob"]
     # hourly by seller/requester reads check_results at newest results: c3 counts as voided there
     hourly = fetch_trend(engine, "acme", TrendQuery(*CURRENT, bucket=Bucket.HOUR, dimension=Dimension.SELLER))
-    other = next(s for s in hourly.series if s.key == "91310115MA1K4ABC2X")
+    other = next(s for s in open_trend(SEALER, hourly).series if s.key == ref(OTHER_SELLER))
     assert (other.current.checks, other.current.consistent, other.label_zh) == (
         1,
         0,
         "上海浦东样例贸易有限公司",
     )
     top1 = fetch_trend(engine, "acme", TrendQuery(*CURRENT, dimension=Dimension.REQUESTER, top=1))
-    assert [s.key for s in top1.series] == ["alice"]
+    assert [s.key for s in top1.series] == [requester_ref("alice")]
     assert fetch_trend(engine, "nobody", TrendQuery(*CURRENT, dimension=Dimension.SELLER)).series == []
 
 
@@ -173,7 +202,7 @@ def check_history(engine: Engine, data: Dataset) -> None:
     assert [i["requested_at"] for i in page.items] == sorted(
         (i["requested_at"] for i in page.items), reverse=True
     )
-    by_id = {i["check_id"]: i for i in page.items}
+    by_id = {i["check_id"]: open_row(SEALER, i) for i in page.items}
     assert by_id[ids["c3"]]["verdict"] == "voided" and by_id[ids["c3"]]["result_version"] == 2
     assert by_id[ids["c2"]]["total"] == Decimal("226.00") and by_id[ids["c5"]]["region"] == "3200"
     assert (
@@ -194,7 +223,9 @@ def check_history_filters(engine: Engine, data: Dataset) -> None:
     ids = data.ids
 
     def only(**filters: object) -> set[str]:
-        found = _all(engine, HistoryQuery(CheckFilters(**filters), limit=3))  # type: ignore[arg-type]
+        wanted = CheckFilters(**filters)  # type: ignore[arg-type]
+        span = time_range(wanted, TODAY)
+        found = _all(engine, HistoryQuery(sealed_filters(engine, "acme", wanted, span, SEALER), limit=3))
         return {name for name, check in ids.items() if check in found}
 
     assert only(verdicts=("voided",)) == {"c3"}
@@ -212,6 +243,7 @@ def check_history_filters(engine: Engine, data: Dataset) -> None:
     assert only(date_from=date(2026, 11, 18), date_to=date(2026, 11, 18)) == {"c6"}
     assert only(date_from=date(2026, 11, 25), date_to=date(2026, 11, 25)) == {"c1", "c2"}
     assert only(invoice_number="72345678") == set()  # the other organisation's check
+    assert only(seller="无此公司") == set() == only(seller="91110000000000000X")
 
 
 def check_history_is_scoped_and_cursors_are_checked(engine: Engine, data: Dataset) -> None:
@@ -299,7 +331,7 @@ def check_bi_views_and_grafana_queries(engine: Engine, data: Dataset) -> None:
     answers = {p["title"]: engine.execute(expand(p["targets"][0]["rawSql"])) for p in dashboard["panels"]}
     assert sum(int(n) for _, n in answers["Checks per minute 每分钟查验量"]) == 7
     assert dict((k, int(n)) for k, n in answers["Verdict mix 查验结果构成"])["consistent"] == 6
-    assert [r[1] for r in answers["Top risky sellers 高风险销售方"]] == ["91310115MA1K4ABC2X"]
+    assert [r[1] for r in answers["Top risky sellers 高风险销售方"]] == [ref(OTHER_SELLER)]  # pseudonyms only
     assert len(answers["Verification latency 查验耗时 (s)"]) >= 4  # first results not merged away yet
     assert any(float(rate) == 0.5 for _, rate in answers["Alert rate 风险预警率"])
     orgs = engine.execute(dashboard["templating"]["list"][0]["query"])

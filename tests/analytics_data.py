@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from fapiao.crypto.protect import FieldSealer
+from fapiao.crypto.sm4 import Sm4Keyring
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.warehouse import alerts as alerts_table
 from fapiao.warehouse import results as results_table
@@ -18,6 +20,24 @@ FOUND = {"consistent", "voided", "red_flushed_partial", "red_flushed_full", "abn
 SELLER = Party(name="北京海淀示例科技有限公司", tax_id="9111010829141777X4")
 OTHER_SELLER = Party(name="上海浦东样例贸易有限公司", tax_id="91310115MA1K4ABC2X")
 BUYER = Party(name="北京朝阳示例贸易有限公司", tax_id="911101056317066918")
+# rows are stored sealed, as the worker publishes them (fapiao.crypto.protect), under these keys (as
+# settings: FAPIAO_SM4_KEYS=KEYS_ENV["FAPIAO_SM4_KEYS"], … for a command that must open them)
+KEYS_ENV = {
+    "FAPIAO_SM4_KEYS": "t1:" + bytes(range(16)).hex(),
+    "FAPIAO_SM4_ACTIVE_KEY": "t1",
+    "FAPIAO_HMAC_KEY": b"analytics tests hmac key, 32 b.".hex(),
+}
+SEALER = FieldSealer(Sm4Keyring({"t1": bytes(range(16))}, "t1"), b"analytics tests hmac key, 32 b.")
+_SELLERS = {str(p.tax_id): p for p in (SELLER, OTHER_SELLER)}
+
+
+def ref(party: Party) -> str:
+    """A party's pseudonym under the test key."""
+    return SEALER.tax_ref(party.tax_id)
+
+
+def requester_ref(requester: str) -> str:
+    return SEALER.requester_ref(requester)
 
 
 def result(
@@ -79,8 +99,12 @@ def result(
     )
 
 
-def insert_results(engine: Engine, results: Sequence[CheckResult]) -> None:
-    engine.insert(results_table.TABLE, results_table.COLUMNS, [results_table.result_row(r) for r in results])
+def insert_results(
+    engine: Engine, results: Sequence[CheckResult], sealer: FieldSealer | None = SEALER
+) -> None:
+    """Rows of these results, sealed by `sealer` (None: plaintext, as with field encryption off)."""
+    rows = [results_table.result_row(sealer.seal_result(r) if sealer else r) for r in results]
+    engine.insert(results_table.TABLE, results_table.COLUMNS, rows)
 
 
 def alert(check: CheckResult, score: int = 80, raised_at: datetime | None = None) -> RiskAlert:
@@ -97,8 +121,9 @@ def alert(check: CheckResult, score: int = 80, raised_at: datetime | None = None
     )
 
 
-def insert_alerts(engine: Engine, alerts: Sequence[RiskAlert]) -> None:
-    engine.insert(alerts_table.TABLE, alerts_table.COLUMNS, [alerts_table.alert_row(a) for a in alerts])
+def insert_alerts(engine: Engine, alerts: Sequence[RiskAlert], sealer: FieldSealer = SEALER) -> None:
+    sealed = [sealer.seal_alert(a, _SELLERS.get(a.seller_tax_id)) for a in alerts]
+    engine.insert(alerts_table.TABLE, alerts_table.COLUMNS, [alerts_table.alert_row(a) for a in sealed])
 
 
 def at(day: int, hour: int = 3, month: int = 11) -> datetime:

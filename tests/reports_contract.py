@@ -11,7 +11,7 @@ from fapiao.warehouse import migrations, report_store
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.retention import apply_retention
 from tests.analytics_contract import CURRENT, TODAY, Dataset
-from tests.analytics_data import at, insert_results, result, scalar
+from tests.analytics_data import OTHER_SELLER, SEALER, at, insert_results, ref, result, scalar
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 HOSTILE = (
@@ -49,13 +49,18 @@ def check_custom_reports(engine: Engine, data: Dataset) -> None:
         TODAY,
     )
     assert by_day.rows[0][:3] == ["2026-11-25", "consistent", "一致"] and sum(r[3] for r in by_day.rows) == 6
-    sellers = report_store.run(
-        engine,
-        "acme",
-        _spec(dimensions=["seller"], metrics=["checks", "consistent_rate"], filters={"verdicts": ["voided"]}),
-        TODAY,
+    voided = _spec(
+        dimensions=["seller"], metrics=["checks", "consistent_rate"], filters={"verdicts": ["voided"]}
     )
+    sellers = report_store.run(engine, "acme", voided, TODAY, SEALER)
     assert sellers.rows == [["91310115MA1K4ABC2X", "上海浦东样例贸易有限公司", 1, 0.0]]
+    assert report_store.run(engine, "acme", voided, TODAY).rows[0][0] == ref(OTHER_SELLER)  # as stored
+    by_name = _spec(dimensions=["requester"], metrics=["checks"], filters={"seller": "浦东"})
+    assert report_store.run(engine, "acme", by_name, TODAY, SEALER).rows == [["alice", 1]]
+    by_requester = _spec(dimensions=["buyer"], metrics=["checks"], filters={"requester": "bob"})
+    assert report_store.run(engine, "acme", by_requester, TODAY, SEALER).rows == [
+        ["", "", 1]
+    ]  # 不一致: no face
     rival = report_store.run(engine, "rival", _spec(metrics=["checks"]), TODAY)
     assert rival.rows == [[1]]
 

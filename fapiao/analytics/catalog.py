@@ -126,7 +126,8 @@ VERDICT_ZH: dict[str, str] = {
 
 
 def label(dimension: Dimension | None, key: str, name: str = "") -> tuple[str, str]:
-    """(Chinese, English) display names of one dimension value; `name` is a seller's name."""
+    """(Chinese, English) display names of one dimension value; `name` is a seller's name (or, from
+    the warehouse, the envelope of a seller's party or a requester, opened by fapiao.analytics.reveal)."""
     if dimension is None:
         return "全部", "all"
     if dimension is Dimension.REGION:
@@ -137,6 +138,6 @@ def label(dimension: Dimension | None, key: str, name: str = "") -> tuple[str, s
         return (kind.name_zh, kind.name_en) if kind else ("类型未定", "type not determined")
     if dimension is Dimension.VERDICT:
         return VERDICT_ZH.get(key, key), VERDICT_EN.get(key, key)
-    if dimension is Dimension.SELLER:
+    if dimension in (Dimension.SELLER, Dimension.REQUESTER):
         return (name or key), (name or key)
     return key, key

@@ -75,9 +75,14 @@ _DIMENSION_SQL: dict[ReportDimension, tuple[tuple[str, str], ...]] = {
     ReportDimension.REGION: (("region", REGION_SQL),),
     ReportDimension.TYPE: (("type", "fplx"),),
     ReportDimension.VERDICT: (("verdict", "verdict"),),
-    ReportDimension.SELLER: (("seller_tax_id", "seller_tax_id"), ("seller_name", "seller_name")),
-    ReportDimension.BUYER: (("buyer_tax_id", "buyer_tax_id"), ("buyer_name", "buyer_name")),
-    ReportDimension.REQUESTER: (("requester", "requester"),),
+    # sealed (migration 010): grouped by pseudonym, with any envelope of the party, which the API opens
+    # into the tax id and name (fapiao.analytics.reveal.open_report)
+    ReportDimension.SELLER: (("seller_tax_id", "seller_ref"), ("seller_name", "any(seller_sealed)")),
+    ReportDimension.BUYER: (("buyer_tax_id", "buyer_ref"), ("buyer_name", "any(buyer_sealed)")),
+    ReportDimension.REQUESTER: (
+        ("requester", "requester_ref"),
+        ("requester_sealed", "any(requester_sealed)"),
+    ),
     ReportDimension.CHANNEL: (("channel", "channel"),),
     ReportDimension.RISK_SEVERITY: (("risk_severity", "risk_severity"),),
 }
@@ -175,9 +180,12 @@ class CompiledReport:
     kinds: tuple[str, ...]  # "text" for dimensions, else the metric kind
 
 
-def compile_report(org_id: str, spec: ReportSpec, today: date) -> CompiledReport:
+def compile_report(
+    org_id: str, spec: ReportSpec, today: date, filters: CheckFilters | None = None
+) -> CompiledReport:
+    """`filters` replaces the spec's (its sealed form: fapiao.warehouse.party_names.sealed_filters)."""
     first, last = spec.period(today)
-    filters = spec.filters.check_filters(first, last)
+    filters = filters or spec.filters.check_filters(first, last)
     compiled = compile_filters(org_id, filters, time_range(filters, today))
     dims = [pair for d in spec.dimensions for pair in _DIMENSION_SQL[d]]
     select = [f"{sql}" for _, sql in dims]
@@ -192,10 +200,11 @@ def compile_report(org_id: str, spec: ReportSpec, today: date) -> CompiledReport
         if kind == "money":  # 18.16 sorts Decimal-then-other-columns pathologically slowly
             order = f"toFloat64({order})"
     else:
-        order = ", ".join(sql for _, sql in _DIMENSION_SQL[ReportDimension(sort)])
+        order = ", ".join(sql for _, sql in _DIMENSION_SQL[ReportDimension(sort)] if not _aggregated(sql))
     direction = "DESC" if spec.descending else "ASC"
-    group = f" GROUP BY {', '.join(sql for _, sql in dims)}" if dims else ""
-    tiebreak = "".join(f", {sql}" for _, sql in dims)
+    keys = [sql for _, sql in dims if not _aggregated(sql)]
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    tiebreak = "".join(f", {sql}" for sql in keys)
     sql = (
         f"SELECT {', '.join(select)} FROM check_results FINAL {compiled.clauses(final=True)}{group} "
         f"ORDER BY {order} {direction}{tiebreak} LIMIT %(limit)s"
@@ -229,6 +238,10 @@ def shape_rows(spec: ReportSpec, compiled: CompiledReport, rows: list[tuple[Any,
                 out.append(label(extra[index], str(value))[0])
         table.append(out)
     return ReportTable(columns, table)
+
+
+def _aggregated(sql: str) -> bool:
+    return sql.startswith("any(")
 
 
 def _typed(value: Any, kind: str) -> Any:

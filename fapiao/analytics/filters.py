@@ -26,6 +26,8 @@ DATE_MIN, DATE_MAX = EARLIEST, date(2099, 12, 31)
 _DATE_NAMES_ZH = {"date_from": "起始日期 date_from", "date_to": "截止日期 date_to"}
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
+_DERIVED = frozenset({"seller_refs", "buyer_refs", "requester_ref"})
+_REF = re.compile(r"^([0-9a-f]{64}|-)$")  # a pseudonym, or '-' that none matches
 _VERDICTS = frozenset(v.value for v in Verdict)
 _TYPES = frozenset(INVOICE_TYPES) | {""}
 MAX_TEXT = 100
@@ -49,6 +51,17 @@ class CheckFilters:
     requester: str | None = None
     batch_id: str | None = None
     min_risk_score: int | None = None
+    # Sealed columns (migration 010): set by fapiao.analytics.reveal.pseudonymise_filters from seller,
+    # buyer and requester (kept, for the fingerprint): pseudonyms of the parties (any of) and requester.
+    # When set, they replace the plaintext conditions; canonical() leaves them out.
+    seller_refs: tuple[str, ...] = ()
+    buyer_refs: tuple[str, ...] = ()
+    requester_ref: str | None = None
+
+    @staticmethod
+    def is_tax_id(value: str) -> bool:
+        """Whether a seller/buyer filter value is a tax id (exact) rather than part of a name."""
+        return bool(_TAX_ID.match(value))
 
     def __post_init__(self) -> None:
         problems = filter_problems(self)
@@ -59,6 +72,8 @@ class CheckFilters:
         """A JSON-able form, stable for equal filters (cursor fingerprints, saved reports)."""
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
+            if name in _DERIVED:
+                continue
             value = getattr(self, name)
             if value is None or value == ():
                 continue
@@ -96,6 +111,8 @@ def filter_problems(f: CheckFilters) -> list[str]:
         value = getattr(f, name)
         if value is not None and not _DIGITS.match(value):
             problems.append(f"{name} must be digits")
+    if any(not _REF.match(r) for r in (*f.seller_refs, *f.buyer_refs, *filter(None, [f.requester_ref]))):
+        problems.append("pseudonyms are 64 hex digits")
     for name in ("seller", "buyer", "requester", "batch_id"):
         value = getattr(f, name)
         if value is not None and not (0 < len(value) <= MAX_TEXT):
@@ -198,10 +215,13 @@ def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
         "invoice_number": "invoice_number = %(invoice_number)s",
         "invoice_code": "invoice_code = %(invoice_code)s",
         "requester": "requester = %(requester)s",
+        "requester_ref": "requester_ref = %(requester_ref)s",
         "batch_id": "batch_id = %(batch_id)s",
     }
     for name, condition in stable.items():
         value = getattr(f, name)
+        if name == "requester" and f.requester_ref is not None:
+            continue  # sealed: the pseudonym's condition instead
         if value is not None:
             pre.append(condition)
             params[name] = value
@@ -216,7 +236,7 @@ def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
         params["types"] = tuple(f.types)
     for party in ("seller", "buyer"):
         value = getattr(f, party)
-        if value is None:
+        if value is None or getattr(f, f"{party}_refs"):
             continue
         if _TAX_ID.match(value):
             condition = f"{party}_tax_id = %({party})s"
@@ -225,6 +245,13 @@ def compile_filters(org_id: str, f: CheckFilters, span: TimeRange) -> Compiled:
         post.append(condition)
         selective.append(condition)
         params[party] = value
+    for party in ("seller", "buyer"):
+        refs = getattr(f, f"{party}_refs")
+        if refs:
+            condition = f"{party}_ref IN %({party}_refs)s"
+            post.append(condition)
+            selective.append(condition)
+            params[f"{party}_refs"] = tuple(refs)
     if f.min_risk_score is not None:  # the risk stage's score of the check's newest result
         post.append("risk_score >= %(min_risk_score)s")
         params["min_risk_score"] = f.min_risk_score

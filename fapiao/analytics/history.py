@@ -74,6 +74,13 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("risk_score", "risk_score"),
     ("risk_severity", "risk_severity"),
     ("risk_reasons", "risk_reasons"),
+    # sealed parties and requester (migration 010), opened by the API (fapiao.analytics.reveal.open_row)
+    ("seller_ref", "seller_ref"),
+    ("seller_sealed", "seller_sealed"),
+    ("buyer_ref", "buyer_ref"),
+    ("buyer_sealed", "buyer_sealed"),
+    ("requester_ref", "requester_ref"),
+    ("requester_sealed", "requester_sealed"),
 )
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
 

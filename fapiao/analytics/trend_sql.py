@@ -15,16 +15,19 @@ _RAW_DIM = {
     Dimension.REGION: REGION_SQL,
     Dimension.TYPE: "fplx",
     Dimension.VERDICT: "verdict",
-    Dimension.SELLER: "seller_tax_id",
-    Dimension.REQUESTER: "requester",
+    Dimension.SELLER: "seller_ref",
+    Dimension.REQUESTER: "requester_ref",
 }
-# rollup -> (its unit column, whether that is a local Date, the dimension column, the name column)
+# rollup -> (its unit column, whether that is a local Date, the dimension column, the name column).
+# Sellers and requesters are pseudonyms (HMAC-SM3) and their names SM4-GCM envelopes, which the API
+# opens for the series it shows (fapiao.analytics.reveal).
 _ROLLUP: dict[Source, tuple[str, bool, str, str]] = {
     Source.HOURLY: ("hour", False, "'all'", "''"),
     Source.DAILY: ("day", True, "value", "''"),
-    Source.SELLERS: ("day", True, "seller_tax_id", "any(seller_name)"),
-    Source.REQUESTERS: ("day", True, "requester", "''"),
+    Source.SELLERS: ("day", True, "seller_ref", "anyMerge(seller_sealed)"),
+    Source.REQUESTERS: ("day", True, "requester_ref", "anyMerge(requester_sealed)"),
 }
+_RAW_NAME = {Dimension.SELLER: "seller_sealed", Dimension.REQUESTER: "requester_sealed"}
 _METRIC_KEYS = "('*', 'consistent', 'inconsistent')"
 _ALL_VERDICTS = "(" + ", ".join(f"'{v.value}'" for v in Verdict) + ")"
 
@@ -53,12 +56,12 @@ def top_sql(query: TrendQuery) -> str:
     requesters (by result rows in the period) — cheap, no set merged; the counts shown stay exact."""
     if query.dimension is Dimension.SELLER:
         return (
-            "SELECT seller_tax_id AS key, sum(results) AS rows FROM sellers_monthly "
+            "SELECT seller_ref AS key, sum(results) AS rows FROM sellers_monthly "
             "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
             "GROUP BY key ORDER BY rows DESC, key LIMIT %(top)s"
         )
     return (
-        "SELECT requester AS key, countMerge(results) AS rows FROM requesters_daily "
+        "SELECT requester_ref AS key, countMerge(results) AS rows FROM requesters_daily "
         "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
         "AND vkey = '*' GROUP BY key ORDER BY rows DESC, key LIMIT %(top)s"
     )
@@ -129,7 +132,7 @@ def trend_sql(query: TrendQuery) -> str:
 def raw_sql(query: TrendQuery) -> str:
     """Hour buckets by region, type, seller or requester: check_results at newest results (FINAL)."""
     dim = _RAW_DIM[query.dimension]
-    name = "seller_name" if query.dimension is Dimension.SELLER else "''"
+    name = _RAW_NAME.get(query.dimension, "''") if query.dimension else "''"
     ranked = f" AND {dim} IN %(top_keys)s" if query.ranked else ""
     return (
         f"SELECT {bucket_sql(query.bucket, 'requested_at')} AS bucket, "
@@ -156,7 +159,7 @@ def alerts_sql(query: TrendQuery) -> str:
     """
     dim = query.dimension
     if dim in (None, Dimension.REGION, Dimension.SELLER):
-        column = {None: "'all'", Dimension.REGION: KEY_REGION_SQL, Dimension.SELLER: "seller_tax_id"}[dim]
+        column = {None: "'all'", Dimension.REGION: KEY_REGION_SQL, Dimension.SELLER: "seller_ref"}[dim]
         return (
             f"SELECT {bucket_sql(query.bucket, 'raised_at')} AS bucket, "
             "if(raised_at >= toDateTime(%(t_start)s, 'UTC'), 'current', 'previous') AS period, "

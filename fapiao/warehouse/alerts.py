@@ -23,6 +23,8 @@ COLUMNS: tuple[str, ...] = (
     "evidence_values",
     "rule_version",
     "model_version",
+    "seller_ref",
+    "seller_sealed",
 )
 
 
@@ -44,4 +46,6 @@ def alert_row(alert: RiskAlert) -> tuple[Any, ...]:
         [alert.evidence[k] for k in keys],
         alert.rule_version,
         alert.model_version,
+        alert.seller_ref,
+        alert.seller_sealed,
     )

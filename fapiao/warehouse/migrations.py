@@ -1,7 +1,8 @@
 """Numbered SQL migrations under deploy/clickhouse/, applied once each, in order.
 
 A migration file holds statements separated by `;` at line ends. Each statement must itself be
-idempotent (`IF NOT EXISTS`), so a migration interrupted half-way can simply be run again.
+idempotent (`IF NOT EXISTS`), so a migration interrupted half-way can simply be run again; a
+single-column `ALTER TABLE … ADD COLUMN` is skipped when the column exists (18.16 lacks IF NOT EXISTS).
 """
 
 from __future__ import annotations
@@ -54,6 +55,24 @@ def load(directory: Path = DEFAULT_DIR) -> list[Migration]:
     return found
 
 
+_ADD_COLUMN = re.compile(r"^ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+[^,]+$", re.IGNORECASE)
+
+
+def added_column(statement: str) -> tuple[str, str] | None:
+    """(table, column) of a single-column `ALTER TABLE t ADD COLUMN c <type>`, else None."""
+    match = _ADD_COLUMN.match(statement.strip())
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _column_exists(engine: Engine, table: str, column: str) -> bool:
+    rows = engine.execute(
+        "SELECT count() FROM system.columns WHERE database = currentDatabase() "
+        "AND table = %(table)s AND name = %(column)s",
+        {"table": table, "column": column},
+    )
+    return bool(rows and int(rows[0][0]))
+
+
 def applied_versions(engine: Engine) -> set[int]:
     engine.execute(LEDGER_DDL)
     return {int(row[0]) for row in engine.execute("SELECT version FROM schema_migrations")}
@@ -67,6 +86,10 @@ def migrate(engine: Engine, directory: Path = DEFAULT_DIR) -> list[Migration]:
         if migration.version in done:
             continue
         for statement in migration.statements:
+            # 18.16 has no ADD COLUMN IF NOT EXISTS: a re-run after an interruption skips added columns
+            added = added_column(statement)
+            if added is not None and _column_exists(engine, *added):
+                continue
             engine.execute(statement)
         engine.insert("schema_migrations", ("version", "name"), [(migration.version, migration.name)])
         applied.append(migration)

@@ -9,8 +9,10 @@ from datetime import date
 from fapiao.analytics import sellers
 from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.narrative import PeriodFacts, RiskySeller
+from fapiao.analytics.reveal import open_facts
 from fapiao.analytics.series import Series, Trend
 from fapiao.analytics.trends import TrendQuery
+from fapiao.crypto.protect import FieldSealer
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.trends import fetch_trend
 
@@ -55,10 +57,12 @@ def fetch_period(
     date_from: date,
     date_to: date,
     on_step: Callable[[str], None] | None = None,
+    sealer: FieldSealer | None = None,
 ) -> PeriodData:
     """Everything the report needs: four trends over the rollups and the risky sellers.
 
-    `on_step(name)` is called after each of STEPS (for progress bars)."""
+    `on_step(name)` is called after each of STEPS (for progress bars). With the `sealer`, the risky
+    sellers come with their tax ids and names (else as pseudonyms and envelopes, as stored)."""
     chosen = auto_bucket(date_from, date_to)
     trends: dict[str, Trend] = {}
     for dim in (None, Dimension.REGION, Dimension.TYPE, Dimension.VERDICT):
@@ -75,6 +79,8 @@ def fetch_period(
         trends["type"].series,
         risky_sellers(engine, org_id, TrendQuery(date_from, date_to)),
     )
+    if sealer is not None:
+        facts = open_facts(sealer, facts)
     if on_step:
         on_step("sellers")
     return PeriodData(facts, trends)

@@ -15,7 +15,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fapiao.analytics.custom_reports import ReportSpec, ReportTable, compile_report, shape_rows
+from fapiao.analytics.filters import time_range
+from fapiao.analytics.reveal import open_report
+from fapiao.crypto.protect import FieldSealer
 from fapiao.warehouse.engine import Engine
+from fapiao.warehouse.party_names import sealed_filters
 
 TABLE = "report_definitions"
 COLUMNS = (
@@ -130,7 +134,16 @@ def get(engine: Engine, org_id: str, report_id: str) -> StoredReport | None:
     return _stored(rows[0]) if rows else None
 
 
-def run(engine: Engine, org_id: str, spec: ReportSpec, today: date) -> ReportTable:
-    """The report's table for this organisation (scoped in its compiled SQL)."""
-    compiled = compile_report(org_id, spec, today)
-    return shape_rows(spec, compiled, engine.execute(compiled.sql, compiled.params))
+def run(
+    engine: Engine, org_id: str, spec: ReportSpec, today: date, sealer: FieldSealer | None = None
+) -> ReportTable:
+    """The report's table for this organisation (scoped in its compiled SQL). With the `sealer`, its
+    seller/buyer/requester filters match the sealed columns and those columns come back opened."""
+    if sealer is None:
+        compiled = compile_report(org_id, spec, today)
+        return shape_rows(spec, compiled, engine.execute(compiled.sql, compiled.params))
+    first, last = spec.period(today)
+    filters = spec.filters.check_filters(first, last)
+    filters = sealed_filters(engine, org_id, filters, time_range(filters, today), sealer)
+    compiled = compile_report(org_id, spec, today, filters)
+    return open_report(sealer, shape_rows(spec, compiled, engine.execute(compiled.sql, compiled.params)))

@@ -1,4 +1,8 @@
-"""Rows of the `check_results` table, and the queries the API runs on it."""
+"""Rows of the `check_results` table, and the queries the API runs on it.
+
+Results arrive sealed from the worker (fapiao.crypto.protect): the plaintext party and requester
+columns are then empty and `*_ref` / `*_sealed` hold pseudonyms and SM4-GCM envelopes; the API opens
+them for the owning organisation (`fapiao.crypto.protect.FieldSealer.open_row`)."""
 
 from __future__ import annotations
 
@@ -53,6 +57,12 @@ COLUMNS: tuple[str, ...] = (
     "risk_features",
     "risk_model_version",
     "rule_version",
+    "seller_ref",
+    "seller_sealed",
+    "buyer_ref",
+    "buyer_sealed",
+    "requester_ref",
+    "requester_sealed",
 )
 _ZERO = Decimal("0.00")
 
@@ -105,6 +115,13 @@ def result_row(result: CheckResult) -> tuple[Any, ...]:
         list(risk.features) if risk else [],
         risk.model_version if risk else "",
         risk.rule_version if risk else 0,
+        # sealed results (docs/security.md): pseudonyms and envelopes; the plaintext columns above are ''
+        (face.seller.ref or "") if face else "",
+        (face.seller.sealed or "") if face else "",
+        (face.buyer.ref or "") if face else "",
+        (face.buyer.sealed or "") if face else "",
+        result.requester_ref,
+        result.requester_sealed,
     )
 
 

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from fapiao import topics
 from fapiao.bus import Publisher
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.protect import FieldSealer
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import RiskAlert
 from services.api.alerts_hub import AlertsHub
+from services.api.opened_results import OpenedResultsCache, open_alerts
 from services.api.results_feed import ResultsCache, TopicFollower, results_follower
 
 
@@ -22,12 +25,14 @@ class ApiState:
     feed: TopicFollower
     alerts: AlertsHub
     alerts_feed: TopicFollower
+    sealer: FieldSealer  # opens sealed results, alerts and rows for the organisation that owns them
     _engine: NativeEngine | None = None
     _engine_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def build(cls, settings: Settings) -> ApiState:
-        cache = ResultsCache(settings.api_results_cache_size)
+        sealer = FieldSealer.from_keys(CryptoKeys.from_settings(settings))
+        cache: ResultsCache = OpenedResultsCache(settings.api_results_cache_size, sealer)
         hub = AlertsHub()
         alerts_topic = settings.topic(topics.RISK_ALERTS.name)
         return cls(
@@ -36,7 +41,8 @@ class ApiState:
             cache=cache,
             feed=results_follower(settings, cache),
             alerts=hub,
-            alerts_feed=TopicFollower(settings, alerts_topic, RiskAlert, hub.publish),
+            alerts_feed=TopicFollower(settings, alerts_topic, RiskAlert, open_alerts(sealer, hub.publish)),
+            sealer=sealer,
         )
 
     async def start(self) -> None:

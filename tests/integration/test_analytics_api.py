@@ -20,7 +20,10 @@ import pytest
 from openpyxl import load_workbook
 
 from fapiao import topics
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.protect import FieldSealer
 from fapiao.domain.invoice_types import invoice_key
+from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from tests.analytics_data import OTHER_SELLER, SELLER, alert, insert_alerts, insert_results, result
 from tests.factories import issued
@@ -32,7 +35,7 @@ VERDICTS = ("consistent", "consistent", "consistent", "inconsistent", "voided", 
 
 
 @pytest.fixture(scope="module")
-def orgs(make_org: Callable[..., Org], engine: NativeEngine) -> tuple[Org, Org]:
+def orgs(make_org: Callable[..., Org], engine: NativeEngine, settings: Settings) -> tuple[Org, Org]:
     """Two organisations; A has 30 checks over three days (and a version change), B has 5."""
     a, b = make_org("分析甲 Analytics A"), make_org("分析乙 Analytics B")
     rows = []
@@ -60,8 +63,9 @@ def orgs(make_org: Callable[..., Org], engine: NativeEngine) -> tuple[Org, Org]:
                 uuid.uuid4(), "consistent", rows[i].requested_at, org_id=b.org_id, number=f"{60000000 + i}"
             )
         )
-    insert_results(engine, rows)
-    insert_alerts(engine, [alert(rows[7]), alert(rows[-1])])
+    sealer = FieldSealer.from_keys(CryptoKeys.from_settings(settings))  # as the worker seals them
+    insert_results(engine, rows, sealer)
+    insert_alerts(engine, [alert(rows[7]), alert(rows[-1])], sealer)
     return a, b
 
 
@@ -162,7 +166,8 @@ def test_trends(api_url: str, orgs: tuple[Org, Org]) -> None:
     sellers = _get(api_url, a, "/v1/analytics/trends", dimension="seller", top=1, **PERIOD).json()
     assert [s["label_zh"] for s in sellers["series"]] == ["北京海淀示例科技有限公司"]
     hourly = _get(api_url, a, "/v1/analytics/trends", bucket="hour", dimension="requester", **PERIOD).json()
-    assert {s["key"] for s in hourly["series"]} == {"alice", "bob"} and len(hourly["buckets"]) == 7 * 24
+    assert {s["label_en"] for s in hourly["series"]} == {"alice", "bob"} and len(hourly["buckets"]) == 7 * 24
+    assert all(len(s["key"]) == 64 for s in hourly["series"])  # keys are pseudonyms, labels opened
     assert _get(api_url, b, "/v1/analytics/trends", **PERIOD).json()["series"][0]["current"]["checks"] == 5
     too_long = _get(
         api_url, a, "/v1/analytics/trends", bucket="hour", date_from="2026-01-01", date_to="2026-03-01"

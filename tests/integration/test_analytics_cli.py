@@ -18,7 +18,7 @@ from fapiao.settings import Settings
 from fapiao.warehouse import report_store
 from fapiao.warehouse.engine import NativeEngine
 from tests import analytics_contract
-from tests.analytics_data import at, insert_results, result, scalar
+from tests.analytics_data import KEYS_ENV, at, insert_results, result, scalar
 from tests.integration.processes import ROOT
 from tests.reports_contract import NOW
 
@@ -35,7 +35,7 @@ def database() -> Iterator[NativeEngine]:
 
 
 def fapiao(engine: NativeEngine, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, FAPIAO_CLICKHOUSE_DATABASE=engine.database, FAPIAO_LOG_JSON="false")
+    env = dict(os.environ, FAPIAO_CLICKHOUSE_DATABASE=engine.database, FAPIAO_LOG_JSON="false", **KEYS_ENV)
     done = subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
         cwd=ROOT,

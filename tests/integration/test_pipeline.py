@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from fapiao import topics
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.protect import FieldSealer
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
@@ -16,8 +18,8 @@ from tests.factories import check_of, issued, status_change
 from tests.integration.conftest import wait_rows
 
 VERDICT_SQL = (
-    "SELECT verdict, mismatched_fields, check_count, seller_name, amount, invoice_status "
-    "FROM check_results FINAL WHERE check_id = %(id)s"
+    "SELECT verdict, mismatched_fields, check_count, seller_name, amount, invoice_status, seller_ref, "
+    "seller_sealed FROM check_results FINAL WHERE check_id = %(id)s"
 )
 
 
@@ -25,7 +27,7 @@ def _key(inv) -> str:  # type: ignore[no-untyped-def]
     return invoice_key(inv.invoice_code, inv.invoice_number)
 
 
-async def test_checks_published_with_aiokafka_land_in_clickhouse(worker, engine, publisher) -> None:
+async def test_checks_published_with_aiokafka_land_in_clickhouse(worker, engine, publisher, settings) -> None:
     genuine = issued(number="10000001")
     voided = issued(number="10000002")
     digital = issued(fplx="32", code="", number="26112000000010000003", amount="1000.00", tax="60.00")
@@ -45,14 +47,16 @@ async def test_checks_published_with_aiokafka_land_in_clickhouse(worker, engine,
         key = invoice_key(request.invoice_code, request.invoice_number)
         await publisher.publish(topics.CHECKS_REQUESTED, key, request)
 
+    sealer = FieldSealer.from_keys(CryptoKeys.from_settings(settings))
     for request, verdict, fields, amount in cases:
         rows = await wait_rows(engine, VERDICT_SQL, {"id": request.check_id}, 1)
         assert len(rows) == 1
-        got_verdict, got_fields, count, seller, got_amount, _status = rows[0]
+        got_verdict, got_fields, count, seller, got_amount, _status, seller_ref, seller_sealed = rows[0]
         assert (got_verdict, list(got_fields), got_amount) == (verdict, fields, amount), request
         assert count >= 1
-        if verdict in ("consistent", "voided"):
-            assert seller == "北京海淀示例科技有限公司"
+        if verdict in ("consistent", "voided"):  # the seller rests sealed (field encryption is on)
+            assert seller == "" and seller_ref == sealer.tax_ref("9111010829141777X4")
+            assert sealer.party_name(seller_sealed, "seller", seller_ref) == "北京海淀示例科技有限公司"
 
 
 async def test_unreadable_messages_go_to_the_dead_letter_topic_and_the_worker_goes_on(

@@ -125,7 +125,7 @@ def test_trend_queries_pick_their_source_and_validate() -> None:
     assert "FROM checks_daily WHERE org_id = %(org_id)s AND dimension = 'region'" in sql
     assert "countMerge(results)" in sql and "uniqExactMerge" not in sql and "%(top_keys)s" not in sql
     sets = sets_sql(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER))
-    assert "uniqExactMerge(checks)" in sets and "seller_tax_id IN %(top_keys)s" in sets
+    assert "uniqExactMerge(checks)" in sets and "seller_ref IN %(top_keys)s" in sets
     assert TrendQuery(TODAY, TODAY, Bucket.HOUR, Dimension.REGION).source is Source.RAW
     assert unit_dates(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER), ["2026-11-28"]) == (
         "2026-11-27",

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fapiao.crypto.protect import FieldSealer
+from fapiao.crypto.sm4 import Sm4Keyring
 from fapiao.domain import register
 from fapiao.domain.results import build_result, result_id
 from fapiao.domain.verification import MESSAGES, Decision, decide
@@ -236,6 +238,8 @@ def test_the_row_of_a_consistent_result() -> None:
         "risk_features": [],
         "risk_model_version": "",
         "rule_version": 0,
+        # an unsealed result (field encryption off): no pseudonyms, no envelopes
+        **{f"{who}_{part}": "" for who in ("seller", "buyer", "requester") for part in ("ref", "sealed")},
         **ORG,
     }
     assert {column: row[column] for column in expected} == expected
@@ -243,6 +247,23 @@ def test_the_row_of_a_consistent_result() -> None:
     assert set(row) - set(expected) <= set(CheckResult.model_fields)
     assert row["requested_at"].utcoffset() == timedelta(0)
     assert row["decided_at"].utcoffset() == timedelta(0)
+
+
+def test_the_row_of_a_sealed_result_holds_pseudonyms_and_envelopes_only() -> None:
+    sealer = FieldSealer(Sm4Keyring({"k1": bytes(16)}, "k1"), b"k" * 32)
+    request, decision = consistent()
+    sealed = sealer.seal_result(build_result(request, decision, decided_at=DECIDED_AT, check_count=1))
+    row = row_of(sealed)
+    for column in ("seller_tax_id", "seller_name", "buyer_tax_id", "buyer_name", "requester"):
+        assert row[column] == "", column
+    assert row["seller_ref"] == sealer.tax_ref(SELLER.tax_id) and row["buyer_ref"] == sealer.tax_ref(
+        BUYER.tax_id
+    )
+    assert row["requester_ref"] == sealer.requester_ref(request.requester)
+    assert sealer.open_party_fields(row["seller_sealed"], "seller", row["seller_ref"])["name"] == SELLER.name
+    assert sealer.open_requester(row["requester_sealed"], row["requester_ref"]) == request.requester
+    text = repr(row)
+    assert SELLER.name not in text and str(SELLER.tax_id) not in text and str(BUYER.tax_id) not in text
 
 
 def test_the_row_without_a_face_has_zero_amounts_and_empty_parties() -> None:

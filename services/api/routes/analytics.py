@@ -12,6 +12,7 @@ from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.charts import ChartName, chart_spec, render
 from fapiao.analytics.filters import local_today
 from fapiao.analytics.narrative import summarise, unusual_regions
+from fapiao.analytics.reveal import open_trend
 from fapiao.analytics.trends import MAX_TOP, TrendQuery
 from fapiao.warehouse.period_report import auto_bucket, fetch_period
 from fapiao.warehouse.trends import fetch_trend
@@ -51,7 +52,7 @@ async def trends(
         query = TrendQuery(first, last, bucket, dimension, top)
     except ValueError as exc:
         raise invalid(str(exc)) from exc
-    return TrendOut.of(await state.query(fetch_trend, principal.org_id, query))
+    return TrendOut.of(open_trend(state.sealer, await state.query(fetch_trend, principal.org_id, query)))
 
 
 @router.get(
@@ -66,7 +67,7 @@ async def report(
     first, last = _period(date_from, date_to)
     if (last - first).days > 3660:
         raise invalid("a report covers at most ten years")
-    data = await state.query(fetch_period, principal.org_id, first, last)
+    data = await state.query(fetch_period, principal.org_id, first, last, None, state.sealer)
     facts = data.facts
     sentences = summarise(facts)
     link = f"?date_from={first.isoformat()}&date_to={last.isoformat()}"

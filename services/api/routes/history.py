@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -13,13 +14,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from fapiao.analytics.export import HISTORY_COLUMNS, XlsxWriter, csv_chunk, history_values
-from fapiao.analytics.filters import CheckFilters, date_problems, local_today
+from fapiao.analytics.filters import CheckFilters, date_problems, local_today, time_range
 from fapiao.analytics.history import MAX_PAGE, Cursor, CursorError, HistoryQuery, Order, SortKey
+from fapiao.analytics.reveal import open_row
 from fapiao.warehouse.history import fetch_page
+from fapiao.warehouse.party_names import sealed_filters
 from schemas.events import Verdict
 from services.api.analytics_models import HistoryItem, HistoryPageOut
 from services.api.deps import StateDep
 from services.api.principal import ReadPrincipal
+from services.api.state import ApiState
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
 EXPORT_PAGE = 2000
@@ -94,6 +98,16 @@ def _today() -> date:
     return local_today(datetime.now(UTC))
 
 
+async def _sealed(state: ApiState, org_id: str, query: HistoryQuery, today: date) -> HistoryQuery:
+    """The query on the sealed columns (seller/buyer/requester filters as pseudonyms); same fingerprint."""
+    filters = query.filters
+    if filters.seller is None and filters.buyer is None and filters.requester is None:
+        return query
+    span = time_range(filters, today)
+    sealed = await state.query(sealed_filters, org_id, filters, span, state.sealer)
+    return replace(query, filters=sealed)
+
+
 @router.get("", response_model=HistoryPageOut, summary="Your organisation's checks (历史查验记录)")
 async def list_history(
     state: StateDep,
@@ -111,8 +125,10 @@ async def list_history(
         after = Cursor.decode(cursor, query.fingerprint()) if cursor else None
     except CursorError as exc:
         raise invalid(str(exc)) from exc
-    page = await state.query(fetch_page, principal.org_id, query, after, _today())
-    items = [HistoryItem.of(i) for i in page.items]
+    today = _today()
+    sealed = await _sealed(state, principal.org_id, query, today)
+    page = await state.query(fetch_page, principal.org_id, sealed, after, today)
+    items = [HistoryItem.of(open_row(state.sealer, i)) for i in page.items]
     return HistoryPageOut(data=items, count=len(items), next_cursor=page.next_cursor)
 
 
@@ -144,9 +160,11 @@ async def export_history(
     async def pages() -> AsyncIterator[list[list[object]]]:
         cursor: Cursor | None = None
         sent = 0
+        sealed = await _sealed(state, principal.org_id, query, today)
         while sent < EXPORT_MAX_ROWS:
-            page = await state.query(fetch_page, principal.org_id, query, cursor, today)
-            rows = [history_values(i) for i in page.items[: EXPORT_MAX_ROWS - sent]]
+            page = await state.query(fetch_page, principal.org_id, sealed, cursor, today)
+            # the caller's own checks, opened: exports hold what the history page shows
+            rows = [history_values(open_row(state.sealer, i)) for i in page.items[: EXPORT_MAX_ROWS - sent]]
             sent += len(rows)
             yield rows
             if page.next_cursor is None:

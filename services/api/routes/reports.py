@@ -96,7 +96,7 @@ async def run_report(
         except ValueError as exc:
             raise invalid(str(exc)) from exc
     today = local_today(datetime.now(UTC))
-    table = await state.query(report_store.run, principal.org_id, spec, today)
+    table = await state.query(report_store.run, principal.org_id, spec, today, state.sealer)
     first, last = spec.period(today)
     chosen = format or spec.format
     if chosen is OutputFormat.JSON:

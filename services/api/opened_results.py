@@ -1,0 +1,49 @@
+"""Opening sealed results and alerts as the API's feeds receive them (fapiao.crypto.protect).
+
+The worker seals parties, requesters and taxpayer evidence before results and alerts reach Kafka; the
+API holds the keys and shows them in plaintext, but only to the organisation that owns each check or
+alert (every route filters by the caller's organisation). A result or alert that does not open (a key
+rotated out too early, tampering) is kept sealed and logged: the caller then sees pseudonyms, never
+another organisation's data and never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+
+from fapiao.crypto.exceptions import CryptoError
+from fapiao.crypto.protect import FieldSealer
+from schemas.events import CheckResult, RiskAlert
+from services.api.results_feed import ResultsCache
+
+log = structlog.get_logger(__name__)
+
+
+class OpenedResultsCache(ResultsCache):
+    """The results cache, holding opened results (decrypted once, as they arrive)."""
+
+    def __init__(self, capacity: int, sealer: FieldSealer) -> None:
+        super().__init__(capacity)
+        self._sealer = sealer
+
+    def put(self, result: CheckResult) -> None:
+        try:
+            result = self._sealer.open_result(result)
+        except CryptoError as exc:
+            log.error("result_does_not_open", check_id=str(result.check_id), error=str(exc))
+        super().put(result)
+
+
+def open_alerts(sealer: FieldSealer, publish: Callable[[RiskAlert], None]) -> Callable[[RiskAlert], None]:
+    """`publish`, given each alert opened."""
+
+    def opened(alert: RiskAlert) -> None:
+        try:
+            alert = sealer.open_alert(alert)
+        except CryptoError as exc:
+            log.error("alert_does_not_open", alert_id=str(alert.alert_id), error=str(exc))
+        publish(alert)
+
+    return opened

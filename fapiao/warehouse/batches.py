@@ -62,6 +62,11 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "tax",
     "total",
     "decided_at",
+    # sealed parties (migration 010): the API opens them into the name and tax id columns above
+    "seller_ref",
+    "seller_sealed",
+    "buyer_ref",
+    "buyer_sealed",
 )
 
 

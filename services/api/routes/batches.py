@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from fapiao.analytics.reveal import open_row
 from fapiao.batches.export import HEADER, result_line
 from fapiao.batches.row_checks import RowProblem
 from fapiao.batches.sheets import SheetError
@@ -196,7 +197,8 @@ async def _pages(
             state.query(store.items_page, org_id, batch_id, first, last),
             state.query(store.results_page, org_id, batch_id, since, first, last),
         )
-        yield [result_line(item) for item in store.merge_page(items, results)]
+        opened = {row: open_row(state.sealer, result) for row, result in results.items()}
+        yield [result_line(item) for item in store.merge_page(items, opened)]
 
 
 async def _csv(pages: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:

@@ -1,5 +1,6 @@
-"""`fapiao report` (a period report or a saved custom report, to a file, with a progress bar) and
-`fapiao db retention` (drop old monthly partitions). Both talk to ClickHouse directly: they are
+"""`fapiao report` (a period report or a saved custom report, to a file, with a progress bar),
+`fapiao db retention` (drop old monthly partitions) and `fapiao db warm-counts` (remember trend
+counts ahead). They talk to ClickHouse directly: they are
 operators' tools, so the organisation is named on the command line."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ OrgOption = Annotated[str, typer.Option("--org", help="organisation id (`fapiao 
 def register(app: typer.Typer, db_app: typer.Typer) -> None:
     app.command("report")(report)
     db_app.command("retention")(db_retention)
+    db_app.command("warm-counts")(db_warm_counts)
 
 
 def report(
@@ -154,3 +156,23 @@ def db_retention(
     for part in dropped:
         typer.echo(f"{verb} {settings.clickhouse_database}.{part.table} partition {part.month}")
     typer.echo(f"{len(dropped)} partitions {verb}" if dropped else "nothing to drop")
+
+
+def db_warm_counts(
+    days: Annotated[int, typer.Option("--days", min=1, max=3700, help="days back from today")] = 400,
+    org: Annotated[str | None, typer.Option("--org", help="only this organisation (default: all)")] = None,
+) -> None:
+    """Remember the exact check counts of the rollups' units (what the worker's leader keeps doing
+    every FAPIAO_ANALYTICS_WARM_SECONDS), so first trend requests over long ranges are fast."""
+    from fapiao.analytics.filters import local_today
+    from fapiao.warehouse.count_warmer import warm_counts
+    from fapiao.warehouse.engine import NativeEngine
+
+    engine = NativeEngine(Settings())
+    try:
+        done = warm_counts(engine, local_today(datetime.now(UTC)), days, [org] if org else None)
+    finally:
+        engine.close()
+    typer.echo(
+        f"remembered the counts of {done.organisations} organisations, {days} days, in {done.seconds:.1f} s"
+    )

@@ -62,11 +62,12 @@ def create_app(settings: Settings) -> Pipeline:
     )
     pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register)
 
-    from streams import register_agent, risk_agent, sink_agent, verify_agent
+    from streams import count_warmer, register_agent, risk_agent, sink_agent, verify_agent
 
     register_agent.attach(pipeline)
     verify_agent.attach(pipeline)
     if settings.risk_enabled:
         risk_agent.attach(pipeline)
     sink_agent.attach(pipeline)
+    count_warmer.attach(pipeline)
     return pipeline

@@ -40,6 +40,14 @@ def fetch_trend(engine: Engine, org_id: str, query: TrendQuery) -> Trend:
     return build_trend(query, main, engine.execute(alerts_sql(query), params), fixes)
 
 
+def remember_units(engine: Engine, org_id: str, query: TrendQuery) -> None:
+    """Make sure rollup_counts knows every unit of the query's rollup and periods at its current rows
+    (what a trend's first call does on the way), without shaping a trend: for count_warmer."""
+    if query.ranked or query.source is Source.RAW:
+        raise ValueError("only the whole rollups (total, verdict, region, type) are remembered ahead")
+    _rollup_rows(engine, org_id, query, query.params(org_id) | {"cache_source": cache_source(query)})
+
+
 def _amount_fixes(
     engine: Engine, query: TrendQuery, params: dict[str, Any], units: list[str]
 ) -> dict[tuple[str, str], Decimal]:

@@ -10,7 +10,7 @@ import pytest
 
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
-from tests import analytics_contract, lookups_contract, reports_contract
+from tests import analytics_contract, count_warmer_contract, lookups_contract, reports_contract
 from tests.analytics_contract import Dataset
 
 
@@ -65,6 +65,15 @@ def test_lookup_backfill_on_the_server(tmp_path: Path) -> None:
     engine = _server("lb")
     try:
         lookups_contract.check_migration_backfills_older_rows(engine, tmp_path)
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
+        engine.close()
+
+
+def test_count_warming_on_the_server() -> None:
+    engine = _server("wm")
+    try:
+        count_warmer_contract.check_warmed_counts_make_first_trends_read_only_counts(engine)
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
         engine.close()

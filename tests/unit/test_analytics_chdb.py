@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fapiao.warehouse.engine import ChdbEngine
-from tests import analytics_contract, lookups_contract, reports_contract
+from tests import analytics_contract, count_warmer_contract, lookups_contract, reports_contract
 from tests.analytics_contract import Dataset
 
 
@@ -53,5 +53,13 @@ def test_lookup_backfill_on_current_clickhouse(tmp_path: Path) -> None:
     engine = ChdbEngine(database=f"lb_{uuid.uuid4().hex[:8]}")
     try:
         lookups_contract.check_migration_backfills_older_rows(engine, tmp_path)
+    finally:
+        engine.close()
+
+
+def test_count_warming_on_current_clickhouse() -> None:
+    engine = ChdbEngine(database=f"w_{uuid.uuid4().hex[:8]}")
+    try:
+        count_warmer_contract.check_warmed_counts_make_first_trends_read_only_counts(engine)
     finally:
         engine.close()

@@ -13,6 +13,7 @@ from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, S
 from fapiao.analytics.series import Metrics, build_trend, change
 from fapiao.analytics.trend_sql import sets_sql, unit_dates, unit_sql
 from fapiao.analytics.trends import Source, TrendQuery, bucket_keys
+from fapiao.warehouse.count_warmer import slices
 from fapiao.warehouse.retention import cutoff_month, partitions_to_drop
 
 TODAY = date(2026, 11, 28)
@@ -199,3 +200,10 @@ def test_retention_keeps_the_current_month_and_the_ones_before() -> None:
     ]
     with pytest.raises(ValueError):
         cutoff_month(TODAY, 0)
+
+
+def test_count_warming_slices_cover_the_days_oldest_first() -> None:
+    parts = slices(date(2026, 3, 31), 61)
+    assert parts[0] == (date(2026, 1, 30), date(2026, 2, 28)) and parts[-1] == (date(2026, 3, 31),) * 2
+    assert sum((b - a).days + 1 for a, b in parts) == 61
+    assert slices(date(2026, 3, 31), 1) == [(date(2026, 3, 31), date(2026, 3, 31))]

@@ -1,0 +1,55 @@
+"""Remembering rollup unit counts ahead (fapiao.warehouse.count_warmer), on any ClickHouse engine.
+
+Run on current ClickHouse (chdb, tests/unit/test_analytics_chdb.py) and on the 18.16 server
+(tests/integration/test_analytics_server.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from fapiao.analytics.catalog import Bucket
+from fapiao.analytics.trend_sql import trend_sql
+from fapiao.analytics.trends import TrendQuery, cache_source
+from fapiao.warehouse import migrations
+from fapiao.warehouse.count_warmer import DIMENSIONS, active_organisations, slices, warm_counts
+from fapiao.warehouse.engine import Engine
+from fapiao.warehouse.trends import fetch_trend
+from tests.analytics_data import at, insert_results, result
+
+ORG = "warm-org"
+TODAY = date(2026, 11, 28)
+
+
+def _unknown(engine: Engine, query: TrendQuery) -> list[str]:
+    """The units a trend would still have to merge (not remembered, or 一致 amounts not known)."""
+    params = query.params(ORG) | {"cache_source": cache_source(query)}
+    return sorted({str(u) for row in engine.execute(trend_sql(query), params) for u in (*row[8], *row[9])})
+
+
+def check_warmed_counts_make_first_trends_read_only_counts(engine: Engine) -> None:
+    migrations.migrate(engine)
+    first = result(uuid.uuid4(), "consistent", at(3), org_id=ORG, total="10.00")
+    rows = [
+        first,
+        first,  # redelivered: the unit's 一致 amount must be recomputed, and is remembered too
+        result(uuid.uuid4(), "inconsistent", at(20, 9), org_id=ORG),
+        result(uuid.uuid4(), "consistent", at(27, 1), org_id=ORG, number="26322000000000000009", code=""),
+    ]
+    insert_results(engine, rows)
+    queries = [TrendQuery(date(2026, 10, 29), TODAY, Bucket.WEEK, d) for d in DIMENSIONS]
+    assert all(_unknown(engine, q) for q in queries)  # nothing remembered yet: a first call would merge
+    assert ORG in active_organisations(engine, date(2026, 11, 1))
+    done = warm_counts(engine, TODAY, 60, [ORG])
+    assert done.organisations == 1 and done.slices == len(slices(TODAY, 60)) == 2
+    assert [_unknown(engine, q) for q in queries] == [[]] * len(queries)
+    total = fetch_trend(engine, ORG, queries[0]).series[0].current
+    assert (total.checks, total.consistent, total.inconsistent, total.amount) == (3, 2, 1, Decimal("123.00"))
+    # a new check in a remembered hour: that unit is merged again (exact), until the next pass
+    insert_results(engine, [result(uuid.uuid4(), "consistent", at(20, 9), org_id=ORG)])
+    assert _unknown(engine, queries[0]) == ["2026-11-20 09:00:00"]
+    assert fetch_trend(engine, ORG, queries[0]).series[0].current.checks == 4
+    warm_counts(engine, TODAY, 60)  # every active organisation
+    assert [_unknown(engine, q) for q in queries] == [[]] * len(queries)

@@ -104,7 +104,7 @@ async def chart(
     date_to: DateTo = None,
 ) -> Response:
     first, last = _period(date_from, date_to)
-    data = await state.query(fetch_period, principal.org_id, first, last)
+    data = await state.query(fetch_period, principal.org_id, first, last, None, state.sealer)
     image = await asyncio.to_thread(render, chart_spec(name, data.trends, data.facts), fmt)
     media = "image/png" if fmt == "png" else "image/svg+xml"
     return Response(image, media_type=media, headers={"Cache-Control": "private, max-age=60"})

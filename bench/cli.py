@@ -242,6 +242,25 @@ def risk_throughput_cmd(
     _run(opts, [("risk-throughput", risk_throughput.job(opts, checks, invoices, rounds))])
 
 
+@app.command("encryption")
+def encryption_cmd(
+    ctx: typer.Context,
+    checks: Annotated[int | None, typer.Option(help="check requests K (default 20,000; quick 3,000)")] = None,
+    invoices: Annotated[
+        int | None, typer.Option(help="issued invoices M (default 20,000; quick 3,000)")
+    ] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="on/off pairs, alternating order")] = 2,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """The whole pipeline (risk stage, sink) with 国密 field encryption on vs off, same backlog."""
+    from bench import encryption_cost
+
+    opts = _merge(ctx, quick, record, profile)
+    _run(opts, [("encryption", encryption_cost.job(opts, checks, invoices, rounds))])
+
+
 @app.command("restart-loss")
 def restart_loss_cmd(
     ctx: typer.Context,

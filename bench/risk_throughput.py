@@ -218,18 +218,24 @@ def cpu_snapshot(pid: int, servers: dict[str, list[int]]) -> CpuSnapshot:
 
 
 class PipelineStack(Stack):
-    """A Stack whose worker runs with or without the risk stage and loads models from a given folder."""
+    """A Stack whose worker runs with or without the risk stage (and field encryption) and loads models
+    from a given folder."""
 
-    def __init__(self, name: str, *, risk: bool, models_dir: Path) -> None:
+    def __init__(self, name: str, *, risk: bool, models_dir: Path, encrypt: bool = True) -> None:
         self.risk = risk
         self.models_dir = models_dir
-        super().__init__(name, settings_overrides={"risk_enabled": risk, "models_dir": models_dir})
+        self.encrypt = encrypt
+        super().__init__(
+            name,
+            settings_overrides={"risk_enabled": risk, "models_dir": models_dir, "field_encryption": encrypt},
+        )
 
     def env(self) -> dict[str, str]:
         env = super().env()
         env.update(
             FAPIAO_RISK_ENABLED="true" if self.risk else "false",
             FAPIAO_MODELS_DIR=str(self.models_dir),
+            FAPIAO_FIELD_ENCRYPTION="true" if self.encrypt else "false",
         )
         return env
 
@@ -277,11 +283,20 @@ async def _wait_for(
 
 
 async def run_pipeline(
-    label: str, risk: bool, data: Backlog, models_dir: Path, *, profile: bool, progress: Progress
+    label: str,
+    risk: bool,
+    data: Backlog,
+    models_dir: Path,
+    *,
+    profile: bool,
+    progress: Progress,
+    encrypt: bool = True,
+    bench: str = "risk-throughput",
 ) -> Run:
     out = Run(label, risk)
     k = len(data.checks)
-    async with PipelineStack(f"risk-throughput-{label}", risk=risk, models_dir=models_dir) as stack:
+    stack_name = f"{bench}-{label.replace(' ', '-')}"
+    async with PipelineStack(stack_name, risk=risk, models_dir=models_dir, encrypt=encrypt) as stack:
         out.logs = stack.logs
         issued_topic, status_topic = stack.topic("invoices.issued"), stack.topic("invoices.status")
         results_topic = stack.topic("checks.results")

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import re
 import time
 import uuid
@@ -30,7 +32,10 @@ from bench import data
 from bench.harness import Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
+from bench.risk_throughput import _machine_busy, _stat_cpu
 from bench.stats import Result, ms, percentiles
+
+SHARD = 16  # connections per client of the load generator
 
 
 @dataclass
@@ -72,22 +77,62 @@ async def api_key_headers(client: httpx.AsyncClient) -> dict[str, str]:
     return {"X-API-Key": str(key.json()["key"])}
 
 
-async def _server_histogram(client: httpx.AsyncClient) -> dict[str, float]:
-    """The API's own latency histogram of POST /v1/checks (cumulative buckets, seconds)."""
-    text = (await client.get("/metrics/")).text
+async def _metric_lines(client: httpx.AsyncClient) -> list[str]:
+    return (await client.get("/metrics/")).text.splitlines()
+
+
+def _histogram(lines: list[str], name: str, *labels: str) -> dict[str, float]:
+    """One histogram of a /metrics page: cumulative bucket counts by `le` (seconds), plus "sum"
+    (label order is not guaranteed: lines are matched on each `labels` fragment)."""
     out = {}
-    for line in text.splitlines():
-        # label order is not guaranteed: normalise it
-        if (
-            line.startswith("fapiao_http_request_seconds_bucket")
-            and 'route="/v1/checks"' in line
-            and 'method="POST"' in line
-        ):
+    for line in lines:
+        if not all(fragment in line for fragment in labels):
+            continue
+        if line.startswith(f"{name}_bucket"):
             le = re.search(r'le="([^"]+)"', line)
-            value = line.rsplit(" ", 1)[1]
             if le:
-                out[le.group(1)] = float(value)
+                out[le.group(1)] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(f"{name}_sum"):
+            out["sum"] = float(line.rsplit(" ", 1)[1])
     return out
+
+
+def _server_histogram(lines: list[str]) -> dict[str, float]:
+    """The API's own latency histogram of POST /v1/checks (cumulative buckets, seconds)."""
+    return _histogram(lines, "fapiao_http_request_seconds", 'route="/v1/checks"', 'method="POST"')
+
+
+def _stalls(before: list[str], after: list[str]) -> list[tuple[str, str, str]]:
+    """The API's event-loop lag and GC pauses during the run (rows for the table); none from an API
+    without the probes."""
+    rows = []
+    lag0 = _histogram(before, "fapiao_api_event_loop_lag_seconds")
+    lag1 = _histogram(after, "fapiao_api_event_loop_lag_seconds")
+    count = lag1.get("+Inf", 0) - lag0.get("+Inf", 0)
+    if count:
+        over = {le: count - (lag1.get(le, 0) - lag0.get(le, 0)) for le in ("0.005", "0.025", "0.1")}
+        rows.append(
+            (
+                "API event-loop lag",
+                f"{lag1.get('sum', 0) - lag0.get('sum', 0):.2f} s in {count:,.0f} probes",
+                "probes late > 5 / 25 / 100 ms: "
+                f"{over['0.005']:,.0f} / {over['0.025']:,.0f} / {over['0.1']:,.0f}",
+            )
+        )
+    for gen in ("0", "1", "2"):
+        g0 = _histogram(before, "fapiao_api_gc_pause_seconds", f'generation="{gen}"')
+        g1 = _histogram(after, "fapiao_api_gc_pause_seconds", f'generation="{gen}"')
+        n = g1.get("+Inf", 0) - g0.get("+Inf", 0)
+        if n:
+            over_10 = n - (g1.get("0.01", 0) - g0.get("0.01", 0))
+            rows.append(
+                (
+                    f"API GC pauses, generation {gen}",
+                    f"{n:,.0f}, {(g1.get('sum', 0) - g0.get('sum', 0)) * 1000:,.1f} ms in all",
+                    f"{over_10:,.0f} longer than 10 ms",
+                )
+            )
+    return rows
 
 
 async def run(
@@ -96,10 +141,16 @@ async def run(
     duration: float = 60.0,
     wait: float = 2.0,
     warmup: float = 3.0,
-    pool: int = 200,
+    pool: int | None = None,
     profile: bool = False,
 ) -> Result:
     total = int(rate * duration)
+    # Enough connections for every request that can be in flight while the API honours `wait` (it
+    # answers 202 then), spread over several clients of SHARD connections each: httpcore's pool does
+    # work quadratic in its connections on every request (it counts the idle ones once per idle one),
+    # so one client with a 200-connection pool, once a slow second had opened them all, spent more CPU
+    # on bookkeeping than on requests, fell seconds behind and never recovered (the "collapsed" runs).
+    pool = pool or max(200, math.ceil(rate * (wait + 3)))
     n_warm = int(rate * warmup)
     n_invoices = total + n_warm
     result = Result(
@@ -144,16 +195,27 @@ async def run(
             api, url = await stack.start_api()
             progress.update(t, completed=1)
 
-        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60)
+        limits = httpx.Limits(max_connections=SHARD, max_keepalive_connections=SHARD, keepalive_expiry=60)
         timeout = httpx.Timeout(wait + 8.0, pool=wait + 8.0)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
-            client.headers.update(await api_key_headers(client))
+        async with contextlib.AsyncExitStack() as clients_open:
+            clients = [
+                await clients_open.enter_async_context(
+                    httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout)
+                )
+                for _ in range(math.ceil(pool / SHARD))
+            ]
+            client = clients[0]
+            headers = await api_key_headers(client)
+            for each in clients:
+                each.headers.update(headers)
 
             async def one(i: int, due: float, out: list[Sample]) -> None:
                 s = Sample(due=due, sent=time.perf_counter(), wall_sent=time.time())
                 out.append(s)
                 try:
-                    r = await client.post("/v1/checks", params={"wait": wait}, json=bodies[i])
+                    r = await clients[i % len(clients)].post(
+                        "/v1/checks", params={"wait": wait}, json=bodies[i]
+                    )
                     s.done, s.wall_done, s.status = time.perf_counter(), time.time(), r.status_code
                     if r.status_code == 200:
                         body = r.json()
@@ -192,8 +254,13 @@ async def run(
                 return out
 
             await drive(0, n_warm, warmup, None)  # warm-up, discarded
-            before = await _server_histogram(client)
+            before = await _metric_lines(client)
             profiles = []
+            pids = {"API": api.pid, "worker": worker.pid, "load generator": os.getpid()}
+            cpu_before = (
+                {name: _stat_cpu(f"/proc/{pid}/stat") for name, pid in pids.items()},
+                _machine_busy(),
+            )
             with (
                 Progress(
                     TextColumn("{task.description}"),
@@ -210,12 +277,45 @@ async def run(
                         profiling.enter_context(Profiler(proc, path, duration))
                         profiles.append(path)
                 samples = await drive(n_warm, total, duration, progress)
-            after = await _server_histogram(client)
+                cpu_after = (
+                    {name: _stat_cpu(f"/proc/{pid}/stat") for name, pid in pids.items()},
+                    _machine_busy(),
+                )
+            after = await _metric_lines(client)
 
     _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
+    _cpu_rows(result, len(samples), cpu_before, cpu_after)
     for path in profiles:
         result.details.extend(summarise(path))
     return result
+
+
+CpuReading = tuple[dict[str, float | None], tuple[float, float]]
+
+
+def _cpu_reading(pids: dict[str, int]) -> CpuReading:
+    return {name: _stat_cpu(f"/proc/{pid}/stat") for name, pid in pids.items()}, _machine_busy()
+
+
+def _cpu_rows(result: Result, requests: int, before: CpuReading, after: CpuReading) -> None:
+    """CPU seconds per request of each process of the run, and how busy the whole machine was (the
+    other work on it included): per-request CPU does not depend on how loaded the machine is."""
+    if not requests:
+        return
+    parts = []
+    for name, start in before[0].items():
+        end = after[0].get(name)
+        if start is not None and end is not None:
+            parts.append(f"{name} {(end - start) / requests * 1000:.2f}")
+    result.add("CPU per request (ms)", " / ".join(parts), "utime + stime from /proc, measured phase")
+    busy = after[1][0] - before[1][0]
+    total = after[1][1] - before[1][1]
+    if total > 0:
+        result.add(
+            "machine busy during the run",
+            f"{busy / total:.0%} of {os.cpu_count()} CPUs",
+            "/proc/stat, every process on the machine (other work included)",
+        )
 
 
 def _analyse(
@@ -226,9 +326,10 @@ def _analyse(
     wait: float,
     register_s: float,
     n_invoices: int,
-    before: dict[str, float],
-    after: dict[str, float],
+    metrics_before: list[str],
+    metrics_after: list[str],
 ) -> None:
+    before, after = _server_histogram(metrics_before), _server_histogram(metrics_after)
     answered = [s for s in samples if s.status is not None]
     ok = [s for s in answered if s.status in (200, 202)]
     verdicts = [s for s in answered if s.status == 200]
@@ -306,6 +407,8 @@ def _analyse(
                     f"{share:.1%}",
                     "API's own histogram of POST /v1/checks during the run",
                 )
+    for row in _stalls(metrics_before, metrics_after):
+        result.add(*row)
     result.add(
         "register load",
         f"{n_invoices / register_s:,.0f} invoices/s" if register_s else "—",

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_results_cache_size: int = Field(default=100_000, ge=100)
     api_max_wait_seconds: float = Field(default=10.0, gt=0)
+    api_loop_probe_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        description="period of the event-loop lag probe (metric fapiao_api_event_loop_lag_seconds)",
+    )
 
     # Batches (POST /v1/batches): bigger uploads are refused with 413; rows are read, published and
     # stored this many at a time, so a 100,000-row file never sits in memory whole.

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from prometheus_client import Counter, Histogram, make_asgi_app
+from fastapi import FastAPI
+from prometheus_client import make_asgi_app
 
 from fapiao import __version__
 from fapiao.settings import Settings
 from services.api import errors
 from services.api.accounts_state import AccountsState
 from services.api.body_limit import BodyLimit
+from services.api.loop_monitor import freeze_start_up_heap, time_gc, watch_loop
+from services.api.request_metrics import RequestMetrics
 from services.api.routes import (
     alerts,
     analytics,
@@ -33,16 +36,10 @@ from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
 from services.web import mount as mount_web
 
-REQUESTS = Counter("fapiao_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "fapiao_http_request_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-
 
 def create_app(settings: Settings) -> FastAPI:
+    time_gc()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         accounts = await AccountsState.open(settings)  # applies the accounts migrations
@@ -50,9 +47,14 @@ def create_app(settings: Settings) -> FastAPI:
         state = ApiState.build(settings)
         await state.start()
         app.state.api = state
+        freeze_start_up_heap()
+        probe = asyncio.create_task(watch_loop(settings.api_loop_probe_seconds), name="loop-lag-probe")
         try:
             yield
         finally:
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe
             await state.stop()
             accounts.close()
 
@@ -62,16 +64,6 @@ def create_app(settings: Settings) -> FastAPI:
         description="发票查验 — verify Chinese VAT invoices against the register, in milliseconds.",
         lifespan=lifespan,
     )
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        return response
 
     app.include_router(health.router)
     app.include_router(checks.router)
@@ -88,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes
     )
+    app.add_middleware(RequestMetrics)
     app.mount("/metrics", make_asgi_app())
     mount_web(app)  # the web app at /app/
     return app

@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from services.api.state import ApiState
 
 
-def _state(request: Request) -> ApiState:
+async def _state(request: Request) -> ApiState:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hand-off
+    # (and two loop wake-ups) on every request of every route that takes StateDep
     state: ApiState = request.app.state.api
     return state
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from datetime import UTC, date, datetime
 
@@ -64,6 +65,29 @@ def test_put_then_get() -> None:
     first = result()
     cache.put(first)
     assert cache.get(first.check_id) == first
+
+
+def test_a_scored_result_with_its_invoice_face_comes_back_equal() -> None:
+    from bench.data import results
+
+    cache = ResultsCache(4)
+    for scored in results(3):
+        cache.put(scored)
+        assert scored.invoice is not None and scored.risk is not None
+        assert cache.get(scored.check_id) == scored
+
+
+def test_cached_results_leave_nothing_for_the_garbage_collector_to_walk() -> None:
+    """A full cache must not turn into millions of tracked objects (full collections stall the loop)."""
+    cache = ResultsCache(1000)
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(300):
+        cache.put(result())
+        cache.mark_submitted(uuid.uuid4(), "org")
+    gc.collect()
+    assert len(gc.get_objects()) - before < 30
+    assert len(cache._results) == 300
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ An entry may exist before its issuance event arrives: a status change or a check
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
@@ -70,10 +71,27 @@ def count_check(entry: Entry | None, day: date) -> Entry:
     return new
 
 
+# Parsed invoices by the identity of their stored dict. Deciding a check and building its context both
+# need the invoice, and an entry read back from a memory table is the same dict check after check, so
+# each stored invoice is validated once instead of on every use. Holding the dict keeps its id from
+# being reused; stored dicts are never mutated (every function here copies), and the model is frozen.
+_PARSED: OrderedDict[int, tuple[dict[str, Any], InvoiceIssued]] = OrderedDict()
+_PARSED_MAX = 4096
+
+
 def issued_invoice(entry: Entry | None) -> InvoiceIssued | None:
     if not entry or entry.get("invoice") is None:
         return None
-    return InvoiceIssued.model_validate(entry["invoice"])
+    stored = entry["invoice"]
+    hit = _PARSED.get(id(stored))
+    if hit is not None and hit[0] is stored:
+        _PARSED.move_to_end(id(stored))
+        return hit[1]
+    invoice = InvoiceIssued.model_validate(stored)
+    _PARSED[id(stored)] = (stored, invoice)
+    while len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return invoice
 
 
 def status_of(entry: Entry | None) -> InvoiceStatus:

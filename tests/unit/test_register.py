@@ -107,6 +107,26 @@ def test_a_corrected_issuance_replaces_the_earlier_one() -> None:
     assert register.issued_invoice(register.apply_issued(entry, corrected)) == corrected
 
 
+def test_a_stored_invoice_is_parsed_once_and_a_new_issuance_is_parsed_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    parsed: list[object] = []
+    validate = InvoiceIssued.model_validate
+
+    def counting(value: object) -> InvoiceIssued:
+        parsed.append(value)
+        return validate(value)
+
+    monkeypatch.setattr(register.InvoiceIssued, "model_validate", counting)
+    entry = register.count_check(register.apply_issued(None, INVOICE), DAY)  # a copy keeps the invoice dict
+    assert register.issued_invoice(entry) == INVOICE
+    assert register.issued_invoice(register.count_check(entry, DAY)) == INVOICE
+    assert len(parsed) == 1
+    corrected = issued(amount="200.00")
+    assert register.issued_invoice(register.apply_issued(entry, corrected)) == corrected
+    # an equal but distinct dict (e.g. read back from a serialising store) is parsed, not trusted by id
+    assert register.issued_invoice(copy.deepcopy(entry)) == INVOICE
+    assert len(parsed) == 3
+
+
 def test_the_stored_invoice_is_json() -> None:
     stored = register.apply_issued(None, INVOICE)["invoice"]
     assert stored["amount"] == "100.00" and stored["total"] == "113.00"

@@ -1,18 +1,22 @@
-"""The history's selective filters through lookup tables (migration 011), instead of a column scan.
+"""The history's selective filters through lookup tables, instead of a column scan.
 
-ClickHouse 18.16 has no data-skipping indexes: a filter on the invoice number reads that column over
-the whole range. `check_numbers` holds the same checks ordered by (organisation, number, code,
-request time, check id), so a page first takes the next few (request time, check id) of the
-matching checks from there, newest first, then reads only those checks from check_results
-(`(requested_date, check_id) IN <literal pairs>` lets the primary key skip to their granules), each
-at its newest result (the highest version, as FINAL keeps), with every filter applied to that:
-the lookup narrows, it never decides. Pure: `fapiao.warehouse.history` runs it.
+ClickHouse 18.16 has no data-skipping indexes: a filter on the invoice number or a seller reads that
+column over the whole range. `check_numbers` (migration 011) and `check_parties` (012) hold the same
+checks ordered by (organisation, number or party pseudonym, request time, check id), so a page first
+takes the next few (request time, check id) of the matching checks from there, newest first, then
+reads only those checks from check_results (`(requested_date, check_id) IN <literal pairs>` lets the
+primary key skip to their granules), each at its newest result (FINAL), with every filter applied
+to that. A party table row says only that SOME result of the
+check named that party (a seller can first appear in a later result), so the lookup narrows, it
+never decides. Pure: `fapiao.warehouse.history` runs it.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from fapiao.analytics.filters import RANGE_CONDITIONS, CheckFilters, Compiled, TimeRange, compile_filters
@@ -31,14 +35,21 @@ class Lookup:
 
 
 def choose(f: CheckFilters) -> Lookup | None:
-    """The most selective lookup the filters allow (the invoice number), or None."""
+    """The most selective lookup the filters allow: the invoice number, else the seller's or buyer's
+    pseudonyms (a tax id, or the parties whose names match: `seller_refs`, fapiao.analytics.reveal);
+    None when none applies."""
     if f.invoice_number is not None:
         conditions = ["invoice_number = %(lk_number)s"]
-        params = {"lk_number": f.invoice_number}
+        params: dict[str, Any] = {"lk_number": f.invoice_number}
         if f.invoice_code is not None:
             conditions.append("invoice_code = %(lk_code)s")
             params["lk_code"] = f.invoice_code
         return Lookup("check_numbers", tuple(conditions), params)
+    for party in ("seller", "buyer"):
+        refs = getattr(f, f"{party}_refs")
+        if refs:
+            conditions = [f"party = '{party}'", "ref IN %(lk_refs)s"]
+            return Lookup("check_parties", tuple(conditions), {"lk_refs": tuple(refs)})
     return None
 
 
@@ -72,6 +83,16 @@ def pairs_sql(org_id: str, lookup: Lookup, span: TimeRange) -> tuple[str, dict[s
     return f"SELECT requested_date, check_id FROM {lookup.table} WHERE {where}", params
 
 
+def pairs_literal(pairs: Sequence[tuple[str, str]]) -> str:
+    """`(toDate('…'), toUUID('…')), …` from (date, check id) texts, each parsed first (so only a date
+    and a UUID can reach the SQL); typed literals, which 18.16's primary key analysis uses."""
+    if not pairs:
+        return "(toDate('1970-01-01'), toUUID('00000000-0000-0000-0000-000000000000'))"
+    return ", ".join(
+        f"(toDate('{date.fromisoformat(d).isoformat()}'), toUUID('{uuid.UUID(c)}'))" for d, c in pairs
+    )
+
+
 def rows_sql(
     org_id: str,
     query: HistoryQuery,
@@ -91,8 +112,7 @@ def rows_sql(
         pre.append(f"(requested_date, check_id) IN ({subquery[0]})")
         params |= subquery[1]
     else:
-        pre.append("(requested_date, check_id) IN %(lk_pairs)s")
-        params["lk_pairs"] = tuple(tuple(p) for p in pairs or ())
+        pre.append(f"(requested_date, check_id) IN ({pairs_literal(pairs or ())})")
     column, cast = _SORT_SQL[query.sort]
     direction = "DESC" if query.order is Order.DESC else "ASC"
     if cursor is not None:
@@ -103,16 +123,10 @@ def rows_sql(
         params |= {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
     params["limit"] = int(limit)
     order = f"ORDER BY {column} {direction}, toString(check_id) {direction} LIMIT %(limit)s"
-    if ids_only:  # many candidates: FINAL reads just the filter and sort columns
-        clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
-        return f"SELECT toString(check_id) FROM check_results FINAL {clauses} {order}", params
-    # A few checks' whole rows: the newest result of each (what FINAL keeps: the highest
-    # result_version; equal versions are redeliveries of one result) picked with LIMIT 1 BY, which
-    # unlike FINAL on 18.16 reads on every core; then the filters a newer result can change.
-    newest = (
-        f"SELECT * FROM check_results PREWHERE {' AND '.join(pre)} "
-        "ORDER BY check_id, result_version DESC LIMIT 1 BY check_id"
-    )
-    select = ", ".join(sql for _, sql in FIELDS)
-    sql = f"SELECT {select} FROM ({newest}) WHERE {' AND '.join(post)} {order}"
+    # FINAL, not `LIMIT 1 BY check_id` in a subquery (which reads on every core on 18.16, FINAL on
+    # one): ClickHouse 26 (chdb) then remembered the subquery's PREWHERE as matching nothing after
+    # a query whose outer WHERE kept nothing (its query condition cache), and lost rows later.
+    clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
+    select = "toString(check_id)" if ids_only else ", ".join(sql for _, sql in FIELDS)
+    sql = f"SELECT {select} FROM check_results FINAL {clauses} {order}"
     return sql, params

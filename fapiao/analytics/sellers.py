@@ -19,11 +19,12 @@ CANDIDATES_SQL = (
     "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
     "GROUP BY seller_ref HAVING problem > 0 ORDER BY problem DESC, seller_ref LIMIT %(limit)s"
 )
-# exact checks and problem checks of the candidates: per-day sets counted, days added up
+# exact checks and problem checks of the candidates: per-day sets counted, days added up (seller_days
+# is ordered by seller: only the candidates' rows are read)
 EXACT_SQL = (
     "SELECT seller_ref, any(name), sumIf(n, vkey = '*'), sumIf(n, vkey = '!') FROM ("
     "SELECT day, seller_ref, vkey, anyMerge(seller_sealed) AS name, uniqExactMerge(checks) AS n "
-    f"FROM sellers_daily WHERE {_PERIOD} AND vkey IN ('*', '!') AND seller_ref IN %(keys)s "
+    f"FROM seller_days WHERE {_PERIOD} AND vkey IN ('*', '!') AND seller_ref IN %(keys)s "
     "GROUP BY day, seller_ref, vkey) GROUP BY seller_ref"
 )
 ALERTED_SQL = (

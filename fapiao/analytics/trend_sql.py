@@ -92,10 +92,22 @@ _CACHE_WHERE = (
     "org_id = %(org_id)s AND source = %(cache_source)s AND month >= %(m_first)s AND month <= %(m_last)s "
     "AND unit >= %(u_first)s AND unit <= %(u_last)s"
 )
-CACHED_SQL = (
-    "SELECT unit, dim, vkey, results, checks, if(amount_known, toString(amount), '') "
-    f"FROM rollup_counts FINAL WHERE {_CACHE_WHERE}"
-)
+
+
+def _cache_where(query: TrendQuery) -> str:
+    """The remembered counts of the query's units (of its top values only, when ranked: the counts of
+    every seller ever shown would otherwise be read)."""
+    return f"{_CACHE_WHERE} AND dim IN %(top_keys)s" if query.ranked else _CACHE_WHERE
+
+
+def cached_sql(query: TrendQuery) -> str:
+    """Rows of (unit, dim, vkey, results, checks, amount or '') remembered for the query's units."""
+    return (
+        "SELECT unit, dim, vkey, results, checks, if(amount_known, toString(amount), '') "
+        f"FROM rollup_counts FINAL WHERE {_cache_where(query)}"
+    )
+
+
 CACHE_COLUMNS = (
     "org_id", "source", "month", "unit", "dim", "vkey", "results", "checks",
     "amount", "amount_known", "version",
@@ -123,7 +135,7 @@ def trend_sql(query: TrendQuery) -> str:
         "countMerge(results) AS r, sumMerge(total_sum) AS s "
         f"FROM {query.source} WHERE {_rollup_where(query)} GROUP BY u, dim, vkey) AS units "
         "ANY LEFT JOIN (SELECT unit AS u, dim, vkey, results AS cr, checks AS cn, amount AS ca, "
-        f"amount_known AS known FROM rollup_counts FINAL WHERE {_CACHE_WHERE}) AS counted "
+        f"amount_known AS known FROM rollup_counts FINAL WHERE {_cache_where(query)}) AS counted "
         "USING (u, dim, vkey) "
         "GROUP BY bucket, period, dim"
     )

@@ -27,7 +27,7 @@ MAX_TOP = 50
 class Source(StrEnum):
     HOURLY = "checks_hourly"
     DAILY = "checks_daily"
-    SELLERS = "sellers_daily"
+    SELLERS = "seller_days"  # sellers_daily ordered by seller (migration 012)
     REQUESTERS = "requesters_daily"
     RAW = "check_results"
 

@@ -9,9 +9,9 @@ from fapiao.analytics import units as unit_counts
 from fapiao.analytics.series import Trend, build_trend
 from fapiao.analytics.trend_sql import (
     CACHE_COLUMNS,
-    CACHED_SQL,
     alerts_sql,
     amount_fix_sql,
+    cached_sql,
     raw_sql,
     sets_sql,
     top_sql,
@@ -66,7 +66,7 @@ def _rollup_rows(
     if not any(row[8] or row[9] for row in rows):
         return [tuple(row[:9]) for row in rows], {}
     units = unit_counts.parse_units(engine.execute(unit_sql(query), params))
-    known, missing = unit_counts.split_cached(units, engine.execute(CACHED_SQL, params))
+    known, missing = unit_counts.split_cached(units, engine.execute(cached_sql(query), params))
     if missing:
         wanted = tuple(sorted({u.unit for u in missing}))
         for unit, dim, vkey, checks in engine.execute(sets_sql(query), params | {"units": wanted}):

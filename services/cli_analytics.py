@@ -20,6 +20,7 @@ def register(app: typer.Typer, db_app: typer.Typer) -> None:
     app.command("report")(report)
     db_app.command("retention")(db_retention)
     db_app.command("warm-counts")(db_warm_counts)
+    db_app.command("seal-plaintext")(db_seal_plaintext)
 
 
 def report(
@@ -133,6 +134,25 @@ def _saved(engine, org, report_id, first, last, output, fmt, progress, sealer) -
         path.write_bytes(table_bytes(table.columns, table.rows, chosen.value, spec.name))
     progress.update(task, advance=1)
     return path
+
+
+def db_seal_plaintext() -> None:
+    """Seal rows stored in plaintext (before migration 010 or with field encryption off): parties,
+    requesters and alert sellers become pseudonyms + SM4 envelopes; the seller/requester rollups are
+    rebuilt. Run with the worker stopped (rows arriving meanwhile may miss the rebuilt rollups)."""
+    from fapiao.crypto.keys import CryptoKeys
+    from fapiao.crypto.protect import FieldSealer
+    from fapiao.warehouse.engine import NativeEngine
+    from fapiao.warehouse.legacy_sealing import seal_plaintext
+
+    settings = Settings()
+    engine = NativeEngine(settings)
+    try:
+        sealer = FieldSealer.from_keys(CryptoKeys.from_settings(settings))
+        done = seal_plaintext(engine, sealer, on_step=lambda step: typer.echo(f"sealed {step}"))
+    finally:
+        engine.close()
+    typer.echo(f"{done.mutations} mutations" + ("; rollups rebuilt" if done.rollups_rebuilt else ""))
 
 
 def db_retention(

@@ -62,11 +62,16 @@ class FieldSealer:
     def seal_party(self, party: Party, role: Role) -> Party:
         if party.sealed is not None:
             return party
-        ref = self.tax_ref(party.tax_id)
+        fields = {f: getattr(party, f) for f in _PARTY_FIELDS}
+        return Party(ref=self.tax_ref(party.tax_id), sealed=self.seal_fields(fields, role))
+
+    def seal_fields(self, fields: dict[str, str | None], role: Role) -> str:
+        """The envelope of a party's fields (name, tax_id, address_phone, bank_account), bound to its
+        role and the pseudonym of its tax id."""
         plain = json.dumps(
-            {f: getattr(party, f) for f in _PARTY_FIELDS}, ensure_ascii=False, separators=(",", ":")
+            {f: fields.get(f) for f in _PARTY_FIELDS}, ensure_ascii=False, separators=(",", ":")
         )
-        return Party(ref=ref, sealed=self.sm4.encrypt_text(plain, _party_context(role, ref)))
+        return self.sm4.encrypt_text(plain, _party_context(role, self.tax_ref(fields.get("tax_id"))))
 
     def open_party(self, party: Party, role: Role) -> Party:
         if party.sealed is None:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
+import subprocess
+import sys
+import uuid
 
 import httpx
 
@@ -20,10 +24,13 @@ from fapiao.crypto.protect import FieldSealer
 from fapiao.crypto.result_integrity import result_is_intact
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
+from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckResult, Party
+from tests.analytics_data import KEYS_ENV, SEALER, at, insert_results, result
 from tests.factories import issued
 from tests.integration.conftest import wait_rows
+from tests.integration.processes import ROOT
 
 SELLER = Party(
     name="杭州西湖密钥测试有限公司", tax_id="91330106MA2KEYS01X", bank_account="招商银行杭州分行 571912345678"
@@ -122,3 +129,28 @@ async def test_results_rest_sealed_and_the_owner_sees_them(
             "/v1/history/export", params={"format": "csv", "seller": SELLER.tax_id}, headers=other.headers
         )
         assert SELLER.name not in their_export.content.decode("utf-8-sig")
+
+
+def test_the_seal_plaintext_command_seals_old_rows() -> None:
+    """`fapiao db seal-plaintext` on the 18.16 server: rows written in plaintext end up sealed."""
+    engine = NativeEngine(Settings(_env_file=None), database=f"seal_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
+    try:
+        migrations.migrate(engine)
+        insert_results(engine, [result(uuid.uuid4(), "consistent", at(25), requester=REQUESTER)], None)
+        env = dict(
+            os.environ, FAPIAO_CLICKHOUSE_DATABASE=engine.database, FAPIAO_LOG_JSON="false", **KEYS_ENV
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli", "db", "seal-plaintext"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "sealed sellers: 1" in done.stdout and "rollups rebuilt" in done.stdout
+        (row,) = engine.execute(
+            "SELECT seller_name, requester, seller_ref, requester_sealed FROM check_results"
+        )
+        assert row[:2] == ("", "") and row[2] == SEALER.tax_ref("9111010829141777X4")
+        assert SEALER.open_requester(row[3], SEALER.requester_ref(REQUESTER)) == REQUESTER
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
+        engine.close()

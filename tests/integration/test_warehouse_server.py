@@ -9,7 +9,7 @@ import pytest
 
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
-from tests import warehouse_contract
+from tests import sealing_contract, warehouse_contract
 
 
 @pytest.fixture
@@ -32,3 +32,7 @@ def test_results_queries_on_the_server(engine: NativeEngine) -> None:
 def test_batch_queries_on_the_server(engine: NativeEngine) -> None:
     warehouse_contract.check_migrations_apply_once(engine)
     warehouse_contract.check_batch_queries(engine)
+
+
+def test_plaintext_rows_get_sealed_on_the_server(engine: NativeEngine) -> None:
+    sealing_contract.check_plaintext_rows_get_sealed(engine)

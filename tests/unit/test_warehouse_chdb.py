@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from fapiao.warehouse.engine import ChdbEngine
-from tests import warehouse_contract
+from tests import sealing_contract, warehouse_contract
 
 
 @pytest.fixture
@@ -30,3 +30,7 @@ def test_results_queries_on_current_clickhouse(engine: ChdbEngine) -> None:
 def test_batch_queries_on_current_clickhouse(engine: ChdbEngine) -> None:
     warehouse_contract.check_migrations_apply_once(engine)
     warehouse_contract.check_batch_queries(engine)
+
+
+def test_plaintext_rows_get_sealed_on_current_clickhouse(engine: ChdbEngine) -> None:
+    sealing_contract.check_plaintext_rows_get_sealed(engine)

@@ -81,6 +81,8 @@ def db_migrate(
 @app.command()
 def worker() -> None:
     """Run the Faust worker (register, verify, ClickHouse sink)."""
+    import gc
+
     import faust
     from prometheus_client import start_http_server
 
@@ -90,6 +92,11 @@ def worker() -> None:
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
     pipeline = create_app(settings)
+    # Everything imported and built so far (~200k objects: faust, aiokafka, pydantic schemas) lives as
+    # long as the process: out of the collector's reach, a full collection no longer walks it while the
+    # agents stand still (120-260 ms per full collection of this heap, measured on this shared machine).
+    gc.collect()
+    gc.freeze()
     faust.Worker(
         pipeline.app, loglevel=settings.log_level.lower(), redirect_stdouts=False
     ).execute_from_commandline()

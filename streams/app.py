@@ -13,6 +13,7 @@ import faust
 from fapiao import topics
 from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
+from streams.flow_control import App
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Pipeline:
 def create_app(settings: Settings) -> Pipeline:
     datadir = settings.data_dir / settings.faust_app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = App(  # faust.App keeping fetched records at start-up: streams/flow_control.py
         settings.faust_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         broker_credentials=faust_credentials(settings),

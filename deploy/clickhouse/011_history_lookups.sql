@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS check_numbers
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(requested_date)
-ORDER BY (org_id, invoice_number, invoice_code, requested_at, check_id);
+ORDER BY (org_id, invoice_number, invoice_code, requested_at, check_id)
+SETTINGS index_granularity = 1024;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS check_numbers_mv TO check_numbers AS
 SELECT org_id, invoice_number, invoice_code, requested_at, requested_date, check_id

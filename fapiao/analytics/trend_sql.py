@@ -24,7 +24,7 @@ _RAW_DIM = {
 _ROLLUP: dict[Source, tuple[str, bool, str, str]] = {
     Source.HOURLY: ("hour", False, "'all'", "''"),
     Source.DAILY: ("day", True, "value", "''"),
-    Source.SELLERS: ("day", True, "seller_ref", "anyMerge(seller_sealed)"),
+    Source.SELLERS: ("day", True, "seller_ref", "''"),  # names: seller_names_sql (few rows)
     Source.REQUESTERS: ("day", True, "requester_ref", "anyMerge(requester_sealed)"),
 }
 _RAW_NAME = {Dimension.SELLER: "seller_sealed", Dimension.REQUESTER: "requester_sealed"}
@@ -65,6 +65,14 @@ def top_sql(query: TrendQuery) -> str:
         "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
         "AND vkey = '*' GROUP BY key ORDER BY rows DESC, key LIMIT %(top)s"
     )
+
+
+# The envelopes (names) of the top sellers, from their monthly rows: reading them from seller_days
+# would read a 200-byte envelope state for every seller-day row of the period.
+SELLER_NAMES_SQL = (
+    "SELECT seller_ref, anyMerge(seller_sealed) FROM sellers_monthly WHERE org_id = %(org_id)s "
+    "AND month >= %(lm_from)s AND month <= %(lm_to)s AND seller_ref IN %(top_keys)s GROUP BY seller_ref"
+)
 
 
 def unit_sql(query: TrendQuery) -> str:

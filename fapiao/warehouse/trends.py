@@ -9,6 +9,7 @@ from fapiao.analytics import units as unit_counts
 from fapiao.analytics.series import Trend, build_trend
 from fapiao.analytics.trend_sql import (
     CACHE_COLUMNS,
+    SELLER_NAMES_SQL,
     alerts_sql,
     amount_fix_sql,
     cached_sql,
@@ -37,6 +38,9 @@ def fetch_trend(engine: Engine, org_id: str, query: TrendQuery) -> Trend:
         fixes = _amount_fixes(engine, query, params, sorted({str(u) for row in main for u in row[8]}))
     else:
         main, fixes = _rollup_rows(engine, org_id, query, params)
+        if query.source is Source.SELLERS:  # labels: the sellers' envelopes, opened by the API
+            names = {str(k): str(n) for k, n in engine.execute(SELLER_NAMES_SQL, params)}
+            main = [(*row[:3], names.get(str(row[2]), ""), *row[4:]) for row in main]
     return build_trend(query, main, engine.execute(alerts_sql(query), params), fixes)
 
 

@@ -28,12 +28,13 @@ def _tail(log: Path) -> str:
 
 @contextmanager
 def cli_process(
-    args: list[str], env: Mapping[str, str], log: Path, stop_seconds: float = 30
+    args: list[str], env: Mapping[str, str], log: Path, stop_seconds: float = 30, module: str = "services.cli"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m services.cli ARGS…` with its output in `log`; terminated (then killed) on exit."""
+    """`python -m services.cli ARGS…` (or another `module`) with its output in `log`; terminated (then
+    killed) on exit."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=dict(env), stdout=out, stderr=out
+            [sys.executable, "-m", module, *args], cwd=ROOT, env=dict(env), stdout=out, stderr=out
         )
     try:
         yield proc

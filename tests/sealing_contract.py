@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 from fapiao.analytics.catalog import Dimension
-from fapiao.analytics.filters import CheckFilters
+from fapiao.analytics.filters import CheckFilters, time_range
 from fapiao.analytics.history import HistoryQuery
 from fapiao.analytics.reveal import open_row, open_trend
 from fapiao.analytics.trends import TrendQuery
@@ -15,6 +15,7 @@ from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.history import fetch_page
 from fapiao.warehouse.legacy_sealing import seal_plaintext
+from fapiao.warehouse.party_names import sealed_filters
 from fapiao.warehouse.trends import fetch_trend
 from tests.analytics_data import (
     BUYER,
@@ -86,6 +87,11 @@ def check_plaintext_rows_get_sealed(engine: Engine) -> None:
         and opened["12345678"]["buyer_tax_id"] == BUYER.tax_id
     )
     assert opened["32345678"]["requester"] == "bob" and opened["32345678"]["seller_name"] == ""
+
+    by_seller = CheckFilters(date_from=PERIOD[0], seller=str(OTHER_SELLER.tax_id))  # through check_parties
+    sealed = sealed_filters(engine, "legacy", by_seller, time_range(by_seller, PERIOD[1]), SEALER)
+    found = fetch_page(engine, "legacy", HistoryQuery(sealed), None, PERIOD[1]).items
+    assert [i["invoice_number"] for i in found] == ["22345678"]
 
     again = seal_plaintext(engine, SEALER)  # nothing left: no mutation, no rebuild
     assert again.parties == {"seller": 0, "buyer": 0} and again.mutations == 0 and not again.rollups_rebuilt

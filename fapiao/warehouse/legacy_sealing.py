@@ -10,6 +10,7 @@ and were never counted there. Evidence values of old alerts are left as they are
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,12 @@ from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import Engine
 
 CHUNK = 500  # distinct values per mutation (the mapping arrays travel in the statement)
-_ROLLUPS = ("sellers_daily", "sellers_monthly", "requesters_daily")
+# what views derive from the sealed columns: migration -> tables dropped and rebuilt, or refilled
+_REBUILT: dict[int, tuple[str, ...]] = {
+    10: ("sellers_daily", "sellers_monthly", "requesters_daily"),
+    12: ("seller_days",),
+}
+_REFILLED: dict[int, tuple[str, ...]] = {12: ("check_parties",)}
 _SEP = "|"  # tax ids never contain it, so tax_id|name splits at its first one
 
 
@@ -149,11 +155,30 @@ def seal_plaintext(
 
 
 def rebuild_rollups(engine: Engine) -> None:
-    """Drop and refill sellers_daily, sellers_monthly, requesters_daily (and their views) from
-    check_results, with migration 010's own statements."""
-    (sealing,) = [m for m in migrations.load() if m.version == 10]
-    for statement in sealing.statements:
-        if migrations.added_column(statement) is not None:
+    """Refill what materialized views derive from the sealed columns, from check_results, with the
+    migrations' own statements: sellers_daily, sellers_monthly, requesters_daily (010) and seller_days
+    (012) are dropped and rebuilt (their sums would double otherwise); check_parties (012, a
+    ReplacingMergeTree of check ids) is backfilled again, its duplicates collapse."""
+    by_version = {m.version: m for m in migrations.load()}
+    for version, tables in _REBUILT.items():
+        migration = by_version.get(version)
+        if migration is None:
             continue
-        if any(name in statement for name in _ROLLUPS) or "bi_sellers_daily" in statement:
-            engine.execute(statement)
+        for table in tables:
+            engine.execute(f"DROP TABLE IF EXISTS {table}_mv")
+            engine.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in migration.statements:
+            if migrations.added_column(statement) is not None or statement.upper().startswith("DROP"):
+                continue
+            if any(_names(statement, table) for table in tables):
+                engine.execute(statement)
+    for version, tables in _REFILLED.items():
+        migration = by_version.get(version)
+        for statement in migration.statements if migration else ():
+            if any(statement.startswith(f"INSERT INTO {table}") for table in tables):
+                engine.execute(statement)
+
+
+def _names(statement: str, table: str) -> bool:
+    """Whether the statement creates or fills `table` (or a view over it, as bi_<table>)."""
+    return re.search(rf"\b(bi_)?{table}(_mv)?\b", statement) is not None

@@ -10,8 +10,8 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from fapiao.analytics.catalog import Bucket
-from fapiao.analytics.trend_sql import trend_sql
+from fapiao.analytics.catalog import Bucket, Dimension
+from fapiao.analytics.trend_sql import top_sql, trend_sql
 from fapiao.analytics.trends import TrendQuery, cache_source
 from fapiao.warehouse import migrations
 from fapiao.warehouse.count_warmer import DIMENSIONS, active_organisations, slices, warm_counts
@@ -26,6 +26,9 @@ TODAY = date(2026, 11, 28)
 def _unknown(engine: Engine, query: TrendQuery) -> list[str]:
     """The units a trend would still have to merge (not remembered, or 一致 amounts not known)."""
     params = query.params(ORG) | {"cache_source": cache_source(query)}
+    if query.ranked:
+        top = engine.execute(top_sql(query), params | {"top": query.top})
+        params["top_keys"] = tuple(str(row[0]) for row in top)
     return sorted({str(u) for row in engine.execute(trend_sql(query), params) for u in (*row[8], *row[9])})
 
 
@@ -40,6 +43,7 @@ def check_warmed_counts_make_first_trends_read_only_counts(engine: Engine) -> No
     ]
     insert_results(engine, rows)
     queries = [TrendQuery(date(2026, 10, 29), TODAY, Bucket.WEEK, d) for d in DIMENSIONS]
+    queries.append(TrendQuery(date(2026, 10, 30), TODAY, Bucket.DAY, Dimension.SELLER, top=1))  # 30 days
     assert all(_unknown(engine, q) for q in queries)  # nothing remembered yet: a first call would merge
     assert ORG in active_organisations(engine, date(2026, 11, 1))
     done = warm_counts(engine, TODAY, 60, [ORG])

@@ -4,7 +4,8 @@ A trend reads each rollup unit's exact check count from `rollup_counts` when it 
 the unit's current row count, and otherwise merges the unit's check set (seconds for a year of 10M
 checks: docs/analytics.md). This pass does that merging in the background — for every organisation
 with checks in the last N days, for the rollups and dimensions the dashboards and the period report
-read (total, verdict, region, type) — in 30-day slices from the oldest, so each query stays small.
+read (total, verdict, region, type) in 30-day slices from the oldest, so each query stays small, and
+for the top sellers of the last 30 and 365 days.
 Repeated, it only merges the units that gained rows since (recent hours and days): cheap. The
 worker's leader runs it every `analytics_warm_seconds` (streams/count_warmer.py); `fapiao db
 warm-counts` runs it once (after a migration or a bulk load).
@@ -18,12 +19,15 @@ from datetime import date, timedelta
 
 from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.filters import local_midnight, utc_text
-from fapiao.analytics.trends import TrendQuery
+from fapiao.analytics.trends import MAX_TOP, TrendQuery
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.trends import remember_units
 
 DIMENSIONS: tuple[Dimension | None, ...] = (None, Dimension.VERDICT, Dimension.REGION, Dimension.TYPE)
 SLICE_DAYS = 30
+# Seller trends are top-N: their units are warmed for the dashboards' usual periods (the last 30 and
+# 365 days) and the MAX_TOP busiest sellers of each, which holds any smaller top of the same period.
+RANKED_DAYS = (30, 365)
 
 
 @dataclass(frozen=True)
@@ -64,4 +68,7 @@ def warm_counts(engine: Engine, today: date, days: int, org_ids: list[str] | Non
         for first, last in parts:
             for dimension in DIMENSIONS:
                 remember_units(engine, org, TrendQuery(first, last, Bucket.DAY, dimension))
+        for period in (d for d in RANKED_DAYS if d <= days):
+            first = today - timedelta(days=period - 1)
+            remember_units(engine, org, TrendQuery(first, today, Bucket.WEEK, Dimension.SELLER, MAX_TOP))
     return Warmed(len(orgs), len(parts), time.monotonic() - started)

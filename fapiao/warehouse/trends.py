@@ -46,10 +46,17 @@ def fetch_trend(engine: Engine, org_id: str, query: TrendQuery) -> Trend:
 
 def remember_units(engine: Engine, org_id: str, query: TrendQuery) -> None:
     """Make sure rollup_counts knows every unit of the query's rollup and periods at its current rows
-    (what a trend's first call does on the way), without shaping a trend: for count_warmer."""
-    if query.ranked or query.source is Source.RAW:
-        raise ValueError("only the whole rollups (total, verdict, region, type) are remembered ahead")
-    _rollup_rows(engine, org_id, query, query.params(org_id) | {"cache_source": cache_source(query)})
+    (what a trend's first call does on the way; for ranked queries, of its top values), without
+    shaping a trend: for count_warmer."""
+    if query.source is Source.RAW:
+        raise ValueError("hour buckets of region, type, seller or requester read check_results")
+    params = query.params(org_id) | {"cache_source": cache_source(query)}
+    if query.ranked:
+        top = engine.execute(top_sql(query), params | {"top": query.top})
+        if not top:
+            return
+        params["top_keys"] = tuple(str(row[0]) for row in top)
+    _rollup_rows(engine, org_id, query, params)
 
 
 def _amount_fixes(

@@ -33,6 +33,7 @@ from streams.app import Pipeline
 from streams.dead_letters import Unreadable, decode, send_dead_letter
 from streams.results_out import finisher_of
 from streams.risk_rules_feed import RulesHolder, follow_rules
+from streams.seller_stats_table import seller_stats_table
 
 log = structlog.get_logger(__name__)
 STAGE = "risk"
@@ -51,12 +52,7 @@ def set_current_event(event: faust.EventT) -> None:
 def attach(pipeline: Pipeline) -> None:
     settings = pipeline.settings
     app = pipeline.app
-    sellers = app.Table(
-        "seller_stats",
-        default=None,
-        partitions=settings.topic_partitions,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    )
+    sellers = seller_stats_table(app, settings.topic_partitions)
     raised = app.Table(
         "alerts_raised",
         default=None,

@@ -1,15 +1,17 @@
 """Rolling per-seller statistics, folded from `sellers.activity` events into a JSON-able dict.
 
-The worker keeps one dict per seller in a Faust table (stored as JSON), so the statistics are plain
-ints, floats, strings, lists and dicts, and their size is bounded however long the worker runs: the
-amount distribution is a running mean and variance (Welford) of log amounts, the buyers a space-saving
-top-k, the invoice numbers only the last few per recently active buyer. Nothing here mutates its
-input; nested containers of an output may be shared with its input, so treat both as immutable.
+The worker keeps one dict per seller in a Faust table (stored with `seller_stats_codec`), so the
+statistics are plain ints, floats, strings, lists and dicts, and their size is bounded however long
+the worker runs: the amount distribution is a running mean and variance (Welford) of log amounts, the
+buyers a space-saving top-k, the invoice numbers only the last few per recently active buyer. Nothing
+here mutates its input; nested containers of an output may be shared with its input, so treat both as
+immutable. Buyer tax ids and invoice series are interned, so the codec writes each of them once per value.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -72,8 +74,9 @@ def fold_activity(stats: Stats | None, activity: SellerActivity) -> Stats:
     hours[activity.issued_at.astimezone(_TZ).hour] += 1
     new["hours"] = hours
     if activity.buyer_tax_id:
-        _count_buyer(new, activity.buyer_tax_id)
-        _remember_number(new, activity)
+        buyer = sys.intern(activity.buyer_tax_id)  # one object in buyers and numbers: encoded once
+        _count_buyer(new, buyer)
+        _remember_number(new, buyer, activity)
     return new
 
 
@@ -97,17 +100,17 @@ def _count_buyer(new: Stats, buyer: str) -> None:
     new["buyers"] = buyers
 
 
-def _remember_number(new: Stats, activity: SellerActivity) -> None:
+def _remember_number(new: Stats, buyer: str, activity: SellerActivity) -> None:
     parsed = invoice_series(activity.invoice_key, activity.invoice_number)
     if parsed is None:
         return
     series, number = parsed
     numbers = dict(new["numbers"])
-    kept = numbers.pop(activity.buyer_tax_id, [])  # re-inserted last: the most recently active buyer
+    kept = numbers.pop(buyer, [])  # re-inserted last: the most recently active buyer
     if not any(s == series and n == number for s, n, _ in kept):
-        entry = [series, number, int(activity.issued_at.timestamp())]
+        entry = [sys.intern(series), number, int(activity.issued_at.timestamp())]
         kept = sorted([*kept, entry], key=lambda e: e[2])[-MAX_NUMBERS:]
-    numbers[activity.buyer_tax_id] = kept
+    numbers[buyer] = kept
     while len(numbers) > MAX_TRACKED_BUYERS:
         del numbers[next(iter(numbers))]
     new["numbers"] = numbers

@@ -1,13 +1,19 @@
-"""The risk worker writes the seller_stats changelog with the compact codec (not Faust's JSON), and
-what it writes decodes to the statistics with the new invoice counted."""
+"""The risk worker writes the seller_stats changelog with the compact codec (not Faust's JSON), what it
+writes decodes to the statistics with the new invoice counted, and the changelog is compacted in small
+segments (Faust created it with the table's config)."""
 
 from __future__ import annotations
 
 import time
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
 from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
+from fapiao.kafka_auth import client_kwargs
 from fapiao.risk import seller_stats_codec
+from streams.seller_stats_table import CHANGELOG_CONFIG
 from tests.factories import issued
 
 
@@ -24,3 +30,19 @@ async def test_the_seller_stats_changelog_holds_codec_values(worker, settings, p
     assert raw[:1] == bytes([seller_stats_codec.CODEC_VERSION])
     stats = seller_stats_codec.decode(raw)
     assert stats["issued"] >= 1 and str(inv.buyer.tax_id) in stats["buyers"]
+
+
+async def test_the_seller_stats_changelog_is_compacted_in_small_segments(worker, settings) -> None:
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
+    await admin.start()
+    try:
+        topic = f"{settings.faust_app_id}-seller_stats-changelog"
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    [(error, _, _, _, entries)] = response.resources  # (error, message, type, name, configs)
+    assert error == 0
+    config = {name: value for name, value, *_ in entries}
+    assert config["cleanup.policy"] == "compact"
+    for name, value in CHANGELOG_CONFIG.items():
+        assert float(config[name]) == value, name

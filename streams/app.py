@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> Pipeline:
         processing_guarantee="at_least_once",
         key_serializer="raw",
         value_serializer="raw",
-        producer_linger_ms=settings.producer_linger_ms,
+        producer_linger=settings.producer_linger_ms / 1000,  # seconds (producer_linger_ms is deprecated)
         stream_wait_empty=False,
     )
     declared = {

@@ -46,7 +46,7 @@ def test_producer_linger_is_one_setting_for_worker_and_publishers(monkeypatch, t
     monkeypatch.setenv("FAPIAO_PRODUCER_LINGER_MS", "4")
     settings = Settings(data_dir=tmp_path)
     assert settings.producer_linger_ms == 4
-    assert create_app(settings).app.conf.producer_linger_ms == 4
+    assert create_app(settings).app.conf.producer_linger == 0.004
 
     async def linger_seconds(**kwargs: int) -> float:
         publisher = Publisher(settings, **kwargs)

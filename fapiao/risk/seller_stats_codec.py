@@ -3,13 +3,16 @@
 The statistics stay the dict `seller_stats.fold_activity` returns; only their bytes change. Faust's
 `json` codec wrote that dict as JSON text (median 16 KB for demo sellers, 85 % of it the recent invoice
 numbers per buyer, each entry `["011002300111", 12345678, 1780000000]` spelt out again), and encoding it
-cost about four times the fold. Version 2 is one version byte and then `marshal` (format 4) of the
+cost about seven times the fold. Version 2 is one version byte and then `marshal` (format 4) of the
 dict: binary ints and floats (exact), and each interned string — buyer tax ids, invoice series, which
 the fold interns — written once and referred to after that. It is written and read in C.
 
-`marshal` executes nothing it reads (unlike pickle), and its format 4 is the same on every Python 3
-since 3.4; `decode` still checks the shape it gets. It also reads version 1, the JSON object Faust's
-json codec wrote before, so a changelog written by an older worker recovers without a reset.
+`marshal` executes nothing it reads (unlike pickle), but it is no parser for hostile bytes: only the
+worker writes this internal topic. Its format 4 is the same on every Python 3 since 3.4; `decode` still
+checks the shape it gets. It also reads version 1, the JSON object Faust's
+json codec wrote before, so a changelog written by an older worker recovers without a reset. The
+other way round does not work: a worker older than this codec cannot read version 2, so rolling back
+means deleting the `<app id>-seller_stats-changelog` topic (the statistics start again from empty).
 """
 
 from __future__ import annotations

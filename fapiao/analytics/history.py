@@ -148,8 +148,6 @@ def page_sql(
     """
     compiled = compile_filters(org_id, query.filters, span)
     pre, post, params = list(compiled.prewhere), list(compiled.where), dict(compiled.params)
-    column, cast = _SORT_SQL[query.sort]
-    direction = "DESC" if query.order is Order.DESC else "ASC"
     dates: tuple[str, ...] = RANGE_CONDITIONS
     if window is not None:
         window_dates = ("requested_date >= toDate(%(w_start)s)", "requested_date <= toDate(%(w_end)s)")
@@ -160,19 +158,29 @@ def page_sql(
     if candidates:
         pre.append(candidates)
     if cursor is not None:
-        op = "<" if query.order is Order.DESC else ">"
-        post.append(
-            f"({column} {op} {cast} OR ({column} = {cast} AND toString(check_id) {op} %(cursor_id)s))"
-        )
-        params |= {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
+        after, after_params = after_cursor(query, cursor)
+        post.append(after)
+        params |= after_params
     params["limit"] = int(limit)
     select = "toString(check_id)" if ids_only else ", ".join(sql for _, sql in FIELDS)
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
-    sql = (
-        f"SELECT {select} FROM check_results FINAL {clauses} "
-        f"ORDER BY {column} {direction}, toString(check_id) {direction} LIMIT %(limit)s"
-    )
+    sql = f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}"
     return sql, params
+
+
+def after_cursor(query: HistoryQuery, cursor: Cursor) -> tuple[str, dict[str, Any]]:
+    """The condition (and its parameters) for rows after the cursor in the query's order."""
+    column, cast = _SORT_SQL[query.sort]
+    op = "<" if query.order is Order.DESC else ">"
+    condition = f"({column} {op} {cast} OR ({column} = {cast} AND toString(check_id) {op} %(cursor_id)s))"
+    return condition, {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
+
+
+def order_by(query: HistoryQuery) -> str:
+    """The page order: the sort column, then the check id as a tie-break; `limit` bound."""
+    column, _ = _SORT_SQL[query.sort]
+    direction = "DESC" if query.order is Order.DESC else "ASC"
+    return f"ORDER BY {column} {direction}, toString(check_id) {direction} LIMIT %(limit)s"
 
 
 def rows_sql(org_id: str, span: TimeRange, check_ids: Sequence[str]) -> tuple[str, dict[str, Any]]:

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from fapiao.analytics.filters import RANGE_CONDITIONS, CheckFilters, Compiled, TimeRange, compile_filters
-from fapiao.analytics.history import _SORT_SQL, FIELDS, Cursor, HistoryQuery, Order
+from fapiao.analytics.history import FIELDS, Cursor, HistoryQuery, Order, after_cursor, order_by
 
 MAX_CHUNK = 4096  # candidates per read (the IN list is literal SQL)
 
@@ -113,20 +113,15 @@ def rows_sql(
         params |= subquery[1]
     else:
         pre.append(f"(requested_date, check_id) IN ({pairs_literal(pairs or ())})")
-    column, cast = _SORT_SQL[query.sort]
-    direction = "DESC" if query.order is Order.DESC else "ASC"
     if cursor is not None:
-        op = "<" if query.order is Order.DESC else ">"
-        post.append(
-            f"({column} {op} {cast} OR ({column} = {cast} AND toString(check_id) {op} %(cursor_id)s))"
-        )
-        params |= {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
+        after, after_params = after_cursor(query, cursor)
+        post.append(after)
+        params |= after_params
     params["limit"] = int(limit)
-    order = f"ORDER BY {column} {direction}, toString(check_id) {direction} LIMIT %(limit)s"
     # FINAL, not `LIMIT 1 BY check_id` in a subquery (which reads on every core on 18.16, FINAL on
     # one): ClickHouse 26 (chdb) then remembered the subquery's PREWHERE as matching nothing after
     # a query whose outer WHERE kept nothing (its query condition cache), and lost rows later.
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
     select = "toString(check_id)" if ids_only else ", ".join(sql for _, sql in FIELDS)
-    sql = f"SELECT {select} FROM check_results FINAL {clauses} {order}"
+    sql = f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}"
     return sql, params

@@ -13,6 +13,7 @@ import faust
 from fapiao import topics
 from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
+from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
 
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> Pipeline:
         "register",
         default=None,
         partitions=settings.topic_partitions,
+        extra_topic_configs=COMPACTED_CHANGELOG,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register)

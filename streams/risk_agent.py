@@ -30,6 +30,7 @@ from fapiao.risk.seller_stats import fold_activity
 from schemas.events import CheckResult, CheckVerified, RiskAlert, SellerActivity
 from streams import metrics
 from streams.app import Pipeline
+from streams.changelogs import COMPACTED_CHANGELOG
 from streams.dead_letters import Unreadable, decode, send_dead_letter
 from streams.results_out import finisher_of
 from streams.risk_rules_feed import RulesHolder, follow_rules
@@ -57,6 +58,7 @@ def attach(pipeline: Pipeline) -> None:
         "alerts_raised",
         default=None,
         partitions=settings.topic_partitions,
+        extra_topic_configs=COMPACTED_CHANGELOG,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
     rules = RulesHolder(DEFAULT_RULES)

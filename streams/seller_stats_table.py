@@ -1,7 +1,6 @@
 """The seller_stats table: seller tax id -> rolling statistics, stored with `fapiao.risk.seller_stats_codec`
 (a version byte + marshal; it reads the JSON values older workers wrote too), its changelog compacted in
-small segments (`CHANGELOG_CONFIG`; Faust applies it when it creates the topic — on an existing topic set
-it with `kafka-configs.sh --alter --entity-type topics --entity-name <app id>-seller_stats-changelog`).
+small segments (`streams.changelogs`).
 
 A table writes its changelog with its own `value_serializer` (faust passes it to every send, whatever
 the schema says) and hands it to its store, while changelog records are read back through the schema:
@@ -16,12 +15,9 @@ import faust
 from faust.serializers.codecs import Codec
 
 from fapiao.risk import seller_stats_codec
+from streams.changelogs import COMPACTED_CHANGELOG
 
 NAME = "seller_stats"
-# Kafka compacts only closed segments, and a segment closes at 1 GiB by default: the changelog of every
-# activity (one whole value each, ~12 KB) was never compacted, and a starting worker read all of it back.
-# Smaller segments and an eager cleaner leave about one value per seller (+ the open segment) to read.
-CHANGELOG_CONFIG = {"segment.bytes": 8 * 2**20, "min.cleanable.dirty.ratio": 0.1}
 
 
 class SellerStatsCodec(Codec):
@@ -49,7 +45,7 @@ def seller_stats_table(app: faust.App, partitions: int) -> faust.Table:
         default=None,
         beacon=app.tables.beacon,
         partitions=partitions,
-        extra_topic_configs=CHANGELOG_CONFIG,
+        extra_topic_configs=COMPACTED_CHANGELOG,  # ~12 KB per activity
         schema=faust.Schema(key_serializer="json", value_serializer=CODEC),
     )
     app.tables.add(table)

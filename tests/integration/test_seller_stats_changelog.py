@@ -1,11 +1,12 @@
 """The risk worker writes the seller_stats changelog with the compact codec (not Faust's JSON), what it
-writes decodes to the statistics with the new invoice counted, and the changelog is compacted in small
-segments (Faust created it with the table's config)."""
+writes decodes to the statistics with the new invoice counted, and every table's changelog is compacted
+in small segments (Faust created them with the tables' config)."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -13,7 +14,7 @@ from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.kafka_auth import client_kwargs
 from fapiao.risk import seller_stats_codec
-from streams.seller_stats_table import CHANGELOG_CONFIG
+from streams.changelogs import COMPACTED_CHANGELOG
 from tests.factories import issued
 
 
@@ -32,11 +33,12 @@ async def test_the_seller_stats_changelog_holds_codec_values(worker, settings, p
     assert stats["issued"] >= 1 and str(inv.buyer.tax_id) in stats["buyers"]
 
 
-async def test_the_seller_stats_changelog_is_compacted_in_small_segments(worker, settings) -> None:
+@pytest.mark.parametrize("table", ["seller_stats", "register", "alerts_raised"])
+async def test_every_changelog_is_compacted_in_small_segments(worker, settings, table) -> None:
     admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
     await admin.start()
     try:
-        topic = f"{settings.faust_app_id}-seller_stats-changelog"
+        topic = f"{settings.faust_app_id}-{table}-changelog"
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     finally:
         await admin.close()
@@ -44,5 +46,5 @@ async def test_the_seller_stats_changelog_is_compacted_in_small_segments(worker,
     assert error == 0
     config = {name: value for name, value, *_ in entries}
     assert config["cleanup.policy"] == "compact"
-    for name, value in CHANGELOG_CONFIG.items():
+    for name, value in COMPACTED_CHANGELOG.items():
         assert float(config[name]) == value, name

@@ -174,3 +174,22 @@ def test_issued_invoices_refuse_sealed_parties_and_parties_need_a_name() -> None
         Party(name="")
     with pytest.raises(ValueError):
         Party(name="x", sealed="v1:k1:a:b")
+
+
+def test_a_sealer_seals_each_party_once_and_bounds_what_it_remembers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fapiao.crypto import protect
+
+    s = sealer()
+    first, again = s.seal_party(SELLER, "seller"), s.seal_party(SELLER, "seller")
+    assert again is first  # same party, same role: the remembered envelope
+    as_buyer = s.seal_party(SELLER, "buyer")
+    assert as_buyer.sealed != first.sealed  # bound to its role: sealed apart
+    moved = SELLER.model_copy(update={"address_phone": "北京市朝阳区 010-1"})
+    assert s.seal_party(moved, "seller").sealed != first.sealed  # any field differs: sealed apart
+    assert s.open_party(s.seal_party(moved, "seller"), "seller") == moved
+    assert sealer().seal_party(SELLER, "seller").sealed != first.sealed  # another sealer, its own nonce
+    monkeypatch.setattr(protect, "PARTY_CACHE_SIZE", 2)
+    bounded = sealer()
+    for i in range(5):
+        bounded.seal_party(SELLER.model_copy(update={"name": f"卖方{i}"}), "seller")
+    assert len(bounded._parties) <= 2

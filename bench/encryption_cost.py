@@ -71,15 +71,6 @@ def seal_micro(samples: int = 3000) -> tuple[float, float, int]:
     return seal_s * 1e6 / len(results), open_s * 1e6 / len(results), len(results)
 
 
-def _order(rounds: int) -> list[tuple[str, bool]]:
-    """on, off; then off, on; … (alternating, so drift in load hits both alike)."""
-    pair = [("encryption on", True), ("encryption off", False)]
-    out: list[tuple[str, bool]] = []
-    for i in range(rounds):
-        out += pair if i % 2 == 0 else pair[::-1]
-    return out
-
-
 async def run(
     *,
     checks: int = 20_000,
@@ -109,7 +100,7 @@ async def run(
             data = rt.backlog(invoices, checks, status_fraction=status_fraction, seed=seed)
             rt.train_model(models_dir, invoices=train_invoices, checks=train_checks, seed=seed + 1)
         with rt._progress() as progress:
-            for label, encrypt in _order(rounds):
+            for label, encrypt in rt.alternating(("encryption on", True), ("encryption off", False), rounds):
                 run = await rt.run_pipeline(
                     label,
                     True,

@@ -538,9 +538,9 @@ def _risk_batches() -> str:
     return f"{settings.risk_batch_size} events / {settings.risk_batch_seconds * 1000:g} ms"
 
 
-def _order(rounds: int) -> list[tuple[str, bool]]:
-    """verify-only, risk; then risk, verify-only; … (alternating, so drift in load hits both alike)."""
-    pair = [("verify-only", False), ("risk", True)]
+def alternating(first: tuple[str, bool], second: tuple[str, bool], rounds: int) -> list[tuple[str, bool]]:
+    """first, second; then second, first; … (alternating, so drift in load hits both alike)."""
+    pair = [first, second]
     out: list[tuple[str, bool]] = []
     for i in range(rounds):
         out += pair if i % 2 == 0 else pair[::-1]
@@ -617,7 +617,7 @@ async def run(
             f"({model.algorithm}, {model.rows:,} rows, {model.seconds:.1f} s) in {models_dir}[/dim]"
         )
         with _progress() as progress:
-            for label, with_risk in _order(rounds):
+            for label, with_risk in alternating(("verify-only", False), ("risk", True), rounds):
                 runs.append(
                     await run_pipeline(label, with_risk, data, models_dir, profile=profile, progress=progress)
                 )

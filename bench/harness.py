@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from fapiao.bus import ensure_topics, partitions_of
+from fapiao.bus import delete_topics, ensure_topics, partitions_of
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
@@ -161,15 +161,7 @@ class Stack:
             shutil.rmtree(self.logs, ignore_errors=True)
 
     async def delete_topics(self) -> list[str]:
-        admin = AIOKafkaAdminClient(**client_kwargs(self.settings), request_timeout_ms=30000)
-        await admin.start()
-        try:
-            mine = [t for t in await admin.list_topics() if t.startswith(self.settings.topic_prefix)]
-            if mine:
-                await admin.delete_topics(mine)
-            return mine
-        finally:
-            await admin.close()
+        return await delete_topics(self.settings)
 
     # ------------------------------------------------------------------ subprocesses
 

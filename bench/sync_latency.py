@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import math
 import os
 import re
@@ -24,6 +25,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -32,7 +34,7 @@ from bench import data
 from bench.harness import Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
-from bench.risk_throughput import _machine_busy, _stat_cpu
+from bench.risk_throughput import _machine_busy, _server_pids, _stat_cpu
 from bench.stats import Result, ms, percentiles
 
 SHARD = 16  # connections per client of the load generator
@@ -256,11 +258,9 @@ async def run(
             await drive(0, n_warm, warmup, None)  # warm-up, discarded
             before = await _metric_lines(client)
             profiles = []
-            pids = {"API": api.pid, "worker": worker.pid, "load generator": os.getpid()}
-            cpu_before = (
-                {name: _stat_cpu(f"/proc/{pid}/stat") for name, pid in pids.items()},
-                _machine_busy(),
-            )
+            pids = {"API": [api.pid], "worker": [worker.pid], "load generator": [os.getpid()]}
+            pids |= _server_pids()
+            cpu_before = _cpu_reading(pids)
             with (
                 Progress(
                     TextColumn("{task.description}"),
@@ -277,12 +277,10 @@ async def run(
                         profiling.enter_context(Profiler(proc, path, duration))
                         profiles.append(path)
                 samples = await drive(n_warm, total, duration, progress)
-                cpu_after = (
-                    {name: _stat_cpu(f"/proc/{pid}/stat") for name, pid in pids.items()},
-                    _machine_busy(),
-                )
+                cpu_after = _cpu_reading(pids)
             after = await _metric_lines(client)
 
+        _write_samples(stack.logs / "samples.csv", samples)
     _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
     _cpu_rows(result, len(samples), cpu_before, cpu_after)
     for path in profiles:
@@ -290,11 +288,43 @@ async def run(
     return result
 
 
+def _write_samples(path: Path, samples: list[Sample]) -> None:
+    """Every measured request, for a timeline of the run (seconds since the first send)."""
+    t0 = min((s.sent for s in samples), default=0.0)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["sent_s", "late_ms", "latency_ms", "status", "verdict", "to_api_ms", "to_decided_ms"])
+        for s in sorted(samples, key=lambda s: s.sent):
+            latency = (s.done - s.sent) * 1000 if s.done is not None else None
+            to_api = (s.requested_at - s.wall_sent) * 1000 if s.requested_at else None
+            to_decided = (s.decided_at - s.requested_at) * 1000 if s.decided_at and s.requested_at else None
+            out.writerow(
+                [
+                    f"{s.sent - t0:.4f}",
+                    f"{(s.sent - s.due) * 1000:.2f}",
+                    _fmt(latency),
+                    s.status or "",
+                    s.verdict or s.error or "",
+                    _fmt(to_api),
+                    _fmt(to_decided),
+                ]
+            )
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 CpuReading = tuple[dict[str, float | None], tuple[float, float]]
 
 
-def _cpu_reading(pids: dict[str, int]) -> CpuReading:
-    return {name: _stat_cpu(f"/proc/{pid}/stat") for name, pid in pids.items()}, _machine_busy()
+def _cpu_reading(pids: dict[str, list[int]]) -> CpuReading:
+    """CPU seconds so far of each named group of processes, and of the whole machine."""
+    cpu: dict[str, float | None] = {}
+    for name, group in pids.items():
+        times = [_stat_cpu(f"/proc/{pid}/stat") for pid in group]
+        cpu[name] = sum(t for t in times if t is not None) if times and None not in times else None
+    return cpu, _machine_busy()
 
 
 def _cpu_rows(result: Result, requests: int, before: CpuReading, after: CpuReading) -> None:

@@ -53,6 +53,23 @@ async def ensure_topics(settings: Settings) -> list[str]:
         await admin.close()
 
 
+async def delete_topics(settings: Settings) -> list[str]:
+    """Delete every topic named with this deployment's prefix (Faust's changelogs included): how a
+    test run or benchmark removes what it created. A broker keeping thousands of leftover partitions
+    spends a steady share of a core on them (13-17 % here with 12,700), which the next benchmark pays."""
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete topics without a topic prefix (that would be every topic)")
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=30000)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+        return mine
+    finally:
+        await admin.close()
+
+
 async def broker_reachable(settings: Settings, timeout: float = 2.0) -> bool:
     admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=int(timeout * 1000))
     try:

@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
-from fapiao.bus import Publisher, ensure_topics
+from fapiao.bus import Publisher, delete_topics, ensure_topics
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
@@ -86,8 +86,10 @@ def engine(settings: Settings) -> Iterator[NativeEngine]:
 
 
 @pytest.fixture(scope="session")
-def topics_ready(settings: Settings) -> None:
+def topics_ready(settings: Settings) -> Iterator[None]:
     asyncio.run(ensure_topics(settings))
+    yield
+    asyncio.run(delete_topics(settings))  # after the worker and API stopped (they depend on this)
 
 
 @pytest.fixture(scope="session")

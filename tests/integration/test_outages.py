@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, consumer_lag, ensure_topics
+from fapiao.bus import Publisher, consumer_lag, delete_topics, ensure_topics
 from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
 from fapiao.settings import Settings
@@ -44,6 +44,7 @@ def outage(tmp_path):  # type: ignore[no-untyped-def]
     yield good, bad, engine
     engine.execute(f"DROP DATABASE IF EXISTS {good.clickhouse_database}")
     engine.close()
+    asyncio.run(delete_topics(good))
 
 
 async def test_sink_keeps_uncommitted_rows_through_a_clickhouse_outage(outage, tmp_path) -> None:

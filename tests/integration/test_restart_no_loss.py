@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, consumer_lag, ensure_topics
+from fapiao.bus import Publisher, consumer_lag, delete_topics, ensure_topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
@@ -55,6 +55,7 @@ def restart_stack(tmp_path: Path) -> Iterator[tuple[Settings, NativeEngine]]:
     yield settings, engine
     engine.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
     engine.close()
+    asyncio.run(delete_topics(settings))
 
 
 class Requests:

@@ -84,10 +84,14 @@ def worker() -> None:
     import gc
 
     import faust
+    import mode.loop
     from prometheus_client import start_http_server
 
     from streams.app import create_app
 
+    # uvloop: the worker's time is mostly small socket reads and writes to Kafka and hand-offs from
+    # faust's consumer thread, which uvloop does in C (before anything creates an event loop)
+    mode.loop.use("uvloop")
     settings = _settings()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
@@ -107,7 +111,7 @@ def api(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
 ) -> None:
-    """Run the intake API (OpenAPI docs at /docs)."""
+    """Run the intake API (OpenAPI docs at /docs) on uvloop with httptools' C HTTP parser."""
     import uvicorn
 
     from services.api.app import create_app
@@ -119,6 +123,8 @@ def api(
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        loop="uvloop",
+        http="httptools",
     )
 
 

@@ -75,6 +75,7 @@ class Proc:
     started: float  # time.monotonic() at spawn
     started_wall: float  # time.time() at spawn
     ready: float | None = None  # time.monotonic() when readiness was seen
+    metrics_url: str | None = None  # its Prometheus endpoint, when it serves one
 
     @property
     def pid(self) -> int:
@@ -185,14 +186,14 @@ class Stack:
         )
         return env
 
-    def spawn(self, name: str, args: Sequence[str]) -> Proc:
+    def spawn(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> Proc:
         n = self._spawned[name] = self._spawned.get(name, 0) + 1
         log = self.logs / (f"{name}.log" if n == 1 else f"{name}.{n}.log")
         with log.open("wb") as out:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", *args],
                 cwd=ROOT,
-                env=self.env(),
+                env=self.env() | (env or {}),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -203,9 +204,13 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    async def start_worker(self, timeout: float = 300.0) -> Proc:
-        """A Faust worker; returns once its log says "Worker ready" (tables recovered)."""
-        proc = self.spawn("worker", ["worker"])
+    async def start_worker(self, timeout: float = 300.0, metrics: bool = False) -> Proc:
+        """A Faust worker; returns once its log says "Worker ready" (tables recovered). `metrics`: it
+        serves its Prometheus metrics on a free port (`Proc.metrics_url`)."""
+        port = free_port() if metrics else 0
+        proc = self.spawn("worker", ["worker"], {"FAPIAO_WORKER_METRICS_PORT": str(port)})
+        if metrics:
+            proc.metrics_url = f"http://127.0.0.1:{port}/metrics"
         await wait_for_log(proc, "Worker ready", timeout)
         return proc
 

@@ -82,6 +82,10 @@ async def _metric_lines(client: httpx.AsyncClient) -> list[str]:
     return (await client.get("/metrics/")).text.splitlines()
 
 
+async def _worker_metric_lines(client: httpx.AsyncClient, url: str | None) -> list[str]:
+    return (await client.get(url)).text.splitlines() if url else []
+
+
 def _histogram(lines: list[str], name: str, *labels: str) -> dict[str, float]:
     """One histogram of a /metrics page: cumulative bucket counts by `le` (seconds), plus "sum"
     (label order is not guaranteed: lines are matched on each `labels` fragment)."""
@@ -103,32 +107,33 @@ def _server_histogram(lines: list[str]) -> dict[str, float]:
     return _histogram(lines, "fapiao_http_request_seconds", 'route="/v1/checks"', 'method="POST"')
 
 
-def _stalls(before: list[str], after: list[str]) -> list[tuple[str, str, str]]:
-    """The API's event-loop lag and GC pauses during the run (rows for the table); none from an API
-    without the probes."""
+def _stalls(process: str, before: list[str], after: list[str]) -> list[tuple[str, str, str]]:
+    """A process's event-loop lag and GC pauses during the run (rows for the table), from its
+    `fapiao_<process>_…` metrics (fapiao.loop_monitor); none from a process without the probes."""
     rows = []
-    lag0 = _histogram(before, "fapiao_api_event_loop_lag_seconds")
-    lag1 = _histogram(after, "fapiao_api_event_loop_lag_seconds")
+    label = process if process == "worker" else process.upper()
+    lag0 = _histogram(before, f"fapiao_{process}_event_loop_lag_seconds")
+    lag1 = _histogram(after, f"fapiao_{process}_event_loop_lag_seconds")
     count = lag1.get("+Inf", 0) - lag0.get("+Inf", 0)
     if count:
         over = {le: count - (lag1.get(le, 0) - lag0.get(le, 0)) for le in ("0.005", "0.025", "0.1")}
         rows.append(
             (
-                "API event-loop lag",
+                f"{label} event-loop lag",
                 f"{lag1.get('sum', 0) - lag0.get('sum', 0):.2f} s in {count:,.0f} probes",
                 "probes late > 5 / 25 / 100 ms: "
                 f"{over['0.005']:,.0f} / {over['0.025']:,.0f} / {over['0.1']:,.0f}",
             )
         )
     for gen in ("0", "1", "2"):
-        g0 = _histogram(before, "fapiao_api_gc_pause_seconds", f'generation="{gen}"')
-        g1 = _histogram(after, "fapiao_api_gc_pause_seconds", f'generation="{gen}"')
+        g0 = _histogram(before, f"fapiao_{process}_gc_pause_seconds", f'generation="{gen}"')
+        g1 = _histogram(after, f"fapiao_{process}_gc_pause_seconds", f'generation="{gen}"')
         n = g1.get("+Inf", 0) - g0.get("+Inf", 0)
         if n:
             over_10 = n - (g1.get("0.01", 0) - g0.get("0.01", 0))
             rows.append(
                 (
-                    f"API GC pauses, generation {gen}",
+                    f"{label} GC pauses, generation {gen}",
                     f"{n:,.0f}, {(g1.get('sum', 0) - g0.get('sum', 0)) * 1000:,.1f} ms in all",
                     f"{over_10:,.0f} longer than 10 ms",
                 )
@@ -179,7 +184,7 @@ async def run(
             console=console,
         ) as progress:
             t = progress.add_task("start worker", total=1)
-            worker = await stack.start_worker()
+            worker = await stack.start_worker(metrics=True)
             progress.update(t, completed=1)
             t = progress.add_task("register invoices", total=n_invoices)
             t_pub = time.monotonic()
@@ -254,6 +259,7 @@ async def run(
 
             await drive(0, n_warm, warmup, None)  # warm-up, discarded
             before = await _metric_lines(client)
+            worker_before = await _worker_metric_lines(client, worker.metrics_url)
             profiles = []
             pids = {"API": [api.pid], "worker": [worker.pid], "load generator": [os.getpid()]}
             pids |= _server_pids()
@@ -276,9 +282,12 @@ async def run(
                 samples = await drive(n_warm, total, duration, progress)
                 cpu_after = _cpu_reading(pids)
             after = await _metric_lines(client)
+            worker_after = await _worker_metric_lines(client, worker.metrics_url)
 
         _write_samples(stack.logs / "samples.csv", samples)
     _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
+    for row in _stalls("worker", worker_before, worker_after):
+        result.add(*row)
     _cpu_rows(result, len(samples), cpu_before, cpu_after)
     for path in profiles:
         result.details.extend(summarise(path))
@@ -290,13 +299,25 @@ def _write_samples(path: Path, samples: list[Sample]) -> None:
     t0 = min((s.sent for s in samples), default=0.0)
     with path.open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["sent_s", "late_ms", "latency_ms", "status", "verdict", "to_api_ms", "to_decided_ms"])
+        out.writerow(
+            [
+                "wall_sent",
+                "sent_s",
+                "late_ms",
+                "latency_ms",
+                "status",
+                "verdict",
+                "to_api_ms",
+                "to_decided_ms",
+            ]
+        )
         for s in sorted(samples, key=lambda s: s.sent):
             latency = (s.done - s.sent) * 1000 if s.done is not None else None
             to_api = (s.requested_at - s.wall_sent) * 1000 if s.requested_at else None
             to_decided = (s.decided_at - s.requested_at) * 1000 if s.decided_at and s.requested_at else None
             out.writerow(
                 [
+                    f"{s.wall_sent:.4f}",
                     f"{s.sent - t0:.4f}",
                     f"{(s.sent - s.due) * 1000:.2f}",
                     _fmt(latency),
@@ -434,7 +455,7 @@ def _analyse(
                     f"{share:.1%}",
                     "API's own histogram of POST /v1/checks during the run",
                 )
-    for row in _stalls(metrics_before, metrics_after):
+    for row in _stalls("api", metrics_before, metrics_after):
         result.add(*row)
     result.add(
         "register load",

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     faust_store: str = "memory://"
     data_dir: Path = Path(".local/worker")
     worker_metrics_port: int = Field(default=0, description="Prometheus port of the worker; 0 disables it.")
+    loop_probe_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        description="period of the API's and the worker's event-loop lag probes "
+        "(fapiao_api_event_loop_lag_seconds, fapiao_worker_event_loop_lag_seconds)",
+    )
 
     # Sync delay: a check of an invoice issued within this window that is not in the register yet is
     # held as pending_sync, re-verified when the issuance arrives, and 查无此票 when the window ends.
@@ -80,11 +86,6 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_results_cache_size: int = Field(default=100_000, ge=100)
     api_max_wait_seconds: float = Field(default=10.0, gt=0)
-    api_loop_probe_seconds: float = Field(
-        default=0.05,
-        gt=0,
-        description="period of the event-loop lag probe (metric fapiao_api_event_loop_lag_seconds)",
-    )
 
     # Batches (POST /v1/batches): bigger uploads are refused with 413; rows are read, published and
     # stored this many at a time, so a 100,000-row file never sits in memory whole.

@@ -81,12 +81,11 @@ def db_migrate(
 @app.command()
 def worker() -> None:
     """Run the Faust worker (register, verify, ClickHouse sink)."""
-    import gc
-
     import faust
     import mode.loop
     from prometheus_client import start_http_server
 
+    from fapiao import loop_monitor
     from streams.app import create_app
 
     # uvloop: the worker's time is mostly small socket reads and writes to Kafka and hand-offs from
@@ -99,8 +98,8 @@ def worker() -> None:
     # Everything imported and built so far (~200k objects: faust, aiokafka, pydantic schemas) lives as
     # long as the process: out of the collector's reach, a full collection no longer walks it while the
     # agents stand still (120-260 ms per full collection of this heap, measured on this shared machine).
-    gc.collect()
-    gc.freeze()
+    loop_monitor.time_gc(loop_monitor.WORKER)
+    loop_monitor.freeze_start_up_heap()
     faust.Worker(
         pipeline.app, loglevel=settings.log_level.lower(), redirect_stdouts=False
     ).execute_from_commandline()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import faust
 
-from fapiao import topics
+from fapiao import loop_monitor, topics
 from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
 from streams.changelogs import COMPACTED_CHANGELOG
@@ -73,4 +73,9 @@ def create_app(settings: Settings) -> Pipeline:
         risk_agent.attach(pipeline)
     sink_agent.attach(pipeline)
     count_warmer.attach(pipeline)
+
+    @app.task
+    async def watch_loop() -> None:  # the worker's stall probe (fapiao_worker_event_loop_lag_seconds)
+        await loop_monitor.watch_loop(settings.loop_probe_seconds, loop_monitor.WORKER.loop_lag.observe)
+
     return pipeline

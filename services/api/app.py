@@ -10,12 +10,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
-from fapiao import __version__
+from fapiao import __version__, loop_monitor
 from fapiao.settings import Settings
 from services.api import errors
 from services.api.accounts_state import AccountsState
 from services.api.body_limit import BodyLimit
-from services.api.loop_monitor import freeze_start_up_heap, time_gc, watch_loop
 from services.api.request_metrics import RequestMetrics
 from services.api.routes import (
     alerts,
@@ -38,7 +37,7 @@ from services.web import mount as mount_web
 
 
 def create_app(settings: Settings) -> FastAPI:
-    time_gc()
+    loop_monitor.time_gc(loop_monitor.API)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,8 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         state = ApiState.build(settings)
         await state.start()
         app.state.api = state
-        freeze_start_up_heap()
-        probe = asyncio.create_task(watch_loop(settings.api_loop_probe_seconds), name="loop-lag-probe")
+        loop_monitor.freeze_start_up_heap()
+        probe = asyncio.create_task(
+            loop_monitor.watch_loop(settings.loop_probe_seconds, loop_monitor.API.loop_lag.observe),
+            name="loop-lag-probe",
+        )
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""The API's stall probes (`services.api.loop_monitor`): event-loop lag and GC pause timing."""
+"""The stall probes (`fapiao.loop_monitor`): event-loop lag and GC pause timing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import gc
 import time
 
-from services.api.loop_monitor import GcTimer, lag, time_gc, watch_loop
+from fapiao.loop_monitor import API, GcTimer, lag, time_gc, watch_loop
 
 
 def test_lag_is_the_time_beyond_the_asked_interval_and_never_negative() -> None:
@@ -47,6 +47,6 @@ def test_gc_timer_observes_each_collection_with_its_generation() -> None:
 
 
 def test_gc_timing_is_installed_once() -> None:
-    time_gc()
-    time_gc()
+    time_gc(API)
+    time_gc(API)
     assert sum(isinstance(cb, GcTimer) for cb in gc.callbacks) == 1

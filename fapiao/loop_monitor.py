@@ -1,8 +1,9 @@
-"""Is the API's event loop stalling? Two cheap probes, exported as Prometheus histograms.
+"""Is a process's event loop stalling? Two cheap probes, exported as Prometheus histograms, in the API
+(`fapiao_api_…`) and the worker (`fapiao_worker_…`).
 
 - Event-loop lag: a task sleeps `interval` seconds over and over; how much later than asked it wakes
   up is the time some callback held the loop (or the process was not scheduled). A healthy loop
-  shows lags well under a millisecond; every request waits behind a stall.
+  shows lags well under a millisecond; every request or event waits behind a stall.
 - Garbage-collection pauses: `gc.callbacks` time every collection, by generation. A full (gen 2)
   collection walks every tracked object of the process, so a large heap of small objects turns into
   pauses of the whole loop.
@@ -14,23 +15,43 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Histogram
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
-LOOP_LAG = Histogram(
-    "fapiao_api_event_loop_lag_seconds",
-    "How much later than scheduled the API's event loop ran a periodic probe (time the loop was held)",
-    buckets=_BUCKETS,
-)
-GC_PAUSE = Histogram(
-    "fapiao_api_gc_pause_seconds",
-    "Garbage-collection pauses of the API process",
-    ["generation"],
-    buckets=_BUCKETS,
-)
+
+@dataclass(frozen=True)
+class StallMetrics:
+    """The two histograms of one kind of process (`process` names them: api, worker)."""
+
+    process: str
+    loop_lag: Histogram
+    gc_pause: Histogram
+
+    @classmethod
+    def named(cls, process: str) -> StallMetrics:
+        return cls(
+            process,
+            Histogram(
+                f"fapiao_{process}_event_loop_lag_seconds",
+                f"How much later than scheduled the {process}'s event loop ran a periodic probe "
+                "(time the loop was held)",
+                buckets=_BUCKETS,
+            ),
+            Histogram(
+                f"fapiao_{process}_gc_pause_seconds",
+                f"Garbage-collection pauses of the {process} process",
+                ["generation"],
+                buckets=_BUCKETS,
+            ),
+        )
+
+
+API = StallMetrics.named("api")
+WORKER = StallMetrics.named("worker")
 
 
 def lag(asked_at: float, woke_at: float, interval: float) -> float:
@@ -38,7 +59,7 @@ def lag(asked_at: float, woke_at: float, interval: float) -> float:
     return max(0.0, woke_at - asked_at - interval)
 
 
-async def watch_loop(interval: float, observe: Callable[[float], None] = LOOP_LAG.observe) -> None:
+async def watch_loop(interval: float, observe: Callable[[float], None]) -> None:
     """Run forever (cancel to stop): observe the lag of each `interval`-second sleep."""
     loop = asyncio.get_running_loop()
     while True:
@@ -62,21 +83,20 @@ class GcTimer:
             self._started = 0.0
 
 
-def _observe_gc(generation: int, seconds: float) -> None:
-    GC_PAUSE.labels(str(generation)).observe(seconds)
+_TIMERS: dict[str, GcTimer] = {}
 
 
-_GC_TIMER = GcTimer(_observe_gc)
-
-
-def time_gc() -> None:
-    """Start timing this process's garbage collections (once per process, however often called)."""
-    if _GC_TIMER not in gc.callbacks:
-        gc.callbacks.append(_GC_TIMER)
+def time_gc(metrics: StallMetrics) -> None:
+    """Time this process's garbage collections into `metrics` (one timer per process, however often
+    called)."""
+    if metrics.process not in _TIMERS:
+        pause = metrics.gc_pause
+        _TIMERS[metrics.process] = GcTimer(lambda gen, seconds: pause.labels(str(gen)).observe(seconds))
+        gc.callbacks.append(_TIMERS[metrics.process])
 
 
 def freeze_start_up_heap() -> None:
     """Move every object alive after start-up (modules, routes, schemas, clients) to the collector's
-    permanent generation: full collections then walk only what the running API creates."""
+    permanent generation: full collections then walk only what the running process creates."""
     gc.collect()
     gc.freeze()

@@ -116,6 +116,7 @@ def environment(clickhouse_version: str) -> dict[str, str]:
         "python": (
             f"Python {platform.python_version()}; faust-streaming {_pkg('faust-streaming')}, "
             f"aiokafka {_pkg('aiokafka')}, fastapi {_pkg('fastapi')}, uvicorn {_pkg('uvicorn')}, "
+            f"uvloop {_pkg('uvloop')}, httptools {_pkg('httptools')}, "
             f"httpx {_pkg('httpx')}, clickhouse-driver {_pkg('clickhouse-driver')}, "
             f"pydantic {_pkg('pydantic')}"
         ),

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness import delete_prefixed_topics
 from fapiao import topics
-from fapiao.bus import Publisher, consumer_lag, delete_topics, ensure_topics
+from fapiao.bus import Publisher, consumer_lag, ensure_topics
 from fapiao.demo import DemoFeed
 from fapiao.demo.documents import invoice_pdf, sample_invoices
 from fapiao.domain.check_fields import fourth_field_value
@@ -219,7 +220,7 @@ def csv_batch(rows: int, workdir: Path) -> dict[str, float | int | str]:
                 proc.kill()
         engine.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
         engine.close()
-        asyncio.run(delete_topics(settings))
+        asyncio.run(delete_prefixed_topics(settings))
 
 
 def report(pdf: dict[str, float], batch: dict[str, float | int | str] | None) -> str:

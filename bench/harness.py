@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from fapiao.bus import delete_topics, ensure_topics, partitions_of
+from fapiao.bus import ensure_topics, partitions_of
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
@@ -97,6 +97,20 @@ class Proc:
         return needle.encode() in chunk
 
 
+async def delete_prefixed_topics(settings: Settings) -> list[str]:
+    """Every topic named with the run's prefix. Not fapiao.bus.delete_topics: bench/ also runs on
+    snapshots of commits older than it (--source)."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=30000)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+        return mine
+    finally:
+        await admin.close()
+
+
 @dataclass
 class Stack:
     """`async with Stack("verify") as stack:` — isolated topics + database, removed at exit."""
@@ -162,7 +176,7 @@ class Stack:
             shutil.rmtree(self.logs, ignore_errors=True)
 
     async def delete_topics(self) -> list[str]:
-        return await delete_topics(self.settings)
+        return await delete_prefixed_topics(self.settings)
 
     # ------------------------------------------------------------------ subprocesses
 

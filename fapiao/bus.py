@@ -55,8 +55,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
 
 async def delete_topics(settings: Settings) -> list[str]:
     """Delete every topic named with this deployment's prefix (Faust's changelogs included): how a
-    test run or benchmark removes what it created. A broker keeping thousands of leftover partitions
-    spends a steady share of a core on them (13-17 % here with 12,700), which the next benchmark pays."""
+    test run removes what it created. A broker keeping thousands of leftover partitions spends a
+    steady share of a core on them (13-17 % here with 12,700), which every later benchmark pays."""
     if not settings.topic_prefix:
         raise ValueError("refusing to delete topics without a topic prefix (that would be every topic)")
     admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=30000)

@@ -1,4 +1,4 @@
-"""The history through the lookup tables: invoice number (migration 011), seller and buyer (012).
+"""The history through the lookup tables: invoice number (migration 011), seller and buyer (013).
 
 Run on current ClickHouse (chdb, tests/unit/test_analytics_chdb.py) and on the 18.16 server
 (tests/integration/test_analytics_server.py). The lookups only narrow: every answer must equal what
@@ -12,18 +12,29 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 from fapiao.analytics.filters import CheckFilters, time_range
-from fapiao.analytics.history import HistoryQuery, Order, SortKey
+from fapiao.analytics.history import (
+    Cursor,
+    HistoryQuery,
+    Order,
+    SortKey,
+    cursor_after,
+    page_sql,
+    parse_row,
+)
 from fapiao.analytics.lookups import choose
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import Engine
-from fapiao.warehouse.history import iterate
+from fapiao.warehouse.history import HistoryPage, fetch_page, iterate
 from fapiao.warehouse.party_names import sealed_filters
+from schemas.events import Party
 from tests.analytics_data import BUYER, OTHER_SELLER, SEALER, SELLER, at, insert_results, result
 
 ORG = "lookups"
+PARTIES = "lookups-parties"  # checks whose seller or result version changes (check_party_rows, 013)
 TODAY = date(2026, 11, 28)
 NUMBER = "55555555"
 
@@ -32,15 +43,41 @@ def _ids(engine: Engine, query: HistoryQuery, org: str = ORG) -> list[str]:
     return [item["check_id"] for page in iterate(engine, org, query, TODAY, 1000) for item in page]
 
 
-def _sealed(engine: Engine, **filters: object) -> CheckFilters:
+def _sealed(engine: Engine, org: str = ORG, **filters: object) -> CheckFilters:
     """Filters as the API passes them: seller/buyer resolved to pseudonyms (migration 010)."""
     wanted = CheckFilters(**filters)  # type: ignore[arg-type]
-    return sealed_filters(engine, ORG, wanted, time_range(wanted, TODAY), SEALER)
+    return sealed_filters(engine, org, wanted, time_range(wanted, TODAY), SEALER)
 
 
 def _without_lookups(engine: Engine, query: HistoryQuery) -> list[str]:
     with mock.patch("fapiao.warehouse.history.lookups.choose", return_value=None):
         return _ids(engine, query)
+
+
+def _pages(engine: Engine, query: HistoryQuery, org: str) -> list[Any]:
+    """Every page as the API serves it: rows and next cursors."""
+    cursor, pages = None, []
+    while len(pages) < 100:
+        page = fetch_page(engine, org, query, cursor, TODAY)
+        pages.append(page)
+        if page.next_cursor is None:
+            break
+        cursor = Cursor.decode(page.next_cursor, query.fingerprint())
+    return pages
+
+
+def _plain_pages(engine: Engine, query: HistoryQuery, org: str) -> list[Any]:
+    """The same pages by the definition: one FINAL read of the whole range per page (page_sql)."""
+    span, cursor, pages = time_range(query.filters, TODAY), None, []
+    while len(pages) < 100:
+        rows = [parse_row(r) for r in engine.execute(*page_sql(org, query, span, cursor, query.limit + 1))]
+        items = rows[: query.limit]
+        more = len(rows) > query.limit and items
+        pages.append(HistoryPage(items, cursor_after(query, items[-1]).encode() if more else None))
+        if not more:
+            break
+        cursor = cursor_after(query, items[-1])
+    return pages
 
 
 def _rows(engine: Engine, query: HistoryQuery) -> list[tuple[str, int, str]]:
@@ -50,7 +87,8 @@ def _rows(engine: Engine, query: HistoryQuery) -> list[tuple[str, int, str]]:
 
 def load(engine: Engine) -> dict[str, str]:
     """One invoice number checked seven times (redelivered, re-versioned), and checks whose seller
-    appears only in a later result or changed between results. Returns name -> check id."""
+    appears only in a later result or changed between results; in organisation PARTIES, the cases
+    of check_party_rows (`_party_results`). Returns name -> check id."""
     migrations.migrate(engine)
     ids = {f"n{i}": uuid.uuid4() for i in range(1, 8)} | {"s1": uuid.uuid4(), "s2": uuid.uuid4()}
     rows = [result(ids[f"n{i}"], "consistent", at(20, i), number=NUMBER, org_id=ORG) for i in range(1, 8)]
@@ -67,6 +105,70 @@ def load(engine: Engine) -> dict[str, str]:
     ]
     insert_results(engine, rows[:5])
     insert_results(engine, rows[5:])  # several parts, so FINAL and GROUP BY have work to do
+    return {k: str(v) for k, v in ids.items()} | _party_results(engine)
+
+
+def _party_results(engine: Engine) -> dict[str, str]:
+    """Checks of organisation PARTIES in four inserts (parts), covering what check_party_rows must
+    get right. p1: re-versioned (一致 then 作废), v2 redelivered. p2: the seller's 一致, then a 不一致
+    result naming no seller. p3: OTHER_SELLER, SELLER, then OTHER_SELLER again, totals changing.
+    p4: pending_sync then SELLER, redelivered. p5, p6: the same request time and total. p7: SELLER
+    then OTHER_SELLER at the same total (rows of one check under two pseudonyms at one position).
+    p8: OTHER_SELLER then SELLER, its first result redelivered after the second. p9..p14: plain.
+    p15, p16 (the newest and the oldest): three results of SELLER at one position of every sort.
+    p17, p18 (the most and the least 价税合计): twelve results, each naming another seller (all
+    "有限公司"), so pages are cut inside the rows of one check; p19 (the newest): twelve results
+    of one of them (refreshed), each inserted alone: current ClickHouse collapses the rows of one
+    insert. Merges are stopped: FINAL, not a merge that happened to run, must collapse the rows."""
+    for table in ("check_results", "check_party_rows"):
+        engine.execute(f"SYSTEM STOP MERGES {table}")
+    ids = {f"p{i}": uuid.uuid4() for i in range(1, 20)}
+
+    def one(name: str, verdict: str, day: int, version: int = 1, **kw: Any) -> Any:
+        hour = int(name[1:]) % 24
+        return result(ids[name], verdict, at(day, hour), version=version, org_id=PARTIES, **kw)
+
+    first = [
+        one("p1", "consistent", 23),
+        one("p2", "consistent", 23, total="900.00"),
+        one("p3", "consistent", 23, total="50.00", seller=OTHER_SELLER),
+        one("p4", "pending_sync", 23),
+        one("p7", "consistent", 22, total="5000.00"),
+        one("p8", "consistent", 22, total="70.00", seller=OTHER_SELLER),
+        *(one(f"p{i}", "consistent", 21 + i % 3, total=f"{i * 37 % 11 * 100}.00") for i in range(9, 15)),
+        one("p15", "consistent", 24),
+        one("p16", "consistent", 20),
+    ]
+    same_time = at(23, 5)
+    second = [
+        one("p1", "voided", 23, version=2),
+        one("p2", "inconsistent", 23, version=2),
+        one("p3", "consistent", 23, version=2, total="700.00"),
+        one("p4", "consistent", 23, version=2, total="300.00"),
+        result(ids["p5"], "consistent", same_time, org_id=PARTIES, total="113.00"),
+        result(ids["p6"], "consistent", same_time, org_id=PARTIES, total="113.00"),
+        one("p7", "consistent", 22, version=2, total="5000.00", seller=OTHER_SELLER),
+        one("p8", "consistent", 22, version=2, total="80.00"),
+        one("p15", "voided", 24, version=2),
+        one("p16", "voided", 20, version=2),
+    ]
+    third = [
+        one("p1", "voided", 23, version=2),
+        one("p3", "consistent", 23, version=3, total="10.00", seller=OTHER_SELLER),
+        one("p4", "consistent", 23, version=2, total="300.00"),
+        one("p15", "red_flushed_full", 24, version=3),
+        one("p16", "red_flushed_full", 20, version=3),
+    ]
+    late = [first[5], one("p9", "consistent", 21 + 9 % 3, total=f"{9 * 37 % 11 * 100}.00")]
+    sellers = [Party(name=f"示例{i}号贸易有限公司", tax_id=f"91110000MA{i:08d}") for i in range(1, 13)]
+    many = [
+        one(name, "consistent", day, version=v, total=total, seller=seller)
+        for name, day, total in (("p17", 25, "9000.00"), ("p18", 19, "1.00"))
+        for v, seller in enumerate(sellers, 1)
+    ]
+    refreshed = [[one("p19", "consistent", 26, version=v, seller=sellers[0])] for v in range(1, 13)]
+    for rows in (first, second, third, late, many[::2], many[1::2], *refreshed):
+        insert_results(engine, rows)
     return {k: str(v) for k, v in ids.items()}
 
 
@@ -125,10 +227,50 @@ def check_lookups_answer_like_the_plain_read(engine: Engine, ids: dict[str, str]
                     assert got == plain, (got, plain, filters, sort, order, size)
 
 
+def check_pages_equal_the_plain_read(engine: Engine, ids: dict[str, str]) -> None:
+    """Pages through check_party_rows (a seller or buyer), and pages of the other sorts (candidate
+    rows, kept when newest, read by key), equal one FINAL read's, whole rows and cursors, whatever
+    changed between a check's results (`_party_results`)."""
+
+    def sealed(**filters: object) -> CheckFilters:
+        return _sealed(engine, PARTIES, **filters)
+
+    mine = sealed(seller=SELLER.tax_id)
+    expected = {"p1", "p4", "p5", "p6", "p8", *(f"p{i}" for i in range(9, 17))}
+    assert sorted(_ids(engine, HistoryQuery(mine), PARTIES)) == sorted(ids[n] for n in expected)
+    assert _ids(engine, HistoryQuery(sealed(seller=OTHER_SELLER.tax_id)), PARTIES) == [ids["p3"], ids["p7"]]
+    by_party = [
+        mine,
+        sealed(seller=OTHER_SELLER.tax_id),
+        sealed(seller="有限公司"),  # both sellers' pseudonyms: p3, p7, p8 have rows under both
+        sealed(seller="有限公司", verdicts=("consistent",)),
+        sealed(seller=SELLER.tax_id, verdicts=("voided",)),
+        sealed(seller=SELLER.tax_id, amount_min=Decimal("100"), amount_max=Decimal("800")),
+        sealed(seller=SELLER.tax_id, date_from=date(2026, 11, 23)),
+        sealed(buyer=BUYER.tax_id),
+        sealed(buyer=BUYER.tax_id, seller=OTHER_SELLER.tax_id),
+    ]
+    others = [  # no lookup: time-sorted pages read windows, the other sorts candidate rows
+        CheckFilters(),
+        CheckFilters(verdicts=("consistent", "inconsistent")),
+        CheckFilters(amount_max=Decimal("300"), date_to=date(2026, 11, 23)),
+    ]
+    for filters in by_party + others:
+        lookup = choose(filters)
+        assert (lookup is not None and lookup.covers) == (filters in by_party)
+        for sort in SortKey:
+            for order in Order:
+                for size in (1, 50):
+                    query = HistoryQuery(filters, sort, order, size)
+                    got, plain = _pages(engine, query, PARTIES), _plain_pages(engine, query, PARTIES)
+                    assert got == plain, (filters, sort, order, size)
+
+
 CHECKS = (
     check_number_lookup_pages_like_the_plain_read,
     check_party_lookup_narrows_but_never_decides,
     check_lookups_answer_like_the_plain_read,
+    check_pages_equal_the_plain_read,
 )
 
 
@@ -146,3 +288,18 @@ def check_migration_backfills_older_rows(engine: Engine, tmp: Path) -> None:
     assert _ids(engine, HistoryQuery(CheckFilters(invoice_number="77777777"))) == [str(check)]
     assert _ids(engine, HistoryQuery(_sealed(engine, seller=SELLER.tax_id))) == [str(check)]
     assert _ids(engine, HistoryQuery(_sealed(engine, buyer=BUYER.tax_id))) == [str(check)]
+
+
+def check_rows_without_their_copy_come_from_check_results(engine: Engine) -> None:
+    """A kept row not (yet) in check_party_rows (its copy is written just after) is read from
+    check_results: here the view is dropped, so no row has a copy."""
+    migrations.migrate(engine)
+    engine.execute("DROP TABLE check_party_rows_mv")
+    checks = [uuid.uuid4() for _ in range(4)]
+    rows = [result(c, "consistent", at(20, i), total=f"{i}00", org_id=ORG) for i, c in enumerate(checks, 1)]
+    insert_results(engine, [*rows, result(checks[0], "voided", at(20, 1), version=2, org_id=ORG)])
+    for order in Order:
+        query = HistoryQuery(CheckFilters(), SortKey.TOTAL, order, limit=3)
+        pages = _pages(engine, query, ORG)
+        assert pages == _plain_pages(engine, query, ORG)
+        assert len([i for p in pages for i in p.items]) == 4

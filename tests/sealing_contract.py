@@ -88,10 +88,11 @@ def check_plaintext_rows_get_sealed(engine: Engine) -> None:
     )
     assert opened["32345678"]["requester"] == "bob" and opened["32345678"]["seller_name"] == ""
 
-    by_seller = CheckFilters(date_from=PERIOD[0], seller=str(OTHER_SELLER.tax_id))  # through check_parties
+    by_seller = CheckFilters(date_from=PERIOD[0], seller=str(OTHER_SELLER.tax_id))  # check_party_rows
     sealed = sealed_filters(engine, "legacy", by_seller, time_range(by_seller, PERIOD[1]), SEALER)
     found = fetch_page(engine, "legacy", HistoryQuery(sealed), None, PERIOD[1]).items
     assert [i["invoice_number"] for i in found] == ["22345678"]
+    assert open_row(SEALER, found[0])["buyer_tax_id"] == BUYER.tax_id  # its copy was rebuilt sealed
 
     again = seal_plaintext(engine, SEALER)  # nothing left: no mutation, no rebuild
     assert again.parties == {"seller": 0, "buyer": 0} and again.mutations == 0 and not again.rollups_rebuilt

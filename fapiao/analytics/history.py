@@ -3,7 +3,9 @@ and keyset (cursor) pagination. Pure: builds SQL and parses rows; `fapiao.wareho
 
 Sorting by request time (the default) reads the range in date windows, newest first, growing 4x
 until the page is full, so a page costs a FINAL over a few days, not over the whole range (ClickHouse
-18.16 cannot stop early when reading in key order). Other sorts read the whole filtered range.
+18.16 cannot stop early when reading in key order). Other sorts take candidate rows in order without
+FINAL (`candidates_sql`: any version, a few narrow columns), keep those that are their check's newest
+result, and read the kept rows' columns by key (fapiao.analytics.lookups, fapiao.warehouse.history).
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ _SORT_SQL: dict[SortKey, tuple[str, str]] = {
     SortKey.REQUESTED_AT: ("requested_at", "toDateTime(%(cursor_value)s, 'UTC')"),
     SortKey.TOTAL: ("toInt64(total * 100)", "toInt64(toDecimal64(%(cursor_value)s, 2) * 100)"),
     SortKey.ISSUE_DATE: ("issue_date", "toDate(%(cursor_value)s)"),
+}
+
+# sort key -> its value as text, as a cursor holds it
+_SORT_TEXT: dict[SortKey, str] = {
+    SortKey.REQUESTED_AT: "toString(requested_at)",
+    SortKey.TOTAL: "toString(total)",
+    SortKey.ISSUE_DATE: "toString(issue_date)",
 }
 
 # (field, SQL). No aliases: an alias named like a column would shadow it in WHERE.
@@ -139,13 +148,8 @@ def page_sql(
     cursor: Cursor | None,
     limit: int,
     window: tuple[date, date] | None = None,
-    ids_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """One page (or the part of it within a date window) of the newest result per check.
-
-    `ids_only` selects just the check ids, in order: FINAL then reads only the filter and sort
-    columns, and `rows_sql` fetches the page's rows (the cheaper way for a page over a long range).
-    """
+    """One page (or the part of it within a date window) of the newest result per check."""
     compiled = compile_filters(org_id, query.filters, span)
     pre, post, params = list(compiled.prewhere), list(compiled.where), dict(compiled.params)
     dates: tuple[str, ...] = RANGE_CONDITIONS
@@ -162,33 +166,91 @@ def page_sql(
         post.append(after)
         params |= after_params
     params["limit"] = int(limit)
-    select = "toString(check_id)" if ids_only else ", ".join(sql for _, sql in FIELDS)
+    select = ", ".join(sql for _, sql in FIELDS)
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
     sql = f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}"
     return sql, params
 
 
-def after_cursor(query: HistoryQuery, cursor: Cursor) -> tuple[str, dict[str, Any]]:
-    """The condition (and its parameters) for rows after the cursor in the query's order."""
+def after_cursor(
+    query: HistoryQuery, cursor: Cursor, tie: tuple[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The condition (and its parameters) for rows after the cursor in the query's order. `tie`:
+    (column, the cursor row's value) ordering several rows of one check (a lookup table's)."""
     column, cast = _SORT_SQL[query.sort]
     op = "<" if query.order is Order.DESC else ">"
-    condition = f"({column} {op} {cast} OR ({column} = {cast} AND toString(check_id) {op} %(cursor_id)s))"
-    return condition, {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
+    params = {"cursor_value": cursor.value, "cursor_id": cursor.check_id}
+    after_id = f"toString(check_id) {op} %(cursor_id)s"
+    if tie is not None:
+        after_id = f"({after_id} OR (toString(check_id) = %(cursor_id)s AND {tie[0]} {op} %(cursor_tie)s))"
+        params["cursor_tie"] = tie[1]
+    return f"({column} {op} {cast} OR ({column} = {cast} AND {after_id}))", params
 
 
-def order_by(query: HistoryQuery) -> str:
-    """The page order: the sort column, then the check id as a tie-break; `limit` bound."""
+def order_by(query: HistoryQuery, tie: str | None = None) -> str:
+    """The page order: the sort column, then the check id as a tie-break (then `tie`); `limit` bound."""
     column, _ = _SORT_SQL[query.sort]
     direction = "DESC" if query.order is Order.DESC else "ASC"
-    return f"ORDER BY {column} {direction}, toString(check_id) {direction} LIMIT %(limit)s"
+    then = f", {tie} {direction}" if tie else ""
+    return f"ORDER BY {column} {direction}, toString(check_id) {direction}{then} LIMIT %(limit)s"
 
 
-def rows_sql(org_id: str, span: TimeRange, check_ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """The newest result of each listed check (check ids are the same in every version: PREWHERE)."""
-    select = ", ".join(sql for _, sql in FIELDS)
-    conditions = " AND ".join(("org_id = %(org_id)s", *RANGE_CONDITIONS, "toString(check_id) IN %(ids)s"))
-    params = {"org_id": org_id, **span.params(), "ids": tuple(check_ids)}
-    return f"SELECT {select} FROM check_results FINAL PREWHERE {conditions}", params
+@dataclass(frozen=True)
+class Candidate:
+    """A result row that may be on a page: its check, version, and place in the page's order (the
+    sort value as a cursor holds it; `tie` orders rows of one check at one place)."""
+
+    requested_date: str
+    check_id: str
+    version: int
+    value: str
+    tie: str
+
+    def cursor(self, query: HistoryQuery) -> Cursor:
+        return Cursor(self.value, self.check_id, query.fingerprint())
+
+
+def candidate_columns(query: HistoryQuery, tie: str) -> str:
+    """What a candidate query selects (`parse_candidate` reads it); `tie` a String expression."""
+    return f"toString(requested_date), toString(check_id), result_version, {_SORT_TEXT[query.sort]}, {tie}"
+
+
+def parse_candidate(row: Sequence[Any]) -> Candidate:
+    day, check_id, version, value, tie = row
+    return Candidate(str(day), str(check_id), int(version), str(value), str(tie))
+
+
+RESULT_TIE = "toString(result_version)"  # orders the rows of one check in check_results
+
+
+def candidates_sql(
+    org_id: str,
+    query: HistoryQuery,
+    span: TimeRange,
+    cursor: Cursor | None,
+    limit: int,
+    tie: str | None = None,
+    within: tuple[str, dict[str, Any]] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The next `limit` result rows of check_results passing every filter, in the query's order after
+    `cursor` (`tie`: the cursor row's RESULT_TIE, to continue among one check's rows), any version:
+    no FINAL, so 18.16 reads on every core and only these narrow columns (and no `candidates`
+    subquery: every row is judged by itself). Each check's newest result is among them when it
+    passes; the caller keeps a row only if it is its check's newest. `within`:
+    a subquery of (requested_date, check_id) to narrow to (a lookup's, fapiao.analytics.lookups)."""
+    compiled = compile_filters(org_id, query.filters, span)
+    pre, post, params = list(compiled.prewhere), list(compiled.where), dict(compiled.params)
+    if within is not None:
+        pre.append(f"(requested_date, check_id) IN ({within[0]})")
+        params |= within[1]
+    if cursor is not None:
+        after, after_params = after_cursor(query, cursor, None if tie is None else (RESULT_TIE, tie))
+        post.append(after)
+        params |= after_params
+    params["limit"] = int(limit)
+    clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)  # PREWHERE: no FINAL, still first
+    columns = candidate_columns(query, RESULT_TIE)
+    return f"SELECT {columns} FROM check_results {clauses} {order_by(query, RESULT_TIE)}", params
 
 
 def date_windows(

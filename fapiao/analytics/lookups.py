@@ -1,26 +1,43 @@
 """The history's selective filters through lookup tables, instead of a column scan.
 
 ClickHouse 18.16 has no data-skipping indexes: a filter on the invoice number or a seller reads that
-column over the whole range. `check_numbers` (migration 011) and `check_parties` (012) hold the same
-checks ordered by (organisation, number or party pseudonym, request time, check id), so a page first
-takes the next few (request time, check id) of the matching checks from there, newest first, then
-reads only those checks from check_results (`(requested_date, check_id) IN <literal pairs>` lets the
-primary key skip to their granules), each at its newest result (FINAL), with every filter applied
-to that. A party table row says only that SOME result of the
-check named that party (a seller can first appear in a later result), so the lookup narrows, it
-never decides. Pure: `fapiao.warehouse.history` runs it.
+column over the whole range. `check_numbers` (migration 011) holds the checks ordered by (organisation,
+number, code, request time, check id): a page first takes the next few (request time, check id) of the
+matching checks from there, newest first, then reads only those checks from check_results
+(`(requested_date, check_id) IN <literal pairs>` lets the primary key skip to their granules), each
+at its newest result (FINAL), with every filter applied to that.
+
+`check_party_rows` (013) is a copy of the history's columns per party a result names, ordered by
+(organisation, party, pseudonym, request time, check id): a page of a seller's or buyer's checks is
+read from it in the page's order (a party's rows are a short range, where check_results' granules
+are 8,192 wide rows per candidate), then kept exact by the candidates' newest result versions, read
+from check_results (`versions_sql`, ids and versions only). A row there is the newest result of its
+check that named that party (FINAL): it is the check's newest result only when the versions match;
+otherwise the check's newest result names another party, or none, and the filter does not keep it.
+Pure: `fapiao.warehouse.history` runs it.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fapiao.analytics.filters import RANGE_CONDITIONS, CheckFilters, Compiled, TimeRange, compile_filters
-from fapiao.analytics.history import FIELDS, Cursor, HistoryQuery, Order, after_cursor, order_by
+from fapiao.analytics.history import (
+    FIELDS,
+    Cursor,
+    HistoryQuery,
+    Order,
+    after_cursor,
+    candidate_columns,
+    order_by,
+)
+
+PARTY_ROWS = "check_party_rows"
 
 MAX_CHUNK = 4096  # candidates per read (the IN list is literal SQL)
 
@@ -32,6 +49,11 @@ class Lookup:
     table: str
     conditions: tuple[str, ...]
     params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def covers(self) -> bool:
+        """Whether the table holds the history's columns (pages are read from it: `covered_sql`)."""
+        return self.table == PARTY_ROWS
 
 
 def choose(f: CheckFilters) -> Lookup | None:
@@ -49,7 +71,7 @@ def choose(f: CheckFilters) -> Lookup | None:
         refs = getattr(f, f"{party}_refs")
         if refs:
             conditions = [f"party = '{party}'", "ref IN %(lk_refs)s"]
-            return Lookup("check_parties", tuple(conditions), {"lk_refs": tuple(refs)})
+            return Lookup(PARTY_ROWS, tuple(conditions), {"lk_refs": tuple(refs)})
     return None
 
 
@@ -94,34 +116,108 @@ def pairs_literal(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def rows_sql(
-    org_id: str,
-    query: HistoryQuery,
-    span: TimeRange,
-    pairs: Sequence[tuple[str, str]] | None,
-    limit: int,
-    *,
-    subquery: tuple[str, dict[str, Any]] | None = None,
-    cursor: Cursor | None = None,
-    ids_only: bool = False,
+    org_id: str, query: HistoryQuery, span: TimeRange, pairs: Sequence[tuple[str, str]], limit: int
 ) -> tuple[str, dict[str, Any]]:
-    """The newest result of the listed checks (`pairs`, or those of a `subquery`) that pass every
-    filter, in the query's order, at most `limit` (after `cursor`, for the other sorts)."""
+    """The newest result of the listed checks that pass every filter, in the query's order, at most
+    `limit`."""
     compiled = compile_filters(org_id, query.filters, span)
     pre, post, params = list(compiled.prewhere), list(compiled.where), dict(compiled.params)
-    if subquery is not None:
-        pre.append(f"(requested_date, check_id) IN ({subquery[0]})")
-        params |= subquery[1]
-    else:
-        pre.append(f"(requested_date, check_id) IN ({pairs_literal(pairs or ())})")
-    if cursor is not None:
-        after, after_params = after_cursor(query, cursor)
-        post.append(after)
-        params |= after_params
+    pre.append(f"(requested_date, check_id) IN ({pairs_literal(pairs)})")
     params["limit"] = int(limit)
     # FINAL, not `LIMIT 1 BY check_id` in a subquery (which reads on every core on 18.16, FINAL on
     # one): ClickHouse 26 (chdb) then remembered the subquery's PREWHERE as matching nothing after
     # a query whose outer WHERE kept nothing (its query condition cache), and lost rows later.
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
-    select = "toString(check_id)" if ids_only else ", ".join(sql for _, sql in FIELDS)
-    sql = f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}"
-    return sql, params
+    select = ", ".join(sql for _, sql in FIELDS)
+    return f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}", params
+
+
+def party_candidates_sql(
+    org_id: str,
+    query: HistoryQuery,
+    lookup: Lookup,
+    span: TimeRange,
+    cursor: Cursor | None,
+    limit: int,
+    tie: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The next `limit` rows of check_party_rows (FINAL: a party's newest result of each check)
+    passing every filter, in the query's order after `cursor`, as candidates (narrow columns).
+
+    A check may have rows under several of the lookup's pseudonyms (its seller changed between
+    results), so `ref` orders them after the check id, and `tie` (the cursor row's `ref`) continues
+    among them; the API's cursor is always after a whole check (no `tie`).
+    """
+    compiled = compile_filters(org_id, query.filters, span)
+    params = {**compiled.params, **lookup.params, "limit": int(limit)}
+    post = list(compiled.where)
+    if cursor is not None:
+        after, after_params = after_cursor(query, cursor, None if tie is None else ("ref", tie))
+        post.append(after)
+        params |= after_params
+    clauses = Compiled((*compiled.prewhere, *lookup.conditions), tuple(post)).clauses(final=True)
+    columns = candidate_columns(query, "ref")
+    return f"SELECT {columns} FROM {lookup.table} FINAL {clauses} {order_by(query, 'ref')}", params
+
+
+@dataclass(frozen=True)
+class Newest:
+    """A check's newest result version in check_results, and where its row is in check_party_rows."""
+
+    check_id: str
+    version: int
+    seller_ref: str
+    buyer_ref: str
+    requested_at: str
+    requested_date: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(party, pseudonym) its row is under: the seller's, else the buyer's, else ('', '')."""
+        if self.seller_ref:
+            return "seller", self.seller_ref
+        if self.buyer_ref:
+            return "buyer", self.buyer_ref
+        return "", ""
+
+
+def versions_sql(org_id: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, dict[str, Any]]:
+    """The newest result version of the listed (requested_date, check_id), with its pseudonyms
+    (`parse_newest`): their granules of check_results, six narrow columns, no FINAL."""
+    sql = (
+        "SELECT toString(check_id), max(result_version), argMax(seller_ref, result_version), "
+        "argMax(buyer_ref, result_version), toString(min(requested_at)), toString(min(requested_date)) "
+        "FROM check_results PREWHERE org_id = %(org_id)s "
+        f"AND (requested_date, check_id) IN ({pairs_literal(pairs)}) GROUP BY check_id"
+    )
+    return sql, {"org_id": org_id}
+
+
+def parse_newest(row: Sequence[Any]) -> Newest:
+    check_id, version, seller, buyer, at, day = row
+    return Newest(str(check_id), int(version), str(seller), str(buyer), str(at), str(day))
+
+
+_PARTIES = ("seller", "buyer", "")
+_REF = re.compile(r"^([0-9a-f]{64})?$")
+
+
+def party_rows_sql(org_id: str, newest: Sequence[Newest]) -> tuple[str, dict[str, Any]]:
+    """The history's columns of these newest results, from check_party_rows by key (FINAL: the
+    newest row under that key, which is this result): granules of 256 rows, only the months named.
+    Every part is parsed first (a party, a pseudonym, a time, a UUID), so nothing else reaches SQL."""
+    keys = []
+    for n in newest:
+        party, ref = n.key
+        if party not in _PARTIES or not _REF.match(ref):
+            raise ValueError(f"not a party key: {party!r}, {ref!r}")
+        at = datetime.strptime(n.requested_at[:19], "%Y-%m-%d %H:%M:%S")
+        check = uuid.UUID(n.check_id)
+        keys.append(f"('{party}', '{ref}', toDateTime('{at:%Y-%m-%d %H:%M:%S}', 'UTC'), toUUID('{check}'))")
+    days = ", ".join(sorted({f"toDate('{date.fromisoformat(n.requested_date[:10])}')" for n in newest}))
+    select = ", ".join(sql for _, sql in FIELDS)
+    sql = (
+        f"SELECT {select} FROM {PARTY_ROWS} FINAL PREWHERE org_id = %(org_id)s "
+        f"AND requested_date IN ({days}) AND (party, ref, requested_at, check_id) IN ({', '.join(keys)})"
+    )
+    return sql, {"org_id": org_id}

@@ -1,7 +1,9 @@
 """Runs the history query (fapiao.analytics.history) page by page, and for exports, to the end.
 
-With an invoice number or a seller/buyer tax id, the lookup tables pick the candidate checks first
-(fapiao.analytics.lookups); otherwise time-sorted pages read growing date windows."""
+Time-sorted pages read growing date windows; with an invoice number, the lookup table picks the
+candidate checks first. A seller or buyer, and the other sorts, take candidate rows in the page's
+order (from the covering party table, or check_results without FINAL), keep each only if it is its
+check's newest result, and read the kept rows by key (fapiao.analytics.lookups)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ from typing import Any
 from fapiao.analytics import lookups
 from fapiao.analytics.filters import TimeRange, time_range
 from fapiao.analytics.history import (
+    Candidate,
     Cursor,
     HistoryQuery,
     Order,
+    candidates_sql,
     cursor_after,
     cursor_bounds,
     date_windows,
     page_sql,
+    parse_candidate,
     parse_row,
-    rows_sql,
 )
 from fapiao.warehouse.engine import Engine
 
@@ -40,7 +44,9 @@ def fetch_page(
     want = query.limit + 1  # one more than asked tells whether there is a next page
     rows: list[dict[str, Any]] = []
     lookup = lookups.choose(query.filters)
-    if lookup is not None:
+    if lookup is not None and lookup.covers:
+        rows = _verified(engine, org_id, query, span, cursor, want, lookup=lookup)
+    elif lookup is not None and query.windowed:
         rows = _narrowed(engine, org_id, query, lookup, span, cursor, want)
     elif query.windowed:
         first, last = cursor_bounds(query, span, cursor)
@@ -49,9 +55,9 @@ def fetch_page(
             rows += [parse_row(r) for r in engine.execute(sql, params)]
             if len(rows) >= want:
                 break
-    else:  # the ids in order over the whole range, then their rows
-        sql, params = page_sql(org_id, query, span, cursor, want, ids_only=True)
-        rows = _rows_of(engine, org_id, span, [str(r[0]) for r in engine.execute(sql, params)])
+    else:  # the other sorts: candidate rows in order (a lookup's checks only), then the kept rows
+        within = lookups.pairs_sql(org_id, lookup, span) if lookup is not None else None
+        rows = _verified(engine, org_id, query, span, cursor, want, within=within)
     items = rows[: query.limit]
     more = len(rows) > query.limit
     return HistoryPage(items, cursor_after(query, items[-1]).encode() if more and items else None)
@@ -66,15 +72,9 @@ def _narrowed(
     cursor: Cursor | None,
     want: int,
 ) -> list[dict[str, Any]]:
-    """Up to `want` rows of the checks a lookup table names. Sorted by time: the next candidates in
+    """Up to `want` rows of the checks a lookup table names, sorted by time: the next candidates in
     that order, in chunks growing 4x until the page is full (a check whose newest result no longer
-    passes a filter is skipped); other sorts: all candidates of the range, ids in order, then rows."""
-    if not query.windowed:
-        sql, params = lookups.rows_sql(
-            org_id, query, span, None, want, subquery=lookups.pairs_sql(org_id, lookup, span),
-            cursor=cursor, ids_only=True,
-        )  # fmt: skip
-        return _rows_of(engine, org_id, span, [str(r[0]) for r in engine.execute(sql, params)])
+    passes a filter is skipped)."""
     rows: list[dict[str, Any]] = []
     after, chunk = cursor, want
     while len(rows) < want:
@@ -91,13 +91,64 @@ def _narrowed(
     return rows
 
 
-def _rows_of(engine: Engine, org_id: str, span: TimeRange, ids: list[str]) -> list[dict[str, Any]]:
-    """The rows of these checks (newest results), in the order of `ids`."""
-    if not ids:
+def _verified(
+    engine: Engine,
+    org_id: str,
+    query: HistoryQuery,
+    span: TimeRange,
+    cursor: Cursor | None,
+    want: int,
+    *,
+    lookup: lookups.Lookup | None = None,
+    within: tuple[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `want` rows in the query's order: candidate rows (of a covering lookup, else of
+    check_results, `within` a lookup's checks) in chunks growing 4x, each kept only when it is its
+    check's newest result (versions from check_results), until the page is full; then the kept
+    rows' columns by key. The first chunk has room for rows that will not be kept."""
+
+    def candidates(after: Cursor | None, chunk: int, tie: str | None) -> list[Candidate]:
+        if lookup is not None:
+            sql, params = lookups.party_candidates_sql(org_id, query, lookup, span, after, chunk, tie)
+        else:
+            sql, params = candidates_sql(org_id, query, span, after, chunk, tie, within)
+        return [parse_candidate(r) for r in engine.execute(sql, params)]
+
+    kept: dict[str, lookups.Newest] = {}  # check id -> its newest result, in page order
+    after, tie, chunk = cursor, None, want + want // 2 + 4
+    while len(kept) < want:
+        picked = candidates(after, chunk, tie)
+        if not picked:
+            break
+        sql, params = lookups.versions_sql(org_id, sorted({(c.requested_date, c.check_id) for c in picked}))
+        newest = {n.check_id: n for n in map(lookups.parse_newest, engine.execute(sql, params))}
+        for c in picked:
+            n = newest.get(c.check_id)
+            if n is not None and n.version == c.version and c.check_id not in kept:
+                kept[c.check_id] = n
+        if len(picked) < chunk:
+            break
+        after, tie = picked[-1].cursor(query), picked[-1].tie
+        chunk = min(chunk * 4, lookups.MAX_CHUNK)
+    return _rows_of(engine, org_id, query, span, list(kept.values())[:want])
+
+
+def _rows_of(
+    engine: Engine, org_id: str, query: HistoryQuery, span: TimeRange, newest: list[lookups.Newest]
+) -> list[dict[str, Any]]:
+    """The rows of these newest results, in order: from check_party_rows by key; one not there yet
+    (its copy is written just after check_results' row) from check_results."""
+    if not newest:
         return []
-    sql, params = rows_sql(org_id, span, ids)
-    found = {item["check_id"]: item for item in (parse_row(r) for r in engine.execute(sql, params))}
-    return [found[i] for i in ids if i in found]
+    versions = {n.check_id: n.version for n in newest}
+    sql, params = lookups.party_rows_sql(org_id, newest)
+    rows = map(parse_row, engine.execute(sql, params))
+    found = {i["check_id"]: i for i in rows if versions.get(i["check_id"]) == i["result_version"]}
+    missing = [(n.requested_date, n.check_id) for n in newest if n.check_id not in found]
+    if missing:
+        sql, params = lookups.rows_sql(org_id, query, span, missing, len(missing))
+        found |= {item["check_id"]: item for item in map(parse_row, engine.execute(sql, params))}
+    return [found[n.check_id] for n in newest if n.check_id in found]
 
 
 def iterate(

@@ -24,8 +24,8 @@ CHUNK = 500  # distinct values per mutation (the mapping arrays travel in the st
 _REBUILT: dict[int, tuple[str, ...]] = {
     10: ("sellers_daily", "sellers_monthly", "requesters_daily"),
     12: ("seller_days",),
+    13: ("check_party_rows",),
 }
-_REFILLED: dict[int, tuple[str, ...]] = {12: ("check_parties",)}
 _SEP = "|"  # tax ids never contain it, so tax_id|name splits at its first one
 
 
@@ -157,8 +157,8 @@ def seal_plaintext(
 def rebuild_rollups(engine: Engine) -> None:
     """Refill what materialized views derive from the sealed columns, from check_results, with the
     migrations' own statements: sellers_daily, sellers_monthly, requesters_daily (010) and seller_days
-    (012) are dropped and rebuilt (their sums would double otherwise); check_parties (012, a
-    ReplacingMergeTree of check ids) is backfilled again, its duplicates collapse."""
+    (012) are dropped and rebuilt (their sums would double otherwise), and so is check_party_rows
+    (013), whose copies of the mutated rows still hold their plaintext."""
     by_version = {m.version: m for m in migrations.load()}
     for version, tables in _REBUILT.items():
         migration = by_version.get(version)
@@ -171,11 +171,6 @@ def rebuild_rollups(engine: Engine) -> None:
             if migrations.added_column(statement) is not None or statement.upper().startswith("DROP"):
                 continue
             if any(_names(statement, table) for table in tables):
-                engine.execute(statement)
-    for version, tables in _REFILLED.items():
-        migration = by_version.get(version)
-        for statement in migration.statements if migration else ():
-            if any(statement.startswith(f"INSERT INTO {table}") for table in tables):
                 engine.execute(statement)
 
 

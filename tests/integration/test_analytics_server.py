@@ -70,6 +70,15 @@ def test_lookup_backfill_on_the_server(tmp_path: Path) -> None:
         engine.close()
 
 
+def test_rows_without_their_copy_on_the_server() -> None:
+    engine = _server("lc")
+    try:
+        lookups_contract.check_rows_without_their_copy_come_from_check_results(engine)
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
+        engine.close()
+
+
 def test_count_warming_on_the_server() -> None:
     engine = _server("wm")
     try:

@@ -57,6 +57,14 @@ def test_lookup_backfill_on_current_clickhouse(tmp_path: Path) -> None:
         engine.close()
 
 
+def test_rows_without_their_copy_on_current_clickhouse() -> None:
+    engine = ChdbEngine(database=f"lc_{uuid.uuid4().hex[:8]}")
+    try:
+        lookups_contract.check_rows_without_their_copy_come_from_check_results(engine)
+    finally:
+        engine.close()
+
+
 def test_count_warming_on_current_clickhouse() -> None:
     engine = ChdbEngine(database=f"w_{uuid.uuid4().hex[:8]}")
     try:

@@ -201,6 +201,7 @@ class Candidate:
     sort value as a cursor holds it; `tie` orders rows of one check at one place)."""
 
     requested_date: str
+    requested_at: str
     check_id: str
     version: int
     value: str
@@ -212,12 +213,15 @@ class Candidate:
 
 def candidate_columns(query: HistoryQuery, tie: str) -> str:
     """What a candidate query selects (`parse_candidate` reads it); `tie` a String expression."""
-    return f"toString(requested_date), toString(check_id), result_version, {_SORT_TEXT[query.sort]}, {tie}"
+    sort = _SORT_TEXT[query.sort]
+    return (
+        f"toString(requested_date), toString(requested_at), toString(check_id), result_version, {sort}, {tie}"
+    )
 
 
 def parse_candidate(row: Sequence[Any]) -> Candidate:
-    day, check_id, version, value, tie = row
-    return Candidate(str(day), str(check_id), int(version), str(value), str(tie))
+    day, at, check_id, version, value, tie = row
+    return Candidate(str(day), str(at), str(check_id), int(version), str(value), str(tie))
 
 
 RESULT_TIE = "toString(result_version)"  # orders the rows of one check in check_results

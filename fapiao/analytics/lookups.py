@@ -49,10 +49,11 @@ class Lookup:
     table: str
     conditions: tuple[str, ...]
     params: dict[str, Any] = field(default_factory=dict)
+    party: str = ""  # check_party_rows: 'seller' or 'buyer'
 
     @property
     def covers(self) -> bool:
-        """Whether the table holds the history's columns (pages are read from it: `covered_sql`)."""
+        """Whether the table holds the history's columns (candidates: `party_candidates_sql`)."""
         return self.table == PARTY_ROWS
 
 
@@ -71,7 +72,7 @@ def choose(f: CheckFilters) -> Lookup | None:
         refs = getattr(f, f"{party}_refs")
         if refs:
             conditions = [f"party = '{party}'", "ref IN %(lk_refs)s"]
-            return Lookup(PARTY_ROWS, tuple(conditions), {"lk_refs": tuple(refs)})
+            return Lookup(PARTY_ROWS, tuple(conditions), {"lk_refs": tuple(refs)}, party)
     return None
 
 
@@ -160,20 +161,36 @@ def party_candidates_sql(
     return f"SELECT {columns} FROM {lookup.table} FINAL {clauses} {order_by(query, 'ref')}", params
 
 
+def versions_sql(
+    org_id: str, pairs: Sequence[tuple[str, str]], refs: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """The newest result version of each listed (requested_date, check_id) — with `refs`, its
+    pseudonyms too (`parse_newest`) — from their granules of check_results, narrow columns, no FINAL.
+    Each check costs a granule of 8,192 rows: the pseudonyms (64 bytes each) double its time, so
+    they are read only when a row's key in check_party_rows is not known already."""
+    select = "toString(check_id), max(result_version)"
+    if refs:
+        select += ", argMax(seller_ref, result_version), argMax(buyer_ref, result_version)"
+    sql = (
+        f"SELECT {select} FROM check_results PREWHERE org_id = %(org_id)s "
+        f"AND (requested_date, check_id) IN ({pairs_literal(pairs)}) GROUP BY check_id"
+    )
+    return sql, {"org_id": org_id}
+
+
 @dataclass(frozen=True)
 class Newest:
-    """A check's newest result version in check_results, and where its row is in check_party_rows."""
+    """A check's newest result version in check_results (and its pseudonyms, when read)."""
 
     check_id: str
     version: int
-    seller_ref: str
-    buyer_ref: str
-    requested_at: str
-    requested_date: str
+    seller_ref: str = ""
+    buyer_ref: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
-        """(party, pseudonym) its row is under: the seller's, else the buyer's, else ('', '')."""
+        """(party, pseudonym) its row is under in check_party_rows: the seller's, else the buyer's,
+        else ('', '') (as migration 013's view writes them)."""
         if self.seller_ref:
             return "seller", self.seller_ref
         if self.buyer_ref:
@@ -181,43 +198,44 @@ class Newest:
         return "", ""
 
 
-def versions_sql(org_id: str, pairs: Sequence[tuple[str, str]]) -> tuple[str, dict[str, Any]]:
-    """The newest result version of the listed (requested_date, check_id), with its pseudonyms
-    (`parse_newest`): their granules of check_results, six narrow columns, no FINAL."""
-    sql = (
-        "SELECT toString(check_id), max(result_version), argMax(seller_ref, result_version), "
-        "argMax(buyer_ref, result_version), toString(min(requested_at)), toString(min(requested_date)) "
-        "FROM check_results PREWHERE org_id = %(org_id)s "
-        f"AND (requested_date, check_id) IN ({pairs_literal(pairs)}) GROUP BY check_id"
-    )
-    return sql, {"org_id": org_id}
-
-
 def parse_newest(row: Sequence[Any]) -> Newest:
-    check_id, version, seller, buyer, at, day = row
-    return Newest(str(check_id), int(version), str(seller), str(buyer), str(at), str(day))
+    return Newest(str(row[0]), int(row[1]), *(str(ref) for ref in row[2:]))
+
+
+@dataclass(frozen=True)
+class RowKey:
+    """Where a result row is in check_party_rows (its key and partition), and its version."""
+
+    party: str
+    ref: str
+    requested_at: str
+    requested_date: str
+    check_id: str
+    version: int
 
 
 _PARTIES = ("seller", "buyer", "")
 _REF = re.compile(r"^([0-9a-f]{64})?$")
 
 
-def party_rows_sql(org_id: str, newest: Sequence[Newest]) -> tuple[str, dict[str, Any]]:
-    """The history's columns of these newest results, from check_party_rows by key (FINAL: the
-    newest row under that key, which is this result): granules of 256 rows, only the months named.
-    Every part is parsed first (a party, a pseudonym, a time, a UUID), so nothing else reaches SQL."""
-    keys = []
-    for n in newest:
-        party, ref = n.key
-        if party not in _PARTIES or not _REF.match(ref):
-            raise ValueError(f"not a party key: {party!r}, {ref!r}")
-        at = datetime.strptime(n.requested_at[:19], "%Y-%m-%d %H:%M:%S")
-        check = uuid.UUID(n.check_id)
-        keys.append(f"('{party}', '{ref}', toDateTime('{at:%Y-%m-%d %H:%M:%S}', 'UTC'), toUUID('{check}'))")
-    days = ", ".join(sorted({f"toDate('{date.fromisoformat(n.requested_date[:10])}')" for n in newest}))
+def party_rows_sql(org_id: str, keys: Sequence[RowKey]) -> tuple[str, dict[str, Any]]:
+    """The history's columns of these result rows, from check_party_rows by key (FINAL: the newest
+    row under the key, which is this one when it is its check's newest): granules of 256 rows, in
+    the partitions of the days named only. Every part of a key is parsed first (a party, a
+    pseudonym, a time, a UUID), so nothing else reaches the SQL."""
+    literals = []
+    for k in keys:
+        if k.party not in _PARTIES or not _REF.match(k.ref):
+            raise ValueError(f"not a party key: {k.party!r}, {k.ref!r}")
+        at = datetime.strptime(k.requested_at[:19], "%Y-%m-%d %H:%M:%S")
+        check = uuid.UUID(k.check_id)
+        literals.append(
+            f"('{k.party}', '{k.ref}', toDateTime('{at:%Y-%m-%d %H:%M:%S}', 'UTC'), toUUID('{check}'))"
+        )
+    days = ", ".join(sorted({f"toDate('{date.fromisoformat(k.requested_date[:10])}')" for k in keys}))
     select = ", ".join(sql for _, sql in FIELDS)
     sql = (
         f"SELECT {select} FROM {PARTY_ROWS} FINAL PREWHERE org_id = %(org_id)s "
-        f"AND requested_date IN ({days}) AND (party, ref, requested_at, check_id) IN ({', '.join(keys)})"
+        f"AND requested_date IN ({days}) AND (party, ref, requested_at, check_id) IN ({', '.join(literals)})"
     )
     return sql, {"org_id": org_id}

@@ -114,18 +114,25 @@ def _verified(
             sql, params = candidates_sql(org_id, query, span, after, chunk, tie, within)
         return [parse_candidate(r) for r in engine.execute(sql, params)]
 
-    kept: dict[str, lookups.Newest] = {}  # check id -> its newest result, in page order
-    after, tie, chunk = cursor, None, want + want // 2 + 4
+    kept: dict[str, lookups.RowKey] = {}  # check id -> its newest result's row, in page order
+    # room for rows not kept: rare in a party's rows (FINAL; only a check whose party changed),
+    # common in check_results (every earlier version of a check, redelivered rows)
+    after, tie, chunk = cursor, None, want + (want // 8 if lookup else want // 2) + 4
     while len(kept) < want:
         picked = candidates(after, chunk, tie)
         if not picked:
             break
-        sql, params = lookups.versions_sql(org_id, sorted({(c.requested_date, c.check_id) for c in picked}))
+        pairs = sorted({(c.requested_date, c.check_id) for c in picked})
+        sql, params = lookups.versions_sql(org_id, pairs, refs=lookup is None)
         newest = {n.check_id: n for n in map(lookups.parse_newest, engine.execute(sql, params))}
         for c in picked:
             n = newest.get(c.check_id)
-            if n is not None and n.version == c.version and c.check_id not in kept:
-                kept[c.check_id] = n
+            if n is None or n.version != c.version or c.check_id in kept:
+                continue
+            party, ref = (lookup.party, c.tie) if lookup is not None else n.key
+            kept[c.check_id] = lookups.RowKey(
+                party, ref, c.requested_at, c.requested_date, c.check_id, c.version
+            )
         if len(picked) < chunk:
             break
         after, tie = picked[-1].cursor(query), picked[-1].tie
@@ -134,21 +141,21 @@ def _verified(
 
 
 def _rows_of(
-    engine: Engine, org_id: str, query: HistoryQuery, span: TimeRange, newest: list[lookups.Newest]
+    engine: Engine, org_id: str, query: HistoryQuery, span: TimeRange, keys: list[lookups.RowKey]
 ) -> list[dict[str, Any]]:
     """The rows of these newest results, in order: from check_party_rows by key; one not there yet
     (its copy is written just after check_results' row) from check_results."""
-    if not newest:
+    if not keys:
         return []
-    versions = {n.check_id: n.version for n in newest}
-    sql, params = lookups.party_rows_sql(org_id, newest)
+    versions = {k.check_id: k.version for k in keys}
+    sql, params = lookups.party_rows_sql(org_id, keys)
     rows = map(parse_row, engine.execute(sql, params))
     found = {i["check_id"]: i for i in rows if versions.get(i["check_id"]) == i["result_version"]}
-    missing = [(n.requested_date, n.check_id) for n in newest if n.check_id not in found]
+    missing = [(k.requested_date, k.check_id) for k in keys if k.check_id not in found]
     if missing:
         sql, params = lookups.rows_sql(org_id, query, span, missing, len(missing))
         found |= {item["check_id"]: item for item in map(parse_row, engine.execute(sql, params))}
-    return [found[n.check_id] for n in newest if n.check_id in found]
+    return [found[k.check_id] for k in keys if k.check_id in found]
 
 
 def iterate(

@@ -225,6 +225,15 @@ def measure(engine: NativeEngine, today: date, runs: int) -> list[tuple[str, flo
             )
         ),
     )
+    page(
+        "history: one seller by 价税合计, 365 days",
+        HistoryQuery(
+            CheckFilters(
+                date_from=year[0], seller="911110000000000123", seller_refs=(bench_ref("seller", 123),)
+            ),
+            sort=SortKey.TOTAL,
+        ),
+    )
     page("history: invoice number lookup, all time", HistoryQuery(CheckFilters(invoice_number="10001234")))
     page(
         "history: invoice number of a check, all time", HistoryQuery(CheckFilters(invoice_number="10000004"))
@@ -309,7 +318,7 @@ def main() -> None:
             "seller_days",
             "requesters_daily",
             "check_numbers",
-            "check_parties",
+            "check_party_rows",
         )
     }
     command = f"python -m bench.analytics_queries --rows {args.rows} --runs {args.runs}"

@@ -266,11 +266,28 @@ def check_pages_equal_the_plain_read(engine: Engine, ids: dict[str, str]) -> Non
                     assert got == plain, (filters, sort, order, size)
 
 
+def check_export_pages_fit_the_query_size(engine: Engine, ids: dict[str, str]) -> None:
+    """Pages of 2,000 rows (exports) equal the plain read: the literal lists of check ids and
+    party-row keys are split to stay under ClickHouse's max_query_size (256 KiB)."""
+    org = "lookups-export"
+    checks = [uuid.uuid4() for _ in range(2100)]
+    rows = [
+        result(c, "consistent", at(1 + i % 27, i % 24), org_id=org, total=f"{i % 500 + 1}.00", seller=SELLER)
+        for i, c in enumerate(checks)
+    ]
+    insert_results(engine, rows)
+    for filters in (CheckFilters(), _sealed(engine, org, seller=SELLER.tax_id)):
+        for sort in (SortKey.TOTAL, SortKey.REQUESTED_AT):
+            query = HistoryQuery(filters, sort, Order.DESC, 2000)
+            assert _pages(engine, query, org) == _plain_pages(engine, query, org)
+
+
 CHECKS = (
     check_number_lookup_pages_like_the_plain_read,
     check_party_lookup_narrows_but_never_decides,
     check_lookups_answer_like_the_plain_read,
     check_pages_equal_the_plain_read,
+    check_export_pages_fit_the_query_size,
 )
 
 

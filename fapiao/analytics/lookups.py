@@ -39,7 +39,11 @@ from fapiao.analytics.history import (
 
 PARTY_ROWS = "check_party_rows"
 
-MAX_CHUNK = 4096  # candidates per read (the IN list is literal SQL)
+# Literal lists travel in the SQL text, which ClickHouse parses up to max_query_size (256 KiB by
+# default): at most MAX_CHUNK (date, check id) pairs (~64 bytes each) and MAX_KEYS party-row keys
+# (~150 bytes each) per query.
+MAX_CHUNK = 2048
+MAX_KEYS = 1000
 
 
 @dataclass(frozen=True)

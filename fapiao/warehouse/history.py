@@ -117,7 +117,8 @@ def _verified(
     kept: dict[str, lookups.RowKey] = {}  # check id -> its newest result's row, in page order
     # room for rows not kept: rare in a party's rows (FINAL; only a check whose party changed),
     # common in check_results (every earlier version of a check, redelivered rows)
-    after, tie, chunk = cursor, None, want + (want // 8 if lookup else want // 2) + 4
+    after, tie = cursor, None
+    chunk = min(want + (want // 8 if lookup else want // 2) + 4, lookups.MAX_CHUNK)
     while len(kept) < want:
         picked = candidates(after, chunk, tie)
         if not picked:
@@ -143,17 +144,18 @@ def _verified(
 def _rows_of(
     engine: Engine, org_id: str, query: HistoryQuery, span: TimeRange, keys: list[lookups.RowKey]
 ) -> list[dict[str, Any]]:
-    """The rows of these newest results, in order: from check_party_rows by key; one not there yet
-    (its copy is written just after check_results' row) from check_results."""
-    if not keys:
-        return []
+    """The rows of these newest results, in order: from check_party_rows by key (MAX_KEYS a query);
+    one not there yet (its copy is written just after check_results' row) from check_results."""
     versions = {k.check_id: k.version for k in keys}
-    sql, params = lookups.party_rows_sql(org_id, keys)
-    rows = map(parse_row, engine.execute(sql, params))
-    found = {i["check_id"]: i for i in rows if versions.get(i["check_id"]) == i["result_version"]}
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), lookups.MAX_KEYS):
+        sql, params = lookups.party_rows_sql(org_id, keys[start : start + lookups.MAX_KEYS])
+        rows = map(parse_row, engine.execute(sql, params))
+        found |= {i["check_id"]: i for i in rows if versions.get(i["check_id"]) == i["result_version"]}
     missing = [(k.requested_date, k.check_id) for k in keys if k.check_id not in found]
-    if missing:
-        sql, params = lookups.rows_sql(org_id, query, span, missing, len(missing))
+    for start in range(0, len(missing), lookups.MAX_CHUNK):
+        part = missing[start : start + lookups.MAX_CHUNK]
+        sql, params = lookups.rows_sql(org_id, query, span, part, len(part))
         found |= {item["check_id"]: item for item in map(parse_row, engine.execute(sql, params))}
     return [found[k.check_id] for k in keys if k.check_id in found]
 

@@ -7,13 +7,15 @@ matching checks from there, newest first, then reads only those checks from chec
 (`(requested_date, check_id) IN <literal pairs>` lets the primary key skip to their granules), each
 at its newest result (FINAL), with every filter applied to that.
 
-`check_party_rows` (013) is a copy of the history's columns per party a result names, ordered by
-(organisation, party, pseudonym, request time, check id): a page of a seller's or buyer's checks is
-read from it in the page's order (a party's rows are a short range, where check_results' granules
-are 8,192 wide rows per candidate), then kept exact by the candidates' newest result versions, read
-from check_results (`versions_sql`, ids and versions only). A row there is the newest result of its
-check that named that party (FINAL): it is the check's newest result only when the versions match;
-otherwise the check's newest result names another party, or none, and the filter does not keep it.
+`check_party_rows` (013) is a copy of the history's columns, one row per party a result names (one
+under party '' when it names none), ordered by (organisation, party, pseudonym, request time, check
+id) in 256-row granules. A seller's or buyer's page takes its candidates from there
+(`party_candidates_sql`: a party's rows are a short range), pages of the other sorts from
+check_results without FINAL (fapiao.analytics.history.candidates_sql). Either way a candidate is kept
+only when its version is its check's newest (`versions_sql`, narrow columns of check_results), and the
+kept rows' columns are read from check_party_rows by key (`party_rows_sql`). A party-table row is the
+newest result of its check that named that party (FINAL); when the versions differ, the check's newest
+result names another party or none, and the filter does not keep it. Reasoning: docs/analytics.md.
 Pure: `fapiao.warehouse.history` runs it.
 """
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
+from fapiao.analytics import lookups
 from fapiao.analytics.catalog import Bucket, Dimension, label
 from fapiao.analytics.filters import CheckFilters, compile_filters, date_problems, local_days, time_range
-from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, SortKey, date_windows, page_sql
+from fapiao.analytics.history import (
+    Cursor,
+    CursorError,
+    HistoryQuery,
+    Order,
+    SortKey,
+    candidates_sql,
+    date_windows,
+    page_sql,
+)
 from fapiao.analytics.series import Metrics, build_trend, change
 from fapiao.analytics.trend_sql import sets_sql, unit_dates, unit_sql
 from fapiao.analytics.trends import Source, TrendQuery, bucket_keys
@@ -104,6 +116,31 @@ def test_page_sql_reads_final_orders_with_a_tiebreak_and_continues_after_the_cur
     assert "toString(check_id) < %(cursor_id)s" in sql and params["cursor_value"] == "10.00"
     assert "check_id IN (SELECT check_id FROM check_results WHERE org_id = %(org_id)s" in sql
     assert "91310115MA1K4ABC2X" not in sql and params["limit"] == 21
+
+
+def test_other_sorts_take_candidates_without_final_and_rows_by_parsed_keys() -> None:
+    query = HistoryQuery(CheckFilters(verdicts=("consistent",)), SortKey.TOTAL, Order.ASC, 20)
+    cursor = Cursor("113.00", "00000000-0000-0000-0000-000000000001", query.fingerprint())
+    sql, params = candidates_sql("o", query, time_range(query.filters, TODAY), cursor, 34, tie="2")
+    assert "FINAL" not in sql and "FROM check_results PREWHERE org_id = %(org_id)s" in sql
+    assert "toString(result_version) > %(cursor_tie)s" in sql and params["cursor_tie"] == "2"
+    assert sql.endswith("toString(check_id) ASC, toString(result_version) ASC LIMIT %(limit)s")
+    ref = "ab" * 32
+    key = lookups.RowKey("seller", ref, "2026-11-20 03:00:00", "2026-11-20", str(uuid.UUID(int=1)), 2)
+    sql, _ = lookups.party_rows_sql("o", [key])
+    assert f"('seller', '{ref}', toDateTime('2026-11-20 03:00:00', 'UTC'), toUUID('{key.check_id}'))" in sql
+    assert "requested_date IN (toDate('2026-11-20'))" in sql and "check_party_rows FINAL" in sql
+    for bad in (
+        replace(key, ref="x' OR 1 --"),
+        replace(key, party="requester"),
+        replace(key, check_id="1') OR (1"),
+        replace(key, requested_at="2026-11-20'"),
+        replace(key, requested_date="now()"),
+    ):
+        with pytest.raises(ValueError):
+            lookups.party_rows_sql("o", [bad])
+    assert lookups.Newest("c", 1, "", ref).key == ("buyer", ref)
+    assert lookups.Newest("c", 1).key == ("", "")
 
 
 def test_trend_queries_pick_their_source_and_validate() -> None:

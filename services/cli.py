@@ -88,8 +88,9 @@ def worker() -> None:
     from fapiao import loop_monitor
     from streams.app import create_app
 
-    # uvloop: the worker's time is mostly small socket reads and writes to Kafka and hand-offs from
-    # faust's consumer thread, which uvloop does in C (before anything creates an event loop)
+    # uvloop (set before anything creates an event loop): at 100 checks/s the worker's time is mostly
+    # small Kafka reads/writes and faust's consumer-thread hand-offs; ~6 % less CPU per check there
+    # (docs/benchmarks.md, sync latency item 5), no difference on a backlog
     mode.loop.use("uvloop")
     settings = _settings()
     if settings.worker_metrics_port:

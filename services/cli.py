@@ -82,16 +82,15 @@ def db_migrate(
 def worker() -> None:
     """Run the Faust worker (register, verify, ClickHouse sink)."""
     import faust
-    import mode.loop
     from prometheus_client import start_http_server
 
     from fapiao import loop_monitor
     from streams.app import create_app
 
-    # uvloop (set before anything creates an event loop): at 100 checks/s the worker's time is mostly
-    # small Kafka reads/writes and faust's consumer-thread hand-offs; ~6 % less CPU per check there
-    # (docs/benchmarks.md, sync latency item 5), no difference on a backlog
-    mode.loop.use("uvloop")
+    # Not uvloop (the API's loop): it saved ~6 % of the worker's CPU per check at 100 checks/s, but with
+    # it a clean-clone CI run once left the restart test's worker without commits for checks.verified
+    # and checks.results (tests/integration/test_restart_no_loss.py; docs/benchmarks.md, sync latency
+    # item 5): faust's consumer thread and flow control stay on the asyncio loop they are tested on.
     settings = _settings()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1")

@@ -107,11 +107,11 @@ def _server_histogram(lines: list[str]) -> dict[str, float]:
     return _histogram(lines, "fapiao_http_request_seconds", 'route="/v1/checks"', 'method="POST"')
 
 
-def _stalls(process: str, before: list[str], after: list[str]) -> list[tuple[str, str, str]]:
+def _stalls(label: str, before: list[str], after: list[str]) -> list[tuple[str, str, str]]:
     """A process's event-loop lag and GC pauses during the run (rows for the table), from its
-    `fapiao_<process>_…` metrics (fapiao.loop_monitor); none from a process without the probes."""
+    `fapiao_<label in lower case>_…` metrics (fapiao.loop_monitor); none from a process without them."""
     rows = []
-    label = process if process == "worker" else process.upper()
+    process = label.lower()
     lag0 = _histogram(before, f"fapiao_{process}_event_loop_lag_seconds")
     lag1 = _histogram(after, f"fapiao_{process}_event_loop_lag_seconds")
     count = lag1.get("+Inf", 0) - lag0.get("+Inf", 0)
@@ -455,7 +455,7 @@ def _analyse(
                     f"{share:.1%}",
                     "API's own histogram of POST /v1/checks during the run",
                 )
-    for row in _stalls("api", metrics_before, metrics_after):
+    for row in _stalls("API", metrics_before, metrics_after):
         result.add(*row)
     result.add(
         "register load",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,14 +15,21 @@ from tests import analytics_contract, count_warmer_contract, lookups_contract, r
 from tests.analytics_contract import Dataset
 
 
-@pytest.fixture(scope="module")
-def loaded() -> Iterator[tuple[NativeEngine, Dataset]]:
-    engine = NativeEngine(Settings(_env_file=None), database=f"an_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
+@contextlib.contextmanager
+def _database(prefix: str) -> Iterator[NativeEngine]:
+    """An engine on a fresh database of the server, dropped afterwards."""
+    engine = NativeEngine(Settings(_env_file=None), database=f"{prefix}_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
     try:
-        yield engine, analytics_contract.load(engine)
+        yield engine
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def loaded() -> Iterator[tuple[NativeEngine, Dataset]]:
+    with _database("an") as engine:
+        yield engine, analytics_contract.load(engine)
 
 
 @pytest.mark.parametrize(
@@ -32,26 +40,14 @@ def test_on_the_server(loaded: tuple[NativeEngine, Dataset], check: Callable[...
 
 
 def test_retention_on_the_server() -> None:
-    engine = NativeEngine(Settings(_env_file=None), database=f"rt_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
-    try:
+    with _database("rt") as engine:
         reports_contract.check_retention_drops_old_months(engine)
-    finally:
-        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
-        engine.close()
-
-
-def _server(prefix: str) -> NativeEngine:
-    return NativeEngine(Settings(_env_file=None), database=f"{prefix}_{uuid.uuid4().hex[:8]}")  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="module")
 def with_lookups() -> Iterator[tuple[NativeEngine, dict[str, str]]]:
-    engine = _server("lk")
-    try:
+    with _database("lk") as engine:
         yield engine, lookups_contract.load(engine)
-    finally:
-        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
-        engine.close()
 
 
 @pytest.mark.parametrize("check", lookups_contract.CHECKS, ids=lambda c: c.__name__)
@@ -62,27 +58,15 @@ def test_lookups_on_the_server(
 
 
 def test_lookup_backfill_on_the_server(tmp_path: Path) -> None:
-    engine = _server("lb")
-    try:
+    with _database("lb") as engine:
         lookups_contract.check_migration_backfills_older_rows(engine, tmp_path)
-    finally:
-        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
-        engine.close()
 
 
 def test_rows_without_their_copy_on_the_server() -> None:
-    engine = _server("lc")
-    try:
+    with _database("lc") as engine:
         lookups_contract.check_rows_without_their_copy_come_from_check_results(engine)
-    finally:
-        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
-        engine.close()
 
 
 def test_count_warming_on_the_server() -> None:
-    engine = _server("wm")
-    try:
+    with _database("wm") as engine:
         count_warmer_contract.check_warmed_counts_make_first_trends_read_only_counts(engine)
-    finally:
-        engine.execute(f"DROP DATABASE IF EXISTS {engine.database}")
-        engine.close()

@@ -7,12 +7,14 @@ so runs never see each other's data. The worker and the API run as real subproce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,6 +55,28 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_MODEL_POLL_SECONDS=str(settings.model_poll_seconds),
     )
     return env
+
+
+@contextlib.contextmanager
+def private_stack(name: str, workdir: Path) -> Iterator[tuple[Settings, NativeEngine]]:
+    """Topics and a migrated database of their own for one test (prefix `<name[0]><run>-`, database
+    `<name>_<run>`), a short sink batch; the database and topics are dropped afterwards."""
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        topic_prefix=f"{name[0]}{run}-",
+        clickhouse_database=f"{name}_{run}",
+        data_dir=workdir / "data",
+        sink_batch_seconds=0.2,
+    )
+    asyncio.run(ensure_topics(settings))
+    engine = NativeEngine(settings)
+    migrations.migrate(engine)
+    try:
+        yield settings, engine
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+        engine.close()
+        asyncio.run(delete_topics(settings))
 
 
 @pytest.fixture(scope="session")

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, consumer_lag, delete_topics, ensure_topics
+from fapiao.bus import Publisher, consumer_lag
 from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
 from fapiao.settings import Settings
-from fapiao.warehouse import migrations
-from fapiao.warehouse.engine import NativeEngine
 from schemas.events import Verdict
 from tests.factories import check_of, issued
-from tests.integration.conftest import _env
+from tests.integration.conftest import _env, private_stack
 from tests.integration.processes import cli_process, free_port, wait_for_http, wait_for_line
 
 
@@ -29,22 +26,10 @@ def _env_of(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 def outage(tmp_path):  # type: ignore[no-untyped-def]
-    run = uuid.uuid4().hex[:8]
-    good = Settings(
-        topic_prefix=f"o{run}-",
-        clickhouse_database=f"outage_{run}",
-        data_dir=tmp_path / "data",
-        sink_batch_seconds=0.2,
-    )
-    # a ClickHouse port nothing listens on
-    bad = good.model_copy(update={"clickhouse_port": free_port(), "sink_retry_max_seconds": 1.0})
-    asyncio.run(ensure_topics(good))
-    engine = NativeEngine(good)
-    migrations.migrate(engine)
-    yield good, bad, engine
-    engine.execute(f"DROP DATABASE IF EXISTS {good.clickhouse_database}")
-    engine.close()
-    asyncio.run(delete_topics(good))
+    with private_stack("outage", tmp_path) as (good, engine):
+        # a ClickHouse port nothing listens on
+        bad = good.model_copy(update={"clickhouse_port": free_port(), "sink_retry_max_seconds": 1.0})
+        yield good, bad, engine
 
 
 async def test_sink_keeps_uncommitted_rows_through_a_clickhouse_outage(outage, tmp_path) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,14 +23,13 @@ from pathlib import Path
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, consumer_lag, delete_topics, ensure_topics
+from fapiao.bus import Publisher, consumer_lag
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
-from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckRequested, Verdict
 from tests.factories import check_of, issued
-from tests.integration.conftest import _env
+from tests.integration.conftest import _env, private_stack
 from tests.integration.processes import cli_process
 
 BACKLOG = 3000  # check requests waiting before the first start
@@ -42,20 +40,8 @@ WORKER = "tests.integration.slow_seek_worker"
 
 @pytest.fixture
 def restart_stack(tmp_path: Path) -> Iterator[tuple[Settings, NativeEngine]]:
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        topic_prefix=f"r{run}-",
-        clickhouse_database=f"restart_{run}",
-        data_dir=tmp_path / "data",
-        sink_batch_seconds=0.2,
-    )
-    asyncio.run(ensure_topics(settings))
-    engine = NativeEngine(settings)
-    migrations.migrate(engine)
-    yield settings, engine
-    engine.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
-    engine.close()
-    asyncio.run(delete_topics(settings))
+    with private_stack("restart", tmp_path) as stack:
+        yield stack
 
 
 class Requests:

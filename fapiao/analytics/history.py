@@ -92,6 +92,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("requester_sealed", "requester_sealed"),
 )
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
+SELECT_FIELDS = ", ".join(sql for _, sql in FIELDS)  # a history row, as `parse_row` reads it
 
 
 class CursorError(ValueError):
@@ -166,9 +167,8 @@ def page_sql(
         post.append(after)
         params |= after_params
     params["limit"] = int(limit)
-    select = ", ".join(sql for _, sql in FIELDS)
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
-    sql = f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}"
+    sql = f"SELECT {SELECT_FIELDS} FROM check_results FINAL {clauses} {order_by(query)}"
     return sql, params
 
 

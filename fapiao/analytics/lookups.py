@@ -30,7 +30,7 @@ from typing import Any
 
 from fapiao.analytics.filters import RANGE_CONDITIONS, CheckFilters, Compiled, TimeRange, compile_filters
 from fapiao.analytics.history import (
-    FIELDS,
+    SELECT_FIELDS,
     Cursor,
     HistoryQuery,
     Order,
@@ -135,8 +135,7 @@ def rows_sql(
     # one): ClickHouse 26 (chdb) then remembered the subquery's PREWHERE as matching nothing after
     # a query whose outer WHERE kept nothing (its query condition cache), and lost rows later.
     clauses = Compiled(tuple(pre), tuple(post)).clauses(final=True)
-    select = ", ".join(sql for _, sql in FIELDS)
-    return f"SELECT {select} FROM check_results FINAL {clauses} {order_by(query)}", params
+    return f"SELECT {SELECT_FIELDS} FROM check_results FINAL {clauses} {order_by(query)}", params
 
 
 def party_candidates_sql(
@@ -239,9 +238,8 @@ def party_rows_sql(org_id: str, keys: Sequence[RowKey]) -> tuple[str, dict[str, 
             f"('{k.party}', '{k.ref}', toDateTime('{at:%Y-%m-%d %H:%M:%S}', 'UTC'), toUUID('{check}'))"
         )
     days = ", ".join(sorted({f"toDate('{date.fromisoformat(k.requested_date[:10])}')" for k in keys}))
-    select = ", ".join(sql for _, sql in FIELDS)
     sql = (
-        f"SELECT {select} FROM {PARTY_ROWS} FINAL PREWHERE org_id = %(org_id)s "
+        f"SELECT {SELECT_FIELDS} FROM {PARTY_ROWS} FINAL PREWHERE org_id = %(org_id)s "
         f"AND requested_date IN ({days}) AND (party, ref, requested_at, check_id) IN ({', '.join(literals)})"
     )
     return sql, {"org_id": org_id}

@@ -106,6 +106,23 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(default=900, ge=30)
     password_reset_ttl_seconds: int = Field(default=1800, ge=60)
 
+    # Mail (fapiao.mail): password resets and invitations are sent by SMTP, never returned by the API.
+    # Empty host: no mail (the API then hands out no reset or invitation token at all). TLS: "starttls"
+    # upgrades a plain connection (port 587), "ssl" is TLS from the first byte (465), "none" for a
+    # relay on localhost only. public_url is where the links in the messages point.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "Fapiao Sentinel <no-reply@localhost>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    public_url: str = "http://127.0.0.1:8000"
+    # Local development and the integration tests only (`make run` sets it): reset and invitation
+    # tokens are also returned in the API's answers, and a warning says so at every start. Refused in
+    # production.
+    dev_expose_tokens: bool = False
+
     # 国密 keys: SM4 keys `k1:<32 hex>,k2:<32 hex>` (the active one encrypts), the HMAC-SM3 key, and the
     # folder of the SM2 receipt key pair. Outside production, unset SM4/HMAC keys derive from secret_key.
     sm4_keys: SecretStr = SecretStr("")
@@ -126,6 +143,8 @@ class Settings(BaseSettings):
                 raise ValueError("FAPIAO_SECRET_KEY must be set (32+ characters) when FAPIAO_ENV=production")
             if not self.sm4_keys.get_secret_value() or not self.hmac_key.get_secret_value():
                 raise ValueError("FAPIAO_SM4_KEYS and FAPIAO_HMAC_KEY must be set when FAPIAO_ENV=production")
+            if self.dev_expose_tokens:
+                raise ValueError("FAPIAO_DEV_EXPOSE_TOKENS is for local development only, not production")
         return self
 
     @model_validator(mode="after")

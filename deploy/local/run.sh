@@ -14,6 +14,9 @@ API_PORT=${FAPIAO_API_PORT:-8000}
 DEMO_RATE=${FAPIAO_DEMO_RATE:-20}
 mkdir -p "$RUN_DIR"
 cd "$ROOT"
+# Local development only: reset and invitation tokens come back in the API's answers (there is no mail
+# server here). The API warns at start; production refuses the flag (fapiao/settings.py).
+export FAPIAO_DEV_EXPOSE_TOKENS=${FAPIAO_DEV_EXPOSE_TOKENS:-true}
 
 alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 

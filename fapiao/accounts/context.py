@@ -29,7 +29,9 @@ class AccountsContext:
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     session_ttl: int = 900
     reset_ttl: int = 1800
-    expose_tokens: bool = False  # reset/invite tokens in API answers: never in production (no mail here)
+    # reset/invite tokens also in API answers: only with FAPIAO_DEV_EXPOSE_TOKENS (local development and
+    # the integration tests; refused in production). Otherwise they leave the server only by mail.
+    expose_tokens: bool = False
     clock: Callable[[], datetime] = utc_now
 
     @classmethod
@@ -43,5 +45,5 @@ class AccountsContext:
             passwords=Passwords(),
             session_ttl=settings.session_ttl_seconds,
             reset_ttl=settings.password_reset_ttl_seconds,
-            expose_tokens=settings.env != "production",
+            expose_tokens=settings.dev_expose_tokens,
         )

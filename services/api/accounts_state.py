@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from fapiao.accounts.context import AccountsContext
 from fapiao.accounts.db import make_engine, migrate
 from fapiao.crypto.keys import CryptoKeys
+from fapiao.mail import Mailer
 from fapiao.settings import Settings
 from services.api.key_cache import IdentityCache
 from services.api.rate_limit import TokenBuckets
@@ -22,6 +23,8 @@ class AccountsState:
     buckets: TokenBuckets
     default_rate_per_minute: int
     key_cache: IdentityCache
+    mailer: Mailer  # resets and invitations (fapiao.mail)
+    public_url: str  # where the links in the mails point
 
     @classmethod
     async def open(cls, settings: Settings) -> AccountsState:
@@ -37,6 +40,8 @@ class AccountsState:
             TokenBuckets(),
             settings.api_key_rate_per_minute,
             IdentityCache(settings.api_key_cache_seconds),
+            Mailer.from_settings(settings),
+            settings.public_url,
         )
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
@@ -35,9 +36,16 @@ from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
 from services.web import mount as mount_web
 
+log = structlog.get_logger(__name__)
+
 
 def create_app(settings: Settings) -> FastAPI:
     loop_monitor.time_gc(loop_monitor.API)
+    if settings.dev_expose_tokens:
+        log.warning(
+            "FAPIAO_DEV_EXPOSE_TOKENS is on: password reset and invitation tokens are returned in API "
+            "answers, so anyone can take over any account by its email. Local development only."
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

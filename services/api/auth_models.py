@@ -60,11 +60,11 @@ class ResetRequestIn(In):
 
 class ResetRequestOut(BaseModel):
     status: Literal["accepted"] = "accepted"
-    msg: str = "if the account exists, a reset token has been issued"
-    msg_zh: str = "如账户存在，已签发密码重置令牌"
+    msg: str = "if the account exists, a reset token has been sent to its email address"
+    msg_zh: str = "如账户存在，密码重置令牌已发送至其邮箱"
     reset_token: str | None = Field(
         default=None,
-        description="outside production only: mail delivery is out of scope, so the token is returned here",
+        description="only with FAPIAO_DEV_EXPOSE_TOKENS (local development); otherwise it goes by mail",
     )
 
 
@@ -118,7 +118,8 @@ class MemberCreate(In):
 
 class MemberCreatedOut(MemberOut):
     invite_token: str | None = Field(
-        default=None, description="new accounts, outside production: set the password with it (reset/confirm)"
+        default=None,
+        description="only with FAPIAO_DEV_EXPOSE_TOKENS (local development); otherwise it goes by mail",
     )
 
 

@@ -26,6 +26,7 @@ from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
 from tests.integration.processes import cli_process, free_port, wait_for_line, wait_until_ok
+from tests.smtp_server import Mailbox, smtp_server
 
 RUN_ID = uuid.uuid4().hex[:8]
 SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
@@ -53,6 +54,13 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_HMAC_KEY=settings.hmac_key.get_secret_value(),
         FAPIAO_MODELS_DIR=str(settings.models_dir),
         FAPIAO_MODEL_POLL_SECONDS=str(settings.model_poll_seconds),
+        FAPIAO_SMTP_HOST=settings.smtp_host,
+        FAPIAO_SMTP_PORT=str(settings.smtp_port),
+        FAPIAO_SMTP_TLS=settings.smtp_tls,
+        FAPIAO_SMTP_USERNAME=settings.smtp_username,
+        FAPIAO_SMTP_PASSWORD=settings.smtp_password.get_secret_value(),
+        FAPIAO_SMTP_FROM=settings.smtp_from,
+        FAPIAO_DEV_EXPOSE_TOKENS=str(settings.dev_expose_tokens).lower(),
     )
     return env
 
@@ -80,7 +88,14 @@ def private_stack(name: str, workdir: Path) -> Iterator[tuple[Settings, NativeEn
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def mailbox() -> Iterator[Mailbox]:
+    """The real SMTP server (aiosmtpd, AUTH required) the API processes send their mail to."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Settings:
     return Settings(
         env="test",
         topic_prefix=f"t{RUN_ID}-",
@@ -97,6 +112,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         sink_batch_seconds=0.2,
         sync_window_seconds=SYNC_WINDOW_SECONDS,
         sync_sweep_seconds=0.5,
+        smtp_host=mailbox.host,
+        smtp_port=mailbox.port,
+        smtp_tls="none",
+        smtp_username=mailbox.username,
+        smtp_password=SecretStr(mailbox.password),
+        smtp_from="Fapiao Sentinel <no-reply@fapiao.test>",
+        dev_expose_tokens=True,  # the tests' API also returns reset/invite tokens (test_mail.py: without)
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fapiao.accounts import auth, orgs, resets, twofactor
+from services.api.account_mail import send_reset
 from services.api.auth_models import (
     Login2faIn,
     LoginIn,
@@ -112,11 +113,14 @@ async def me(principal: PrincipalDep, request: Request) -> MeOut:
     "/password-reset/request",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ResetRequestOut,
-    summary="Ask for a single-use reset token (same answer whether the account exists or not)",
+    summary="Have a single-use reset token mailed (same answer whether the account exists or not)",
 )
-async def request_reset(body: ResetRequestIn, request: Request) -> ResetRequestOut:
+async def request_reset(
+    body: ResetRequestIn, request: Request, background: BackgroundTasks
+) -> ResetRequestOut:
     accounts = accounts_of(request)
     token = await run_in_threadpool(resets.request_reset, accounts.ctx, body.email, client_ip(request))
+    send_reset(background, accounts, body.email, token)
     return ResetRequestOut(reset_token=token if accounts.ctx.expose_tokens else None)
 
 

@@ -6,11 +6,12 @@ import json
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from fapiao.accounts import audit, orgs
 from fapiao.accounts.context import AccountsContext
+from services.api.account_mail import send_invite
 from services.api.auth_models import (
     AuditEventOut,
     AuditEventsOut,
@@ -35,9 +36,11 @@ async def list_members(admin: AdminPrincipal, request: Request) -> MembersOut:
     "/members",
     status_code=status.HTTP_201_CREATED,
     response_model=MemberCreatedOut,
-    summary="Add a person with a role (a new account is invited: it sets its password with the token)",
+    summary="Add a person with a role (a new account is invited by mail: it sets its password)",
 )
-async def add_member(body: MemberCreate, admin: AdminPrincipal, request: Request) -> MemberCreatedOut:
+async def add_member(
+    body: MemberCreate, admin: AdminPrincipal, request: Request, background: BackgroundTasks
+) -> MemberCreatedOut:
     accounts = accounts_of(request)
     member, token = await run_in_threadpool(
         orgs.add_member,
@@ -49,6 +52,9 @@ async def add_member(body: MemberCreate, admin: AdminPrincipal, request: Request
         body.display_name,
         client_ip(request),
     )
+    if token is not None:
+        org_name = await run_in_threadpool(orgs.organisation_name, accounts.ctx, admin.org_id)
+        send_invite(background, accounts, member.email, token, org_name or admin.org_id)
     return MemberCreatedOut(**asdict(member), invite_token=token if accounts.ctx.expose_tokens else None)
 
 

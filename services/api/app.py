@@ -23,6 +23,7 @@ from services.api.routes import (
     api_keys,
     auth,
     batches,
+    cases,
     check_form,
     checks,
     feedback,
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(batches.router)
     app.add_middleware(UploadLimit, max_bytes=settings.batch_max_upload_bytes, path_prefix="/v1/batches")
     app.include_router(alerts.router)
+    app.include_router(cases.router)  # after alerts: /v1/alerts/{alert_id} comes last
     for router in (auth.router, orgs.router, api_keys.router, receipts.router):
         app.include_router(router)
     for router in (history.router, analytics.router, reports.router):

@@ -36,14 +36,19 @@ class OpenedResultsCache(ResultsCache):
         super().put(result)
 
 
+def open_alert(sealer: FieldSealer, alert: RiskAlert) -> RiskAlert:
+    """The alert opened, or as it is (sealed, logged) when it does not open."""
+    try:
+        return sealer.open_alert(alert)
+    except CryptoError as exc:
+        log.error("alert_does_not_open", alert_id=str(alert.alert_id), error=str(exc))
+        return alert
+
+
 def open_alerts(sealer: FieldSealer, publish: Callable[[RiskAlert], None]) -> Callable[[RiskAlert], None]:
     """`publish`, given each alert opened."""
 
     def opened(alert: RiskAlert) -> None:
-        try:
-            alert = sealer.open_alert(alert)
-        except CryptoError as exc:
-            log.error("alert_does_not_open", alert_id=str(alert.alert_id), error=str(exc))
-        publish(alert)
+        publish(open_alert(sealer, alert))
 
     return opened

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 from fapiao.accounts.models import Base
+from fapiao.cases import tables as _cases_tables  # noqa: F401  (their tables are on Base)
 
 config = context.config
 

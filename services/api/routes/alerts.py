@@ -1,23 +1,134 @@
-"""`/v1/alerts`: live risk alerts for analysts (server-sent events) and the rules that raise them."""
+"""`/v1/alerts`: the alert inbox (listing, export, precision of decisions), live risk alerts for
+analysts (server-sent events) and the rules that raise them. The cases are in `routes/cases.py`."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from fapiao import topics
+from fapiao.accounts import orgs
+from fapiao.analytics.export import XlsxWriter, csv_chunk
+from fapiao.cases.export import ALERT_COLUMNS, alert_values
+from fapiao.cases.inbox import MAX_PAGE, Cursor, InboxFilters
+from fapiao.warehouse.alert_inbox import precision_by_reason
 from schemas.events import RiskRules
+from services.api import alert_inbox
 from services.api.alerts_hub import AlertFilter
+from services.api.case_models import AlertsPageOut, AssigneeOut, AssigneesOut, PrecisionOut, PrecisionsOut
 from services.api.deps import StateDep
-from services.api.principal import AlertsPrincipal, AnalystPrincipal
+from services.api.principal import AlertsPrincipal, AnalystPrincipal, accounts_of
 
 router = APIRouter(tags=["alerts"])
 KEEPALIVE_SECONDS = 15.0
+EXPORT_MAX_ROWS = 100_000
+InboxFiltersDep = Annotated[InboxFilters, Depends(alert_inbox.inbox_filters)]
+
+
+@router.get(
+    "/v1/alerts", response_model=AlertsPageOut, summary="Your organisation's alerts, newest first (inbox)"
+)
+async def list_alerts(
+    request: Request,
+    state: StateDep,
+    principal: AlertsPrincipal,
+    filters: InboxFiltersDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="next_cursor of the previous page")
+    ] = None,
+) -> AlertsPageOut:
+    after = alert_inbox.decode_cursor(cursor, filters)
+    items, following = await alert_inbox.page(request, state, principal, filters, after, limit)
+    next_cursor = following.encode(filters.fingerprint()) if following else None
+    return AlertsPageOut(data=items, count=len(items), next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/alerts/export",
+    summary="The same filters as a CSV or XLSX file (streamed; up to 100,000 alerts)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        }
+    },
+)
+async def export_alerts(
+    request: Request,
+    state: StateDep,
+    principal: AlertsPrincipal,
+    filters: InboxFiltersDep,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> StreamingResponse:
+    async def pages() -> AsyncIterator[list[list[object]]]:
+        after: Cursor | None = None
+        sent = 0
+        while sent < EXPORT_MAX_ROWS:
+            items, after = await alert_inbox.page(request, state, principal, filters, after, MAX_PAGE)
+            rows = [alert_values(i.model_dump()) for i in items[: EXPORT_MAX_ROWS - sent]]
+            sent += len(rows)
+            yield rows
+            if after is None:
+                return
+
+    async def csv_body() -> AsyncIterator[bytes]:
+        yield csv_chunk([], header=[key for key, _ in ALERT_COLUMNS])
+        async for rows in pages():
+            yield csv_chunk(rows)
+
+    async def xlsx_body() -> AsyncIterator[bytes]:
+        writer = XlsxWriter("风险预警", [zh for _, zh in ALERT_COLUMNS])
+        writer.add([[key for key, _ in ALERT_COLUMNS]])
+        async for rows in pages():
+            writer.add(rows)
+        with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as out:
+            await asyncio.to_thread(writer.finish, out)
+            out.seek(0)
+            while chunk := out.read(256 * 1024):
+                yield chunk
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    headers = {"Content-Disposition": f'attachment; filename="fapiao-alerts-{stamp}.{format}"'}
+    if format == "csv":
+        return StreamingResponse(csv_body(), media_type="text/csv; charset=utf-8", headers=headers)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return StreamingResponse(xlsx_body(), media_type=media, headers=headers)
+
+
+@router.get(
+    "/v1/alerts/precision",
+    response_model=PrecisionsOut,
+    summary="Precision of the alerts by reason and month, from the analysts' decisions",
+)
+async def alert_precision(state: StateDep, principal: AlertsPrincipal) -> PrecisionsOut:
+    rows = await state.query(precision_by_reason, principal.org_id)
+    return PrecisionsOut(data=[PrecisionOut.of(r) for r in rows], count=len(rows))
+
+
+@router.get(
+    "/v1/alerts/assignees",
+    response_model=AssigneesOut,
+    summary="Who cases can be assigned to (analysts, admins)",
+)
+async def assignees(principal: AnalystPrincipal, request: Request) -> AssigneesOut:
+    members = await run_in_threadpool(orgs.members, accounts_of(request).ctx, principal.org_id)
+    data = [
+        AssigneeOut(user_id=m.user_id, display_name=m.display_name, email=m.email, role=m.role)
+        for m in members
+        if m.role in ("analyst", "admin")
+    ]
+    return AssigneesOut(data=data, count=len(data))
 
 
 @router.get(

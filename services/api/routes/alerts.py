@@ -4,7 +4,6 @@ analysts (server-sent events) and the rules that raise them. The cases are in `r
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -15,7 +14,6 @@ from fastapi.responses import StreamingResponse
 
 from fapiao import topics
 from fapiao.accounts import orgs
-from fapiao.analytics.export import XlsxWriter, csv_chunk
 from fapiao.cases.export import ALERT_COLUMNS, alert_values
 from fapiao.cases.inbox import MAX_PAGE, Cursor, InboxFilters
 from fapiao.warehouse.alert_inbox import precision_by_reason
@@ -24,6 +22,7 @@ from services.api import alert_inbox
 from services.api.alerts_hub import AlertFilter
 from services.api.case_models import AlertsPageOut, AssigneeOut, AssigneesOut, PrecisionOut, PrecisionsOut
 from services.api.deps import StateDep
+from services.api.exports import RESPONSES, table_export
 from services.api.principal import AlertsPrincipal, AnalystPrincipal, accounts_of
 
 router = APIRouter(tags=["alerts"])
@@ -55,14 +54,7 @@ async def list_alerts(
     "/v1/alerts/export",
     summary="The same filters as a CSV or XLSX file (streamed; up to 100,000 alerts)",
     response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {
-                "text/csv": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-            }
-        }
-    },
+    responses=RESPONSES,
 )
 async def export_alerts(
     request: Request,
@@ -82,28 +74,7 @@ async def export_alerts(
             if after is None:
                 return
 
-    async def csv_body() -> AsyncIterator[bytes]:
-        yield csv_chunk([], header=[key for key, _ in ALERT_COLUMNS])
-        async for rows in pages():
-            yield csv_chunk(rows)
-
-    async def xlsx_body() -> AsyncIterator[bytes]:
-        writer = XlsxWriter("风险预警", [zh for _, zh in ALERT_COLUMNS])
-        writer.add([[key for key, _ in ALERT_COLUMNS]])
-        async for rows in pages():
-            writer.add(rows)
-        with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as out:
-            await asyncio.to_thread(writer.finish, out)
-            out.seek(0)
-            while chunk := out.read(256 * 1024):
-                yield chunk
-
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    headers = {"Content-Disposition": f'attachment; filename="fapiao-alerts-{stamp}.{format}"'}
-    if format == "csv":
-        return StreamingResponse(csv_body(), media_type="text/csv; charset=utf-8", headers=headers)
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return StreamingResponse(xlsx_body(), media_type=media, headers=headers)
+    return table_export("alerts", "风险预警", ALERT_COLUMNS, pages(), format)
 
 
 @router.get(

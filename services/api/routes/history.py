@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -13,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
-from fapiao.analytics.export import HISTORY_COLUMNS, XlsxWriter, csv_chunk, history_values
+from fapiao.analytics.export import HISTORY_COLUMNS, history_values
 from fapiao.analytics.filters import CheckFilters, date_problems, local_today, time_range
 from fapiao.analytics.history import MAX_PAGE, Cursor, CursorError, HistoryQuery, Order, SortKey
 from fapiao.analytics.reveal import open_row
@@ -22,6 +20,7 @@ from fapiao.warehouse.party_names import sealed_filters
 from schemas.events import Verdict
 from services.api.analytics_models import HistoryItem, HistoryPageOut
 from services.api.deps import StateDep
+from services.api.exports import RESPONSES, table_export
 from services.api.principal import ReadPrincipal
 from services.api.state import ApiState
 
@@ -136,14 +135,7 @@ async def list_history(
     "/export",
     summary="The same query as a CSV or XLSX file (streamed; up to 1,000,000 rows)",
     response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {
-                "text/csv": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-            }
-        }
-    },
+    responses=RESPONSES,
 )
 async def export_history(
     state: StateDep,
@@ -155,7 +147,6 @@ async def export_history(
 ) -> StreamingResponse:
     query = HistoryQuery(filters, sort, order, EXPORT_PAGE)
     today = _today()
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
     async def pages() -> AsyncIterator[list[list[object]]]:
         cursor: Cursor | None = None
@@ -171,26 +162,5 @@ async def export_history(
                 return
             cursor = Cursor.decode(page.next_cursor, query.fingerprint())
 
-    async def csv_body() -> AsyncIterator[bytes]:
-        yield csv_chunk([], header=[key for key, _ in HISTORY_COLUMNS])
-        async for rows in pages():
-            yield csv_chunk(rows)
-
-    async def xlsx_body() -> AsyncIterator[bytes]:
-        notes = [("filter", str(v)) for v in filters.canonical().items()] + [("sort", f"{sort} {order}")]
-        writer = XlsxWriter("查验记录", [zh for _, zh in HISTORY_COLUMNS], notes)
-        writer.add([[key for key, _ in HISTORY_COLUMNS]])
-        async for rows in pages():
-            writer.add(rows)
-        with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as out:
-            await asyncio.to_thread(writer.finish, out)
-            out.seek(0)
-            while chunk := out.read(256 * 1024):
-                yield chunk
-
-    if format == "csv":
-        media, body = "text/csv; charset=utf-8", csv_body()
-    else:
-        media, body = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx_body()
-    headers = {"Content-Disposition": f'attachment; filename="fapiao-history-{stamp}.{format}"'}
-    return StreamingResponse(body, media_type=media, headers=headers)
+    notes = [("filter", str(v)) for v in filters.canonical().items()] + [("sort", f"{sort} {order}")]
+    return table_export("history", "查验记录", HISTORY_COLUMNS, pages(), format, notes)

@@ -4,17 +4,22 @@ Rules for producers in any language: JSON objects, UTF-8; money as a decimal str
 at most 2 decimals (serialised back as a string, so no float rounding); dates `YYYY-MM-DD`;
 timestamps ISO 8601 with an offset; unknown fields are rejected. `schema_version` is bumped on any
 incompatible change; consumers accept every version they know.
+
+Bounds are what the warehouse can hold (docs/events.md#bounds): a value ClickHouse would refuse or
+silently wrap is refused here, so the message goes to `checks.dlq` as unreadable instead of wedging
+the sink. tests/unit/test_storable_bounds.py derives them from the migrated columns.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -26,7 +31,34 @@ from pydantic import (
 
 from fapiao.domain.invoice_types import FPLX_ALIASES, INVOICE_TYPES
 
-Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]
+# ClickHouse 18.16's narrowest columns: UInt32 holds 0..4,294,967,295; DateTime('UTC') 1970-01-01
+# 00:00:01..2106-02-07 06:28:15; Date 1970-01-02..2105-12-31 (day 0 reads 0000-00-00, later days wrap to
+# it). Dates and times are held to 2000..2099, the days the analytics accept (fapiao.analytics.filters):
+# well inside both, and no check predates 2000 (older invoices are past the five years anyway).
+UINT32_MAX = 2**32 - 1
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+FIRST_MOMENT, END_MOMENT = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+# How far a producer's clock may run ahead of ours. A later requested_at is a clock bug (local time
+# labelled UTC is 8 h ahead): refused, since it would file the check under a future hour and day. Not
+# bounded in the past beyond FIRST_MOMENT: a dead letter replayed months later is a genuine old request.
+REQUEST_CLOCK_SKEW = timedelta(hours=1)
+
+UInt32 = Annotated[int, Field(ge=0, le=UINT32_MAX)]
+StoredDate = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+StoredTime = Annotated[AwareDatetime, Field(ge=FIRST_MOMENT, lt=END_MOMENT)]
+
+
+def _not_ahead(moment: datetime) -> datetime:
+    latest = datetime.now(UTC) + REQUEST_CLOCK_SKEW
+    if moment > latest:
+        raise ValueError(
+            f"more than {REQUEST_CLOCK_SKEW} ahead of this clock ({moment.isoformat()}): producer clock bug?"
+        )
+    return moment
+
+
+RequestTime = Annotated[StoredTime, AfterValidator(_not_ahead)]
+Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]  # Decimal(18, 2) holds 16 digits
 Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]*$", max_length=20)]
 TaxId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{15,20}$")]
 OrgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.-]{1,64}$")]
@@ -144,15 +176,17 @@ class CheckRequested(Event):
 
     check_id: UUID
     request_id: str | None = Field(default=None, max_length=128, description="client idempotency key")
-    requested_at: AwareDatetime
+    requested_at: RequestTime
     org_id: OrgId = Field(default="public", description="owning organisation (the API sets the caller's)")
     requester: str = Field(min_length=1, max_length=64, description="requesting user, system or taxpayer id")
     channel: Literal["api", "batch", "document", "demo"] = "api"
     batch_id: UUID | None = None
-    batch_row: int | None = Field(default=None, ge=1, description="1-based row (or file) number in the batch")
+    batch_row: int | None = Field(
+        default=None, ge=1, le=UINT32_MAX, description="1-based row (or file) number in the batch"
+    )
     invoice_code: Digits = ""
     invoice_number: Digits = Field(min_length=8)
-    issue_date: date
+    issue_date: StoredDate
     amount: Money | None = None
     check_code: Digits | None = Field(default=None, description="校验码后6位 (or the full 20 digits)")
 
@@ -167,7 +201,7 @@ class CheckRecheck(Event):
     check_id: UUID
     invoice_key: str = Field(min_length=8, max_length=40)
     reason: Literal["refresh", "sync_timeout"]
-    requested_at: AwareDatetime
+    requested_at: RequestTime
 
 
 class Verdict(StrEnum):
@@ -217,7 +251,7 @@ class RiskAssessment(BaseModel):
     reasons: tuple[str, ...] = Field(default=(), description="reason codes, strongest first")
     evidence: dict[str, str] = Field(default_factory=dict)
     model_score: float | None = Field(default=None, ge=0, le=1, description="anomaly score of the model, 0–1")
-    rule_version: int = Field(default=0, ge=0)
+    rule_version: UInt32 = 0
     model_version: str = ""
     features: tuple[float, ...] = Field(default=(), description="the model's inputs, in FEATURE_NAMES order")
 
@@ -231,25 +265,25 @@ class CheckResult(Event):
 
     result_id: UUID
     check_id: UUID
-    result_version: int = Field(ge=1)
-    requested_at: AwareDatetime
-    decided_at: AwareDatetime
+    result_version: int = Field(ge=1, le=UINT32_MAX)
+    requested_at: StoredTime
+    decided_at: StoredTime
     org_id: OrgId = "public"
     requester: str
     channel: str = "api"
     batch_id: UUID | None = None
-    batch_row: int | None = None
+    batch_row: int | None = Field(default=None, ge=1, le=UINT32_MAX)
     invoice_key: str
     fplx: str = Field(default="", description="'' when the type could not be determined")
     invoice_code: str = ""
     invoice_number: str
-    issue_date: date
+    issue_date: StoredDate
     verdict: Verdict
     message_zh: str
     message_en: str
     mismatched_fields: tuple[str, ...] = ()
     check_count: int = Field(
-        ge=0, description="第 N 次查验: checks of this invoice so far, this one included"
+        ge=0, le=UINT32_MAX, description="第 N 次查验: checks of this invoice so far, this one included"
     )
     invoice: InvoiceFace | None = Field(
         default=None, description="the invoice face, on 一致 and status verdicts"
@@ -283,12 +317,12 @@ class RiskAlert(Event):
         default="", description="HMAC-SM3 pseudonym of the seller's tax id (sealed alerts)"
     )
     seller_sealed: str = Field(default="", description="SM4-GCM envelope of the seller party (sealed alerts)")
-    raised_at: AwareDatetime
+    raised_at: StoredTime
     score: int = Field(ge=0, le=100)
     severity: Severity
     reasons: tuple[str, ...]
     evidence: dict[str, str] = Field(default_factory=dict)
-    rule_version: int = Field(default=0, ge=0)
+    rule_version: UInt32 = 0
     model_version: str = ""
 
 
@@ -340,7 +374,7 @@ class SellerActivity(Event):
 class RiskRules(Event):
     """Topic `risk.rules` (compacted), key = `current`. Rule parameters, changed by analysts at run time."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=UINT32_MAX, description="stored as each score's rule_version (UInt32)")
     alert_threshold: int = Field(default=60, ge=0, le=100)
     alert_window_seconds: int = Field(
         default=24 * 3600, ge=0, description="one alert per invoice+reason per window"

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 
 from fapiao.analytics.catalog import ANALYTICS_TZ, REGION_SQL
 from fapiao.domain.invoice_types import INVOICE_TYPES
-from schemas.events import Verdict
+from schemas.events import FIRST_DAY, LAST_DAY, Verdict
 
-EARLIEST = date(2000, 1, 1)
+EARLIEST = FIRST_DAY
 # The days a query may name: the warehouse's Date/DateTime columns start at 1970 (a previous period of
-# ten years before 2000 still fits) and 18.16's end in 2106; checks before 2000 do not exist.
-DATE_MIN, DATE_MAX = EARLIEST, date(2099, 12, 31)
+# ten years before 2000 still fits) and 18.16's end in 2106; checks before 2000 do not exist (the
+# event schemas refuse them: schemas.events).
+DATE_MIN, DATE_MAX = FIRST_DAY, LAST_DAY
 _DATE_NAMES_ZH = {"date_from": "起始日期 date_from", "date_to": "截止日期 date_to"}
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
 _DIGITS = re.compile(r"^[0-9]{1,20}$")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from fapiao.domain.invoice_codes import UNKNOWN_FPLX, fplx_from_code, parse_invoice_code
 from fapiao.domain.invoice_numbers import is_valid_paper_number, parse_digital_number
 from fapiao.domain.invoice_types import FourthField, invoice_type
+from schemas.events import FIRST_DAY
 
 _CODE_RE = re.compile(r"[0-9]{10}|[0-9]{12}")
 _DIGITAL_RE = re.compile(r"[0-9]{20}")
@@ -61,6 +62,8 @@ def request_problems(
     problems = [*_code_problems(code, today), *_number_problems(code, number, today)]
     if issue_date > today:
         problems.append(_problem("issue_date_future"))
+    elif issue_date < FIRST_DAY:  # the event schema refuses it (what the warehouse holds)
+        problems.append(_problem("issue_date_too_early"))
     problems.extend(_fourth_field_problems(expected_fourth_field(code, number), amount, check))
     if check is not None and not _CHECK_CODE_RE.fullmatch(check):
         problems.append(_problem("check_code_format"))
@@ -134,6 +137,11 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
         "the invoice number's province {province} does not exist",
     ),
     "issue_date_future": ("issue_date", "开票日期不能晚于今天", "the issue date is in the future"),
+    "issue_date_too_early": (
+        "issue_date",
+        "开票日期不能早于2000年1月1日",
+        "the issue date is before 2000-01-01",
+    ),
     # the field is the one the type needs: amount or check_code
     "missing_fourth_field": ("", "该类发票须提供{label_zh}", "this invoice type requires the {label_en}"),
     "wrong_fourth_field": ("", "该类发票须提供{label_zh}", "this invoice type requires the {label_en}"),

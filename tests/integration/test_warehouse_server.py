@@ -9,7 +9,7 @@ import pytest
 
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
-from tests import sealing_contract, warehouse_contract
+from tests import bounds_contract, sealing_contract, warehouse_contract
 
 
 @pytest.fixture
@@ -36,3 +36,7 @@ def test_batch_queries_on_the_server(engine: NativeEngine) -> None:
 
 def test_plaintext_rows_get_sealed_on_the_server(engine: NativeEngine) -> None:
     sealing_contract.check_plaintext_rows_get_sealed(engine)
+
+
+def test_the_schemas_extremes_are_stored_unchanged_on_the_server(engine: NativeEngine) -> None:
+    bounds_contract.check_bounds_stored(engine)

@@ -152,6 +152,14 @@ def test_future_issue_date() -> None:
     assert request_problems(CODES["01"], "12345678", TODAY, AMOUNT, None, TODAY) == ()
 
 
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1969, 12, 31), date(1999, 12, 31)])
+def test_an_issue_date_before_2000_is_refused_as_the_event_schema_would(day: date) -> None:
+    # the API answers 422 naming issue_date, a batch rejects the row: never an event the schema refuses
+    problems = request_problems(CODES["01"], "12345678", day, AMOUNT, None, TODAY)
+    assert codes(problems) == [("issue_date", "issue_date_too_early")]
+    assert request_problems(CODES["01"], "12345678", date(2000, 1, 1), AMOUNT, None, TODAY) == ()
+
+
 @pytest.mark.parametrize(
     ("check", "ok"),
     [

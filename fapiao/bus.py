@@ -36,6 +36,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
                 config["cleanup.policy"] = "compact"
             if spec.retention_ms is not None:
                 config["retention.ms"] = str(spec.retention_ms)
+            if settings.topic_min_insync_replicas > 1:
+                config["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
             wanted.append(
                 NewTopic(
                     name,

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)
+    # Cluster (deploy/local/cluster.sh env): FAPIAO_KAFKA_BOOTSTRAP names every broker
+    # ("h1:p1,h2:p2,h3:p3"), topics get 3 replicas and need 2 in sync to take a write (acks=all).
+    topic_min_insync_replicas: int = Field(default=1, ge=1)
     # Kafka authentication, applied by every client (see fapiao.kafka_auth): PLAINTEXT for the local
     # broker; SASL/SCRAM with a per-service principal (fapiao.kafka_acls) in docker-compose.
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -70,6 +73,11 @@ class Settings(BaseSettings):
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
     clickhouse_database: str = "fapiao"
+    # A sharded, replicated cluster (remote_servers name; "" = one server): migrations make
+    # Replicated local tables + Distributed tables (fapiao.warehouse.cluster_ddl), inserts are
+    # synchronous. Alt hosts ("h:p,h:p", other nodes) are where clients reconnect when the host fails.
+    clickhouse_cluster: str = ""
+    clickhouse_alt_hosts: str = ""
 
     # ClickHouse sink batching: a batch is written when it has this many rows or is this old.
     sink_batch_rows: int = Field(default=2000, ge=1)
@@ -159,6 +167,10 @@ class Settings(BaseSettings):
     @property
     def faust_app_id(self) -> str:
         return f"{self.topic_prefix}{self.app_id}"
+
+    def faust_brokers(self) -> list[str]:
+        """The bootstrap list as Faust wants it: one kafka:// URL per broker."""
+        return [f"kafka://{host.strip()}" for host in self.kafka_bootstrap.split(",") if host.strip()]
 
     def topic(self, base: str) -> str:
         """The real topic name for a logical topic name such as `checks.requested`."""

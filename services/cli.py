@@ -66,14 +66,9 @@ def db_migrate(
 ) -> None:
     """Apply the numbered ClickHouse migrations not yet applied (idempotent)."""
     from fapiao.warehouse import migrations
-    from fapiao.warehouse.engine import NativeEngine
 
     settings = _settings()
-    engine = NativeEngine(settings)
-    try:
-        applied = migrations.migrate(engine, directory or migrations.DEFAULT_DIR)
-    finally:
-        engine.close()
+    applied = migrations.migrate_configured(settings, directory or migrations.DEFAULT_DIR)
     names = ", ".join(m.name for m in applied) or "none (up to date)"
     typer.echo(f"database {settings.clickhouse_database}: migrations applied: {names}")
 

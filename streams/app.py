@@ -15,6 +15,7 @@ from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
+from streams.idempotent_producer import IdempotentTransport
 
 
 @dataclass
@@ -30,7 +31,7 @@ def create_app(settings: Settings) -> Pipeline:
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = App(  # faust.App keeping fetched records at start-up: streams/flow_control.py
         settings.faust_app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=settings.faust_brokers(),  # every broker of the bootstrap list
         broker_credentials=faust_credentials(settings),
         store=settings.faust_store,
         datadir=str(datadir),
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> Pipeline:
         producer_linger=settings.producer_linger_ms / 1000,  # seconds (producer_linger_ms is deprecated)
         stream_wait_empty=False,
     )
+    app.transport = IdempotentTransport(app.conf.broker_consumer, app)  # acks=all + idempotence
     declared = {
         spec.name: app.topic(
             settings.topic(spec.name),

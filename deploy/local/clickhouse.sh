@@ -7,7 +7,9 @@
 # Uses a `clickhouse` single binary (current releases) when one is on PATH, else Debian's
 # `clickhouse-server` 18.16 (apt-installed by `install` when nothing is there).
 # Env: FAPIAO_LOCAL_DIR (default <repo>/.local), CLICKHOUSE_PORT (9000),
-#      CLICKHOUSE_HTTP_PORT (8123), CLICKHOUSE_START_TIMEOUT (60 s), CLICKHOUSE_STOP_TIMEOUT (30 s).
+#      CLICKHOUSE_HTTP_PORT (8123), CLICKHOUSE_START_TIMEOUT (60 s), CLICKHOUSE_STOP_TIMEOUT (30 s),
+#      CLICKHOUSE_DIR (state folder, default $FAPIAO_LOCAL_DIR/clickhouse). Files in its config.d/ and
+#      users.d/ (e.g. a cluster node's, written by deploy/local/cluster.sh) are merged by the server.
 set -euo pipefail
 
 LOG_TAG=clickhouse
@@ -19,7 +21,7 @@ CLICKHOUSE_HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-8123}
 CLICKHOUSE_START_TIMEOUT=${CLICKHOUSE_START_TIMEOUT:-60}
 CLICKHOUSE_STOP_TIMEOUT=${CLICKHOUSE_STOP_TIMEOUT:-30}
 
-CDIR=$FAPIAO_LOCAL_DIR/clickhouse
+CDIR=${CLICKHOUSE_DIR:-$FAPIAO_LOCAL_DIR/clickhouse}
 CONFIG=$CDIR/config.xml
 USERS=$CDIR/users.xml
 PIDFILE=$CDIR/clickhouse.pid

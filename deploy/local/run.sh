@@ -17,6 +17,8 @@ cd "$ROOT"
 # Local development only: reset and invitation tokens come back in the API's answers (there is no mail
 # server here). The API warns at start; production refuses the flag (fapiao/settings.py).
 export FAPIAO_DEV_EXPOSE_TOKENS=${FAPIAO_DEV_EXPOSE_TOKENS:-true}
+# FAPIAO_CLUSTER=1 (make run): the app talks to deploy/local/cluster.sh's brokers and ClickHouse nodes
+if [[ ${FAPIAO_CLUSTER:-0} == 1 ]]; then eval "$("$ROOT/deploy/local/cluster.sh" env)"; fi
 
 alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 

@@ -6,9 +6,16 @@
 # Both servers keep their state in $FAPIAO_LOCAL_DIR (default <repo>/.local). The app
 # defaults match: FAPIAO_KAFKA_BOOTSTRAP=127.0.0.1:9092, FAPIAO_CLICKHOUSE_HOST=127.0.0.1,
 # FAPIAO_CLICKHOUSE_PORT=9000.
+# FAPIAO_CLUSTER=1: the three-broker Kafka + sharded, replicated ClickHouse cluster instead
+# (deploy/local/cluster.sh; run.sh then points the app at it).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [[ ${FAPIAO_CLUSTER:-0} == 1 ]]; then
+    case ${1:-} in
+        up | down | status) exec "$HERE/cluster.sh" "$1" ;;
+    esac
+fi
 
 case ${1:-} in
     up)

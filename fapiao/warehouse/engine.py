@@ -30,7 +30,7 @@ class NativeEngine:
 
     def __init__(self, settings: Settings, database: str | None = None) -> None:
         self.database = database or settings.clickhouse_database
-        self._client_args = {
+        self._client_args: dict[str, Any] = {
             "host": settings.clickhouse_host,
             "port": settings.clickhouse_port,
             "user": settings.clickhouse_user,
@@ -38,14 +38,23 @@ class NativeEngine:
             "connect_timeout": 5,
             "send_receive_timeout": 60,
         }
-        self._client = Client(database="default", **self._client_args)  # type: ignore[arg-type]
+        if settings.clickhouse_alt_hosts:
+            self._client_args["alt_hosts"] = settings.clickhouse_alt_hosts
+        if settings.clickhouse_cluster:
+            # an insert into a Distributed table returns once every shard stored its rows; IN/JOIN
+            # over two Distributed tables run GLOBAL (also in the nodes' profiles: deploy/local/cluster.sh)
+            self._client_args["settings"] = {
+                "insert_distributed_sync": 1,
+                "distributed_product_mode": "global",
+            }
+        self._client = Client(database="default", **self._client_args)
         self._bound = False
 
     def _ensure_database(self) -> Client:
         if not self._bound:
             self._client.execute(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)}")
             self._client.disconnect()
-            self._client = Client(database=self.database, **self._client_args)  # type: ignore[arg-type]
+            self._client = Client(database=self.database, **self._client_args)
             self._bound = True
         return self._client
 

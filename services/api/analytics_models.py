@@ -185,17 +185,17 @@ class ReportDefinitionOut(BaseModel):
     id: str
     name: str
     definition: ReportSpec
-    created_by: str
+    created_by: str | None = Field(description="the user or key that saved it; null for API-key callers")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, stored: StoredReport) -> ReportDefinitionOut:
+    def of(cls, stored: StoredReport, show_author: bool = True) -> ReportDefinitionOut:
         return cls(
             id=stored.report_id,
             name=stored.spec.name,
             definition=stored.spec,
-            created_by=stored.created_by,
+            created_by=stored.created_by if show_author else None,
             created_at=stored.created_at,
             updated_at=stored.updated_at,
         )

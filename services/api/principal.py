@@ -149,11 +149,28 @@ def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 _ZH: dict[str, str] = {"submitter": "提交人", "analyst": "分析员", "admin": "管理员"}
 
+
+async def _may_change(principal: PrincipalDep) -> Principal:
+    """Changing the organisation's data (saved reports, re-verification) needs more than reading: the
+    `submit` scope (keys, submitters) or the analyst role (analysts, admins). Read-only keys only read."""
+    if "submit" in principal.scopes or "analyst" in principal.roles:
+        return principal
+    raise HTTPException(
+        status_code=403,
+        detail={
+            "code": "read_only",
+            "msg": "read-only credentials: this needs the `submit` scope or the analyst role",
+            "msg_zh": "只读凭据：需要 `submit` 权限范围或分析员角色",
+        },
+    )
+
+
 SubmitPrincipal = Annotated[Principal, Depends(require_scope("submit"))]
 ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
 AlertsPrincipal = Annotated[Principal, Depends(require_scope("alerts"))]
 AnalystPrincipal = Annotated[Principal, Depends(require_role("analyst"))]
 AdminPrincipal = Annotated[Principal, Depends(require_role("admin"))]
+ChangePrincipal = Annotated[Principal, Depends(_may_change)]
 
 
 async def _user(principal: PrincipalDep) -> Principal:

@@ -18,7 +18,7 @@ from fapiao.warehouse.results import latest_result
 from schemas.events import CheckRecheck, CheckRequested
 from services.api.deps import StateDep
 from services.api.models import CheckAccepted, CheckCreate, CheckView
-from services.api.principal import ReadPrincipal, SubmitPrincipal
+from services.api.principal import ChangePrincipal, ReadPrincipal, SubmitPrincipal
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
 _IDEMPOTENCY_NS = uuid.UUID("6f1c1f5e-3b0a-4a53-9a51-5bd1c2a7e7a1")
@@ -122,7 +122,7 @@ async def get_check(check_id: UUID, state: StateDep, principal: ReadPrincipal) -
 async def refresh_check(
     check_id: UUID,
     state: StateDep,
-    principal: ReadPrincipal,
+    principal: ChangePrincipal,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to wait for the new verdict")] = 0,
 ) -> CheckAccepted | JSONResponse:
     cached = state.cache.get(check_id)

@@ -14,7 +14,7 @@ from fapiao.analytics.filters import local_today
 from fapiao.warehouse import report_store
 from services.api.analytics_models import ReportDefinitionOut, ReportListOut, ReportResultOut
 from services.api.deps import StateDep
-from services.api.principal import ReadPrincipal
+from services.api.principal import ChangePrincipal, Principal, ReadPrincipal
 from services.api.routes.history import check_dates, invalid
 from services.api.state import ApiState
 
@@ -24,6 +24,12 @@ _MEDIA = {
     OutputFormat.CSV: "text/csv; charset=utf-8",
     OutputFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def _shows_authors(principal: Principal) -> bool:
+    """Who saved a report (a user id) is shown to the organisation's users, never to API keys: an id is
+    half of a forged session, and a system reading reports has no use for it."""
+    return principal.kind == "user"
 
 
 async def _get(state: ApiState, org_id: str, report_id: str) -> report_store.StoredReport:
@@ -36,35 +42,36 @@ async def _get(state: ApiState, org_id: str, report_id: str) -> report_store.Sto
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=ReportDefinitionOut, summary="Save a report"
 )
-async def create_report(spec: ReportSpec, state: StateDep, principal: ReadPrincipal) -> ReportDefinitionOut:
+async def create_report(spec: ReportSpec, state: StateDep, principal: ChangePrincipal) -> ReportDefinitionOut:
     saved = await state.query(report_store.save, principal.org_id, spec, principal.subject, datetime.now(UTC))
-    return ReportDefinitionOut.of(saved)
+    return ReportDefinitionOut.of(saved, _shows_authors(principal))
 
 
 @router.get("", response_model=ReportListOut, summary="Your organisation's saved reports")
 async def list_reports(state: StateDep, principal: ReadPrincipal) -> ReportListOut:
     stored = await state.query(report_store.list_reports, principal.org_id)
-    return ReportListOut(data=[ReportDefinitionOut.of(s) for s in stored], count=len(stored))
+    authors = _shows_authors(principal)
+    return ReportListOut(data=[ReportDefinitionOut.of(s, authors) for s in stored], count=len(stored))
 
 
 @router.get("/{report_id}", response_model=ReportDefinitionOut, summary="One saved report")
 async def get_report(report_id: str, state: StateDep, principal: ReadPrincipal) -> ReportDefinitionOut:
-    return ReportDefinitionOut.of(await _get(state, principal.org_id, report_id))
+    return ReportDefinitionOut.of(await _get(state, principal.org_id, report_id), _shows_authors(principal))
 
 
 @router.put("/{report_id}", response_model=ReportDefinitionOut, summary="Replace a saved report")
 async def replace_report(
-    report_id: str, spec: ReportSpec, state: StateDep, principal: ReadPrincipal
+    report_id: str, spec: ReportSpec, state: StateDep, principal: ChangePrincipal
 ) -> ReportDefinitionOut:
     await _get(state, principal.org_id, report_id)
     saved = await state.query(
         report_store.save, principal.org_id, spec, principal.subject, datetime.now(UTC), report_id
     )
-    return ReportDefinitionOut.of(saved)
+    return ReportDefinitionOut.of(saved, _shows_authors(principal))
 
 
 @router.delete("/{report_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a saved report")
-async def delete_report(report_id: str, state: StateDep, principal: ReadPrincipal) -> Response:
+async def delete_report(report_id: str, state: StateDep, principal: ChangePrincipal) -> Response:
     if not await state.query(report_store.delete, principal.org_id, report_id, datetime.now(UTC)):
         raise HTTPException(status_code=404, detail=_NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

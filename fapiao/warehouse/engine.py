@@ -7,6 +7,7 @@ by clickhouse-driver's own escaping in both, so a query text is the same everywh
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -69,7 +70,11 @@ class NativeEngine:
         return bool(self._client.execute("SELECT 1"))
 
     def close(self) -> None:
-        self._client.disconnect()
+        # After its server died mid-query, clickhouse-driver 0.2.11 can hold a connection marked open
+        # whose socket is None: tearing it down raises AttributeError. Closing must still succeed, so
+        # the caller (the sink, the API) drops this engine and reconnects, to another node on a cluster.
+        with contextlib.suppress(AttributeError, OSError):
+            self._client.disconnect()
 
 
 class ChdbEngine:

@@ -12,6 +12,7 @@ node; each node keeps its own ledger, so a re-run finishes what an interrupted o
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,8 +141,9 @@ def migrate_cluster(nodes: list[Node], cluster: str, directory: Path = DEFAULT_D
                 "shard": [n for n in pending if n.shard_leader],
                 "once": pending[:1],
             }[step.scope]
-            for node in targets:
-                _run(node.engine, step.sql)
+            # the nodes at once (a replicated CREATE waits on ZooKeeper: one by one took 4x as long)
+            with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+                list(pool.map(lambda node, sql=step.sql: _run(node.engine, sql), targets))
         for node in pending:
             _record(node.engine, migration)
         applied.append(migration)

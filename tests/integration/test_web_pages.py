@@ -45,7 +45,7 @@ async def test_an_alert_arrives_on_the_alerts_page(open_app, org, publisher) -> 
     inv = issued(number="73000001")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publish_invoice(publisher, inv)
-    page = await open_app("alerts", org)
+    page = await open_app("alerts/live", org)
     await expect(page.locator("#al-status")).to_have_attribute("data-state", "live")
     for requester in ("911101056317066918", "91110108MA01PQRS2K"):  # one invoice, two reimbursements
         await publisher.publish(

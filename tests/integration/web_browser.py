@@ -43,10 +43,13 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-def _session_script(api_url: str, org: Org) -> str:
-    """Signed in with the organisation's API key before the app starts (as its 'use an API key' form does)."""
-    me = httpx.get(f"{api_url}/v1/auth/me", headers=org.headers, timeout=10).json()
-    stored = json.dumps({"kind": "key", "secret": org.api_key, "expires_at": None, "me": me})
+def _session_script(api_url: str, org: Org, user: bool = False) -> str:
+    """Signed in with the organisation's API key before the app starts (as its 'use an API key' form does),
+    or with `user` as its admin (session token: roles, e.g. the analyst's case work)."""
+    headers = org.admin if user else org.headers
+    me = httpx.get(f"{api_url}/v1/auth/me", headers=headers, timeout=10).json()
+    kind, secret = ("token", org.token) if user else ("key", org.api_key)
+    stored = json.dumps({"kind": kind, "secret": secret, "expires_at": None, "me": me})
     return f"sessionStorage.setItem('fapiao.session', {json.dumps(stored)});"
 
 
@@ -57,13 +60,15 @@ async def open_app(browser: Browser, api_url: str) -> AsyncIterator[OpenApp]:
     contexts: list[BrowserContext] = []
     errors: list[str] = []
 
-    async def _open(route: str = "", org: Org | None = None, viewport: dict[str, int] = PHONE) -> Page:
+    async def _open(
+        route: str = "", org: Org | None = None, viewport: dict[str, int] = PHONE, user: bool = False
+    ) -> Page:
         context = await browser.new_context(
             viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True
         )
         contexts.append(context)
         if org is not None:
-            await context.add_init_script(_session_script(api_url, org))
+            await context.add_init_script(_session_script(api_url, org, user))
         page = await context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         await page.goto(f"{api_url}/app/#/{route}")

@@ -1,7 +1,9 @@
-// 风险预警: live alerts from GET /v1/alerts/stream, read with fetch() so the credentials go in a header.
+// 风险预警: the inbox (#/alerts, pages/inbox.js) and live alerts (#/alerts/live) from GET
+// /v1/alerts/stream, read with fetch() so the credentials go in a header.
 import { stream } from "../api.js";
 import { field, h, icon } from "../dom.js";
 import { fmtTime, has, t } from "../i18n.js";
+import * as inbox from "./inbox.js";
 
 const SEVERITIES = ["low", "medium", "high", "critical"];
 const KEEP = 200;
@@ -9,7 +11,17 @@ let live = null; // {controller, list, status}
 let minSeverity = "low";
 const seen = []; // alerts of this tab, newest first, kept across page changes
 
-export function render() {
+function tabs(active) {
+  return h("nav", { class: "tabs", "aria-label": t("in_title") },
+    [["alerts", "in_tab_inbox", "inbox"], ["alerts/live", "in_tab_live", "live"]].map(([href, label, name]) =>
+      h("a", { href: `#/${href}`, id: `tab-${name}`, "aria-current": name === active ? "page" : null }, t(label))));
+}
+
+export function render({ id } = {}) {
+  if (id !== "live") {
+    return h("section", { class: "page", "aria-labelledby": "page-title" },
+      h("h1", { id: "page-title" }, t("in_title")), tabs("inbox"), inbox.render());
+  }
   const select = field("al-min", t("al_min"), {
     tag: "select",
     options: SEVERITIES.map((s) => h("option", { value: s, selected: s === minSeverity }, t(`sev_${s}`))),
@@ -25,10 +37,11 @@ export function render() {
   if (!seen.length) list.append(h("li", { class: "muted empty" }, t("al_empty")));
   connect();
   return h("section", { class: "page", "aria-labelledby": "page-title" },
-    h("h1", { id: "page-title" }, t("al_title")), h("div", { class: "card filters" }, select.el, status), list);
+    h("h1", { id: "page-title" }, t("al_title")), tabs("live"), h("div", { class: "card filters" }, select.el, status), list);
 }
 
 export function unmount() {
+  inbox.unmount();
   live?.controller?.abort();
   live = null;
 }

@@ -141,6 +141,8 @@ def migrate_cluster(nodes: list[Node], cluster: str, directory: Path = DEFAULT_D
                 "shard": [n for n in pending if n.shard_leader],
                 "once": pending[:1],
             }[step.scope]
+            if not targets:  # a once-per-shard step whose shards' first replicas have it already
+                continue
             # the nodes at once (a replicated CREATE waits on ZooKeeper: one by one took 4x as long)
             with ThreadPoolExecutor(max_workers=len(targets)) as pool:
                 list(pool.map(lambda node, sql=step.sql: _run(node.engine, sql), targets))

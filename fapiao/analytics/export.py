@@ -1,4 +1,9 @@
-"""CSV and XLSX files of history pages and report tables.
+"""CSV and XLSX files of history pages, alerts, batch results and report tables.
+
+Every cell of every export passes `csv_value` (CSV) or `xlsx_value` (XLSX): a text that a spreadsheet
+would run as a formula (a seller name or a rejected cell starting with `=`, `+`, `-`, `@`, a tab or a
+carriage return — issue 16) is neutralised as OWASP recommends: CSV gets a leading apostrophe, XLSX
+keeps the text as a string cell with Excel's quote prefix, never a formula.
 
 CSV is written page by page (UTF-8 with a BOM, so Excel reads the Chinese), for streaming. XLSX uses
 openpyxl's write-only mode (rows go to a temporary file, not into memory) and is finished once at the
@@ -76,6 +81,27 @@ def history_values(item: dict[str, Any]) -> list[Any]:
     return out
 
 
+# what makes Excel, LibreOffice or Numbers read a cell as a formula (OWASP "CSV Injection"), and the
+# full-width forms a Chinese input method types
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def is_formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_TRIGGERS)
+
+
+def neutralise(text: str) -> str:
+    """A text as a CSV cell that no spreadsheet evaluates: a leading apostrophe when it could be one."""
+    return "'" + text if is_formula_like(text) else text
+
+
+def csv_value(value: Any) -> Any:
+    """Any exported value as a CSV field (texts neutralised; numbers and dates as they are)."""
+    if isinstance(value, str):
+        return neutralise(value)
+    return _text(value)
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
@@ -92,7 +118,7 @@ def csv_chunk(rows: Iterable[Sequence[Any]], header: Sequence[str] | None = None
         buffer.write("\ufeff")
         writer.writerow(header)
     for row in rows:
-        writer.writerow([_text(v) for v in row])
+        writer.writerow([csv_value(v) for v in row])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -113,7 +139,7 @@ class XlsxWriter:
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:
         for row in rows:
-            self._sheet.append([_cell(v) for v in row])
+            self._sheet.append([xlsx_value(self._sheet, v) for v in row])
 
     def finish(self, out: IO[bytes]) -> None:
         if self._notes:
@@ -123,11 +149,18 @@ class XlsxWriter:
         self._book.save(out)
 
 
-def _cell(value: Any) -> Any:
+def xlsx_value(sheet: Any, value: Any) -> Any:
+    """Any exported value as an XLSX cell of a write-only `sheet`: a formula-like text becomes a string
+    cell with the quote prefix (shown as typed, never run, not even after editing it)."""
     if isinstance(value, Decimal):
         return float(value) if abs(value) < 10**15 else str(value)
     if isinstance(value, list):
-        return ";".join(map(str, value))
+        value = ";".join(map(str, value))
+    if isinstance(value, str) and is_formula_like(value):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # openpyxl types a text starting with "=" as a formula
+        cell.quotePrefix = True
+        return cell
     return value
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from fapiao.domain import register
 from schemas.events import CheckContext, CheckRequested, Verdict
 
+OTHER_ORG = "other-org-"  # how the requesters of another organisation appear in a context
+
 # verdicts under which the requester was shown the invoice face (a reimbursement could go ahead)
 _FACE_SHOWN = {
     Verdict.CONSISTENT.value,
@@ -19,14 +21,26 @@ _FACE_SHOWN = {
 
 
 def check_context(entry: register.Entry | None, request: CheckRequested, verdict: Verdict) -> CheckContext:
-    """The context of `request` given the register entry *before* this check was remembered."""
+    """The context of `request` given the register entry *before* this check was remembered.
+
+    The context is the source of the risk evidence that the requesting organisation reads (alerts,
+    results), so it names only that organisation's own requesters; an invoice presented elsewhere shows
+    as `other-org-<n>` (how many other organisations, never who)."""
     earlier: list[dict[str, Any]] = sorted(
         (c for c in (entry or {}).get("checks", ()) if c["check_id"] != str(request.check_id)),
         key=lambda c: datetime.fromisoformat(str(c["request"]["requested_at"])),
     )
-    requesters = _distinct([c["requester"] for c in earlier] + [request.requester])
-    orgs = _distinct([c["request"].get("org_id", "public") for c in earlier] + [request.org_id])
-    shown = [c["requester"] for c in earlier if c["verdict"] in _FACE_SHOWN]
+    orgs = _distinct([_org(c) for c in earlier] + [request.org_id])
+    # the requesters of other organisations are never named to this one (issue 16): each other
+    # organisation counts as one requester, labelled by its position only ("other-org-1", …)
+    seen_as = {org: f"{OTHER_ORG}{n}" for n, org in enumerate((o for o in orgs if o != request.org_id), 1)}
+
+    def who(check: dict[str, Any]) -> str:
+        org = _org(check)
+        return str(check["requester"]) if org == request.org_id else seen_as[org]
+
+    requesters = _distinct([who(c) for c in earlier] + [request.requester])
+    shown = [who(c) for c in earlier if c["verdict"] in _FACE_SHOWN]
     if verdict.value in _FACE_SHOWN:
         shown.append(request.requester)
     invoice = register.issued_invoice(entry)
@@ -44,6 +58,10 @@ def check_context(entry: register.Entry | None, request: CheckRequested, verdict
         seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",
         buyer_tax_id=(invoice.buyer.tax_id or "") if invoice else "",
     )
+
+
+def _org(check: dict[str, Any]) -> str:
+    return str(check["request"].get("org_id", "public"))
 
 
 def _distinct(values: list[str]) -> list[str]:

@@ -32,7 +32,8 @@ def test_context_counts_earlier_checks_and_distinct_requesters() -> None:
     c = check_of(inv, requester="C", org_id="org-a")
     ctx = check_context(entry, c, Verdict.CONSISTENT)
     assert ctx.prior_checks == 2 and ctx.prior_inconsistent == 1
-    assert ctx.requesters == ("A", "B", "C") and ctx.orgs == ("org-a", "org-b")
+    # org-b's requester is never named to org-a: it counts as one other organisation
+    assert ctx.requesters == ("A", "other-org-1", "C") and ctx.orgs == ("org-a", "org-b")
     assert ctx.consistent_requesters == ("A", "C")
     assert ctx.seller_tax_id == SELLER.tax_id and ctx.issued_at == inv.issued_at
 
@@ -85,3 +86,25 @@ def test_requesters_are_in_order_of_first_request_whatever_the_offsets() -> None
     ctx = check_context(entry, check_of(inv, requester="NOW"), Verdict.CONSISTENT)
     assert ctx.requesters == ("EARLIER", "LATER", "NOW")
     assert ctx.consistent_requesters == ("EARLIER", "LATER", "NOW")
+
+
+def test_other_organisations_requesters_never_reach_the_duplicate_evidence() -> None:
+    """Issue 16 item 3: org B's duplicate-reimbursement alert listed org A's requester names."""
+    from fapiao.domain.results import build_result
+    from fapiao.domain.verification import Decision, invoice_face
+    from fapiao.risk.rules import DEFAULT_RULES, duplicate_reimbursement
+
+    inv = issued()
+    entry = register.apply_issued(None, inv)
+    for requester, org in (("alice.secret-A", "org-a"), ("carol.secret-A", "org-a"), ("dave-C", "org-c")):
+        entry = _remember(entry, check_of(inv, requester=requester, org_id=org), Verdict.CONSISTENT)
+    bob = check_of(inv, requester="bob-B", org_id="org-b")
+    ctx = check_context(entry, bob, Verdict.CONSISTENT)
+    decision = Decision(Verdict.CONSISTENT, invoice=invoice_face(inv, InvoiceStatus.NORMAL))
+    result = build_result(bob, decision, decided_at=bob.requested_at, check_count=4, follow_up=False)
+    hit = duplicate_reimbursement(result, ctx, None, DEFAULT_RULES)
+    assert hit is not None
+    text = repr(ctx) + repr(hit.evidence)
+    assert "secret" not in text and "dave" not in text and "org-a" not in repr(hit.evidence)
+    assert hit.evidence["requesters"] == "other-org-1,other-org-2,bob-B"
+    assert hit.evidence["first_presented_to"] == "other-org-1" and hit.evidence["distinct_orgs"] == "3"

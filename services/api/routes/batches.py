@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -14,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from fapiao.analytics.export import csv_chunk, xlsx_value
 from fapiao.analytics.reveal import open_row
 from fapiao.batches.export import HEADER, result_line
 from fapiao.batches.row_checks import RowProblem
@@ -85,9 +84,7 @@ async def batch_template(
     lines = [list(row) for row in EXAMPLE_ROWS]
     headers = {"Content-Disposition": f'attachment; filename="batch-template.{format}"'}
     if format == "csv":
-        out = io.StringIO()
-        csv.writer(out).writerows([header_text(), *lines])
-        body = ("\ufeff" + out.getvalue()).encode()
+        body = csv_chunk(lines, header=header_text())
         return StreamingResponse(iter([body]), media_type="text/csv; charset=utf-8", headers=headers)
 
     async def one_page() -> AsyncIterator[list[list[Any]]]:
@@ -202,15 +199,9 @@ async def _pages(
 
 
 async def _csv(pages: AsyncIterator[list[list[Any]]]) -> AsyncIterator[bytes]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    yield ("\ufeff" + out.getvalue()).encode()  # the BOM makes Excel read UTF-8
+    yield csv_chunk([], header=HEADER)  # with the BOM that makes Excel read UTF-8
     async for page in pages:
-        out.seek(0)
-        out.truncate()
-        writer.writerows(page)
-        yield out.getvalue().encode()
+        yield csv_chunk(page)
 
 
 async def _xlsx(
@@ -230,7 +221,7 @@ async def _xlsx(
 
     def cells(line: list[Any]) -> list[Any]:
         if not text_columns:
-            return line
+            return [xlsx_value(sheet, value) for value in line]
         out = []
         for value in line:
             cell = WriteOnlyCell(sheet, value=value)

@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_SECRETS = ("FAPIAO_SECRET_KEY", "FAPIAO_SM4_KEYS", "FAPIAO_HMAC_KEY", "FAPIAO_CLICKHOUSE_PASSWORD")
 
 
-def _compose_config(env_file: Path) -> subprocess.CompletedProcess[bytes]:
+def _compose_config(env_file: Path, *options: str) -> subprocess.CompletedProcess[bytes]:
+    """`docker-compose config -q` (or `config` with options such as `--profile cluster`)."""
     compose = shutil.which("docker-compose")
     assert compose, "docker-compose is missing: `make tools` installs it"
-    command = [compose, "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file), "config", "-q"]
+    command = [compose, "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(env_file)]
+    command += [*options, "config"] if options else ["config", "-q"]
     return subprocess.run(command, capture_output=True, env={"PATH": os.environ["PATH"]})
 
 

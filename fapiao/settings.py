@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     faust_store: str = "memory://"
     data_dir: Path = Path(".local/worker")
     worker_metrics_port: int = Field(default=0, description="Prometheus port of the worker; 0 disables it.")
+    # Crash recovery: a worker killed -9 holds its partitions until its group session times out; with
+    # `worker_instance_id` (static membership, unique per worker) a restarted worker takes them back at once.
+    worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
+    worker_heartbeat_seconds: float = Field(default=1.0, gt=0, le=30)
+    worker_instance_id: str = Field(default="", max_length=200, description="Kafka group.instance.id; '' off")
+    # Fault injection, for the fault-injection tests and `python -m bench chaos` only (refused in
+    # production): an event whose raw value contains `fault_marker` raises in each stage of `fault_stages`
+    # (verify, register, risk, sink): a poison pill (`poison`) or an infrastructure failure.
+    fault_marker: str = Field(default="", max_length=200)
+    fault_stages: str = ""
+    fault_kind: Literal["poison", "infrastructure"] = "poison"
     loop_probe_seconds: float = Field(
         default=0.05,
         gt=0,
@@ -153,6 +164,12 @@ class Settings(BaseSettings):
                 raise ValueError("FAPIAO_SM4_KEYS and FAPIAO_HMAC_KEY must be set when FAPIAO_ENV=production")
             if self.dev_expose_tokens:
                 raise ValueError("FAPIAO_DEV_EXPOSE_TOKENS is for local development only, not production")
+        return self
+
+    @model_validator(mode="after")
+    def _no_fault_injection_in_production(self) -> Settings:
+        if self.env == "production" and self.fault_marker:
+            raise ValueError("FAPIAO_FAULT_MARKER (fault injection) is refused when FAPIAO_ENV=production")
         return self
 
     @model_validator(mode="after")

@@ -62,6 +62,7 @@ Money = Annotated[Decimal, Field(max_digits=16, decimal_places=2)]  # Decimal(18
 Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]*$", max_length=20)]
 TaxId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{15,20}$")]
 OrgId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_.-]{1,64}$")]
+RuleName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
 
 
 class Event(BaseModel):
@@ -372,22 +373,35 @@ class SellerActivity(Event):
 
 
 class RiskRules(Event):
-    """Topic `risk.rules` (compacted), key = `current`. Rule parameters, changed by analysts at run time."""
+    """Topic `risk.rules` (compacted), key = `<org_id or _platform>:<version>`. Rule parameters of one
+    organisation (or the platform default, `org_id` ''), changed by its analysts at run time."""
 
-    version: int = Field(ge=1, le=UINT32_MAX, description="stored as each score's rule_version (UInt32)")
+    org_id: OrgId | Literal[""] = Field(default="", description="'' for the platform default")
+    version: int = Field(
+        ge=1, le=UINT32_MAX, description="assigned by the publisher (the org's last + 1); stored as UInt32"
+    )
     alert_threshold: int = Field(default=60, ge=0, le=100)
     alert_window_seconds: int = Field(
-        default=24 * 3600, ge=0, description="one alert per invoice+reason per window"
+        default=24 * 3600, ge=0, le=366 * 24 * 3600, description="one alert per invoice+reason per window"
     )
     model_weight: float = Field(default=0.3, ge=0, le=1, description="share of the model in the 0–100 score")
-    weights: dict[str, int] = Field(default_factory=dict, description="reason code -> points (0–100)")
-    params: dict[str, float] = Field(default_factory=dict, description="rule parameters, e.g. amount_z: 4")
-    updated_by: str = ""
+    weights: dict[RuleName, Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=dict, max_length=64, description="reason code -> points (0–100)"
+    )
+    params: dict[RuleName, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        default_factory=dict, max_length=64, description="rule parameters, e.g. amount_z: 4"
+    )
+    updated_by: str = Field(default="", max_length=128)
     updated_at: AwareDatetime | None = None
 
 
+DeadLetterKind = Literal["unreadable", "exception", "unstorable"]
+
+
 class DeadLetter(Event):
-    """Topic `checks.dlq`, key = the original key. A message no agent could read, and why."""
+    """Topic `checks.dlq`, key = the original key. A message a stage could not process, and why:
+    `unreadable` (schema, key, partition), `exception` (processing it raised: a poison pill; `stack`
+    has the traceback) or `unstorable` (ClickHouse refused its row; `error` has the server's message)."""
 
     source_topic: str
     partition: int
@@ -397,3 +411,5 @@ class DeadLetter(Event):
     payload: str = Field(description="the original value, decoded as UTF-8 with replacement")
     failed_at: AwareDatetime
     stage: str = Field(description="which agent refused it")
+    kind: DeadLetterKind = "unreadable"
+    stack: str = Field(default="", max_length=8000, description="the traceback, for kind `exception`")

@@ -76,11 +76,11 @@ def db_migrate(
 @app.command()
 def worker() -> None:
     """Run the Faust worker (register, verify, ClickHouse sink)."""
-    import faust
     from prometheus_client import start_http_server
 
     from fapiao import loop_monitor
     from streams.app import create_app
+    from streams.readiness import ReadyWorker, ready_file
 
     # Not uvloop (the API's loop): it saved ~6 % of the worker's CPU per check at 100 checks/s, but with
     # it a clean-clone CI run once left the restart test's worker without commits for checks.verified
@@ -95,8 +95,11 @@ def worker() -> None:
     # agents stand still (120-260 ms per full collection of this heap, measured on this shared machine).
     loop_monitor.time_gc(loop_monitor.WORKER)
     loop_monitor.freeze_start_up_heap()
-    faust.Worker(
-        pipeline.app, loglevel=settings.log_level.lower(), redirect_stdouts=False
+    ReadyWorker(
+        pipeline.app,
+        ready_path=ready_file(settings),
+        loglevel=settings.log_level.lower(),
+        redirect_stdouts=False,
     ).execute_from_commandline()
 
 

@@ -46,6 +46,9 @@ def create_app(settings: Settings) -> Pipeline:
         value_serializer="raw",
         producer_linger=settings.producer_linger_ms / 1000,  # seconds (producer_linger_ms is deprecated)
         stream_wait_empty=False,
+        broker_session_timeout=settings.worker_session_timeout_seconds,
+        broker_heartbeat_interval=settings.worker_heartbeat_seconds,
+        consumer_group_instance_id=settings.worker_instance_id or None,
     )
     app.transport = IdempotentTransport(app.conf.broker_consumer, app)  # acks=all + idempotence
     declared = {

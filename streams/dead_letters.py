@@ -7,10 +7,11 @@ from typing import TypeVar
 
 import faust
 import structlog
+from aiokafka.partitioner import murmur2
 from pydantic import BaseModel, ValidationError
 
 from fapiao import topics
-from schemas.events import DeadLetter
+from schemas.events import DeadLetter, DeadLetterKind
 from streams import metrics
 from streams.app import Pipeline
 
@@ -34,7 +35,9 @@ def decode(schema: type[M], payload: bytes | None) -> M:
         raise Unreadable(f"{schema.__name__} schema violation: {details}") from exc
 
 
-def dead_letter(event: faust.EventT, error: str, stage: str) -> DeadLetter:
+def dead_letter(
+    event: faust.EventT, error: str, stage: str, kind: DeadLetterKind = "unreadable", stack: str = ""
+) -> DeadLetter:
     message = event.message
     raw = message.value if isinstance(message.value, bytes) else str(message.value).encode()
     key = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else message.key
@@ -47,28 +50,50 @@ def dead_letter(event: faust.EventT, error: str, stage: str) -> DeadLetter:
         payload=raw.decode("utf-8", "replace")[:100_000],
         failed_at=datetime.now(UTC),
         stage=stage,
+        kind=kind,
+        stack=stack[-8000:],
     )
 
 
-async def send_dead_letter(pipeline: Pipeline, event: faust.EventT, error: str, stage: str) -> None:
-    letter = dead_letter(event, error, stage)
+async def send_dead_letter(
+    pipeline: Pipeline,
+    event: faust.EventT,
+    error: str,
+    stage: str,
+    kind: DeadLetterKind = "unreadable",
+    stack: str = "",
+) -> None:
+    letter = dead_letter(event, error, stage, kind, stack)
     log.warning(
         "dead_letter",
         stage=stage,
         topic=letter.source_topic,
         partition=letter.partition,
         offset=letter.offset,
+        kind=kind,
         error=letter.error,
     )
-    metrics.DEAD_LETTERS.labels(stage=stage).inc()
+    metrics.DEAD_LETTERS.labels(stage=stage, kind=kind).inc()
     key = event.message.key if isinstance(event.message.key, bytes) else None
     await pipeline.topics[topics.CHECKS_DLQ.name].send(key=key, value=letter.model_dump_json().encode())
 
 
-def require_key(event: faust.EventT, expected: str) -> None:
-    """Refuse a message not keyed by its invoice key: it would land on the wrong partition and
-    break co-partitioning with the register table."""
+def key_partition(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the Java client and aiokafka) gives `key`."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def require_key(event: faust.EventT, expected: str, partitions: int) -> None:
+    """Refuse a message not keyed by its invoice key, or not on that key's partition (a producer with
+    another partitioner, or one that picked the partition itself): either would break co-partitioning
+    with the register table (a second entry for the invoice in another changelog partition)."""
     raw = event.message.key
     got = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     if got != expected:
         raise Unreadable(f"message key must be the invoice key {expected!r}, got {got!r}")
+    want = key_partition(expected, partitions)
+    if event.message.partition != want:
+        raise Unreadable(
+            f"message on partition {event.message.partition}, but key {expected!r} belongs on partition "
+            f"{want} of {partitions} (Kafka's default murmur2 partitioner; see docs/events.md)"
+        )

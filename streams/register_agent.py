@@ -5,6 +5,7 @@ invoice arrived; a 一致 check of an invoice since voided or red-flushed)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import faust
@@ -18,7 +19,8 @@ from fapiao.domain.seller_activity import seller_activity
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
 from streams import metrics
 from streams.app import Pipeline
-from streams.dead_letters import Unreadable, decode, require_key, send_dead_letter
+from streams.dead_letters import decode, require_key
+from streams.error_policy import StagePolicy
 from streams.results_out import publish_follow_ups
 
 log = structlog.get_logger(__name__)
@@ -39,31 +41,32 @@ def attach(pipeline: Pipeline) -> None:
         value_serializer="raw",
     )
 
+    partitions = pipeline.settings.topic_partitions
+    policy = StagePolicy(pipeline, STAGE)
+
+    async def apply(event: faust.EventT) -> None:
+        issued_event = event.message.topic == issued_topic
+        if issued_event:
+            issued = decode(InvoiceIssued, event.value)
+            key = invoice_key(issued.invoice_code, issued.invoice_number)
+            require_key(event, key, partitions)
+            entry = register.apply_issued(table.get(key), issued)
+        else:
+            change = decode(InvoiceStatusChanged, event.value)
+            key = invoice_key(change.invoice_code, change.invoice_number)
+            require_key(event, key, partitions)
+            entry = register.apply_status(table.get(key), change)
+        # checks held for sync delay, or answered before a void/red flush, get a follow-up result
+        updates = follow_ups(entry, now=datetime.now(UTC), tz=tz, sync_window=window)
+        table[key] = with_records(entry, updates)
+        await publish_follow_ups(pipeline, entry, updates)
+        activity = seller_activity(entry, issued_event)
+        if activity is not None:
+            await sellers.send(key=activity.seller_tax_id.encode(), value=activity.model_dump_json().encode())
+
     async def fold(stream: faust.StreamT) -> None:
         async for event in stream.events():
             metrics.EVENTS.labels(agent=STAGE).inc()
-            try:
-                if event.message.topic == issued_topic:
-                    issued = decode(InvoiceIssued, event.value)
-                    key = invoice_key(issued.invoice_code, issued.invoice_number)
-                    require_key(event, key)
-                    entry = register.apply_issued(table.get(key), issued)
-                else:
-                    change = decode(InvoiceStatusChanged, event.value)
-                    key = invoice_key(change.invoice_code, change.invoice_number)
-                    require_key(event, key)
-                    entry = register.apply_status(table.get(key), change)
-            except Unreadable as exc:
-                await send_dead_letter(pipeline, event, str(exc), STAGE)
-                continue
-            # checks held for sync delay, or answered before a void/red flush, get a follow-up result
-            updates = follow_ups(entry, now=datetime.now(UTC), tz=tz, sync_window=window)
-            table[key] = with_records(entry, updates)
-            await publish_follow_ups(pipeline, entry, updates)
-            activity = seller_activity(entry, event.message.topic == issued_topic)
-            if activity is not None:
-                await sellers.send(
-                    key=activity.seller_tax_id.encode(), value=activity.model_dump_json().encode()
-                )
+            await policy.run(event, partial(apply, event))
 
     pipeline.app.agent(source, name="register", concurrency=1)(fold)

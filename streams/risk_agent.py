@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import faust
 import numpy as np
@@ -23,17 +25,19 @@ from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.result_integrity import tagged_json
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
-from fapiao.risk.model import ModelWatcher
-from fapiao.risk.rules import DEFAULT_RULES, evaluate_rules
+from fapiao.risk.model import AnomalyModel, ModelWatcher
+from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules
+from fapiao.risk.rules_book import RulesBook
 from fapiao.risk.scoring import alert_due, assess, should_alert
 from fapiao.risk.seller_stats import fold_activity
-from schemas.events import CheckResult, CheckVerified, RiskAlert, SellerActivity
+from schemas.events import CheckResult, CheckVerified, RiskAlert, RiskRules, SellerActivity
 from streams import metrics
 from streams.app import Pipeline
 from streams.changelogs import COMPACTED_CHANGELOG
-from streams.dead_letters import Unreadable, decode, send_dead_letter
+from streams.dead_letters import decode
+from streams.error_policy import StagePolicy
 from streams.results_out import finisher_of
-from streams.risk_rules_feed import RulesHolder, follow_rules
+from streams.risk_rules_feed import follow_rules
 from streams.seller_stats_table import seller_stats_table
 
 log = structlog.get_logger(__name__)
@@ -50,6 +54,16 @@ def set_current_event(event: faust.EventT) -> None:
     _current_event.set(weakref.ref(event))
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One verdict ready to score: the rules of its organisation, its features and rule hits."""
+
+    item: CheckVerified
+    rules: RiskRules
+    features: tuple[float, ...]
+    hits: list[RuleHit]
+
+
 def attach(pipeline: Pipeline) -> None:
     settings = pipeline.settings
     app = pipeline.app
@@ -61,7 +75,7 @@ def attach(pipeline: Pipeline) -> None:
         extra_topic_configs=COMPACTED_CHANGELOG,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
-    rules = RulesHolder(DEFAULT_RULES)
+    book = RulesBook(DEFAULT_RULES)
     hmac_key = CryptoKeys.from_settings(settings).hmac_key
     finish = finisher_of(pipeline)  # seals each result and alert (field encryption, docs/security.md)
     watcher = ModelWatcher(settings.models_dir)
@@ -76,53 +90,79 @@ def attach(pipeline: Pipeline) -> None:
     results_out = pipeline.topics[topics.CHECKS_RESULTS.name]
     alerts_out = pipeline.topics[topics.RISK_ALERTS.name]
 
-    async def score(batch: list[tuple[faust.EventT, CheckVerified]]) -> None:
-        current = rules.current
-        model = watcher.current()
-        rows = []
-        for event, item in batch:
-            seller = sellers.get(item.context.seller_tax_id) if item.context.seller_tax_id else None
-            rows.append(
-                (
-                    event,
-                    item,
-                    risk_features.features(item.result, item.context, seller),
-                    evaluate_rules(item.result, item.context, seller, current),
-                )
-            )
-        model_scores: list[float | None] = [None] * len(rows)
-        if model is not None and rows:
-            matrix = np.asarray([feats for _, _, feats, _ in rows], dtype=float)
-            model_scores = [float(s) for s in model.score(matrix)]
-        now = datetime.now(UTC)
-        for (event, item, feats, hits), model_score in zip(rows, model_scores, strict=True):
-            assessment = assess(
-                hits,
-                model_score,
-                current,
-                model_version=model.version if model is not None else "",
-                features=feats,
-            )
-            result = finish.seal(
-                item.result.model_copy(update={"risk": assessment, "enrichment": enrich(item.result)})
-            )
-            metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
-            await results_out.send(key=result.invoice_key.encode(), value=tagged_json(result, hmac_key))
-            if should_alert(assessment, current):
-                set_current_event(event)  # the alert table's changelog partition is the event's
-                await raise_alert(result, now)
+    policy = StagePolicy(pipeline, STAGE)
 
-    async def raise_alert(result: CheckResult, now: datetime) -> None:
+    def prepare(item: CheckVerified) -> Prepared:
+        """Features and rule hits of one verdict, under its organisation's rules (pure but for the
+        local seller lookup)."""
+        current = book.for_org(item.result.org_id)
+        seller = sellers.get(item.context.seller_tax_id) if item.context.seller_tax_id else None
+        return Prepared(
+            item,
+            current,
+            risk_features.features(item.result, item.context, seller),
+            evaluate_rules(item.result, item.context, seller, current),
+        )
+
+    def model_scores(model: AnomalyModel | None, rows: list[Prepared]) -> list[float | None]:
+        if model is None or not rows:
+            return [None] * len(rows)
+        matrix = np.asarray([row.features for row in rows], dtype=float)
+        return [float(s) for s in model.score(matrix)]
+
+    async def publish(
+        event: faust.EventT, row: Prepared, model: AnomalyModel | None, model_score: float | None
+    ) -> None:
+        assessment = assess(
+            row.hits,
+            model_score,
+            row.rules,
+            model_version=model.version if model is not None else "",
+            features=row.features,
+        )
+        result = finish.seal(
+            row.item.result.model_copy(update={"risk": assessment, "enrichment": enrich(row.item.result)})
+        )
+        metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
+        await results_out.send(key=result.invoice_key.encode(), value=tagged_json(result, hmac_key))
+        if should_alert(assessment, row.rules):
+            set_current_event(event)  # the alert table's changelog partition is the event's
+            await raise_alert(result, row.rules, datetime.now(UTC))
+
+    async def score(batch: list[tuple[faust.EventT, CheckVerified]]) -> None:
+        """Rules per event, the model once per batch; an event whose scoring raises is dead-lettered
+        alone (a model failure on the batch falls back to scoring each event by itself)."""
+        model = watcher.current()
+        prepared: list[tuple[faust.EventT, Prepared]] = []
+        for event, item in batch:
+            row = await policy.run(event, partial(prepare, item))
+            if row is not None:
+                prepared.append((event, row))
+        rows = [row for _, row in prepared]
+        try:
+            scores = model_scores(model, rows)
+        except Exception as exc:  # one event the model cannot score: find it by scoring each alone
+            policy.check_batch_error(exc)
+            scored = []
+            for event, row in prepared:
+                single = await policy.run(event, partial(model_scores, model, [row]))
+                if single is not None:
+                    scored.append(((event, row), single[0]))
+            prepared, scores = [p for p, _ in scored], [s for _, s in scored]
+        for (event, row), model_score in zip(prepared, scores, strict=True):
+            set_current_event(event)
+            await policy.run(event, partial(publish, event, row, model, model_score))
+
+    async def raise_alert(result: CheckResult, current: RiskRules, now: datetime) -> None:
         assessment = result.risk
         assert assessment is not None
-        current = rules.current
-        due = [
-            r for r in assessment.reasons if alert_due(raised.get(f"{result.invoice_key}|{r}"), now, current)
-        ]
+        # once per organisation, invoice and reason per window: one tenant's alert never mutes another's
+        keys = {r: f"{result.org_id}|{result.invoice_key}|{r}" for r in assessment.reasons}
+        due = [r for r, key in keys.items() if alert_due(raised.get(key), now, current)]
         if not due:
             return
         for reason in due:
-            raised[f"{result.invoice_key}|{reason}"] = now.isoformat()
+            raised[keys[reason]] = now.isoformat()
         alert = RiskAlert(
             alert_id=uuid.uuid5(result.check_id, f"alert-{result.result_version}"),
             check_id=result.check_id,
@@ -141,6 +181,13 @@ def attach(pipeline: Pipeline) -> None:
         metrics.ALERTS.labels(severity=alert.severity).inc()
         await alerts_out.send(key=result.invoice_key.encode(), value=alert.model_dump_json().encode())
 
+    async def fold(event: faust.EventT) -> CheckVerified | None:
+        if event.message.topic == verified_topic:
+            return decode(CheckVerified, event.value)
+        activity = decode(SellerActivity, event.value)
+        sellers[activity.seller_tax_id] = fold_activity(sellers.get(activity.seller_tax_id), activity)
+        return None
+
     async def risk(stream: faust.StreamT) -> None:
         batches = stream.take_events(settings.risk_batch_size, within=settings.risk_batch_seconds)  # type: ignore[attr-defined]
         async for events in batches:
@@ -148,16 +195,9 @@ def attach(pipeline: Pipeline) -> None:
             for event in events:
                 metrics.EVENTS.labels(agent=STAGE).inc()
                 set_current_event(event)
-                try:
-                    if event.message.topic == verified_topic:
-                        batch.append((event, decode(CheckVerified, event.value)))
-                    else:
-                        activity = decode(SellerActivity, event.value)
-                        sellers[activity.seller_tax_id] = fold_activity(
-                            sellers.get(activity.seller_tax_id), activity
-                        )
-                except Unreadable as exc:
-                    await send_dead_letter(pipeline, event, str(exc), STAGE)
+                item = await policy.run(event, partial(fold, event))
+                if item is not None:
+                    batch.append((event, item))
             if batch:
                 await score(batch)
 
@@ -167,7 +207,7 @@ def attach(pipeline: Pipeline) -> None:
             log.info("risk_model_loaded", version=model.version if model else None)
 
     async def rules_task() -> None:
-        await follow_rules(settings, rules)
+        await follow_rules(settings, book)
 
     app.agent(source, name="risk", concurrency=1)(risk)
     app.timer(settings.model_poll_seconds, name="reload_model")(reload_model)

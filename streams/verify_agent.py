@@ -10,6 +10,7 @@ for sync delay whose window has run out, so it becomes 查无此票.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,8 @@ from fapiao.domain.verification import decide
 from schemas.events import CheckRecheck, CheckRequested
 from streams import metrics
 from streams.app import Pipeline
-from streams.dead_letters import Unreadable, decode, require_key, send_dead_letter
+from streams.dead_letters import decode, require_key
+from streams.error_policy import StagePolicy
 from streams.results_out import publish_follow_ups, publish_verdict
 
 log = structlog.get_logger(__name__)
@@ -48,7 +50,7 @@ def attach(pipeline: Pipeline) -> None:
     async def answer(event: faust.EventT) -> None:
         request = decode(CheckRequested, event.value)
         key = invoice_key(request.invoice_code, request.invoice_number)
-        require_key(event, key)
+        require_key(event, key, settings.topic_partitions)
         entry = table.get(key)
         today = request.requested_at.astimezone(tz).date()
         seen = register.find_check(entry, str(request.check_id))
@@ -79,7 +81,7 @@ def attach(pipeline: Pipeline) -> None:
 
     async def re_answer(event: faust.EventT) -> None:
         ask = decode(CheckRecheck, event.value)
-        require_key(event, ask.invoice_key)
+        require_key(event, ask.invoice_key, settings.topic_partitions)
         entry = table.get(ask.invoice_key)
         record = register.find_check(entry, str(ask.check_id))
         if record is None:
@@ -92,16 +94,13 @@ def attach(pipeline: Pipeline) -> None:
             table[ask.invoice_key] = register.remember_check(entry, update.record)
             await publish_follow_ups(pipeline, entry, [update])
 
+    policy = StagePolicy(pipeline, STAGE)
+
     async def verify(stream: faust.StreamT) -> None:
         async for event in stream.events():
             metrics.EVENTS.labels(agent=STAGE).inc()
-            try:
-                if event.message.topic == rechecks_topic:
-                    await re_answer(event)
-                else:
-                    await answer(event)
-            except Unreadable as exc:
-                await send_dead_letter(pipeline, event, str(exc), STAGE)
+            handle = re_answer if event.message.topic == rechecks_topic else answer
+            await policy.run(event, partial(handle, event))
 
     async def sweep_sync_holds() -> None:
         now = datetime.now(UTC)

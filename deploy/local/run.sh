@@ -47,7 +47,8 @@ case ${1:-} in
         "$BIN/fapiao" accounts migrate
         # the demo organisation `demo` (the demo feed's checks belong to it), its admin and an API key
         API_KEY=$("$BIN/fapiao" accounts bootstrap-demo)
-        launch worker "$BIN/fapiao" worker
+        # supervised: restarted when it exits non-zero (crash-only on infrastructure failures, docs/operations.md)
+        launch worker "$ROOT/deploy/local/supervise.sh" "$BIN/fapiao" worker
         wait_for "the worker" 90 grep -q "Worker ready" "$RUN_DIR/worker.log" || { tail -50 "$RUN_DIR/worker.log"; exit 1; }
         launch api "$BIN/fapiao" api --port "$API_PORT"
         wait_for "the API" 60 curl -sf "http://127.0.0.1:$API_PORT/readyz" || { tail -50 "$RUN_DIR/api.log"; exit 1; }

@@ -32,6 +32,7 @@ from services.api.routes import (
     orgs,
     receipts,
     reports,
+    risk_rules,
 )
 from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(UploadLimit, max_bytes=settings.batch_max_upload_bytes, path_prefix="/v1/batches")
     app.include_router(alerts.router)
     app.include_router(cases.router)  # after alerts: /v1/alerts/{alert_id} comes last
+    app.include_router(risk_rules.router)
     for router in (auth.router, orgs.router, api_keys.router, receipts.router):
         app.include_router(router)
     for router in (history.router, analytics.router, reports.router):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from fapiao import topics
 from fapiao.bus import Publisher
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import FieldSealer
+from fapiao.risk.rules import DEFAULT_RULES
+from fapiao.risk.rules_book import RulesBook
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import RiskAlert
 from services.api.alerts_hub import AlertsHub
 from services.api.opened_results import OpenedResultsCache, open_alerts
 from services.api.results_feed import ResultsCache, TopicFollower, results_follower
+from streams.risk_rules_feed import follow_rules
 
 
 @dataclass
@@ -26,6 +30,10 @@ class ApiState:
     alerts: AlertsHub
     alerts_feed: TopicFollower
     sealer: FieldSealer  # opens sealed results, alerts and rows for the organisation that owns them
+    rules: RulesBook = field(default_factory=lambda: RulesBook(DEFAULT_RULES))  # every org's risk rules
+    rules_read: asyncio.Event = field(default_factory=asyncio.Event)  # risk.rules read to its end
+    rules_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one version assigned at a time
+    _rules_task: asyncio.Task[None] | None = None
     _engine: NativeEngine | None = None
     _engine_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -49,8 +57,15 @@ class ApiState:
         await self.publisher.start()
         await self.feed.start()
         await self.alerts_feed.start()
+        self._rules_task = asyncio.create_task(
+            follow_rules(self.settings, self.rules, self.rules_read), name="follow-risk-rules"
+        )
 
     async def stop(self) -> None:
+        if self._rules_task is not None:
+            self._rules_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._rules_task
         await self.alerts_feed.stop()
         await self.feed.stop()
         await self.publisher.stop()

@@ -1,23 +1,20 @@
 """`/v1/alerts`: the alert inbox (listing, export, precision of decisions), live risk alerts for
-analysts (server-sent events) and the rules that raise them. The cases are in `routes/cases.py`."""
+analysts (server-sent events). The cases are in `routes/cases.py`, the rules in `routes/risk_rules.py`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from fapiao import topics
 from fapiao.accounts import orgs
 from fapiao.cases.export import ALERT_COLUMNS, alert_values
 from fapiao.cases.inbox import MAX_PAGE, Cursor, InboxFilters
 from fapiao.warehouse.alert_inbox import precision_by_reason
-from schemas.events import RiskRules
 from services.api import alert_inbox
 from services.api.alerts_hub import AlertFilter
 from services.api.case_models import AlertsPageOut, AssigneeOut, AssigneesOut, PrecisionOut, PrecisionsOut
@@ -133,14 +130,3 @@ async def stream_alerts(
             state.alerts.unsubscribe(queue)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
-
-@router.put(
-    "/v1/risk/rules",
-    response_model=RiskRules,
-    summary="Publish new risk rule parameters (analysts); every worker applies them within seconds",
-)
-async def put_rules(rules: RiskRules, state: StateDep, principal: AnalystPrincipal) -> RiskRules:
-    stamped = rules.model_copy(update={"updated_by": principal.subject, "updated_at": datetime.now(UTC)})
-    await state.publisher.publish(topics.RISK_RULES, "current", stamped)
-    return stamped

@@ -79,6 +79,9 @@ _DERIVED = (
     topics.CHECKS_DLQ,
 )
 
+# every topic a dead letter can come from (a replay publishes it there again)
+_SOURCES = tuple(spec for spec in topics.ALL if spec not in (topics.CHECKS_DLQ, topics.DLQ_REPLAYS))
+
 PRINCIPALS: dict[str, Access] = {
     "api": Access(
         produces=(topics.CHECKS_REQUESTED, topics.CHECKS_RECHECKS, topics.RISK_RULES),
@@ -90,6 +93,12 @@ PRINCIPALS: dict[str, Access] = {
     "demo": Access(
         produces=(topics.INVOICES_ISSUED, topics.INVOICES_STATUS, topics.CHECKS_REQUESTED),
         describes_app_group=True,
+    ),
+    # the platform operator: `fapiao dlq replay` (a letter back to its source topic, recorded on
+    # checks.dlq.replays) and `fapiao risk-rules publish-default`
+    "ops": Access(
+        produces=(*_SOURCES, topics.RISK_RULES, topics.DLQ_REPLAYS),
+        reads=(topics.CHECKS_DLQ, topics.DLQ_REPLAYS, topics.RISK_RULES),
     ),
 }
 

@@ -77,6 +77,13 @@ CHECKS_DLQ = TopicSpec(
     "Messages no agent could read, with the reason and where they came from.",
     retention_ms=30 * 24 * 3600 * 1000,
 )
+DLQ_REPLAYS = TopicSpec(
+    "checks.dlq.replays",
+    "'<dlq partition>:<dlq offset>'",
+    events.DeadLetterReplay,
+    "Which dead letters `fapiao dlq replay` sent back through the pipeline (so each goes once).",
+    compacted=True,
+)
 
 ALL: tuple[TopicSpec, ...] = (
     INVOICES_ISSUED,
@@ -89,5 +96,6 @@ ALL: tuple[TopicSpec, ...] = (
     RISK_RULES,
     RISK_ALERTS,
     CHECKS_DLQ,
+    DLQ_REPLAYS,
 )
 BY_NAME = {t.name: t for t in ALL}

@@ -413,3 +413,14 @@ class DeadLetter(Event):
     stage: str = Field(description="which agent refused it")
     kind: DeadLetterKind = "unreadable"
     stack: str = Field(default="", max_length=8000, description="the traceback, for kind `exception`")
+
+
+class DeadLetterReplay(Event):
+    """Topic `checks.dlq.replays` (compacted), key = `<dlq partition>:<dlq offset>`. A dead letter that
+    `fapiao dlq replay` published again to its source topic."""
+
+    dlq_partition: int = Field(ge=0)
+    dlq_offset: int = Field(ge=0)
+    source_topic: str = Field(max_length=249)
+    replayed_at: AwareDatetime
+    replayed_by: str = Field(default="", max_length=128)

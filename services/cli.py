@@ -15,7 +15,7 @@ import typer
 
 from fapiao.logs import configure_logging
 from fapiao.settings import Settings
-from services import cli_analytics, cli_security
+from services import cli_analytics, cli_dlq, cli_rules, cli_security
 from services.risk_cli import model_app
 
 app = typer.Typer(help="Fapiao Sentinel operations.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -25,6 +25,8 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 cli_security.register(app)
+cli_dlq.register(app)
+cli_rules.register(app)
 cli_analytics.register(app, db_app)
 
 

@@ -21,7 +21,7 @@
 set -euo pipefail
 
 # `admin` (super user) and one principal per service: the keys of fapiao/kafka_acls.py's PRINCIPALS.
-SASL_USERS=(admin api worker enterprise analyst demo)
+SASL_USERS=(admin api worker enterprise analyst demo ops)
 
 password_of() {
     local var="KAFKA_SCRAM_PASSWORD_${1^^}"

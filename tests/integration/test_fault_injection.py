@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,7 +36,7 @@ from streams.dead_letters import key_partition
 from streams.error_policy import EXIT_INFRASTRUCTURE
 from tests.factories import check_of, issued
 from tests.integration.conftest import _env, private_stack
-from tests.integration.processes import cli_process, wait_for_line
+from tests.integration.processes import ROOT, cli_process, wait_for_line
 
 MARKER = f"POISON-{uuid.uuid4().hex[:8]}"
 
@@ -183,9 +185,40 @@ async def test_each_bad_message_is_dead_lettered_alone_and_every_check_is_accoun
             stored_all = await _stored(engine, set(requested), timeout=2)
             assert stored_all | lettered == set(requested) and not stored_all & lettered
             assert worker.poll() is None  # still running
+
+        # the bug fixed (a worker without the fault), the operator replays the verify stage's poison
+        env = _env(settings)
+        listed = _cli(["dlq", "list", "--stage", "verify", "--kind", "exception", "--json"], env)
+        assert [json.loads(line)["kind"] for line in listed.splitlines()] == ["exception"]
+        with cli_process(["worker"], env, tmp_path / "worker-fixed.log") as fixed:
+            wait_for_line(fixed, tmp_path / "worker-fixed.log", "Worker ready", 120)
+            out = _cli(["dlq", "replay", "--stage", "verify", "--kind", "exception"], env)
+            assert "1 of" in out and "replayed 1" in out
+            assert await _stored(engine, {poison}) == {poison}
+            assert "0 of" in _cli(
+                ["dlq", "replay", "--stage", "verify", "--kind", "exception"], env
+            )
+        rows = engine.execute(
+            "SELECT count() FROM check_results FINAL WHERE check_id = %(id)s",
+            {"id": uuid.UUID(poison)},
+        )
+        assert rows[0][0] == 1
     finally:
         await producer.stop()
         await publisher.stop()
+
+
+def _cli(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 async def test_an_infrastructure_failure_exits_unacknowledged_and_a_restart_answers(

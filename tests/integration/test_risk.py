@@ -51,7 +51,8 @@ async def test_a_duplicate_reimbursement_raises_one_alert(
     first = check_of(inv, requester="911101056317066918", org_id="org-a")
     second = check_of(inv, requester="91110108MA01PQRS2K", org_id="org-b")
     third = check_of(inv, requester="91110105MA03TUVW4L", org_id="org-c")
-    for request in (first, second, third):
+    fourth = check_of(inv, requester="91110105MA03TUVW5M", org_id="org-c")  # org-c again, same window
+    for request in (first, second, third, fourth):
         await publisher.publish(topics.CHECKS_REQUESTED, key, request)
 
     one = await _result(consume, first.check_id)
@@ -74,12 +75,19 @@ async def test_a_duplicate_reimbursement_raises_one_alert(
         {"k": key, "r": "duplicate_reimbursement"},
         1,
     )
-    await asyncio.sleep(1.5)  # the third check was scored too: it must not have raised a second alert
+    await _result(consume, fourth.check_id)
+    await asyncio.sleep(1.5)  # every check was scored: one alert per organisation and window, no more
+    # (org-c's analysts learn of their own duplicate although org-b's were alerted first; org-c's
+    # second presentation in the window raises nothing new)
     rows = engine.execute(
-        "SELECT check_id FROM risk_alerts FINAL WHERE invoice_key = %(k)s AND has(reasons, %(r)s)",
+        "SELECT check_id, org_id FROM risk_alerts FINAL WHERE invoice_key = %(k)s AND has(reasons, %(r)s)"
+        " ORDER BY org_id",
         {"k": key, "r": "duplicate_reimbursement"},
     )
-    assert [str(r[0]) for r in rows] == [str(second.check_id)]
+    assert [(str(r[0]), r[1]) for r in rows] == [
+        (str(second.check_id), "org-b"),
+        (str(third.check_id), "org-c"),
+    ]
     scored = await wait_rows(
         engine,
         "SELECT risk_score, risk_reasons, region_name FROM check_results FINAL WHERE check_id = %(id)s",

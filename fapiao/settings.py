@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="how long an authenticated API key is trusted without a lookup"
     )
 
+    # Webhooks (`fapiao webhooks`): how long one delivery attempt may take before it counts as failed.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_first_retry_seconds: float = Field(default=5.0, gt=0, description="then doubling, at most 1 h")
+    webhook_max_attempts: int = Field(default=12, ge=1, description="then the delivery is failed")
+    webhook_pause_after_failures: int = Field(
+        default=10, ge=1, description="consecutive: pause the subscription"
+    )
+
     # Accounts and sessions. The secret signs session tokens; production refuses the placeholder.
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     accounts_url: str = Field(default="sqlite:///.local/accounts.db", description="SQLAlchemy URL")

@@ -106,6 +106,14 @@ def worker() -> None:
 
 
 @app.command()
+def webhooks() -> None:
+    """Deliver results, follow-ups and alerts to the organisations' webhook subscriptions (and mail)."""
+    from fapiao.webhooks.process import run_from_settings
+
+    asyncio.run(run_from_settings(_settings()))
+
+
+@app.command()
 def api(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,

@@ -33,6 +33,7 @@ from services.api.routes import (
     receipts,
     reports,
     risk_rules,
+    webhooks,
 )
 from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     app.include_router(check_form.router)
     app.include_router(feedback.router)
+    app.include_router(webhooks.router)
     errors.install(app)
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes

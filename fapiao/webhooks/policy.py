@@ -1,0 +1,85 @@
+"""When to try a delivery again, when to give up, when to pause a subscription, and which events of
+which topic a subscription gets (pure)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from schemas.events import CheckResult, RiskAlert
+
+EventType = Literal["result", "follow_up", "alert"]
+EVENT_TYPES: tuple[EventType, ...] = ("result", "follow_up", "alert")
+MAX_RETRY_SECONDS = 3600.0
+RESPONSE_KEEP_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Retries:
+    """From the settings (FAPIAO_WEBHOOK_*): first retry after 5 s, doubling to at most an hour; a
+    delivery is `failed` after 12 attempts (it stays in the log: redeliver on demand); a subscription
+    is paused after 10 failed attempts in a row."""
+
+    first_seconds: float = 5.0
+    max_attempts: int = 12
+    pause_after: int = 10
+
+    def delay(self, attempts: int) -> timedelta:
+        """After `attempts` failed attempts: first, 2 × first, 4 × first, … at most an hour."""
+        return timedelta(seconds=min(MAX_RETRY_SECONDS, self.first_seconds * 2 ** max(0, attempts - 1)))
+
+    def gives_up(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+    def pauses(self, consecutive_failures: int) -> bool:
+        return consecutive_failures >= self.pause_after
+
+
+def succeeded(status_code: int | None) -> bool:
+    """Any 2xx is delivered; everything else (3xx included: we do not follow redirects) is retried."""
+    return status_code is not None and 200 <= status_code < 300
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to deliver: its type, the organisation it belongs to, a stable id (the receiver's
+    dedupe key: a redelivery carries the same id), when it happened, and the JSON body."""
+
+    type: EventType
+    org_id: str
+    event_id: str
+    at: datetime
+    body: dict[str, Any]
+
+    def payload(self) -> str:
+        return json.dumps(
+            {"id": self.event_id, "type": self.type, "created_at": self.at.isoformat(), "data": self.body},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+
+def result_event(result: CheckResult) -> Event:
+    """A result (the first answer of a check) or a follow-up (a later version: the sync delay resolved,
+    the invoice voided or red-flushed after the check)."""
+    kind: EventType = "follow_up" if result.follow_up or result.result_version > 1 else "result"
+    return Event(
+        kind,
+        result.org_id,
+        f"{result.check_id}:{result.result_version}",
+        result.decided_at,
+        json.loads(result.model_dump_json()),
+    )
+
+
+def alert_event(alert: RiskAlert) -> Event:
+    body = json.loads(alert.model_dump_json(exclude={"seller_ref", "seller_sealed"}))
+    return Event("alert", alert.org_id, str(alert.alert_id), alert.raised_at, body)
+
+
+def wants(events: frozenset[str], created_at: datetime, event: Event) -> bool:
+    """A subscription gets the events of its types that happened after it was made (so a new one does not
+    receive the topic's history)."""
+    return event.type in events and event.at >= created_at

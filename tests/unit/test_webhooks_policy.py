@@ -1,0 +1,63 @@
+"""Webhook signatures, retry policy and events (pure)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from fapiao.webhooks import policy, signing
+from fapiao.webhooks.sender import notice_mail
+from schemas.events import RiskAlert
+
+T = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
+
+def test_the_signature_covers_timestamp_and_body_and_expires() -> None:
+    body = '{"id":"x","data":{"金额":"100.00"}}'.encode()
+    header = signing.header_value("whsec_s3cret", 1_765_000_000, body)
+    assert header.startswith("t=1765000000,v1=") and len(header.split("v1=")[1]) == 64  # SM3: 256 bits
+    assert signing.verify("whsec_s3cret", header, body, 1_765_000_100)
+    assert not signing.verify("whsec_s3cret", header, body + b"x", 1_765_000_100)
+    assert not signing.verify("whsec_other", header, body, 1_765_000_100)
+    assert not signing.verify("whsec_s3cret", header, body, 1_765_000_000 + 301)  # replayed too late
+    moved = header.replace("t=1765000000", "t=1765000100")
+    assert not signing.verify("whsec_s3cret", moved, body, 1_765_000_100)  # the time is inside the MAC
+    assert not signing.verify("whsec_s3cret", "garbage", body, 1_765_000_100)
+    # the documented vector (docs/webhooks.md): Java and Python snippets must print this
+    assert signing.signature("whsec_test", 1700000000, b'{"id":"1"}') == (
+        "fe6cea1b53df8f2cf30a971adf6874c12df9385cc16059d78faa9be3bb5b3567"
+    )
+
+
+def test_backoff_doubles_to_an_hour_then_gives_up_and_pauses() -> None:
+    retries = policy.Retries(first_seconds=5, max_attempts=12, pause_after=10)
+    assert [retries.delay(n).total_seconds() for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert retries.delay(20) == timedelta(hours=1)
+    assert not retries.gives_up(11) and retries.gives_up(12)
+    assert not retries.pauses(9) and retries.pauses(10)
+    assert policy.succeeded(204) and not policy.succeeded(301) and not policy.succeeded(500)
+    assert not policy.succeeded(None)
+
+
+def test_alerts_carry_no_sealed_fields_and_subscriptions_skip_history() -> None:
+    alert = RiskAlert(
+        alert_id=uuid.uuid4(),
+        check_id=uuid.uuid4(),
+        org_id="acme",
+        invoice_key="k",
+        seller_tax_id="91110108MA01PQRS2K",
+        raised_at=T,
+        score=88,
+        severity="high",
+        reasons=("duplicate_reimbursement",),
+    )
+    event = policy.alert_event(alert)
+    body = json.loads(event.payload())
+    assert body["type"] == "alert" and body["id"] == str(alert.alert_id)
+    assert "seller_sealed" not in body["data"] and body["data"]["seller_tax_id"] == "91110108MA01PQRS2K"
+    assert policy.wants(frozenset({"alert"}), T - timedelta(seconds=1), event)
+    assert not policy.wants(frozenset({"alert"}), T + timedelta(seconds=1), event)  # made after it
+    assert not policy.wants(frozenset({"result"}), T, event)
+    mail = notice_mail("a@example.com", "alert", event.payload())
+    assert "风险预警" in mail.subject and "duplicate_reimbursement" in mail.body

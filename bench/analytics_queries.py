@@ -121,7 +121,7 @@ REDELIVER_SQL = (
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, float, Any]:
-    """(first call ms, median ms, p95 ms, last result): the first call also fills rollup_counts."""
+    """(first call ms, median ms, p95 ms, last result): the first call also fills unit_figures."""
     samples, out = [], None
     for _ in range(runs + 1):
         started = time.perf_counter()
@@ -132,14 +132,14 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, float, Any]:
 
 
 def forget_counts(engine: NativeEngine) -> None:
-    """Empty rollup_counts, so first calls show the cost of merging the sets."""
+    """Empty unit_figures, so the warming pass shows the cost of computing every unit."""
     parts = engine.execute(
         "SELECT DISTINCT partition FROM system.parts "
-        "WHERE database = %(db)s AND table = 'rollup_counts' AND active",
+        "WHERE database = %(db)s AND table = 'unit_figures' AND active",
         {"db": engine.database},
     )
     for (partition,) in parts:
-        engine.execute(f"ALTER TABLE rollup_counts DROP PARTITION {int(str(partition).strip(chr(39)))}")
+        engine.execute(f"ALTER TABLE unit_figures DROP PARTITION {int(str(partition).strip(chr(39)))}")
 
 
 def calibrate(engine: NativeEngine) -> float:
@@ -343,10 +343,10 @@ def main() -> None:
         ),
         "- **on disk**: " + ", ".join(f"{t} {s}" for t, s in mib.items()),
         f"- **count warming** (count_warmer, 400 days, as the worker's leader runs it in the background): "
-        f"{warmed[0]:.1f} s from an empty rollup_counts, {warmed[1]:.1f} s for the next pass",
+        f"{warmed[0]:.1f} s from an empty unit_figures, {warmed[1]:.1f} s for the next pass",
         "- **timing**: the API's own functions (SQL + Python shaping) over the native protocol. "
-        "*First call*: the first request after that warming pass (units not remembered, e.g. of "
-        "seller trends, are merged then and remembered); "
+        "*First call*: the first request after that warming pass (units that got rows since are "
+        "computed then and remembered); "
         f"*median* and *p95* of the {args.runs} calls after it",
         "",
         "| query | first call | median | p95 | returned |",

@@ -95,8 +95,8 @@ class Settings(BaseSettings):
     sink_batch_seconds: float = Field(default=0.5, gt=0)
     sink_retry_max_seconds: float = Field(default=30.0, gt=0)
     # Trend counts computed ahead of the dashboards (fapiao.warehouse.count_warmer): the worker's leader
-    # remembers the exact check counts of the rollup units of the last N days this often (0: never), so
-    # a first request over a long range reads them instead of merging a year of check sets.
+    # computes the exact figures of the rollup units of the last N days this often (0: never), so a
+    # first request over a long range reads them instead of computing a year of units.
     analytics_warm_seconds: float = Field(default=300.0, ge=0)
     analytics_warm_days: int = Field(default=400, ge=1, le=3700)
 

@@ -182,8 +182,8 @@ def db_warm_counts(
     days: Annotated[int, typer.Option("--days", min=1, max=3700, help="days back from today")] = 400,
     org: Annotated[str | None, typer.Option("--org", help="only this organisation (default: all)")] = None,
 ) -> None:
-    """Remember the exact check counts of the rollups' units (what the worker's leader keeps doing
-    every FAPIAO_ANALYTICS_WARM_SECONDS), so first trend requests over long ranges are fast."""
+    """Compute the exact figures of the rollups' units (what the worker's leader keeps doing every
+    FAPIAO_ANALYTICS_WARM_SECONDS), so first trend requests over long ranges are fast."""
     from fapiao.analytics.filters import local_today
     from fapiao.warehouse.count_warmer import warm_counts
     from fapiao.warehouse.engine import NativeEngine
@@ -194,5 +194,6 @@ def db_warm_counts(
     finally:
         engine.close()
     typer.echo(
-        f"remembered the counts of {done.organisations} organisations, {days} days, in {done.seconds:.1f} s"
+        f"computed the unit figures of {done.organisations} organisations, {days} days, "
+        f"in {done.seconds:.1f} s"
     )

@@ -19,6 +19,7 @@ from fapiao.analytics.history import Cursor, CursorError, HistoryQuery, Order, S
 from fapiao.analytics.reveal import open_row, open_trend
 from fapiao.analytics.trends import TrendQuery
 from fapiao.warehouse import migrations
+from fapiao.warehouse.count_warmer import warm_counts
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.history import fetch_page, iterate
 from fapiao.warehouse.party_names import sealed_filters
@@ -134,8 +135,9 @@ def check_trend_totals(engine: Engine, data: Dataset) -> None:
         trend = fetch_trend(engine, "acme", TrendQuery(*CURRENT, bucket=bucket))
         (total,) = trend.series
         now, before = total.current, total.previous
-        assert (now.checks, now.consistent, now.inconsistent, now.alerted) == (6, 5, 1, 1)
-        assert now.amount == Decimal("738.00"), bucket  # 113 + 226 + 339 + 50 + 10, c8 once
+        # each check once, at its newest result: c3 is 作废 now, c2 一致, c1 and c8 once
+        assert (now.checks, now.consistent, now.inconsistent, now.alerted) == (6, 4, 1, 1)
+        assert now.amount == Decimal("399.00"), bucket  # 113 + 226 + 50 + 10
         assert (before.checks, before.consistent, before.amount) == (1, 1, Decimal("100.00"))
         assert sum(p.checks for p in total.points.values()) == 6
     day = fetch_trend(engine, "acme", TrendQuery(*CURRENT, bucket=Bucket.DAY)).series[0].points
@@ -149,18 +151,15 @@ def check_trend_dimensions(engine: Engine, data: Dataset) -> None:
         trend = fetch_trend(engine, "acme", TrendQuery(*CURRENT, bucket=bucket, dimension=dimension))
         return {s.key: (s.current.checks, s.current.alerted, s.current.amount) for s in trend.series}
 
-    assert series(Dimension.REGION) == {"1100": (5, 1, Decimal("688.00")), "3200": (1, 0, Decimal("50.00"))}
-    assert series(Dimension.TYPE) == {"10": (5, 1, Decimal("688.00")), "32": (1, 0, Decimal("50.00"))}
-    verdicts = series(Dimension.VERDICT)
-    assert (
-        verdicts["consistent"][0] == 5
-        and verdicts["voided"][0] == 1
-        and verdicts["inconsistent"][:2] == (1, 1)
-    )
+    assert series(Dimension.REGION) == {"1100": (5, 1, Decimal("349.00")), "3200": (1, 0, Decimal("50.00"))}
+    assert series(Dimension.TYPE) == {"10": (5, 1, Decimal("349.00")), "32": (1, 0, Decimal("50.00"))}
+    verdicts = series(Dimension.VERDICT)  # newest verdicts: they add up to the checks
+    assert {k: v[0] for k, v in verdicts.items() if v[0]} == {"consistent": 4, "voided": 1, "inconsistent": 1}
+    assert verdicts["inconsistent"][:2] == (1, 1)
     sellers = series(Dimension.SELLER)
     assert sellers[ref(SELLER)][0] == 4 and sellers[ref(OTHER_SELLER)][0] == 1
     assert series(Dimension.REQUESTER) == {
-        requester_ref("alice"): (5, 0, Decimal("738.00")),
+        requester_ref("alice"): (5, 0, Decimal("399.00")),
         requester_ref("bob"): (1, 1, Decimal("0.00")),
     }
     daily = open_trend(SEALER, fetch_trend(engine, "acme", TrendQuery(*CURRENT, dimension=Dimension.SELLER)))
@@ -170,7 +169,7 @@ def check_trend_dimensions(engine: Engine, data: Dataset) -> None:
     }
     by_requester = fetch_trend(engine, "acme", TrendQuery(*CURRENT, dimension=Dimension.REQUESTER))
     assert sorted(s.label_en for s in open_trend(SEALER, by_requester).series) == ["alice", "bob"]
-    # hourly by seller/requester reads check_results at newest results: c3 counts as voided there
+    # hourly by seller/requester reads check_results at newest results too: c3 counts as voided
     hourly = fetch_trend(engine, "acme", TrendQuery(*CURRENT, bucket=Bucket.HOUR, dimension=Dimension.SELLER))
     other = next(s for s in open_trend(SEALER, hourly).series if s.key == ref(OTHER_SELLER))
     assert (other.current.checks, other.current.consistent, other.label_zh) == (
@@ -306,10 +305,15 @@ def check_bi_views_and_grafana_queries(engine: Engine, data: Dataset) -> None:
     import re
     from pathlib import Path
 
-    hourly = engine.execute(
-        "SELECT vkey, sum(checks) FROM bi_checks_hourly WHERE org_id = 'acme' GROUP BY vkey"
-    )
-    assert {k: int(n) for k, n in hourly}["*"] == 7
+    warm_counts(engine, TODAY, 30, ["acme"])  # the rollup views show the units' computed figures
+    hourly = {
+        str(k): int(n)
+        for k, n in engine.execute(
+            "SELECT vkey, sum(checks) FROM bi_checks_hourly WHERE org_id = 'acme' GROUP BY vkey"
+        )
+    }
+    assert hourly["*"] == 7 == sum(n for k, n in hourly.items() if k != "*")  # newest verdicts add up
+    assert hourly["consistent"] == 5
     assert int(scalar(engine, "SELECT count() FROM bi_checks WHERE org_id = 'acme'")) == 7
     assert int(scalar(engine, "SELECT count() FROM bi_alerts WHERE org_id = 'acme'")) == 1
     expected = {"bi_checks_daily": 14, "bi_sellers_daily": 6, "bi_requesters_daily": 7}  # c4 shows no seller
@@ -330,7 +334,7 @@ def check_bi_views_and_grafana_queries(engine: Engine, data: Dataset) -> None:
 
     answers = {p["title"]: engine.execute(expand(p["targets"][0]["rawSql"])) for p in dashboard["panels"]}
     assert sum(int(n) for _, n in answers["Checks per minute 每分钟查验量"]) == 7
-    assert dict((k, int(n)) for k, n in answers["Verdict mix 查验结果构成"])["consistent"] == 6
+    assert dict((k, int(n)) for k, n in answers["Verdict mix 查验结果构成"])["consistent"] == 5  # c3: 作废
     assert [r[1] for r in answers["Top risky sellers 高风险销售方"]] == [ref(OTHER_SELLER)]  # pseudonyms only
     assert len(answers["Verification latency 查验耗时 (s)"]) >= 4  # first results not merged away yet
     assert any(float(rate) == 0.5 for _, rate in answers["Alert rate 风险预警率"])
@@ -342,8 +346,8 @@ CHECKS = (*CHECKS, check_bi_views_and_grafana_queries)
 
 
 def check_cached_unit_counts_follow_new_rows(engine: Engine, data: Dataset) -> None:
-    """A unit's remembered count is used only while its rows are unchanged: a new check (or a new
-    result) in an already counted hour is counted at once, and a redelivery changes nothing."""
+    """A unit's computed figures are used only while its rows are unchanged: a new check (or a new
+    result) in an already computed hour is counted at once, and a redelivery changes nothing."""
     query = TrendQuery(*CURRENT, bucket=Bucket.DAY)
 
     def checks() -> tuple[int, int]:
@@ -353,14 +357,16 @@ def check_cached_unit_counts_follow_new_rows(engine: Engine, data: Dataset) -> N
     first = result(uuid.uuid4(), "pending_sync", at(26, 8), org_id="cache-org")
     insert_results(engine, [first])
     assert checks() == (1, 0)
-    cached = int(scalar(engine, "SELECT count() FROM rollup_counts WHERE org_id = 'cache-org'"))
-    assert cached >= 1  # the hour's counts are remembered
+    cached = int(scalar(engine, "SELECT count() FROM unit_figures WHERE org_id = 'cache-org'"))
+    assert cached >= 2  # the hour's figures and its marker are remembered
     insert_results(engine, [result(first.check_id, "consistent", at(26, 8), version=2, org_id="cache-org")])
     assert checks() == (1, 1)
     insert_results(engine, [result(uuid.uuid4(), "inconsistent", at(26, 8), org_id="cache-org")])
     assert checks() == (2, 1)
     insert_results(engine, [result(first.check_id, "consistent", at(26, 8), version=2, org_id="cache-org")])
     assert checks() == (2, 1)  # redelivered
+    insert_results(engine, [result(first.check_id, "voided", at(26, 8), version=3, org_id="cache-org")])
+    assert checks() == (2, 0)  # its newest result is 作废 now: no longer 一致
 
 
 CHECKS = (*CHECKS, check_cached_unit_counts_follow_new_rows)

@@ -1,4 +1,4 @@
-"""Remembering rollup unit counts ahead (fapiao.warehouse.count_warmer), on any ClickHouse engine.
+"""Computing rollup unit figures ahead (fapiao.warehouse.count_warmer), on any ClickHouse engine.
 
 Run on current ClickHouse (chdb, tests/unit/test_analytics_chdb.py) and on the 18.16 server
 (tests/integration/test_analytics_server.py).
@@ -11,25 +11,15 @@ from datetime import date
 from decimal import Decimal
 
 from fapiao.analytics.catalog import Bucket, Dimension
-from fapiao.analytics.trend_sql import top_sql, trend_sql
-from fapiao.analytics.trends import TrendQuery, cache_source
+from fapiao.analytics.trends import TrendQuery
 from fapiao.warehouse import migrations
 from fapiao.warehouse.count_warmer import DIMENSIONS, active_organisations, slices, warm_counts
 from fapiao.warehouse.engine import Engine
-from fapiao.warehouse.trends import fetch_trend
+from fapiao.warehouse.trends import fetch_trend, stale_units
 from tests.analytics_data import at, insert_results, result
 
 ORG = "warm-org"
 TODAY = date(2026, 11, 28)
-
-
-def _unknown(engine: Engine, query: TrendQuery) -> list[str]:
-    """The units a trend would still have to merge (not remembered, or 一致 amounts not known)."""
-    params = query.params(ORG) | {"cache_source": cache_source(query)}
-    if query.ranked:
-        top = engine.execute(top_sql(query), params | {"top": query.top})
-        params["top_keys"] = tuple(str(row[0]) for row in top)
-    return sorted({str(u) for row in engine.execute(trend_sql(query), params) for u in (*row[8], *row[9])})
 
 
 def check_warmed_counts_make_first_trends_read_only_counts(engine: Engine) -> None:
@@ -37,23 +27,24 @@ def check_warmed_counts_make_first_trends_read_only_counts(engine: Engine) -> No
     first = result(uuid.uuid4(), "consistent", at(3), org_id=ORG, total="10.00")
     rows = [
         first,
-        first,  # redelivered: the unit's 一致 amount must be recomputed, and is remembered too
+        first,  # redelivered: counted once
         result(uuid.uuid4(), "inconsistent", at(20, 9), org_id=ORG),
         result(uuid.uuid4(), "consistent", at(27, 1), org_id=ORG, number="26322000000000000009", code=""),
     ]
     insert_results(engine, rows)
     queries = [TrendQuery(date(2026, 10, 29), TODAY, Bucket.WEEK, d) for d in DIMENSIONS]
     queries.append(TrendQuery(date(2026, 10, 30), TODAY, Bucket.DAY, Dimension.SELLER, top=1))  # 30 days
-    assert all(_unknown(engine, q) for q in queries)  # nothing remembered yet: a first call would merge
+    assert all(stale_units(engine, ORG, q) for q in queries)  # nothing computed yet: a first call would
     assert ORG in active_organisations(engine, date(2026, 11, 1))
     done = warm_counts(engine, TODAY, 60, [ORG])
     assert done.organisations == 1 and done.slices == len(slices(TODAY, 60)) == 2
-    assert [_unknown(engine, q) for q in queries] == [[]] * len(queries)
+    assert [stale_units(engine, ORG, q) for q in queries] == [[]] * len(queries)
     total = fetch_trend(engine, ORG, queries[0]).series[0].current
     assert (total.checks, total.consistent, total.inconsistent, total.amount) == (3, 2, 1, Decimal("123.00"))
-    # a new check in a remembered hour: that unit is merged again (exact), until the next pass
+    # a new check in a computed hour: that unit is computed again (exact), until the next pass
     insert_results(engine, [result(uuid.uuid4(), "consistent", at(20, 9), org_id=ORG)])
-    assert _unknown(engine, queries[0]) == ["2026-11-20 09:00:00"]
+    assert stale_units(engine, ORG, queries[0]) == ["2026-11-20 09:00:00"]
+    assert stale_units(engine, ORG, queries[1]) == ["2026-11-20"]  # the region rollup's Shanghai day
     assert fetch_trend(engine, ORG, queries[0]).series[0].current.checks == 4
     warm_counts(engine, TODAY, 60)  # every active organisation
-    assert [_unknown(engine, q) for q in queries] == [[]] * len(queries)
+    assert [stale_units(engine, ORG, q) for q in queries] == [[]] * len(queries)

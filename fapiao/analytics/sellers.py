@@ -1,4 +1,4 @@
-"""Top risky sellers of a period: problem answers from the sellers rollup, alerts from risk_alerts.
+"""Top risky sellers of a period: problem answers from the sellers' unit figures, alerts from risk_alerts.
 
 Sellers are their HMAC-SM3 pseudonyms (`seller_ref`) and names SM4-GCM envelopes: a RiskySeller's
 `tax_id` and `name` are opened by the caller holding the keys (fapiao.analytics.reveal)."""
@@ -10,22 +10,19 @@ from dataclasses import replace
 from typing import Any
 
 from fapiao.analytics.narrative import RiskySeller
+from fapiao.analytics.trend_sql import CURRENT_FIGURES
 
-_PERIOD = "org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s)"
-# candidates: sellers with the most problem result rows in the months the period touches (cheap
-# plain sums of sellers_monthly; the exact numbers follow)
+# Over the sellers' unit figures of the period's days (fapiao.analytics.units: each check once, at its
+# newest result), made known first: the candidates with the most checks answered with a problem
+# verdict, and the exact figures of listed sellers. Rows of (seller, any envelope, checks, problem).
 CANDIDATES_SQL = (
-    "SELECT seller_ref, sum(problem_results) AS problem FROM sellers_monthly "
-    "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
-    "GROUP BY seller_ref HAVING problem > 0 ORDER BY problem DESC, seller_ref LIMIT %(limit)s"
+    "SELECT dim, any(name), sumIf(checks, vkey = '*') AS n, sumIf(checks, vkey = '!') AS problem "
+    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') GROUP BY dim HAVING problem > 0 "
+    "ORDER BY problem DESC, dim LIMIT %(limit)s"
 )
-# exact checks and problem checks of the candidates: per-day sets counted, days added up (seller_days
-# is ordered by seller: only the candidates' rows are read)
 EXACT_SQL = (
-    "SELECT seller_ref, any(name), sumIf(n, vkey = '*'), sumIf(n, vkey = '!') FROM ("
-    "SELECT day, seller_ref, vkey, anyMerge(seller_sealed) AS name, uniqExactMerge(checks) AS n "
-    f"FROM seller_days WHERE {_PERIOD} AND vkey IN ('*', '!') AND seller_ref IN %(keys)s "
-    "GROUP BY day, seller_ref, vkey) GROUP BY seller_ref"
+    "SELECT dim, any(name), sumIf(checks, vkey = '*'), sumIf(checks, vkey = '!') "
+    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') AND dim IN %(keys)s GROUP BY dim"
 )
 ALERTED_SQL = (
     "SELECT seller_ref, uniqExact(check_id) AS n, any(seller_sealed) FROM risk_alerts "

@@ -1,6 +1,7 @@
-"""The SQL of trends: over the rollups (row counts, sets, remembered counts), over check_results for
-hour buckets by region/type/seller/requester, alerts, and the amount recomputations. Pure text with
-`%(name)s` parameters; user input only ever selects among these (TrendQuery's enums)."""
+"""The SQL of trends: units' fingerprints (checks_hourly), their exact figures (unit_figures, computed
+from check_results FINAL), rankings over those, check_results for hour buckets by
+region/type/seller/requester, and alerts. Pure text with `%(name)s` parameters; user input only ever
+selects among these (TrendQuery's enums)."""
 
 from __future__ import annotations
 
@@ -18,134 +19,85 @@ _RAW_DIM = {
     Dimension.SELLER: "seller_ref",
     Dimension.REQUESTER: "requester_ref",
 }
-# rollup -> (its unit column, whether that is a local Date, the dimension column, the name column).
+_UNIT_SQL = {
+    True: "toString(toStartOfHour(requested_at))",
+    False: "toString(toDate(requested_at, 'Asia/Shanghai'))",
+}
+# rollup -> (the dimension in check_results, the name column, which rows have that dimension).
 # Sellers and requesters are pseudonyms (HMAC-SM3) and their names SM4-GCM envelopes, which the API
 # opens for the series it shows (fapiao.analytics.reveal).
-_ROLLUP: dict[Source, tuple[str, bool, str, str]] = {
-    Source.HOURLY: ("hour", False, "'all'", "''"),
-    Source.DAILY: ("day", True, "value", "''"),
-    Source.SELLERS: ("day", True, "seller_ref", "''"),  # names: seller_names_sql (few rows)
-    Source.REQUESTERS: ("day", True, "requester_ref", "anyMerge(requester_sealed)"),
+_COMPUTE: dict[Source, tuple[str, str, str]] = {
+    Source.HOURLY: ("'all'", "''", "1"),
+    Source.SELLERS: ("seller_ref", "any(seller_sealed)", "seller_ref != ''"),
+    Source.REQUESTERS: ("requester_ref", "any(requester_sealed)", "requester_ref != ''"),
 }
 _RAW_NAME = {Dimension.SELLER: "seller_sealed", Dimension.REQUESTER: "requester_sealed"}
 _METRIC_KEYS = "('*', 'consistent', 'inconsistent')"
 _ALL_VERDICTS = "(" + ", ".join(f"'{v.value}'" for v in Verdict) + ")"
 
-
-def _rollup_where(query: TrendQuery) -> str:
-    _, is_date, dim, _ = _ROLLUP[query.source]
-    keys = _ALL_VERDICTS if query.dimension is Dimension.VERDICT else _METRIC_KEYS
-    where = ["org_id = %(org_id)s", f"vkey IN {keys}"]
-    if is_date:
-        where += ["day >= toDate(%(ld_prev)s)", "day <= toDate(%(ld_to)s)"]
-    else:
-        where += ["hour >= toDateTime(%(p_start)s, 'UTC')", "hour < toDateTime(%(t_end)s, 'UTC')"]
-    if query.source is Source.DAILY:
-        where.insert(1, f"dimension = '{query.dimension}'")
-    if query.ranked:
-        where.append(f"{dim} IN %(top_keys)s")
-    return " AND ".join(where)
-
-
-def _dim(query: TrendQuery) -> str:
-    return "vkey" if query.dimension is Dimension.VERDICT else _ROLLUP[query.source][2]
-
-
-def top_sql(query: TrendQuery) -> str:
-    """The busiest sellers (by result rows in the months the period touches: sellers_monthly) or
-    requesters (by result rows in the period) — cheap, no set merged; the counts shown stay exact."""
-    if query.dimension is Dimension.SELLER:
-        return (
-            "SELECT seller_ref AS key, sum(results) AS rows FROM sellers_monthly "
-            "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
-            "GROUP BY key ORDER BY rows DESC, key LIMIT %(top)s"
-        )
-    return (
-        "SELECT requester_ref AS key, countMerge(results) AS rows FROM requesters_daily "
-        "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
-        "AND vkey = '*' GROUP BY key ORDER BY rows DESC, key LIMIT %(top)s"
-    )
-
-
-# The envelopes (names) of the top sellers, from their monthly rows: reading them from seller_days
-# would read a 200-byte envelope state for every seller-day row of the period.
-SELLER_NAMES_SQL = (
-    "SELECT seller_ref, anyMerge(seller_sealed) FROM sellers_monthly WHERE org_id = %(org_id)s "
-    "AND month >= %(lm_from)s AND month <= %(lm_to)s AND seller_ref IN %(top_keys)s GROUP BY seller_ref"
+# The result rows of each UTC hour of both periods: the fingerprints of their units (unit_figures).
+FINGERPRINT_SQL = (
+    "SELECT toString(hour), countMerge(results) FROM checks_hourly WHERE org_id = %(org_id)s "
+    "AND vkey = '*' AND hour >= toDateTime(%(p_start)s, 'UTC') AND hour < toDateTime(%(t_end)s, 'UTC') "
+    "GROUP BY hour"
 )
-
-
-def unit_sql(query: TrendQuery) -> str:
-    """Per rollup unit (hour or day), dimension value and vkey: its result rows and 价税合计 — cheap,
-    no set is merged. Rows of (unit, dim, vkey, name, results, total)."""
-    unit, _, _, name = _ROLLUP[query.source]
-    return (
-        f"SELECT toString({unit}) AS u, {_dim(query)} AS dim, vkey, {name}, countMerge(results), "
-        f"toString(sumMerge(total_sum)) FROM {query.source} WHERE {_rollup_where(query)} "
-        "GROUP BY u, dim, vkey"
-    )
-
-
-def sets_sql(query: TrendQuery) -> str:
-    """The exact check counts of the listed units (merging their sets). Rows of (unit, dim, vkey, checks)."""
-    unit = _ROLLUP[query.source][0]
-    return (
-        f"SELECT toString({unit}) AS u, {_dim(query)} AS dim, vkey, uniqExactMerge(checks) "
-        f"FROM {query.source} WHERE {_rollup_where(query)} AND toString({unit}) IN %(units)s "
-        "GROUP BY u, dim, vkey"
-    )
-
-
-_CACHE_WHERE = (
+_FIGURES_WHERE = (
     "org_id = %(org_id)s AND source = %(cache_source)s AND month >= %(m_first)s AND month <= %(m_last)s "
     "AND unit >= %(u_first)s AND unit <= %(u_last)s"
 )
+MARKERS_SQL = (
+    f"SELECT unit, fingerprint FROM unit_figures FINAL WHERE {_FIGURES_WHERE} AND dim = '' AND vkey = ''"
+)
 
 
-def _cache_where(query: TrendQuery) -> str:
-    """The remembered counts of the query's units (of its top values only, when ranked: the counts of
-    every seller ever shown would otherwise be read)."""
-    return f"{_CACHE_WHERE} AND dim IN %(top_keys)s" if query.ranked else _CACHE_WHERE
-
-
-def cached_sql(query: TrendQuery) -> str:
-    """Rows of (unit, dim, vkey, results, checks, amount or '') remembered for the query's units."""
+def compute_sql(query: TrendQuery) -> str:
+    """Rows of (unit, dim, newest verdict, checks, 价税合计, name) of the listed units, from
+    check_results FINAL: each check once, at its newest result. The unit is a function of the request
+    time, the same in every result of a check, so it filters before FINAL (PREWHERE), and `unit_dates`
+    (UTC dates) lets the primary key skip the rest."""
+    source = query.source
+    if source is Source.DAILY:
+        dim, name, where = (REGION_SQL if query.dimension is Dimension.REGION else "fplx"), "''", "1"
+    else:
+        dim, name, where = _COMPUTE[source]
+    unit = _UNIT_SQL[source is Source.HOURLY]
     return (
-        "SELECT unit, dim, vkey, results, checks, if(amount_known, toString(amount), '') "
-        f"FROM rollup_counts FINAL WHERE {_cache_where(query)}"
+        f"SELECT {unit} AS u, {dim} AS d, verdict, count(), toString(sum(total)), {name} "
+        f"FROM check_results FINAL PREWHERE {_RAW_RANGE} AND requested_date IN %(unit_dates)s "
+        f"AND {unit} IN %(units)s WHERE {where} GROUP BY u, d, verdict"
     )
 
 
-CACHE_COLUMNS = (
-    "org_id", "source", "month", "unit", "dim", "vkey", "results", "checks",
-    "amount", "amount_known", "version",
-)  # fmt: skip
-
-
-def trend_sql(query: TrendQuery) -> str:
-    """The trend straight from rollup units and their remembered counts, added up into buckets.
-
-    Rows of (bucket, period, dim, name, checks, 一致, 不一致, amount, units to fix, units not known):
-    when the last two are empty (the usual case) the answer is complete; else the caller counts the
-    units' sets (units.py) and remembers them.
-    """
-    unit, is_date, _, name = _ROLLUP[query.source]
-    checks = "1" if query.dimension is Dimension.VERDICT else "vkey = '*'"
-    moment = "toDate(u)" if is_date else "toDateTime(u, 'UTC')"
-    period = "toDate(u) >= toDate(%(ld_from)s)" if is_date else f"{moment} >= toDateTime(%(t_start)s, 'UTC')"
+def figures_sql(query: TrendQuery) -> str:
+    """Rows of (unit, dim, vkey, fingerprint, checks, amount, name) of the query's units, markers
+    included (fapiao.analytics.units.valid_figures keeps those at their marker's fingerprint); of the
+    top values only, when ranked."""
+    keys = _ALL_VERDICTS if query.dimension is Dimension.VERDICT else _METRIC_KEYS
+    wanted = f"vkey IN {keys}" + (" AND dim IN %(top_keys)s" if query.ranked else "")
     return (
-        f"SELECT {bucket_sql(query.bucket, moment, is_date=is_date)} AS bucket, "
-        f"if({period}, 'current', 'previous') AS period, dim, any(name), "
-        f"sumIf(cn, {checks}), sumIf(cn, vkey = 'consistent'), sumIf(cn, vkey = 'inconsistent'), "
-        "sumIf(s, vkey = 'consistent' AND r <= cn) + sumIf(ca, vkey = 'consistent' AND r > cn AND known), "
-        "groupArrayIf(u, vkey = 'consistent' AND r > cn AND NOT known AND cr = r), groupArrayIf(u, cr != r) "
-        f"FROM (SELECT toString({unit}) AS u, {_dim(query)} AS dim, vkey, {name} AS name, "
-        "countMerge(results) AS r, sumMerge(total_sum) AS s "
-        f"FROM {query.source} WHERE {_rollup_where(query)} GROUP BY u, dim, vkey) AS units "
-        "ANY LEFT JOIN (SELECT unit AS u, dim, vkey, results AS cr, checks AS cn, amount AS ca, "
-        f"amount_known AS known FROM rollup_counts FINAL WHERE {_cache_where(query)}) AS counted "
-        "USING (u, dim, vkey) "
-        "GROUP BY bucket, period, dim"
+        "SELECT unit, dim, vkey, fingerprint, checks, toString(amount), name FROM unit_figures FINAL "
+        f"WHERE {_FIGURES_WHERE} AND (({wanted}) OR (dim = '' AND vkey = ''))"
+    )
+
+
+# Valid figures of the current period's days only (ranking, risky sellers): at their marker's
+# fingerprint, joined in SQL so that only the ranked rows leave the server.
+_CURRENT_DAYS = (
+    "org_id = %(org_id)s AND source = %(cache_source)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
+    "AND unit >= %(ld_from)s AND unit <= %(ld_to)s"
+)
+CURRENT_FIGURES = (
+    f"{_CURRENT_DAYS} AND (unit, fingerprint) IN (SELECT unit, fingerprint FROM unit_figures FINAL "
+    f"WHERE {_CURRENT_DAYS} AND dim = '' AND vkey = '')"
+)
+
+
+def top_sql(query: TrendQuery) -> str:
+    """The sellers or requesters with the most checks in the period (exact: each check once, at its
+    newest result), once the period's units are known."""
+    return (
+        f"SELECT dim AS key, sum(checks) AS n FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '*' "
+        "GROUP BY key ORDER BY n DESC, key LIMIT %(top)s"
     )
 
 
@@ -194,24 +146,6 @@ def alerts_sql(query: TrendQuery) -> str:
         f"{_RAW_DIM[dim]} AS dim, uniqExact(check_id) FROM check_results FINAL WHERE {_RAW_RANGE} "
         "AND check_id IN (SELECT check_id FROM risk_alerts WHERE org_id = %(org_id)s "
         "AND raised_date >= toDate(%(pd_start)s)) GROUP BY bucket, period, dim"
-    )
-
-
-def amount_fix_sql(query: TrendQuery) -> str:
-    """Exact 一致 amounts of the listed units (hours, or local days), each check counted once.
-
-    The unit is a function of the request time, the same in every result of a check, so it may
-    filter before FINAL (PREWHERE), and `unit_dates` (UTC dates) lets the primary key skip the rest.
-    """
-    if query.source is Source.HOURLY:
-        unit = "toString(toStartOfHour(requested_at))"
-    else:
-        unit = "toString(toDate(requested_at, 'Asia/Shanghai'))"
-    dim = _RAW_DIM[query.dimension]
-    return (
-        f"SELECT {unit} AS unit, {dim} AS dim, sum(total) FROM check_results FINAL "
-        f"PREWHERE {_RAW_RANGE} AND requested_date IN %(unit_dates)s AND {unit} IN %(units)s "
-        "WHERE verdict = 'consistent' GROUP BY unit, dim"
     )
 
 

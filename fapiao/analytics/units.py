@@ -1,9 +1,13 @@
-"""From rollup units to trend rows: which unit counts are still cached, and adding units into buckets.
+"""From rollup units to trend rows: which units' exact figures are still valid, and adding units up.
 
-A unit is an hour (checks_hourly, UTC) or a Shanghai day (the daily rollups) of one dimension value and
-vkey. Its exact number of checks comes from merging its check set, or from `rollup_counts` when that
-entry was computed at the same number of result rows (rows are only ever added, so an equal count
-means an equal set). Pure: `fapiao.warehouse.trends` runs the queries.
+A unit is an hour (the total and verdict trends, UTC hours) or an Asia/Shanghai day (region, type,
+seller and requester trends). Its figures — per dimension value and vkey (the newest verdict, '*' for
+every check, '!' for a problem verdict), the checks and their 价税合计 — are computed from
+`check_results FINAL` (each check once, at its newest result; redelivered rows collapse) and kept in
+`unit_figures` (migration 016) together with the unit's fingerprint: its result rows in
+`checks_hourly` (every inserted row, redelivered or re-versioned, adds one; a check's hour never
+changes). Equal fingerprint, equal figures: a unit that got no row since is read, one that did is
+computed again. Pure: `fapiao.warehouse.trends` runs the queries.
 """
 
 from __future__ import annotations
@@ -16,68 +20,115 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fapiao.analytics.catalog import ANALYTICS_TZ, Bucket
-from fapiao.analytics.trends import Source, TrendQuery, cache_source
+from fapiao.analytics.trends import Source, TrendQuery
+from schemas.events import Verdict
 
 _LOCAL = ZoneInfo(ANALYTICS_TZ)
-Key = tuple[str, str, str]  # (unit, dim, vkey)
+PROBLEM_VERDICTS = (
+    Verdict.INCONSISTENT,
+    Verdict.VOIDED,
+    Verdict.RED_FLUSHED_PARTIAL,
+    Verdict.RED_FLUSHED_FULL,
+    Verdict.ABNORMAL,
+)
+_PROBLEMS = frozenset(v.value for v in PROBLEM_VERDICTS)
+MARKER = ("", "")  # (dim, vkey) of a unit's marker row: its fingerprint when its figures were computed
+FIGURE_COLUMNS = (
+    "org_id", "source", "month", "unit", "dim", "vkey", "fingerprint", "checks", "amount", "name",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Unit:
+class Figure:
     unit: str  # 'YYYY-MM-DD HH:MM:SS' (UTC hour) or 'YYYY-MM-DD' (Shanghai day)
     dim: str
     vkey: str
-    name: str
-    results: int
-    total: Decimal
-
-    @property
-    def key(self) -> Key:
-        return self.unit, self.dim, self.vkey
+    checks: int
+    amount: Decimal
+    name: str = ""
 
 
-def parse_units(rows: Iterable[Sequence[Any]]) -> list[Unit]:
-    return [Unit(str(u), str(d), str(v), str(n or ""), int(r), Decimal(str(t))) for u, d, v, n, r, t in rows]
+def unit_of_hour(source: Source, hour: str) -> str:
+    """The unit holding a UTC hour ('YYYY-MM-DD HH:MM:SS'): itself, or its Shanghai day."""
+    if source is Source.HOURLY:
+        return hour[:19]
+    moment = datetime.strptime(hour[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return moment.astimezone(_LOCAL).date().isoformat()
 
 
-@dataclass
-class Known:
-    """What rollup_counts still validly says: exact check counts, and recomputed 一致 amounts."""
-
-    counts: dict[Key, int]
-    amounts: dict[Key, Decimal]
-
-
-def split_cached(units: list[Unit], cached: Iterable[Sequence[Any]]) -> tuple[Known, list[Unit]]:
-    """(what is known at the units' current row counts, the units whose sets must be merged)."""
-    entries = {(str(u), str(d), str(v)): (int(r), int(n), str(a)) for u, d, v, r, n, a in cached}
-    known = Known({}, {})
-    missing = []
-    for unit in units:
-        entry = entries.get(unit.key)
-        if entry is None or entry[0] != unit.results:
-            missing.append(unit)
-            continue
-        known.counts[unit.key] = entry[1]
-        if entry[2]:
-            known.amounts[unit.key] = Decimal(entry[2])
-    return known, missing
+def fingerprints(source: Source, hour_rows: Iterable[Sequence[Any]]) -> dict[str, int]:
+    """Unit -> its result rows, from checks_hourly's (hour, rows) under vkey '*'. Units without rows
+    have no checks and are absent."""
+    out: dict[str, int] = {}
+    for hour, rows in hour_rows:
+        unit = unit_of_hour(source, str(hour))
+        out[unit] = out.get(unit, 0) + int(rows)
+    return out
 
 
-def cache_rows(org_id: str, query: TrendQuery, units: list[Unit], known: Known) -> list[tuple[Any, ...]]:
-    """rollup_counts rows (CACHE_COLUMNS order) of these units, with what is known of them."""
-    source = cache_source(query)
-    rows = []
-    for u in units:
-        if u.key not in known.counts:
-            continue
-        amount = known.amounts.get(u.key)
-        flag = int(amount is not None)
-        checks = known.counts[u.key]
-        month = int(u.unit[:4] + u.unit[5:7])
-        row = (org_id, source, month, u.unit, u.dim, u.vkey, u.results, checks, amount or Decimal(0), flag)
-        rows.append((*row, u.results * 2 + flag))
+def stale(current: dict[str, int], markers: Iterable[Sequence[Any]]) -> list[str]:
+    """The units whose figures were not computed at their current fingerprint (sorted)."""
+    known = {str(u): int(f) for u, f in markers}
+    return sorted(u for u, f in current.items() if known.get(u) != f)
+
+
+def figures_of(source: Source, computed: Iterable[Sequence[Any]]) -> list[Figure]:
+    """Figures from (unit, dim, newest verdict, checks, 价税合计, name) rows of check_results FINAL:
+    each verdict, '*' (all of them) and, for sellers, '!' (the problem verdicts)."""
+    sums: dict[tuple[str, str, str], list[Any]] = {}
+    for unit, dim, verdict, checks, amount, name in computed:
+        vkeys = [str(verdict), "*"]
+        if source is Source.SELLERS and str(verdict) in _PROBLEMS:
+            vkeys.append("!")
+        for vkey in vkeys:
+            entry = sums.setdefault((str(unit), str(dim), vkey), [0, Decimal("0.00"), ""])
+            entry[0] += int(checks)
+            entry[1] += Decimal(str(amount))
+            entry[2] = entry[2] or str(name or "")
+    return [Figure(u, d, v, n, a, name) for (u, d, v), (n, a, name) in sums.items()]
+
+
+def _month(unit: str) -> int:
+    return int(unit[:4] + unit[5:7])
+
+
+def figure_rows(
+    org_id: str, source_name: str, units: dict[str, int], figures: Iterable[Figure]
+) -> list[tuple[Any, ...]]:
+    """unit_figures rows (FIGURE_COLUMNS order) of freshly computed units: their figures and a marker
+    each, all at the fingerprint read before computing (a row arriving meanwhile only makes the
+    figures newer than the fingerprint, and the next read computes the unit again)."""
+    rows = [
+        (
+            org_id,
+            source_name,
+            _month(f.unit),
+            f.unit,
+            f.dim,
+            f.vkey,
+            units[f.unit],
+            f.checks,
+            f.amount,
+            f.name,
+        )
+        for f in figures
+        if f.unit in units
+    ]
+    rows += [(org_id, source_name, _month(u), u, *MARKER, fp, 0, Decimal(0), "") for u, fp in units.items()]
     return rows
+
+
+def valid_figures(rows: Iterable[Sequence[Any]]) -> list[Figure]:
+    """Figures from unit_figures rows (unit, dim, vkey, fingerprint, checks, amount, name), markers
+    included: a figure counts only at its unit's marker fingerprint (a (dim, vkey) that had checks
+    at an older computation and none at the newest left an older row behind)."""
+    rows = list(rows)
+    marks = {str(r[0]): int(r[3]) for r in rows if (str(r[1]), str(r[2])) == MARKER}
+    return [
+        Figure(str(u), str(d), str(v), int(n), Decimal(str(a)), str(name or ""))
+        for u, d, v, fp, n, a, name in rows
+        if (str(d), str(v)) != MARKER and marks.get(str(u)) == int(fp)
+    ]
 
 
 def _bucket(query: TrendQuery, unit: str) -> tuple[str, bool]:
@@ -97,33 +148,29 @@ def _bucket(query: TrendQuery, unit: str) -> tuple[str, bool]:
     return day.isoformat(), current
 
 
-def bucket_rows(query: TrendQuery, units: list[Unit], known: Known) -> list[tuple[Any, ...]]:
-    """Rows of (bucket, period, dim, name, checks, 一致, 不一致, amount, units to fix), as build_trend reads.
+def bucket_rows(query: TrendQuery, figures: Iterable[Figure]) -> list[tuple[Any, ...]]:
+    """Rows of (bucket, period, dim, name, checks, 一致, 不一致, 一致 amount, []), as build_trend reads.
 
-    A unit whose 一致 rows outnumber its 一致 checks had a check written twice there: its amount is the
-    remembered recomputed one, or, not known yet, left out and listed to be recomputed.
+    By verdict, each verdict is a series of the hourly units' 'all' figures; otherwise a series is a
+    dimension value, its checks those under '*'. A unit belongs to one bucket, and a check to one
+    unit, so the sums are exact.
     """
-    counts = known.counts
     by_verdict = query.dimension is not None and query.dimension.value == "verdict"
     out: dict[tuple[str, str, str], list[Any]] = {}
-    for unit in units:
-        bucket, current = _bucket(query, unit.unit)
+    for f in figures:
+        if f.vkey == "!" or (by_verdict and f.vkey == "*"):
+            continue
+        bucket, current = _bucket(query, f.unit)
+        dim = f.vkey if by_verdict else f.dim
         row = out.setdefault(
-            (bucket, "current" if current else "previous", unit.dim),
-            [unit.name, 0, 0, 0, Decimal("0.00"), []],
+            (bucket, "current" if current else "previous", dim), [f.name, 0, 0, 0, Decimal("0.00")]
         )
-        row[0] = row[0] or unit.name
-        checks = counts.get(unit.key, 0)
-        if by_verdict or unit.vkey == "*":
-            row[1] += checks
-        if unit.vkey == "consistent":
-            row[2] += checks
-            if unit.results <= checks:
-                row[4] += unit.total
-            elif unit.key in known.amounts:
-                row[4] += known.amounts[unit.key]
-            else:
-                row[5].append(unit.unit)
-        elif unit.vkey == "inconsistent":
-            row[3] += checks
-    return [(b, p, d, *values) for (b, p, d), values in out.items()]
+        row[0] = row[0] or f.name
+        if by_verdict or f.vkey == "*":
+            row[1] += f.checks
+        if f.vkey == Verdict.CONSISTENT:
+            row[2] += f.checks
+            row[4] += f.amount
+        elif f.vkey == Verdict.INCONSISTENT:
+            row[3] += f.checks
+    return [(b, p, d, *values, []) for (b, p, d), values in out.items()]

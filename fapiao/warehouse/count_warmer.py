@@ -1,12 +1,11 @@
-"""Remembers rollup unit counts ahead of the dashboards, so no first request merges a year of sets.
+"""Computes the rollup units' exact figures ahead of the dashboards, so no first request does it.
 
-A trend reads each rollup unit's exact check count from `rollup_counts` when it was remembered at
-the unit's current row count, and otherwise merges the unit's check set (seconds for a year of 10M
-checks: docs/analytics.md). This pass does that merging in the background — for every organisation
-with checks in the last N days, for the rollups and dimensions the dashboards and the period report
-read (total, verdict, region, type) in 30-day slices from the oldest, so each query stays small, and
-for the top sellers of the last 30 and 365 days.
-Repeated, it only merges the units that gained rows since (recent hours and days): cheap. The
+A trend reads each unit's figures from `unit_figures` when they were computed at the unit's current
+fingerprint, and otherwise computes them from check_results FINAL (seconds for a year of 10M checks:
+docs/analytics.md). This pass does that in the background — for every organisation with checks in
+the last N days, for every rollup the dashboards and the period report read (total and verdict,
+region, type, seller, requester) in 30-day slices from the oldest, so each query stays small.
+Repeated, it only computes the units that got rows since (recent hours and days): cheap. The
 worker's leader runs it every `analytics_warm_seconds` (streams/count_warmer.py); `fapiao db
 warm-counts` runs it once (after a migration or a bulk load).
 """
@@ -19,15 +18,16 @@ from datetime import date, timedelta
 
 from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.filters import local_midnight, utc_text
-from fapiao.analytics.trends import MAX_TOP, TrendQuery
+from fapiao.analytics.trends import TrendQuery
 from fapiao.warehouse.engine import Engine
 from fapiao.warehouse.trends import remember_units
 
-DIMENSIONS: tuple[Dimension | None, ...] = (None, Dimension.VERDICT, Dimension.REGION, Dimension.TYPE)
+# one per rollup: the verdict trend reads the hourly units of the total; seller and requester units
+# are computed for every seller and requester of a day (rankings need them all)
+DIMENSIONS: tuple[Dimension | None, ...] = (
+    None, Dimension.REGION, Dimension.TYPE, Dimension.SELLER, Dimension.REQUESTER,
+)  # fmt: skip
 SLICE_DAYS = 30
-# Seller trends are top-N: their units are warmed for the dashboards' usual periods (the last 30 and
-# 365 days) and the MAX_TOP busiest sellers of each, which holds any smaller top of the same period.
-RANKED_DAYS = (30, 365)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def active_organisations(engine: Engine, since: date) -> list[str]:
 
 
 def warm_counts(engine: Engine, today: date, days: int, org_ids: list[str] | None = None) -> Warmed:
-    """Remember the unit counts of the last `days` days (and the previous period of the oldest slice)
+    """Compute the unit figures of the last `days` days (and the previous period of the oldest slice)
     for these organisations, or every organisation with checks in that time."""
     started = time.monotonic()
     parts = slices(today, days)
@@ -68,7 +68,4 @@ def warm_counts(engine: Engine, today: date, days: int, org_ids: list[str] | Non
         for first, last in parts:
             for dimension in DIMENSIONS:
                 remember_units(engine, org, TrendQuery(first, last, Bucket.DAY, dimension))
-        for period in (d for d in RANKED_DAYS if d <= days):
-            first = today - timedelta(days=period - 1)
-            remember_units(engine, org, TrendQuery(first, today, Bucket.WEEK, Dimension.SELLER, MAX_TOP))
     return Warmed(len(orgs), len(parts), time.monotonic() - started)

@@ -11,10 +11,10 @@ from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.narrative import PeriodFacts, RiskySeller
 from fapiao.analytics.reveal import open_facts
 from fapiao.analytics.series import Series, Trend
-from fapiao.analytics.trends import TrendQuery
+from fapiao.analytics.trends import TrendQuery, cache_source
 from fapiao.crypto.protect import FieldSealer
 from fapiao.warehouse.engine import Engine
-from fapiao.warehouse.trends import fetch_trend
+from fapiao.warehouse.trends import fetch_trend, remember_units
 
 TOP_SELLERS = 5
 
@@ -37,14 +37,17 @@ class PeriodData:
 def risky_sellers(
     engine: Engine, org_id: str, query: TrendQuery, limit: int = TOP_SELLERS
 ) -> list[RiskySeller]:
-    """The riskiest sellers of the period: candidates by problem rows and by alerts, then exact counts."""
-    params = query.params(org_id) | {"limit": limit * 4}
+    """The riskiest sellers of the period: candidates by problem checks and by alerts, with their exact
+    figures (the period's seller units made known first)."""
+    by_seller = TrendQuery(query.date_from, query.date_to, dimension=Dimension.SELLER)
+    remember_units(engine, org_id, by_seller)
+    params = by_seller.params(org_id) | {"limit": limit * 4, "cache_source": cache_source(by_seller)}
     _, current = query.spans()
     params |= current.params()
     candidates = engine.execute(sellers.CANDIDATES_SQL, params)
     alerted = engine.execute(sellers.ALERTED_SQL, params)
-    keys = tuple(sorted({str(r[0]) for r in candidates} | {str(r[0]) for r in alerted}))
-    exact = engine.execute(sellers.EXACT_SQL, params | {"keys": keys}) if keys else []
+    missing = tuple(sorted({str(r[0]) for r in alerted} - {str(r[0]) for r in candidates}))
+    exact = candidates + (engine.execute(sellers.EXACT_SQL, params | {"keys": missing}) if missing else [])
     return sellers.rank(exact, alerted, limit)
 
 

@@ -1,94 +1,90 @@
-"""Runs trend queries (fapiao.analytics.trends) and shapes them into series."""
+"""Runs trend queries (fapiao.analytics.trends) and shapes them into series.
+
+Rollup trends read each unit's exact figures from `unit_figures` when they were computed at the
+unit's current fingerprint, and otherwise compute them from `check_results FINAL` and remember them
+(fapiao.analytics.units). Rankings (top sellers and requesters) and the riskiest sellers read the
+same figures, so every number and every order counts each check once, at its newest result, however
+often its rows were delivered.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from fapiao.analytics import units as unit_counts
+from fapiao.analytics import units as unit_figures
 from fapiao.analytics.series import Trend, build_trend
 from fapiao.analytics.trend_sql import (
-    CACHE_COLUMNS,
-    SELLER_NAMES_SQL,
+    FINGERPRINT_SQL,
+    MARKERS_SQL,
     alerts_sql,
-    amount_fix_sql,
-    cached_sql,
+    compute_sql,
+    figures_sql,
     raw_sql,
-    sets_sql,
     top_sql,
-    trend_sql,
     unit_dates,
-    unit_sql,
 )
 from fapiao.analytics.trends import Source, TrendQuery, cache_source
 from fapiao.warehouse.engine import Engine
 
+# units computed per query: their literal lists stay well under max_query_size
+_CHUNK = 400
+
 
 def fetch_trend(engine: Engine, org_id: str, query: TrendQuery) -> Trend:
-    """An organisation's trend. Rollup units' exact counts (and recomputed amounts) are taken from
-    `rollup_counts` when it has them at the units' current row counts, else computed and remembered."""
+    """An organisation's trend: exact figures per unit (computed where stale), added into buckets."""
     params = query.params(org_id) | {"cache_source": cache_source(query)}
-    if query.ranked:
-        top = engine.execute(top_sql(query), params | {"top": query.top})
-        if not top:
-            return build_trend(query, [], [])
-        params["top_keys"] = tuple(str(row[0]) for row in top)
     if query.source is Source.RAW:
+        if query.ranked:
+            params["top_keys"] = _top(engine, org_id, query, params)
+            if not params["top_keys"]:
+                return build_trend(query, [], [])
         main = engine.execute(raw_sql(query), params)
-        fixes = _amount_fixes(engine, query, params, sorted({str(u) for row in main for u in row[8]}))
     else:
-        main, fixes = _rollup_rows(engine, org_id, query, params)
-        if query.source is Source.SELLERS:  # labels: the sellers' envelopes, opened by the API
-            names = {str(k): str(n) for k, n in engine.execute(SELLER_NAMES_SQL, params)}
-            main = [(*row[:3], names.get(str(row[2]), ""), *row[4:]) for row in main]
-    return build_trend(query, main, engine.execute(alerts_sql(query), params), fixes)
+        remember_units(engine, org_id, query)
+        if query.ranked:
+            params["top_keys"] = _top_of_known(engine, query, params)
+            if not params["top_keys"]:
+                return build_trend(query, [], [])
+        figures = unit_figures.valid_figures(engine.execute(figures_sql(query), params))
+        main = unit_figures.bucket_rows(query, figures)
+    return build_trend(query, main, engine.execute(alerts_sql(query), params))
 
 
-def remember_units(engine: Engine, org_id: str, query: TrendQuery) -> None:
-    """Make sure rollup_counts knows every unit of the query's rollup and periods at its current rows
-    (what a trend's first call does on the way; for ranked queries, of its top values), without
-    shaping a trend: for count_warmer."""
+def remember_units(engine: Engine, org_id: str, query: TrendQuery) -> int:
+    """Make sure unit_figures holds every unit of the query's rollup and periods at its current
+    fingerprint (every dimension value of it), computing the stale ones; returns how many were. What
+    a trend's first call does on the way, and what count_warmer does ahead."""
     if query.source is Source.RAW:
         raise ValueError("hour buckets of region, type, seller or requester read check_results")
     params = query.params(org_id) | {"cache_source": cache_source(query)}
-    if query.ranked:
-        top = engine.execute(top_sql(query), params | {"top": query.top})
-        if not top:
-            return
-        params["top_keys"] = tuple(str(row[0]) for row in top)
-    _rollup_rows(engine, org_id, query, params)
+    current, stale = _stale(engine, query, params)
+    for start in range(0, len(stale), _CHUNK):
+        chunk = stale[start : start + _CHUNK]
+        wanted = params | {"units": tuple(chunk), "unit_dates": unit_dates(query, chunk)}
+        computed = unit_figures.figures_of(query.source, engine.execute(compute_sql(query), wanted))
+        rows = unit_figures.figure_rows(org_id, cache_source(query), {u: current[u] for u in chunk}, computed)
+        engine.insert("unit_figures", unit_figures.FIGURE_COLUMNS, rows)
+    return len(stale)
 
 
-def _amount_fixes(
-    engine: Engine, query: TrendQuery, params: dict[str, Any], units: list[str]
-) -> dict[tuple[str, str], Decimal]:
-    if not units:
-        return {}
-    fix = params | {"units": tuple(units), "unit_dates": unit_dates(query, units)}
-    return {(str(u), str(d)): Decimal(str(a)) for u, d, a in engine.execute(amount_fix_sql(query), fix)}
+def stale_units(engine: Engine, org_id: str, query: TrendQuery) -> list[str]:
+    """The units of the query's rollup and periods whose figures a trend would compute first."""
+    return _stale(engine, query, query.params(org_id) | {"cache_source": cache_source(query)})[1]
 
 
-def _rollup_rows(
-    engine: Engine, org_id: str, query: TrendQuery, params: dict[str, Any]
-) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str], Decimal]]:
-    """Usually one query over the rollup and rollup_counts; when some units' counts (or amounts) are
-    not known at their current row counts, they are computed and remembered first."""
-    rows = engine.execute(trend_sql(query), params)
-    if not any(row[8] or row[9] for row in rows):
-        return [tuple(row[:9]) for row in rows], {}
-    units = unit_counts.parse_units(engine.execute(unit_sql(query), params))
-    known, missing = unit_counts.split_cached(units, engine.execute(cached_sql(query), params))
-    if missing:
-        wanted = tuple(sorted({u.unit for u in missing}))
-        for unit, dim, vkey, checks in engine.execute(sets_sql(query), params | {"units": wanted}):
-            known.counts[(str(unit), str(dim), str(vkey))] = int(checks)
-    main = unit_counts.bucket_rows(query, units, known)
-    fixes = _amount_fixes(engine, query, params, sorted({str(u) for row in main for u in row[8]}))
-    learned = [u for u in units if u.vkey == "consistent" and (u.unit, u.dim) in fixes]
-    for unit in learned:
-        known.amounts[unit.key] = fixes[(unit.unit, unit.dim)]
-    remember = {u.key: u for u in [*missing, *learned]}
-    cached = unit_counts.cache_rows(org_id, query, list(remember.values()), known)
-    if cached:
-        engine.insert("rollup_counts", CACHE_COLUMNS, cached)
-    return main, fixes
+def _stale(engine: Engine, query: TrendQuery, params: dict[str, Any]) -> tuple[dict[str, int], list[str]]:
+    current = unit_figures.fingerprints(query.source, engine.execute(FINGERPRINT_SQL, params))
+    return current, unit_figures.stale(current, engine.execute(MARKERS_SQL, params))
+
+
+def _top_of_known(engine: Engine, query: TrendQuery, params: dict[str, Any]) -> tuple[str, ...]:
+    rows = engine.execute(top_sql(query), params | {"top": query.top})
+    return tuple(str(row[0]) for row in rows)
+
+
+def _top(engine: Engine, org_id: str, query: TrendQuery, params: dict[str, Any]) -> tuple[str, ...]:
+    """The top values of an hour-bucketed seller/requester trend: ranked like the daily trend of the
+    same days (whose units are made known first), so both show the same series."""
+    daily = TrendQuery(query.date_from, query.date_to, dimension=query.dimension, top=query.top)
+    remember_units(engine, org_id, daily)
+    return _top_of_known(engine, daily, daily.params(org_id) | {"cache_source": cache_source(daily)})

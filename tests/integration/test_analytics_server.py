@@ -11,7 +11,13 @@ import pytest
 
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
-from tests import analytics_contract, count_warmer_contract, lookups_contract, reports_contract
+from tests import (
+    analytics_contract,
+    count_warmer_contract,
+    lookups_contract,
+    redelivery_contract,
+    reports_contract,
+)
 from tests.analytics_contract import Dataset
 
 
@@ -70,3 +76,8 @@ def test_rows_without_their_copy_on_the_server() -> None:
 def test_count_warming_on_the_server() -> None:
     with _database("wm") as engine:
         count_warmer_contract.check_warmed_counts_make_first_trends_read_only_counts(engine)
+
+
+def test_figures_survive_redeliveries_and_versions_on_the_server() -> None:
+    with _database("rd") as engine:
+        redelivery_contract.check_figures_survive_redeliveries_and_versions(engine)

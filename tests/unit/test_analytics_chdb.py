@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from fapiao.warehouse.engine import ChdbEngine
-from tests import analytics_contract, count_warmer_contract, lookups_contract, reports_contract
+from tests import (
+    analytics_contract,
+    count_warmer_contract,
+    lookups_contract,
+    redelivery_contract,
+    reports_contract,
+)
 from tests.analytics_contract import Dataset
 
 
@@ -69,5 +75,13 @@ def test_count_warming_on_current_clickhouse() -> None:
     engine = ChdbEngine(database=f"w_{uuid.uuid4().hex[:8]}")
     try:
         count_warmer_contract.check_warmed_counts_make_first_trends_read_only_counts(engine)
+    finally:
+        engine.close()
+
+
+def test_figures_survive_redeliveries_and_versions_on_current_clickhouse() -> None:
+    engine = ChdbEngine(database=f"r_{uuid.uuid4().hex[:8]}")
+    try:
+        redelivery_contract.check_figures_survive_redeliveries_and_versions(engine)
     finally:
         engine.close()

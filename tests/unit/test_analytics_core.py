@@ -23,7 +23,7 @@ from fapiao.analytics.history import (
     page_sql,
 )
 from fapiao.analytics.series import Metrics, build_trend, change
-from fapiao.analytics.trend_sql import sets_sql, unit_dates, unit_sql
+from fapiao.analytics.trend_sql import compute_sql, figures_sql, unit_dates
 from fapiao.analytics.trends import Source, TrendQuery, bucket_keys
 from fapiao.warehouse.count_warmer import slices
 from fapiao.warehouse.retention import cutoff_month, partitions_to_drop
@@ -159,11 +159,10 @@ def test_trend_queries_pick_their_source_and_validate() -> None:
     ):
         with pytest.raises(ValueError):
             TrendQuery(**bad)  # type: ignore[arg-type]
-    sql = unit_sql(TrendQuery(TODAY, TODAY, Bucket.DAY, Dimension.REGION))
-    assert "FROM checks_daily WHERE org_id = %(org_id)s AND dimension = 'region'" in sql
-    assert "countMerge(results)" in sql and "uniqExactMerge" not in sql and "%(top_keys)s" not in sql
-    sets = sets_sql(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER))
-    assert "uniqExactMerge(checks)" in sets and "seller_ref IN %(top_keys)s" in sets
+    sql = compute_sql(TrendQuery(TODAY, TODAY, Bucket.DAY, Dimension.REGION))
+    assert "FROM check_results FINAL PREWHERE org_id = %(org_id)s" in sql and "%(top_keys)s" not in sql
+    ranked = figures_sql(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER))
+    assert "dim IN %(top_keys)s" in ranked and "(dim = '' AND vkey = '')" in ranked  # with the markers
     assert TrendQuery(TODAY, TODAY, Bucket.HOUR, Dimension.REGION).source is Source.RAW
     assert unit_dates(TrendQuery(TODAY, TODAY, Bucket.WEEK, Dimension.SELLER), ["2026-11-28"]) == (
         "2026-11-27",

@@ -1,4 +1,4 @@
-"""Rollup units into trend rows, and which remembered unit counts are still valid (pure)."""
+"""Rollup units' exact figures into trend rows, and which computed figures are still valid (pure)."""
 
 from __future__ import annotations
 
@@ -6,61 +6,91 @@ from datetime import date
 from decimal import Decimal
 
 from fapiao.analytics.catalog import Bucket, Dimension
-from fapiao.analytics.trends import TrendQuery
-from fapiao.analytics.units import Known, Unit, bucket_rows, cache_rows, parse_units, split_cached
+from fapiao.analytics.trends import Source, TrendQuery
+from fapiao.analytics.units import (
+    Figure,
+    bucket_rows,
+    figure_rows,
+    figures_of,
+    fingerprints,
+    stale,
+    unit_of_hour,
+    valid_figures,
+)
 
 QUERY = TrendQuery(date(2026, 11, 22), date(2026, 11, 28), Bucket.DAY)
 
 
-def test_a_cached_count_is_used_only_at_the_same_row_count() -> None:
-    units = parse_units(
-        [("2026-11-25 03:00:00", "all", "*", "", 3, "10.00"), ("2026-11-25 04:00:00", "all", "*", "", 2, "0")]
-    )
-    cached = [
-        ("2026-11-25 03:00:00", "all", "*", 3, 2, "7.50"),
-        ("2026-11-25 04:00:00", "all", "*", 1, 1, ""),
+def test_fingerprints_are_the_units_rows_and_only_changed_units_are_stale() -> None:
+    hours = [("2026-11-21 15:00:00", 2), ("2026-11-21 16:00:00", 3), ("2026-11-22 15:00:00", 1)]
+    assert fingerprints(Source.HOURLY, hours) == {h: n for h, n in hours}
+    # Shanghai days: 16:00 UTC starts the next day
+    assert fingerprints(Source.SELLERS, hours) == {"2026-11-21": 2, "2026-11-22": 4}
+    assert unit_of_hour(Source.DAILY, "2026-11-21 15:59:59") == "2026-11-21"
+    markers = [("2026-11-21", 2), ("2026-11-22", 3)]  # the 22nd got a row since (a redelivery, say)
+    assert stale({"2026-11-21": 2, "2026-11-22": 4, "2026-11-23": 1}, markers) == ["2026-11-22", "2026-11-23"]
+
+
+def test_figures_count_each_newest_verdict_under_it_under_star_and_problems_under_bang() -> None:
+    computed = [
+        ("2026-11-22", "s1", "consistent", 2, "20.00", "env1"),
+        ("2026-11-22", "s1", "voided", 1, "5.00", ""),
+        ("2026-11-22", "s2", "inconsistent", 1, "0.00", ""),
     ]
-    known, missing = split_cached(units, cached)
-    assert known.counts == {("2026-11-25 03:00:00", "all", "*"): 2}
-    assert known.amounts == {("2026-11-25 03:00:00", "all", "*"): Decimal("7.50")}
-    assert [u.unit for u in missing] == ["2026-11-25 04:00:00"]
-    rows = cache_rows("o", QUERY, missing, Known({missing[0].key: 2}, {}))
-    assert rows == [("o", "checks_hourly", 202611, "2026-11-25 04:00:00", "all", "*", 2, 2, Decimal(0), 0, 4)]
+    got = {(f.dim, f.vkey): (f.checks, f.amount) for f in figures_of(Source.SELLERS, computed)}
+    assert got == {
+        ("s1", "consistent"): (2, Decimal("20.00")),
+        ("s1", "voided"): (1, Decimal("5.00")),
+        ("s1", "*"): (3, Decimal("25.00")),
+        ("s1", "!"): (1, Decimal("5.00")),
+        ("s2", "inconsistent"): (1, Decimal("0.00")),
+        ("s2", "*"): (1, Decimal("0.00")),
+        ("s2", "!"): (1, Decimal("0.00")),
+    }
+    assert ("s1", "!") not in {(f.dim, f.vkey) for f in figures_of(Source.REQUESTERS, computed)}
+    assert next(f.name for f in figures_of(Source.SELLERS, computed) if f.dim == "s1") == "env1"
+
+
+def test_rows_carry_the_fingerprint_and_only_the_markers_computation_counts() -> None:
+    figures = [Figure("2026-11-25 03:00:00", "all", "*", 2, Decimal("9.00"))]
+    rows = figure_rows("o", "checks_hourly", {"2026-11-25 03:00:00": 7}, figures)
+    assert rows == [
+        ("o", "checks_hourly", 202611, "2026-11-25 03:00:00", "all", "*", 7, 2, Decimal("9.00"), ""),
+        ("o", "checks_hourly", 202611, "2026-11-25 03:00:00", "", "", 7, 0, Decimal(0), ""),
+    ]
+    stored = [
+        ("2026-11-25 03:00:00", "", "", 9, 0, "0", ""),  # recomputed at 9 rows
+        ("2026-11-25 03:00:00", "all", "*", 9, 2, "9.00", ""),
+        ("2026-11-25 03:00:00", "all", "pending_sync", 7, 1, "0", ""),  # none pending any more at 9
+        ("2026-11-25 04:00:00", "all", "*", 3, 1, "1.00", ""),  # no marker: not computed (yet)
+    ]
+    assert [(f.vkey, f.checks) for f in valid_figures(stored)] == [("*", 2)]
 
 
 def test_units_add_up_into_local_buckets_and_periods() -> None:
-    def unit(hour: str, vkey: str, results: int, total: str = "0") -> Unit:
-        return Unit(hour, "all", vkey, "", results, Decimal(total))
+    def figure(hour: str, vkey: str, checks: int, total: str = "0") -> Figure:
+        return Figure(hour, "all", vkey, checks, Decimal(total))
 
-    units = [
-        unit("2026-11-21 15:00:00", "*", 1),  # 23:00 on the 21st in Beijing: the previous period
-        unit("2026-11-21 16:00:00", "*", 5),  # 00:00 on the 22nd
-        unit("2026-11-21 16:00:00", "consistent", 4, "40.00"),
-        unit("2026-11-21 17:00:00", "*", 2),
-        unit("2026-11-21 17:00:00", "consistent", 3, "30.00"),  # 3 rows, 2 checks: amount to fix
+    figures = [
+        figure("2026-11-21 15:00:00", "*", 1),  # 23:00 on the 21st in Beijing: the previous period
+        figure("2026-11-21 16:00:00", "*", 5),  # 00:00 on the 22nd
+        figure("2026-11-21 16:00:00", "consistent", 4, "40.00"),
+        figure("2026-11-21 17:00:00", "*", 2),
+        figure("2026-11-21 17:00:00", "consistent", 2, "30.00"),
+        figure("2026-11-21 17:00:00", "inconsistent", 0),
     ]
-    counts = {u.key: n for u, n in zip(units, [1, 5, 4, 2, 2], strict=True)}
-    rows = {(b, p): rest for b, p, _, *rest in bucket_rows(QUERY, units, Known(counts, {}))}
+    rows = {(b, p): rest for b, p, _, *rest in bucket_rows(QUERY, figures)}
     assert rows[("2026-11-21", "previous")][1] == 1
-    _, checks, consistent, inconsistent, amount, fix = rows[("2026-11-22", "current")]
-    assert (checks, consistent, inconsistent, amount, fix) == (
-        7,
-        6,
-        0,
-        Decimal("40.00"),
-        ["2026-11-21 17:00:00"],
-    )
+    assert rows[("2026-11-22", "current")] == ["", 7, 6, 0, Decimal("70.00"), []]
     weekly = TrendQuery(date(2026, 11, 22), date(2026, 11, 28), Bucket.WEEK)
-    assert {b for b, _, *_ in bucket_rows(weekly, units, Known(counts, {}))} == {"2026-11-16"}
-    fixed = Known(counts, {units[4].key: Decimal("20.00")})  # the recomputed amount, remembered
-    assert {(b, p): r for b, p, _, *r in bucket_rows(QUERY, units, fixed)}[("2026-11-22", "current")][4:] == [
-        Decimal("60.00"),
-        [],
-    ]
+    assert {b for b, _, *_ in bucket_rows(weekly, figures)} == {"2026-11-16"}
 
 
-def test_by_verdict_every_vkey_is_its_own_series() -> None:
+def test_by_verdict_every_newest_verdict_is_its_own_series() -> None:
     query = TrendQuery(date(2026, 11, 22), date(2026, 11, 28), Bucket.MONTH, Dimension.VERDICT)
-    units = [Unit("2026-11-25 03:00:00", v, v, "", 1, Decimal(0)) for v in ("consistent", "voided")]
-    rows = bucket_rows(query, units, Known({u.key: 1 for u in units}, {}))
-    assert sorted((d, checks) for _, _, d, _, checks, *_ in rows) == [("consistent", 1), ("voided", 1)]
+    figures = [
+        Figure("2026-11-25 03:00:00", "all", v, n, Decimal(0))
+        for v, n in (("consistent", 2), ("voided", 1), ("*", 3))
+    ]
+    rows = bucket_rows(query, figures)
+    assert sorted((d, checks) for _, _, d, _, checks, *_ in rows) == [("consistent", 2), ("voided", 1)]

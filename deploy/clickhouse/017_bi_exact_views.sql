@@ -15,7 +15,7 @@ DROP TABLE IF EXISTS bi_requesters_daily;
 CREATE VIEW IF NOT EXISTS bi_unit_figures AS
 SELECT org_id, source, unit, dim, vkey, checks, amount, name
 FROM unit_figures FINAL
-WHERE vkey != '' AND (org_id, source, unit, fingerprint) IN
+WHERE vkey != '' AND (org_id, source, unit, fingerprint) GLOBAL IN
     (SELECT org_id, source, unit, fingerprint FROM unit_figures FINAL WHERE dim = '' AND vkey = '');
 
 CREATE VIEW IF NOT EXISTS bi_checks_hourly AS

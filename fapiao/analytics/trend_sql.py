@@ -87,7 +87,7 @@ _CURRENT_DAYS = (
     "AND unit >= %(ld_from)s AND unit <= %(ld_to)s"
 )
 CURRENT_FIGURES = (
-    f"{_CURRENT_DAYS} AND (unit, fingerprint) IN (SELECT unit, fingerprint FROM unit_figures FINAL "
+    f"{_CURRENT_DAYS} AND (unit, fingerprint) GLOBAL IN (SELECT unit, fingerprint FROM unit_figures FINAL "
     f"WHERE {_CURRENT_DAYS} AND dim = '' AND vkey = '')"
 )
 

@@ -2,6 +2,7 @@
 import { session } from "./api.js";
 import { h, icon, replace } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
+import * as notify from "./notify.js";
 import * as queue from "./queue.js";
 import * as account from "./pages/account.js";
 import * as alerts from "./pages/alerts.js";
@@ -159,4 +160,5 @@ window.addEventListener("session-changed", () => {
 });
 route();
 queue.start();
+notify.start();
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});

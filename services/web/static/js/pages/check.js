@@ -3,6 +3,7 @@
 import { api, ApiError, file, session } from "../api.js";
 import { append, field, h, icon, replace, saveBlob, setError, uuid } from "../dom.js";
 import { fmtMoney, fmtTime, has, pick, t } from "../i18n.js";
+import * as notify from "../notify.js";
 import * as queue from "../queue.js";
 
 const state = { form: null, values: {}, manual: false, note: "", view: null };
@@ -214,7 +215,9 @@ async function submit(event) {
       json: request,
       headers: { "Idempotency-Key": uuid() },
     });
-    showVerdict(answer.status === "pending" && !answer.verdict ? { check_id: answer.check_id, status: "pending" } : answer);
+    const queued = answer.status === "pending" && !answer.verdict;
+    if (queued) notify.watchFor(answer.check_id); // told on any page when the answer arrives
+    showVerdict(queued ? { check_id: answer.check_id, status: "pending", queued: true } : answer);
   } catch (e) {
     if (e instanceof ApiError && e.offline) return queueIt(request);
     const errors = e instanceof ApiError ? e.fields : {};
@@ -269,6 +272,7 @@ function verdictCard(view, updated) {
     h("header", { class: "verdict-head" }, icon(glyph), h("h2", { id: "verdict-title" }, title),
       view.check_count ? h("span", { class: "count", id: "check-count" }, t("v_count", { n: view.check_count })) : null),
     updated ? h("p", { class: "badge" }, t("v_updated")) : null,
+    view.queued ? h("p", { class: "note", id: "queued-note" }, t("v_queued")) : null,
     view.status === "pending_sync" ? h("p", { class: "note" }, t("v_pending_sync")) : null,
     view.message_zh && view.message_zh !== view.verdict_zh ? h("p", { class: "message" }, pick(view, "message")) : null,
     view.follow_up ? h("p", { class: "note" }, t("v_follow_up")) : null);
@@ -319,6 +323,7 @@ async function watch(view, card) {
     try {
       const now = await api(`/v1/checks/${view.check_id}`);
       if (now.status !== view.status || now.result_version !== view.result_version) {
+        if (now.verdict && now.status !== "pending") notify.forget(view.check_id); // seen here: no notice
         if (card.isConnected) showVerdict(now, view.status !== "pending");
         return;
       }

@@ -179,8 +179,7 @@ const STRINGS = {
   sev_high: ["高", "high"],
   sev_critical: ["严重", "critical"],
   // queued while processing is down (预约查验)
-  v_queued: ["已受理并排队：查验服务繁忙或正在维护，恢复后将自动查验；结果到达时会通知您（本页面提醒、Webhook 推送、邮件）。",
-    "Accepted and queued: processing is busy or down for maintenance. The check is answered when it resumes, and you are told when the result arrives (here, by webhook, by mail)."],
+  v_queued: ["已受理并排队：查验服务繁忙或正在维护，恢复后将自动查验；结果到达时会通知您（本页面提醒、Webhook 推送、邮件）。", "Accepted and queued: processing is busy or down for maintenance. The check is answered when it resumes, and you are told when the result arrives (here, by webhook, by mail)."],
   nt_arrived: ["查验结果已到达", "Your check has been answered"],
   nt_open: ["查看结果", "Open the result"],
   nt_close: ["关闭", "Close"],

@@ -15,6 +15,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "PDF中既无文字层也无可识别的二维码(可能是扫描图片)",
         "the PDF has neither a text layer nor a readable QR code (an image-only scan?)",
     ),
+    "pdf_page_too_large": (
+        "PDF页面尺寸异常过大, 不是发票",
+        "the PDF's page is far too large for an invoice",
+    ),
     "ofd_damaged": ("OFD文件已损坏或结构不完整", "the OFD file is damaged or incomplete"),
     "ofd_unreadable": ("OFD中未找到发票信息", "no invoice data found in the OFD file"),
     "xml_malformed": ("XML格式错误", "the XML is not well-formed"),
@@ -33,6 +37,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the ZIP archive expands too much (a ZIP bomb?)",
     ),
     "zip_encrypted": ("压缩包已加密", "the ZIP archive is encrypted"),
+    "not_an_invoice": (
+        "不是发票(未找到发票二维码、发票数据或发票字样)",
+        "not an invoice (no invoice QR code, invoice data or the word 发票 found)",
+    ),
+    "document_too_complex": (
+        "文件页面过大或过于复杂, 无法在限定资源内读取",
+        "the document's pages are too large or too complex to read within the limits",
+    ),
     "missing_fields": ("未能识别查验所需字段: {fields}", "could not read the fields a check needs: {fields}"),
     "fields_disagree": (
         "票面文字与二维码不一致: {fields}",

@@ -13,7 +13,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from fapiao.documents.exceptions import DocumentError
-from fapiao.documents.normalize import digits, iso_date, money
+from fapiao.documents.normalize import canonical
 
 # field -> element local names that carry it, preferred first (数电 names, then the OFD CustomTag names)
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -29,7 +29,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "buyer_name": ("BuyerName",),
     "buyer_tax_id": ("BuyerIdNum", "BuyerTaxID"),
 }
-_MONEY = {"amount", "tax", "total"}
 # 数电 labels: GeneralOrSpecialVAT 01 专票 / 02 普票; the ticket kinds by their label name
 _VAT_KIND = {"01": "31", "02": "32"}
 
@@ -59,15 +58,7 @@ def fields_from_xml(root: Element) -> dict[str, str]:
         raw = next((texts[n] for n in names if n in texts), None)
         if raw is None:
             continue
-        value: str | None
-        if field in _MONEY:
-            value = money(raw)
-        elif field == "issue_date":
-            value = iso_date(raw)
-        elif field in ("invoice_code", "invoice_number", "check_code"):
-            value = digits(raw) or None
-        else:
-            value = raw
+        value = canonical(field, raw)
         if value:
             found[field] = value
     fplx = _digital_type(root)

@@ -27,10 +27,21 @@ class Source(StrEnum):
     TEXT = "text_layer"  # the printed text (PDF text layer, OFD page text)
     QR = "qr"  # the QR code (rendered and decoded) or the OFD GraphCode string
     XML = "xml"  # structured invoice XML (数电 XML, the invoice data embedded in an OFD)
+    TAGS = "ofd_tags"  # an OFD's own field map: CustomTag.xml naming its text objects, DocInfo CustomDatas
+    SHAPE = "text_unlabelled"  # printed text whose label could not be read, recognised by its shape
 
 
-# How far a value from one source alone is trusted: structured data, then the QR, then text patterns.
-SOURCE_CONFIDENCE: dict[Source, float] = {Source.XML: 0.99, Source.QR: 0.95, Source.TEXT: 0.75}
+# How far a value from one source alone is trusted: structured data, then the QR, then the OFD's field
+# map, then text patterns; a value recognised only by its shape (a 20-digit number, a tax id with a
+# valid check character) least.
+SOURCE_CONFIDENCE: dict[Source, float] = {
+    Source.XML: 0.99,
+    Source.QR: 0.95,
+    Source.TAGS: 0.9,
+    Source.TEXT: 0.75,
+    Source.SHAPE: 0.5,
+}
+
 AGREED_CONFIDENCE = 1.0
 DISPUTED_CONFIDENCE = 0.3
 
@@ -58,6 +69,13 @@ class Note:
     message_en: str
 
 
+CJK_UNREADABLE = Note(
+    "cjk_unreadable",
+    "文字层中的中文无法识别(字体缺少可用的编码映射), 名称等中文字段未读取",
+    "the text layer's Chinese cannot be read (fonts without a usable ToUnicode map): names were not read",
+)
+
+
 @dataclass(frozen=True)
 class Extraction:
     file_name: str
@@ -75,6 +93,25 @@ class Extraction:
         """The least trusted of the fields that identify the invoice (0 when none was found)."""
         key = [f.confidence for n, f in self.fields.items() if n in ("invoice_number", "issue_date")]
         return min(key) if key else 0.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Extraction:
+        """The inverse of `to_dict` (how a worker process hands its reading back)."""
+        fields = {
+            name: Found(
+                str(f["value"]),
+                Source(f["source"]),
+                float(f["confidence"]),
+                tuple(Source(s) for s in f.get("also_in", ())),
+            )
+            for name, f in data["fields"].items()
+        }
+        disagreements = tuple(
+            Disagreement(d["field"], {Source(s): str(v) for s, v in d["values"].items()})
+            for d in data["disagreements"]
+        )
+        notes = tuple(Note(n["code"], n["message_zh"], n["message_en"]) for n in data["notes"])
+        return cls(str(data["file"]), str(data["format"]), fields, disagreements, notes)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ Money becomes "1234.50", dates "YYYY-MM-DD"; anything that does not parse become
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -53,3 +54,19 @@ def iso_date(text: str | None) -> str | None:
 def digits(text: str | None) -> str:
     """Only the digits ('1234 5678' -> '12345678')."""
     return re.sub(r"\D", "", text or "")
+
+
+MONEY_FIELDS = frozenset({"amount", "tax", "total"})
+DIGIT_FIELDS = frozenset({"invoice_code", "invoice_number", "check_code"})
+
+
+def canonical(field: str, raw: str) -> str | None:
+    """A field's value as every source gives it: money, ISO dates, bare digits, names NFKC-normalised."""
+    if field in MONEY_FIELDS:
+        return money(raw)
+    if field == "issue_date":
+        return iso_date(raw)
+    if field in DIGIT_FIELDS:
+        return digits(raw) or None
+    value = unicodedata.normalize("NFKC", raw).strip()
+    return value or None

@@ -1,113 +1,144 @@
-"""OFD e-invoices (GB/T 33190): a ZIP of XML. The invoice data attached to the document (with its
-`GraphCode` QR string), and the page text as a second, printed source.
+"""OFD e-invoices (GB/T 33190): a ZIP of XML, read from every place real invoices keep their fields.
 
-Layout read: `OFD.xml` -> `DocBody/DocRoot` (e.g. `Doc_0/Document.xml`) -> `Attachments` (an index of
-attached files, the invoice XML among them) and `Pages/Page@BaseLoc` (page content with TextObjects).
+Sources, most trusted first: the invoice XML attached to older layouts (with its `GraphCode` QR string,
+or a base64 QR image as 百望 writes it); the QR code (that string, or the QR image the page draws, or
+any image of the package: 数电 OFDs draw it from a PNG/JPEG under `Res/`, image-only OFDs are one page
+image holding it); the OFD's own field map (`CustomTag.xml` naming which text object is 发票号码, 购买方
+名称 …, and `DocInfo/CustomDatas`); and the printed text: labels on the template page, bare values on
+the page, put together by where they are printed (`printed_lines`).
+
+A package with no invoice in it (no invoice XML, no invoice QR code, no 发票 in its text) is refused
+with `not_an_invoice`; one with nothing readable at all with `ofd_unreadable`.
 """
 
 from __future__ import annotations
 
 import io
-import posixpath
-from xml.etree.ElementTree import Element
 
-from fapiao.documents.exceptions import DocumentError
-from fapiao.documents.invoice_text import fields_from_text
-from fapiao.documents.invoice_xml import fields_from_xml, graph_code, local_name, parse_xml
-from fapiao.documents.model import Extraction, Note, Source
+from fapiao.documents.invoice_text import read_printed
+from fapiao.documents.invoice_xml import fields_from_xml, graph_code, parse_xml
+from fapiao.documents.model import CJK_UNREADABLE, Extraction, Note, Source
+from fapiao.documents.normalize import canonical
+from fapiao.documents.ofd_package import OfdPackage, read_package
+from fapiao.documents.printed_lines import lines
 from fapiao.documents.qr_fields import fields_from_qr
-from fapiao.documents.reconcile import reconcile
-from fapiao.documents.safe_zip import SafeZip, ZipLimits, resolve
+from fapiao.documents.qr_image import scan_base64_image, scan_image_bytes
+from fapiao.documents.reconcile import printed_sources, reconcile, refuse_unless_invoice
+from fapiao.documents.safe_zip import SafeZip, ZipLimits
 
 OFD_LIMITS = ZipLimits(
     max_members=2_000, max_member_bytes=20 * 1024 * 1024, max_total_bytes=100 * 1024 * 1024
 )
-MAX_PAGES = 2
+MAX_IMAGES = 12  # images tried for a QR code (an invoice has one QR, a seal, perhaps a page scan)
+
+# CustomTag.xml element names (older and 数电 layouts) -> field
+_TAG_FIELDS = {
+    "InvoiceCode": "invoice_code",
+    "InvoiceNo": "invoice_number",
+    "IssueDate": "issue_date",
+    "InvoiceCheckCode": "check_code",
+    "BuyerName": "buyer_name",
+    "BuyerTaxID": "buyer_tax_id",
+    "SellerName": "seller_name",
+    "SellerTaxID": "seller_tax_id",
+    "TaxExclusiveTotalAmount": "amount",
+    "TaxTotalAmount": "tax",
+    "TaxInclusiveTotalAmount": "total",
+}
+# DocInfo/CustomData names -> field
+_DATA_FIELDS = {
+    "发票代码": "invoice_code",
+    "发票号码": "invoice_number",
+    "开票日期": "issue_date",
+    "校验码": "check_code",
+    "合计金额": "amount",
+    "合计税额": "tax",
+    "价税合计": "total",
+    "购买方名称": "buyer_name",
+    "购买方纳税人识别号": "buyer_tax_id",
+    "销售方名称": "seller_name",
+    "销售方纳税人识别号": "seller_tax_id",
+}
 
 
 def read_ofd(data: bytes, file_name: str) -> Extraction:
     with SafeZip(io.BytesIO(data), OFD_LIMITS) as archive:
-        if not archive.has("OFD.xml"):
-            raise DocumentError("ofd_damaged")
-        doc_root = _first_text(parse_xml(archive.read("OFD.xml")), "DocRoot")
-        if not doc_root:
-            raise DocumentError("ofd_damaged")
-        doc_path = resolve("", doc_root)
-        doc_dir = posixpath.dirname(doc_path)
-        document = parse_xml(archive.read(doc_path))
-        by_source: dict[Source, dict[str, str]] = {}
-        notes: list[Note] = []
-        xml_fields, qr_text = _attachments(archive, document, doc_dir)
-        if xml_fields:
-            by_source[Source.XML] = xml_fields
-        if qr_text:
-            qr_fields = fields_from_qr(qr_text)
-            if qr_fields:
-                by_source[Source.QR] = qr_fields
-            else:
-                notes.append(
-                    Note("qr_not_invoice", "GraphCode不是发票二维码", "the GraphCode is not an invoice QR")
-                )
-        text_fields = fields_from_text(_page_text(archive, document, doc_dir))
-        if text_fields:
-            by_source[Source.TEXT] = text_fields
-    if not by_source:
-        raise DocumentError("ofd_unreadable")
+        package = read_package(archive)
+        xml_fields, qr_texts, qr_unreadable = _attachments(archive, package)
+        if not any(fields_from_qr(t) for t in qr_texts):
+            scan_texts, scan_unreadable = _image_qr_codes(archive, package)
+            qr_texts += scan_texts
+            qr_unreadable += scan_unreadable
+    text = "\n".join(lines([t.piece for t in package.texts]))
+    by_source: dict[Source, dict[str, str]] = {}
+    notes: list[Note] = []
+    if xml_fields:
+        by_source[Source.XML] = xml_fields
+    qr_fields = next((f for f in map(fields_from_qr, qr_texts) if f), None)
+    if qr_fields:
+        by_source[Source.QR] = qr_fields
+    elif qr_texts:
+        notes.append(Note("qr_not_invoice", "二维码不是发票二维码", "the QR code is not an invoice QR code"))
+    elif qr_unreadable:
+        notes.append(Note("qr_unreadable", "二维码无法识别", "a QR code was found but could not be decoded"))
+    if tag_fields := _tag_fields(package):
+        by_source[Source.TAGS] = tag_fields
+    printed = read_printed(text, qr_fields)
+    printed_sources(by_source, printed)
+    if text.strip() and not printed.cjk_readable:
+        notes.append(CJK_UNREADABLE)
+    refuse_unless_invoice(text, bool(xml_fields or qr_fields), bool(qr_texts), by_source, "ofd_unreadable")
     fields, disagreements = reconcile(by_source)
     return Extraction(file_name, "ofd", fields, disagreements, tuple(notes))
 
 
-def _attachments(archive: SafeZip, document: Element, doc_dir: str) -> tuple[dict[str, str], str | None]:
-    index = _first_text(document, "Attachments")
-    if not index:
-        return {}, None
-    index_path = resolve(doc_dir, index)
-    index_dir = posixpath.dirname(index_path)
+def _attachments(archive: SafeZip, package: OfdPackage) -> tuple[dict[str, str], list[str], int]:
+    """Fields of the attached invoice XML, its GraphCode QR strings (a base64 image decoded)."""
     fields: dict[str, str] = {}
-    qr: str | None = None
-    for element in parse_xml(archive.read(index_path)).iter():
-        if local_name(element) != "FileLoc" or not (element.text or "").strip().lower().endswith(".xml"):
-            continue
-        path = resolve(index_dir, element.text or "")
-        if not archive.has(path):
-            continue
+    qr_texts: list[str] = []
+    unreadable = 0
+    for path in package.attachments:
         root = parse_xml(archive.read(path))
         fields = fields or fields_from_xml(root)
-        qr = qr or graph_code(root)
-    return fields, qr
+        code = graph_code(root)
+        if code and fields_from_qr(code):
+            qr_texts.append(code)
+        elif code:
+            scan = scan_base64_image(code)
+            qr_texts.extend(scan.texts or (code,))
+            unreadable += scan.unreadable
+    return fields, qr_texts, unreadable
 
 
-def _page_text(archive: SafeZip, document: Element, doc_dir: str) -> str:
-    """Text of the first pages, TextObjects grouped into lines by their top edge, left to right."""
-    lines: list[str] = []
-    pages = [e.get("BaseLoc", "") for e in document.iter() if local_name(e) == "Page"][:MAX_PAGES]
-    for base in pages:
-        path = resolve(doc_dir, base)
-        if not archive.has(path):
-            continue
-        placed: list[tuple[float, float, str]] = []
-        for element in parse_xml(archive.read(path)).iter():
-            if local_name(element) != "TextObject":
-                continue
-            x, y = _origin(element.get("Boundary", ""))
-            text = "".join(t.text or "" for t in element.iter() if local_name(t) == "TextCode")
-            placed.append((round(y), x, text))
-        rows: dict[int, list[tuple[float, str]]] = {}
-        for y, x, text in placed:
-            rows.setdefault(int(y), []).append((x, text))
-        lines.extend(" ".join(t for _, t in sorted(row)) for _, row in sorted(rows.items()))
-    return "\n".join(lines)
+def _image_qr_codes(archive: SafeZip, package: OfdPackage) -> tuple[list[str], int]:
+    """QR strings of the images the pages draw (never of other images the package happens to hold: a
+    leftover from another invoice must not speak for this one); the first image holding an invoice QR
+    code ends the search."""
+    texts: list[str] = []
+    unreadable = 0
+    for path in package.images[:MAX_IMAGES]:
+        scan = scan_image_bytes(archive.read(path))
+        texts.extend(scan.texts)
+        unreadable += scan.unreadable
+        if any(fields_from_qr(t) for t in scan.texts):
+            break
+    return texts, unreadable
 
 
-def _origin(boundary: str) -> tuple[float, float]:
-    try:
-        x, y, *_ = (float(v) for v in boundary.split())
-        return x, y
-    except ValueError:
-        return 0.0, 0.0
-
-
-def _first_text(root: Element, name: str) -> str | None:
-    return next(
-        (e.text.strip() for e in root.iter() if local_name(e) == name and e.text and e.text.strip()), None
-    )
+def _tag_fields(package: OfdPackage) -> dict[str, str]:
+    """Fields from CustomTag.xml (the text of the objects it names) and, where it says nothing, from
+    DocInfo's CustomDatas."""
+    by_id: dict[str, str] = {}
+    for text_object in package.texts:
+        by_id.setdefault(text_object.object_id, text_object.piece.text)
+    found: dict[str, str] = {}
+    for tag, refs in package.tags.items():
+        field = _TAG_FIELDS.get(tag)
+        raw = "".join(by_id.get(r, "") for r in refs)
+        if field and raw and field not in found and (value := canonical(field, raw)):
+            found[field] = value
+    for name, raw in package.custom_data.items():
+        field = _DATA_FIELDS.get(name)
+        if field and field not in found and (value := canonical(field, raw)):
+            found[field] = value
+    return found

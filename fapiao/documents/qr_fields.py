@@ -9,7 +9,8 @@ from fapiao.domain.qr_payload import QrPayloadError, parse_qr_payload
 def fields_from_qr(text: str) -> dict[str, str] | None:
     """The fields of an invoice QR string; None when the text is not one (a URL, another code)."""
     try:
-        payload = parse_qr_payload(text)
+        # real 数电 QR codes write an empty code as a blank ("01,31, ,2351…"): fields are trimmed
+        payload = parse_qr_payload(",".join(part.strip() for part in text.strip().split(",")))
     except QrPayloadError:
         return None
     amount_field = "total" if payload.amount_field is FourthField.TOTAL_WITH_TAX else "amount"

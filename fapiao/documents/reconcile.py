@@ -1,6 +1,7 @@
 """Combining what several sources of one document say: agreement raises confidence, conflict is reported.
 
-The value kept for a field comes from the most reliable source that has it (XML, then QR, then text);
+The value kept for a field comes from the most reliable source that has it (XML, QR, the OFD's field
+map, labelled text, then text recognised by its shape);
 when another source says something else, the field is disputed and the disagreement is returned, never
 silently resolved: a printed amount that contradicts the QR code is how an edited PDF shows itself.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fapiao.documents.exceptions import DocumentError
+from fapiao.documents.invoice_text import Printed, is_invoice_text
 from fapiao.documents.model import (
     AGREED_CONFIDENCE,
     DISPUTED_CONFIDENCE,
@@ -19,7 +22,7 @@ from fapiao.documents.model import (
     Source,
 )
 
-_PRIORITY = (Source.XML, Source.QR, Source.TEXT)
+_PRIORITY = (Source.XML, Source.QR, Source.TAGS, Source.TEXT, Source.SHAPE)
 
 
 def reconcile(
@@ -42,3 +45,33 @@ def reconcile(
         else:
             fields[name] = Found(value, best, SOURCE_CONFIDENCE[best])
     return fields, tuple(disagreements)
+
+
+def printed_sources(by_source: dict[Source, dict[str, str]], printed: Printed) -> None:
+    """Add the printed text's fields to the other sources: labelled ones as text, and those recognised
+    only by their shape where no other source has the field (a guess never disputes a reading)."""
+    if printed.labelled:
+        by_source[Source.TEXT] = printed.labelled
+    known = {name for fields in by_source.values() for name in fields}
+    shape = {k: v for k, v in printed.by_shape.items() if k not in known}
+    if shape:
+        by_source[Source.SHAPE] = shape
+
+
+def refuse_unless_invoice(
+    text: str,
+    structured: bool,
+    other_codes: bool,
+    by_source: Mapping[Source, Mapping[str, str]],
+    unreadable: str,
+) -> None:
+    """An invoice shows itself by its data (invoice XML, an invoice QR code: `structured`) or by calling
+    itself 发票 and printing a number; a bank receipt, a contract or a letter does neither and is
+    refused with `not_an_invoice`. An invoice face without a readable number gets `unreadable`."""
+    if structured:
+        return
+    if is_invoice_text(text):
+        if any("invoice_number" in fields for fields in by_source.values()):
+            return
+        raise DocumentError(unreadable)
+    raise DocumentError("not_an_invoice" if text.strip() or other_codes else unreadable)

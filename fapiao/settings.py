@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     # stored this many at a time, so a 100,000-row file never sits in memory whole.
     batch_max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     batch_chunk_rows: int = Field(default=2000, ge=1)
+
+    # Reading uploaded documents (PDF/OFD/XML) happens in worker processes (fapiao.documents.pool), never
+    # in the API's own: each limited to this much address space and this long per document.
+    document_workers: int = Field(default=2, ge=1, le=32)
+    document_memory_mb: int = Field(default=768, ge=256)
+    document_timeout_seconds: float = Field(default=20.0, gt=0)
     api_max_body_bytes: int = Field(default=1 << 20, ge=1024, description="larger bodies get 413")
     api_max_upload_bytes: int = Field(
         default=256 << 20, ge=1024, description="413 limit for non-JSON bodies (uploads); routes may say less"

@@ -6,13 +6,14 @@ Pure: the API reads the upload and publishes; everything it decides about a row 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
 from fapiao.batches.row_checks import RowOutcome, RowProblem
 from fapiao.batches.sheets import Cell, SheetRow
-from fapiao.documents import DocumentError, read_document
+from fapiao.documents import DocumentError, Extraction, read_document
 from fapiao.documents.to_check import check_fields
 from fapiao.domain.check_fields import CheckFields
 from fapiao.domain.invoice_types import invoice_key
@@ -46,10 +47,17 @@ def item_from_row(row_number: int, sheet_row: SheetRow, outcome: RowOutcome) -> 
     return BatchItem(row_number, sheet_row.line, "", outcome.fields, outcome.problems, shown)
 
 
-def item_from_document(row_number: int, name: str, data: bytes, today: date) -> BatchItem:
-    """Read one document and make its check; a document that cannot be read is a rejected item."""
+def item_from_document(
+    row_number: int,
+    name: str,
+    data: bytes,
+    today: date,
+    read: Callable[[str, bytes], Extraction] = read_document,
+) -> BatchItem:
+    """Read one document (with `read`: the API passes its worker pool's) and make its check; a document
+    that cannot be read is a rejected item."""
     try:
-        extraction = read_document(name, data)
+        extraction = read(name, data)
         shown = {n: extraction.value(n) or "" for n in ("invoice_code", "invoice_number", "issue_date")}
         fields = check_fields(extraction)
     except DocumentError as exc:

@@ -1,7 +1,8 @@
 """Turning an upload into a batch: read in chunks, publish the accepted checks, store every item.
 
-The shell around `fapiao.batches`: reading the spooled upload and the document extraction run in a
-worker thread one chunk at a time, each chunk's checks are published in one `publish_many`, and its
+The shell around `fapiao.batches`: reading the spooled upload runs in a worker thread one chunk at a
+time (documents are read by the worker processes of `fapiao.documents.pool`), each chunk's checks are
+published in one `publish_many`, and its
 items are written to ClickHouse in one insert, so memory stays bounded by the chunk size.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -21,7 +23,7 @@ from fapiao import topics
 from fapiao.batches.items import BatchItem, check_request, document_failure, item_from_document, item_from_row
 from fapiao.batches.row_checks import RowProblem, parse_row
 from fapiao.batches.sheets import read_csv, read_xlsx
-from fapiao.documents import DOCUMENT_SUFFIXES, DocumentError
+from fapiao.documents import DOCUMENT_SUFFIXES, DocumentError, Extraction
 from fapiao.documents.safe_zip import SafeZip, ZipLimits
 from fapiao.warehouse.batches import BatchRecord, save_batch, save_items
 from services.api.state import ApiState
@@ -91,31 +93,40 @@ class BatchIntake:
         documents = _documents(uploads, archives)
         numbered = enumerate(documents, start=1)
 
+        pool, org_id = self.state.documents, self.record.org_id
+
+        def read_in_worker(name: str, data: bytes) -> Extraction:
+            return pool.read(name, data, org_id)
+
         def next_chunk() -> list[BatchItem]:
             items = []
             for n, (name, read) in islice(numbered, DOCUMENT_CHUNK):
                 try:
-                    items.append(item_from_document(n, name, read(), self.today))
+                    items.append(item_from_document(n, name, read(), self.today, read_in_worker))
                 except DocumentError as exc:
                     items.append(document_failure(n, name, exc))
             return items
 
         try:
-            return await self._run(next_chunk)
+            return await self._run(next_chunk, pool.executor)
         finally:
             for archive in archives:
                 if archive is not None:
                     archive.close()
 
-    async def _run(self, next_chunk: Callable[[], list[BatchItem]]) -> BatchRecord:
-        """Read chunk n+1 in a thread while chunk n is stored and published."""
+    async def _run(
+        self, next_chunk: Callable[[], list[BatchItem]], executor: Executor | None = None
+    ) -> BatchRecord:
+        """Read chunk n+1 in a thread (of `executor`: documents wait for their worker processes in the
+        pool's threads, not the loop's default ones) while chunk n is stored and published."""
         state, record = self.state, self.record
         await state.query(save_batch, record)
         total = accepted = 0
-        reading = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+        loop = asyncio.get_running_loop()
+        reading = loop.run_in_executor(executor, next_chunk)
         try:
             while chunk := await reading:
-                reading = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+                reading = loop.run_in_executor(executor, next_chunk)
                 now = datetime.now(UTC)
                 checks = [
                     check_request(

@@ -1,4 +1,5 @@
-"""What the API process holds open for its lifetime: the Kafka publisher, the results feed, ClickHouse."""
+"""What the API process holds open for its lifetime: the Kafka publisher, the results feed, ClickHouse,
+and the worker processes that read uploaded documents."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fapiao import topics
 from fapiao.bus import Publisher
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import FieldSealer
+from fapiao.documents.pool import DocumentPool, PoolLimits
 from fapiao.risk.rules import DEFAULT_RULES
 from fapiao.risk.rules_book import RulesBook
 from fapiao.settings import Settings
@@ -34,6 +36,8 @@ class ApiState:
     rules_read: asyncio.Event = field(default_factory=asyncio.Event)  # risk.rules read to its end
     rules_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one version assigned at a time
     _rules_task: asyncio.Task[None] | None = None
+    # reads uploaded PDF/OFD/XML out of this process (workers start on the first document)
+    documents: DocumentPool = field(default_factory=DocumentPool)
     _engine: NativeEngine | None = None
     _engine_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -51,6 +55,13 @@ class ApiState:
             alerts=hub,
             alerts_feed=TopicFollower(settings, alerts_topic, RiskAlert, open_alerts(sealer, hub.publish)),
             sealer=sealer,
+            documents=DocumentPool(
+                PoolLimits(
+                    workers=settings.document_workers,
+                    memory_bytes=settings.document_memory_mb * 1024 * 1024,
+                    seconds=settings.document_timeout_seconds,
+                )
+            ),
         )
 
     async def start(self) -> None:
@@ -69,6 +80,7 @@ class ApiState:
         await self.alerts_feed.stop()
         await self.feed.stop()
         await self.publisher.stop()
+        await asyncio.to_thread(self.documents.close)
         if self._engine is not None:
             self._engine.close()
 

@@ -3,7 +3,6 @@ server so the browser never repeats the code, number, QR and document rules."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 
-from fapiao.documents import DocumentError, Extraction, read_document
+from fapiao.documents import DocumentError, Extraction
 from fapiao.documents.to_check import check_fields
 from fapiao.domain.check_form import CheckForm, read_pasted
 from fapiao.domain.request_rules import expected_fourth_field
@@ -42,7 +41,9 @@ async def inspect(
     responses={413: {"description": "over 20 MiB"}, 422: {"description": "not a readable invoice document"}},
 )
 async def extract(
-    _caller: SubmitPrincipal, file: Annotated[UploadFile, File(description="a PDF, OFD or XML invoice")]
+    state: StateDep,
+    caller: SubmitPrincipal,
+    file: Annotated[UploadFile, File(description="a PDF, OFD or XML invoice")],
 ) -> DocumentFormOut:
     data = await file.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -56,7 +57,8 @@ async def extract(
         )
     name = file.filename or "document"
     try:
-        extraction = await asyncio.to_thread(read_document, name, data)
+        # in a worker process with memory and time limits: a hostile file cannot touch this process
+        extraction = await state.documents.aread(name, data, caller.org_id)
     except DocumentError as exc:
         raise HTTPException(
             status_code=422, detail={"code": exc.code, "msg": exc.message_en, "msg_zh": exc.message_zh}

@@ -11,8 +11,6 @@ from typing import Annotated
 
 import typer
 
-from fapiao.settings import Settings
-
 OrgOption = Annotated[str, typer.Option("--org", help="organisation id (`fapiao demo` writes org demo)")]
 
 
@@ -45,6 +43,7 @@ def report(
     from fapiao.analytics.filters import local_today
     from fapiao.crypto.keys import CryptoKeys
     from fapiao.crypto.protect import FieldSealer
+    from fapiao.settings import Settings
     from fapiao.warehouse.engine import NativeEngine
 
     console = Console(stderr=True)
@@ -142,6 +141,7 @@ def db_seal_plaintext() -> None:
     rebuilt. Run with the worker stopped (rows arriving meanwhile may miss the rebuilt rollups)."""
     from fapiao.crypto.keys import CryptoKeys
     from fapiao.crypto.protect import FieldSealer
+    from fapiao.settings import Settings
     from fapiao.warehouse.engine import NativeEngine
     from fapiao.warehouse.legacy_sealing import seal_plaintext
 
@@ -163,6 +163,7 @@ def db_retention(
 ) -> None:
     """Drop monthly partitions older than the kept months from every monthly-partitioned table."""
     from fapiao.analytics.filters import local_today
+    from fapiao.settings import Settings
     from fapiao.warehouse.engine import NativeEngine
     from fapiao.warehouse.retention import apply_retention
 
@@ -185,6 +186,7 @@ def db_warm_counts(
     """Compute the exact figures of the rollups' units (what the worker's leader keeps doing every
     FAPIAO_ANALYTICS_WARM_SECONDS), so first trend requests over long ranges are fast."""
     from fapiao.analytics.filters import local_today
+    from fapiao.settings import Settings
     from fapiao.warehouse.count_warmer import warm_counts
     from fapiao.warehouse.engine import NativeEngine
 

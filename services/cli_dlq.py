@@ -6,11 +6,12 @@ import asyncio
 import getpass
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fapiao.settings import Settings
+if TYPE_CHECKING:
+    from fapiao.settings import Settings
 
 dlq_app = typer.Typer(help="Dead letters (checks.dlq): list, show, replay.", no_args_is_help=True)
 
@@ -61,6 +62,8 @@ def dlq_list(
     from rich.console import Console
     from rich.table import Table
 
+    from fapiao.settings import Settings
+
     settings = Settings()
     wanted = _filter(stage, kind, error, topic, since)
     kept = [x for x in _letters(settings) if wanted.keeps(x, settings.topic_prefix)]
@@ -95,6 +98,7 @@ def dlq_show(
 ) -> None:
     """One dead letter whole: error, stack, the original key and payload."""
     from fapiao.dead_letter_replay import parse_ref
+    from fapiao.settings import Settings
 
     try:
         partition, offset = parse_ref(ref)
@@ -122,6 +126,7 @@ def dlq_replay(
     from fapiao import topics
     from fapiao.bus import Publisher
     from fapiao.dead_letter_replay import to_replay
+    from fapiao.settings import Settings
     from fapiao.topic_reader import read_whole
     from schemas.events import DeadLetterReplay
 

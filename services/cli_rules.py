@@ -12,11 +12,12 @@ import getpass
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fapiao.settings import Settings
+if TYPE_CHECKING:
+    from fapiao.settings import Settings
 
 rules_app = typer.Typer(
     help="Risk rules: the platform default and every organisation's.", no_args_is_help=True
@@ -44,6 +45,8 @@ def _book(settings: Settings):  # type: ignore[no-untyped-def]
 @rules_app.command("show")
 def show(org: Annotated[str, typer.Option(help="organisation id ('' = the platform default)")] = "") -> None:
     """The rules in force for an organisation (its own, else the platform default)."""
+    from fapiao.settings import Settings
+
     rules = _book(Settings()).for_org(org)
     typer.echo(json.dumps(rules.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
@@ -56,6 +59,7 @@ def publish_default(
     from fapiao import topics
     from fapiao.bus import Publisher
     from fapiao.risk.rules_book import PLATFORM, topic_key
+    from fapiao.settings import Settings
     from schemas.events import RiskRules
 
     settings = Settings()

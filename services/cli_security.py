@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 
-from fapiao.settings import Settings
-
 accounts_app = typer.Typer(help="Accounts store (users, organisations, API keys).", no_args_is_help=True)
 keys_app = typer.Typer(help="国密 keys: SM2 receipt key pair, SM4/HMAC keys.", no_args_is_help=True)
 receipt_app = typer.Typer(help="Verification receipts (查验证明).", no_args_is_help=True)
@@ -26,6 +24,7 @@ def register(app: typer.Typer) -> None:
 def accounts_migrate() -> None:
     """Apply the accounts migrations (alembic; idempotent). The API also does this when it starts."""
     from fapiao.accounts.db import make_engine, migrate
+    from fapiao.settings import Settings
 
     settings = Settings()
     engine = make_engine(settings.accounts_url)
@@ -46,6 +45,7 @@ def bootstrap_demo(
     from fapiao.accounts import demo
     from fapiao.accounts.context import AccountsContext
     from fapiao.accounts.db import make_engine, migrate
+    from fapiao.settings import Settings
 
     settings = Settings()
     engine = make_engine(settings.accounts_url)
@@ -65,6 +65,7 @@ def keys_init() -> None:
     import secrets
 
     from fapiao.crypto import sm2
+    from fapiao.settings import Settings
 
     settings = Settings()
     pair = sm2.load_or_create(settings.keys_dir)
@@ -91,6 +92,7 @@ def receipt_verify(
     from fapiao.crypto import sm2
     from fapiao.crypto.exceptions import SignatureError
     from fapiao.receipts import signing
+    from fapiao.settings import Settings
 
     try:
         document = json.loads(file.read_text(encoding="utf-8"))

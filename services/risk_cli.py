@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from fapiao.risk.model import ALGORITHMS, DEFAULT_ALGORITHM, MIN_TRAIN_ROWS
+from fapiao.risk.algorithms import ALGORITHMS, DEFAULT_ALGORITHM, MIN_TRAIN_ROWS
 
 model_app = typer.Typer(
     help="The anomaly model: train from ClickHouse, evaluate on the demo.", no_args_is_help=True

@@ -34,14 +34,12 @@ from sklearn.neighbors import LocalOutlierFactor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from fapiao.risk.algorithms import ALGORITHMS, DEFAULT_ALGORITHM, MIN_TRAIN_ROWS
 from fapiao.risk.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from fapiao.risk.forest_scoring import ForestScorer, fast_scorer
 
 log = structlog.get_logger(__name__)
 
-ALGORITHMS: tuple[str, ...] = ("isolation_forest", "lof", "gaussian_mixture")
-DEFAULT_ALGORITHM = "isolation_forest"
-MIN_TRAIN_ROWS = 50
 DECADES = 3.0  # m = 1 at the top 10^-3 of the training distribution
 _LEVELS = np.linspace(0.0, 1.0, 2001)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from fapiao.documents.normalize import digits, iso_date, money
+from fapiao.domain.invoice_codes import UNKNOWN_FPLX, fplx_from_code
 from fapiao.domain.taxpayer_id import parse_tax_id
 
 _CODE = re.compile(r"发\s*票\s*代\s*码\s*[:：]\s*(\d{10,12})(?!\d)")
@@ -95,6 +96,10 @@ def fields_from_text(text: str) -> dict[str, str]:
         if len(tax_ids) > index and tax_ids[index]:
             found[f"{role}_tax_id"] = tax_ids[index]
     compact = re.sub(r"\s+", "", flat)
+    by_code = fplx_from_code(found["invoice_code"]) if "invoice_code" in found else UNKNOWN_FPLX
+    if by_code != UNKNOWN_FPLX:  # a 通行费 invoice is titled 增值税电子普通发票; its code says 14
+        found["fplx"] = by_code
+        return found
     for title, fplx in _TITLES:
         if title in compact:
             found["fplx"] = fplx

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from fapiao.documents.exceptions import DocumentError
 from fapiao.documents.model import Extraction
@@ -45,6 +46,14 @@ class PoolLimits:
     seconds: float = 20.0  # wall time for one document
 
 
+def _worker_env() -> dict[str, str]:
+    """The caller's environment, with the directory this copy of `fapiao` lives in first on the path:
+    the worker runs the same code as its caller, whatever the working directory."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, path) if p)}
+
+
 class _Worker:
     def __init__(self, limits: PoolLimits) -> None:
         self.process = subprocess.Popen(
@@ -53,6 +62,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             close_fds=True,
+            env=_worker_env(),
         )
         self.served = 0
         self.broken = False

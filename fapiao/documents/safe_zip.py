@@ -59,6 +59,11 @@ class SafeZip:
             if info.file_size > 1024 * 1024 and ratio > limits.max_ratio:
                 raise DocumentError("zip_too_large")
         self._infos = {i.filename: i for i in infos}
+        # references inside real packages do not always match the member names' case (`TPLS/Tpl_0` for
+        # `Tpls/Tpl_0`, written on Windows, where names are case-insensitive): looked up both ways
+        self._folded = {}
+        for name in self._infos:
+            self._folded.setdefault(name.casefold(), name)
         self._order = [i.filename for i in infos]
         self._inflated = 0
 
@@ -76,11 +81,17 @@ class SafeZip:
         return (n for n in self._order if not n.endswith("/"))
 
     def has(self, name: str) -> bool:
-        return name in self._infos
+        return self._member(name) is not None
+
+    def _member(self, name: str) -> zipfile.ZipInfo | None:
+        info = self._infos.get(name)
+        if info is None and (folded := self._folded.get(name.casefold())):
+            info = self._infos[folded]
+        return info
 
     def read(self, name: str) -> bytes:
         """The member's bytes; DocumentError if missing, damaged or bigger than the limits allow."""
-        info = self._infos.get(name)
+        info = self._member(name)
         if info is None:
             raise DocumentError("ofd_damaged")
         cap = min(self.limits.max_member_bytes, self.limits.max_total_bytes - self._inflated)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import io
 
-from fapiao.documents.invoice_text import read_printed
 from fapiao.documents.invoice_xml import fields_from_xml, graph_code, parse_xml
-from fapiao.documents.model import CJK_UNREADABLE, Extraction, Note, Source
+from fapiao.documents.model import Extraction, Source
 from fapiao.documents.normalize import canonical
 from fapiao.documents.ofd_package import OfdPackage, read_package
 from fapiao.documents.printed_lines import lines
-from fapiao.documents.qr_fields import fields_from_qr
+from fapiao.documents.qr_fields import fields_from_qr, read_qr
 from fapiao.documents.qr_image import scan_base64_image, scan_image_bytes
 from fapiao.documents.reconcile import printed_sources, reconcile, refuse_unless_invoice
 from fapiao.documents.safe_zip import SafeZip, ZipLimits
@@ -71,22 +70,15 @@ def read_ofd(data: bytes, file_name: str) -> Extraction:
             qr_unreadable += scan_unreadable
     text = "\n".join(lines([t.piece for t in package.texts]))
     by_source: dict[Source, dict[str, str]] = {}
-    notes: list[Note] = []
     if xml_fields:
         by_source[Source.XML] = xml_fields
-    qr_fields = next((f for f in map(fields_from_qr, qr_texts) if f), None)
+    qr_fields, qr_note = read_qr(qr_texts, qr_unreadable, say_missing=False)
     if qr_fields:
         by_source[Source.QR] = qr_fields
-    elif qr_texts:
-        notes.append(Note("qr_not_invoice", "二维码不是发票二维码", "the QR code is not an invoice QR code"))
-    elif qr_unreadable:
-        notes.append(Note("qr_unreadable", "二维码无法识别", "a QR code was found but could not be decoded"))
+    notes = [qr_note] if qr_note else []
     if tag_fields := _tag_fields(package):
         by_source[Source.TAGS] = tag_fields
-    printed = read_printed(text, qr_fields)
-    printed_sources(by_source, printed)
-    if text.strip() and not printed.cjk_readable:
-        notes.append(CJK_UNREADABLE)
+    notes += printed_sources(by_source, text, qr_fields)
     refuse_unless_invoice(text, bool(xml_fields or qr_fields), bool(qr_texts), by_source, "ofd_unreadable")
     fields, disagreements = reconcile(by_source)
     return Extraction(file_name, "ofd", fields, disagreements, tuple(notes))

@@ -27,10 +27,9 @@ from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from fapiao.documents.exceptions import DocumentError
-from fapiao.documents.invoice_text import read_printed
-from fapiao.documents.model import CJK_UNREADABLE, Extraction, Note, Source
+from fapiao.documents.model import Extraction, Source
 from fapiao.documents.printed_lines import Piece, lines
-from fapiao.documents.qr_fields import fields_from_qr
+from fapiao.documents.qr_fields import read_qr
 from fapiao.documents.qr_image import scan_qr
 from fapiao.documents.reconcile import printed_sources, reconcile, refuse_unless_invoice
 
@@ -47,21 +46,12 @@ def read_pdf(data: bytes, file_name: str) -> Extraction:
         raise DocumentError("pdf_damaged")
     text = _text_layer(data)
     qr_texts, unreadable = _qr_codes(data)
-    notes = []
     by_source: dict[Source, dict[str, str]] = {}
-    qr_fields = next((f for f in map(fields_from_qr, qr_texts) if f), None)
+    qr_fields, qr_note = read_qr(qr_texts, unreadable, say_missing=True)
     if qr_fields:
         by_source[Source.QR] = qr_fields
-    elif qr_texts:
-        notes.append(Note("qr_not_invoice", "二维码不是发票二维码", "the QR code is not an invoice QR code"))
-    elif unreadable:
-        notes.append(Note("qr_unreadable", "二维码无法识别", "a QR code was found but could not be decoded"))
-    else:
-        notes.append(Note("qr_missing", "未找到二维码", "no QR code found on the page"))
-    printed = read_printed(text, qr_fields)
-    printed_sources(by_source, printed)
-    if text.strip() and not printed.cjk_readable:
-        notes.append(CJK_UNREADABLE)
+    notes = [qr_note] if qr_note else []
+    notes += printed_sources(by_source, text, qr_fields)
     if not by_source and not text.strip():
         raise DocumentError("pdf_unreadable")
     refuse_unless_invoice(text, bool(qr_fields), bool(qr_texts), by_source, "pdf_unreadable")

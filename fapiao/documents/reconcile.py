@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fapiao.documents.exceptions import DocumentError
-from fapiao.documents.invoice_text import Printed, is_invoice_text
+from fapiao.documents.invoice_text import is_invoice_text, read_printed
 from fapiao.documents.model import (
     AGREED_CONFIDENCE,
+    CJK_UNREADABLE,
     DISPUTED_CONFIDENCE,
     FIELDS,
     SOURCE_CONFIDENCE,
     Disagreement,
     Found,
+    Note,
     Source,
 )
 
@@ -47,15 +49,20 @@ def reconcile(
     return fields, tuple(disagreements)
 
 
-def printed_sources(by_source: dict[Source, dict[str, str]], printed: Printed) -> None:
+def printed_sources(
+    by_source: dict[Source, dict[str, str]], text: str, qr: dict[str, str] | None
+) -> list[Note]:
     """Add the printed text's fields to the other sources: labelled ones as text, and those recognised
-    only by their shape where no other source has the field (a guess never disputes a reading)."""
+    only by their shape where no other source has the field (a guess never disputes a reading); the
+    note when the text's CJK could not be trusted."""
+    printed = read_printed(text, qr)
     if printed.labelled:
         by_source[Source.TEXT] = printed.labelled
     known = {name for fields in by_source.values() for name in fields}
     shape = {k: v for k, v in printed.by_shape.items() if k not in known}
     if shape:
         by_source[Source.SHAPE] = shape
+    return [CJK_UNREADABLE] if text.strip() and not printed.cjk_readable else []
 
 
 def refuse_unless_invoice(

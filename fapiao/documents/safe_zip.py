@@ -61,7 +61,7 @@ class SafeZip:
         self._infos = {i.filename: i for i in infos}
         # references inside real packages do not always match the member names' case (`TPLS/Tpl_0` for
         # `Tpls/Tpl_0`, written on Windows, where names are case-insensitive): looked up both ways
-        self._folded = {}
+        self._folded: dict[str, str] = {}
         for name in self._infos:
             self._folded.setdefault(name.casefold(), name)
         self._order = [i.filename for i in infos]

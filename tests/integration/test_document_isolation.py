@@ -103,7 +103,9 @@ def test_bombs_of_one_organisation_touch_neither_the_api_nor_another_organisatio
         watcher.join(5)
     assert [a.status_code for a in answers] == [422, 422, 422]
     assert {a.json()["detail"]["code"] for a in answers} == {"document_too_complex"}
-    assert read.status_code == 200 and read.json()["form"]["values"]["invoice_number"] == "24112000000048542163"
+    assert (
+        read.status_code == 200 and read.json()["form"]["values"]["invoice_number"] == "24112000000048542163"
+    )
     # the API holds the uploads (1 MiB each) and waits; the inflating happens in its workers
     assert max(peak) - baseline_rss < 150, (baseline_rss, max(peak))
     # another organisation is served as usual: its own document gets a worker of its own, its requests

@@ -78,7 +78,9 @@ def _imported_by(*argv: str) -> set[str]:
         f"try:\n    app({list(argv)!r})\nexcept SystemExit:\n    pass\n"
         "print(' '.join(sorted(sys.modules)))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     return set(done.stdout.splitlines()[-1].split())
 
 

@@ -83,7 +83,7 @@ def test_bombs_of_one_organisation_touch_neither_the_api_nor_another_organisatio
                 time.sleep(0.1)
 
         attacking.set()
-        attackers = [threading.Thread(target=attack) for _ in range(3)]
+        attackers = [threading.Thread(target=attack) for _ in range(2)]
         watcher = threading.Thread(target=watch)
         for thread in (*attackers, watcher):
             thread.start()
@@ -101,7 +101,7 @@ def test_bombs_of_one_organisation_touch_neither_the_api_nor_another_organisatio
             thread.join(120)
         attacking.clear()
         watcher.join(5)
-    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert [a.status_code for a in answers] == [422, 422]
     assert {a.json()["detail"]["code"] for a in answers} == {"document_too_complex"}
     assert (
         read.status_code == 200 and read.json()["form"]["values"]["invoice_number"] == "24112000000048542163"

@@ -118,6 +118,8 @@ def worker() -> None:
 @app.command()
 def webhooks() -> None:
     """Deliver results, follow-ups and alerts to the organisations' webhook subscriptions (and mail)."""
+    import asyncio
+
     from fapiao.webhooks.process import run_from_settings
 
     asyncio.run(run_from_settings(_settings()))

@@ -44,7 +44,10 @@ class Settings(BaseSettings):
 
     # Faust worker
     app_id: str = "fapiao-sentinel"
-    faust_store: str = "memory://"
+    # Tables on disk (RocksDB, rocksdict driver: streams/table_store.py) with the changelog offset they
+    # reflect, so a restart reads only the changelog tail; `memory://` rebuilds every table from its whole
+    # changelog at each start (only unit tests that ask for it). One data dir per worker process.
+    faust_store: str = "rocksdb://"
     data_dir: Path = Path(".local/worker")
     worker_metrics_port: int = Field(default=0, description="Prometheus port of the worker; 0 disables it.")
     # Crash recovery: a worker killed -9 holds its partitions until its group session times out; with

@@ -16,6 +16,9 @@ from fapiao.settings import Settings
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
 from streams.idempotent_producer import IdempotentTransport
+from streams.table_store import register as register_table_store
+
+register_table_store()  # rocksdb:// is streams.table_store.RocksStore (faust's store, rocksdict driver)
 
 
 @dataclass
@@ -49,6 +52,7 @@ def create_app(settings: Settings) -> Pipeline:
         broker_session_timeout=settings.worker_session_timeout_seconds,
         broker_heartbeat_interval=settings.worker_heartbeat_seconds,
         consumer_group_instance_id=settings.worker_instance_id or None,
+        table_standby_replicas=1,  # a failover finds the table (nearly) current on the other worker
     )
     app.transport = IdempotentTransport(app.conf.broker_consumer, app)  # acks=all + idempotence
     declared = {

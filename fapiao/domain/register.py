@@ -7,9 +7,10 @@ An entry may exist before its issuance event arrives: a status change or a check
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from fapiao.domain.request_rules import is_older_than_five_years
 from schemas.events import InvoiceIssued, InvoiceStatus, InvoiceStatusChanged
 
 Entry = dict[str, Any]
@@ -99,6 +100,10 @@ def status_of(entry: Entry | None) -> InvoiceStatus:
 
 
 MAX_REMEMBERED_CHECKS = 50  # per invoice; the daily limit keeps real invoices far below this
+# How long a check is remembered (`prune_checks`): longer than a redelivered request can come back (the
+# topics keep 7 days), and the window in which a status change still gets a follow-up result. A held
+# (pending_sync) check is kept until its hold resolves, whatever its age.
+REMEMBER_CHECKS_FOR = timedelta(days=90)
 
 
 def find_check(entry: Entry | None, check_id: str) -> dict[str, Any] | None:
@@ -116,3 +121,34 @@ def remember_check(entry: Entry | None, check: dict[str, Any]) -> Entry:
     kept.append(check)
     new["checks"] = kept[-MAX_REMEMBERED_CHECKS:]
     return new
+
+
+def prune_checks(
+    entry: Entry | None, now: datetime, keep_for: timedelta = REMEMBER_CHECKS_FOR
+) -> Entry | None:
+    """The entry without the remembered checks requested more than `keep_for` before `now` (a held
+    pending_sync check stays: its hold is still open). The counters are kept: 第N次查验 goes on from
+    `checks_total` however many checks are remembered. The entry itself when nothing is dropped."""
+    if not entry or not entry.get("checks"):
+        return entry
+    kept = [c for c in entry["checks"] if c["verdict"] == _HELD or now - _requested_at(c) <= keep_for]
+    if len(kept) == len(entry["checks"]):
+        return entry
+    return {**entry, "checks": kept}
+
+
+def is_expired(entry: Entry | None, today: date) -> bool:
+    """Whether the entry's invoice is past the five-year window (超五年): every check of it is refused
+    before the register is read, so the entry can leave the table (a tombstone on its changelog).
+    An entry whose invoice never arrived is kept (it has no issue date to judge it by)."""
+    stored = (entry or {}).get("invoice")
+    if not stored:
+        return False
+    return is_older_than_five_years(date.fromisoformat(str(stored["issue_date"])), today)
+
+
+_HELD = "pending_sync"
+
+
+def _requested_at(check: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(check["request"]["requested_at"]))

@@ -19,13 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fapiao.demo import DemoEvent
-from fapiao.domain import register
+from fapiao.domain import register, steps
 from fapiao.domain.check_context import check_context
 from fapiao.domain.invoice_types import invoice_key
-from fapiao.domain.rechecks import follow_ups, recheck, with_records
+from fapiao.domain.rechecks import recheck
 from fapiao.domain.results import build_result
-from fapiao.domain.seller_activity import seller_activity
-from fapiao.domain.verification import Decision, decide
+from fapiao.domain.verification import Decision
 from fapiao.risk import seller_stats
 from fapiao.risk.features import features
 from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules
@@ -65,6 +64,7 @@ class Replay:
         self.labels: dict[str, str] = {}  # check_id -> demo label: ground truth, never scored
         self._holds: list[tuple[datetime, int, str, str]] = []  # (deadline, order, key, check_id)
         self._order = itertools.count()
+        self._steps = steps.Rules(tz=self.tz, sync_window=sync_window)
 
     def run(self, events: Iterable[DemoEvent]) -> Iterator[Scored]:
         for event in events:
@@ -74,16 +74,8 @@ class Replay:
         """Every result this event produces (a check's answer, follow-ups, expired holds before it)."""
         out = self._sweep(event.at)
         value = event.value
-        if isinstance(value, InvoiceIssued):
-            key = invoice_key(value.invoice_code, value.invoice_number)
-            out += self._register_change(
-                key, register.apply_issued(self.entries.get(key), value), True, event.at
-            )
-        elif isinstance(value, InvoiceStatusChanged):
-            key = invoice_key(value.invoice_code, value.invoice_number)
-            out += self._register_change(
-                key, register.apply_status(self.entries.get(key), value), False, event.at
-            )
+        if isinstance(value, InvoiceIssued | InvoiceStatusChanged):
+            out += self._register_change(value, event.at)
         elif isinstance(value, CheckRequested):
             if event.label is not None:
                 self.labels[str(value.check_id)] = event.label
@@ -96,53 +88,39 @@ class Replay:
             return []
         return self._sweep(max(deadline for deadline, *_ in self._holds))
 
-    # -- the register agent --------------------------------------------------------------------------
+    # -- the register agent (fapiao.domain.steps.fold_register, a batch of one) ----------------------
 
-    def _register_change(self, key: str, entry: register.Entry, issued: bool, at: datetime) -> list[Scored]:
-        activity = seller_activity(entry, issued)
-        if activity is not None:
+    def _register_change(self, value: InvoiceIssued | InvoiceStatusChanged, at: datetime) -> list[Scored]:
+        key = invoice_key(value.invoice_code, value.invoice_number)
+        done = steps.fold_register({key: self.entries.get(key)}, [value], at, self._steps)
+        for activity in done.activities:
             seller = activity.seller_tax_id
             self.sellers[seller] = seller_stats.fold_activity(self.sellers.get(seller), activity)
-        updates = follow_ups(entry, now=at, tz=self.tz, sync_window=self.window)
-        self.entries[key] = with_records(entry, updates) or entry
-        return [
-            self._score(
-                entry,
-                u.request,
-                u.decision,
-                number=int(u.record["number"]),
-                version=int(u.record["version"]),
-                follow_up=True,
-                at=at,
-            )
-            for u in updates
-        ]
+        self.entries.update(done.entries)
+        return [self._scored(answer, at) for answer in done.answers]
 
-    # -- the verify agent and its sweep --------------------------------------------------------------
+    # -- the verify agent (fapiao.domain.steps.answer_check) and its sweep ----------------------------
 
     def _answer(self, request: CheckRequested) -> Scored:
         key = invoice_key(request.invoice_code, request.invoice_number)
-        entry = self.entries.get(key)
         at = request.requested_at
-        today = at.astimezone(self.tz).date()
-        decision = decide(request, entry, today, now=at, sync_window=self.window)
-        if not decision.counted:
-            number = int((entry or {}).get("checks_total", 0))
-            return self._score(entry, request, decision, number=number, version=1, follow_up=False, at=at)
-        counted = register.count_check(entry, today)
-        number = int(counted["checks_total"])
-        record = {
-            "check_id": str(request.check_id),
-            "requester": request.requester,
-            "number": number,
-            "version": 1,
-            "verdict": decision.verdict.value,
-            "request": request.model_dump(mode="json"),
-        }
-        self.entries[key] = register.remember_check(counted, record)
-        if decision.verdict is Verdict.PENDING_SYNC:
-            heapq.heappush(self._holds, (at + self.window, next(self._order), key, str(request.check_id)))
-        return self._score(entry, request, decision, number=number, version=1, follow_up=False, at=at)
+        entry, answer = steps.answer_check(self.entries.get(key), request, at, self._steps)
+        if entry is not None:  # counted and remembered
+            self.entries[key] = entry
+            if answer.decision.verdict is Verdict.PENDING_SYNC:
+                heapq.heappush(self._holds, (at + self.window, next(self._order), key, str(request.check_id)))
+        return self._scored(answer, at)
+
+    def _scored(self, answer: steps.Answer, at: datetime) -> Scored:
+        return self._score(
+            answer.entry,
+            answer.request,
+            answer.decision,
+            number=answer.number,
+            version=answer.version,
+            follow_up=answer.follow_up,
+            at=at,
+        )
 
     def _sweep(self, now: datetime) -> list[Scored]:
         out = []

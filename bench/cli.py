@@ -261,6 +261,24 @@ def encryption_cmd(
     _run(opts, [("encryption", encryption_cost.job(opts, checks, invoices, rounds))])
 
 
+@app.command("register-scale")
+def register_scale_cmd(
+    ctx: typer.Context,
+    invoices: Annotated[
+        int, typer.Option(help="issued invoices N in the register (default 50,000)")
+    ] = 50_000,
+    partitions: Annotated[
+        int | None, typer.Option(help="partitions of every topic (default: the setting)")
+    ] = None,
+    record: RecordOpt = None,
+) -> None:
+    """The register at size: fold rate, disk, RSS, restart → ready (clean, kill -9, memory://), failover."""
+    from bench import register_scale
+
+    opts = _merge(ctx, False, record, False)
+    _run(opts, [("register-scale", lambda: register_scale.run(invoices=invoices, partitions=partitions))])
+
+
 @app.command("restart-loss")
 def restart_loss_cmd(
     ctx: typer.Context,

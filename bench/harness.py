@@ -187,6 +187,7 @@ class Stack:
             FAPIAO_TOPIC_PREFIX=s.topic_prefix,
             FAPIAO_CLICKHOUSE_DATABASE=s.clickhouse_database,
             FAPIAO_KAFKA_BOOTSTRAP=s.kafka_bootstrap,
+            FAPIAO_TOPIC_PARTITIONS=str(s.topic_partitions),
             FAPIAO_CLICKHOUSE_HOST=s.clickhouse_host,
             FAPIAO_CLICKHOUSE_PORT=str(s.clickhouse_port),
             FAPIAO_DATA_DIR=str(s.data_dir),

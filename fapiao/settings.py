@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(
         default="", description="Prefix for every topic, consumer group and Faust app id (test isolation)."
     )
-    topic_partitions: int = Field(default=4, ge=1)
+    # Partitions of every topic (the co-partitioned ones can never change without re-keying): 12 lets 1,
+    # 2, 3, 4, 6 or 12 worker processes share them evenly (docs/architecture.md#capacity). An existing
+    # deployment keeps the count its topics were created with (set FAPIAO_TOPIC_PARTITIONS to it).
+    topic_partitions: int = Field(default=12, ge=1)
     topic_replication: int = Field(default=1, ge=1)
     # Cluster (deploy/local/cluster.sh env): FAPIAO_KAFKA_BOOTSTRAP names every broker
     # ("h1:p1,h2:p2,h3:p3"), topics get 3 replicas and need 2 in sync to take a write (acks=all).

@@ -12,6 +12,9 @@ RUN_DIR=${FAPIAO_LOCAL_DIR:-$ROOT/.local}/run
 BIN=$ROOT/.venv/bin
 API_PORT=${FAPIAO_API_PORT:-8000}
 DEMO_RATE=${FAPIAO_DEMO_RATE:-20}
+# Faust workers in one group (each with its own RocksDB data dir: .local/worker, .local/worker-2, …)
+WORKERS=${FAPIAO_WORKERS:-1}
+WORKER_NAMES=$(for ((n = 1; n <= WORKERS; n++)); do if ((n == 1)); then echo worker; else echo "worker-$n"; fi; done)
 mkdir -p "$RUN_DIR"
 cd "$ROOT"
 # Local development only: reset and invitation tokens come back in the API's answers (there is no mail
@@ -48,8 +51,13 @@ case ${1:-} in
         # the demo organisation `demo` (the demo feed's checks belong to it), its admin and an API key
         API_KEY=$("$BIN/fapiao" accounts bootstrap-demo)
         # supervised: restarted when it exits non-zero (crash-only on infrastructure failures, docs/operations.md)
-        launch worker "$ROOT/deploy/local/supervise.sh" "$BIN/fapiao" worker
-        wait_for "the worker" 90 grep -q "Worker ready" "$RUN_DIR/worker.log" || { tail -50 "$RUN_DIR/worker.log"; exit 1; }
+        for name in $WORKER_NAMES; do
+            launch "$name" env FAPIAO_DATA_DIR="${FAPIAO_LOCAL_DIR:-$ROOT/.local}/$name" \
+                "$ROOT/deploy/local/supervise.sh" "$BIN/fapiao" worker
+        done
+        for name in $WORKER_NAMES; do
+            wait_for "$name" 90 grep -q "Worker ready" "$RUN_DIR/$name.log" || { tail -50 "$RUN_DIR/$name.log"; exit 1; }
+        done
         launch api "$BIN/fapiao" api --port "$API_PORT"
         wait_for "the API" 60 curl -sf "http://127.0.0.1:$API_PORT/readyz" || { tail -50 "$RUN_DIR/api.log"; exit 1; }
         launch demo "$BIN/fapiao" demo --rate "$DEMO_RATE"
@@ -70,7 +78,8 @@ Fapiao Sentinel is running.
 MSG
         ;;
     stop)
-        for name in demo api worker; do
+        # every worker started, whatever FAPIAO_WORKERS says now
+        for name in demo api $(cd "$RUN_DIR" && ls worker*.pid 2>/dev/null | sed 's/[.]pid$//'); do
             if alive "$name"; then
                 pid=$(cat "$RUN_DIR/$name.pid")
                 kill "$pid" 2>/dev/null || true
@@ -82,7 +91,7 @@ MSG
         done
         ;;
     status)
-        for name in worker api demo; do
+        for name in $WORKER_NAMES api demo; do
             if alive "$name"; then echo "$name: running (pid $(cat "$RUN_DIR/$name.pid"))"; else echo "$name: stopped"; fi
         done
         ;;

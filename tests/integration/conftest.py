@@ -30,6 +30,7 @@ from tests.smtp_server import Mailbox, smtp_server
 
 RUN_ID = uuid.uuid4().hex[:8]
 SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
+PARTITIONS = 4  # fewer than the production default (12): each test's stack starts faster
 TEST_SECRET = f"integration-{RUN_ID}-" + uuid.uuid4().hex  # signs the API's session tokens
 TEST_PASSWORD = "Tr1cky-Lantern-47"
 
@@ -40,6 +41,7 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_TOPIC_PREFIX=settings.topic_prefix,
         FAPIAO_CLICKHOUSE_DATABASE=settings.clickhouse_database,
         FAPIAO_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+        FAPIAO_TOPIC_PARTITIONS=str(settings.topic_partitions),
         FAPIAO_DATA_DIR=str(settings.data_dir),
         FAPIAO_SINK_BATCH_SECONDS=str(settings.sink_batch_seconds),
         FAPIAO_LOG_JSON="false",
@@ -75,6 +77,7 @@ def private_stack(name: str, workdir: Path) -> Iterator[tuple[Settings, NativeEn
         clickhouse_database=f"{name}_{run}",
         data_dir=workdir / "data",
         sink_batch_seconds=0.2,
+        topic_partitions=PARTITIONS,
     )
     asyncio.run(ensure_topics(settings))
     engine = NativeEngine(settings)
@@ -101,6 +104,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Sett
         topic_prefix=f"t{RUN_ID}-",
         clickhouse_database=f"test_{RUN_ID}",
         data_dir=tmp_path_factory.mktemp("worker"),
+        topic_partitions=PARTITIONS,
         accounts_url=f"sqlite:///{tmp_path_factory.mktemp('accounts') / 'accounts.db'}",
         secret_key=SecretStr(TEST_SECRET),
         keys_dir=tmp_path_factory.mktemp("keys"),

@@ -1,0 +1,198 @@
+"""register-scale: the register at size: load rate, disk, memory, restart and failover times.
+
+One run: pre-load N issued invoices on `invoices.issued`, start a worker and time how fast its register
+folds them (register changelog records per second); the RocksDB folder's size and the worker's RSS
+once loaded; restart → "Worker ready" after a clean stop and after kill -9 (with how many changelog
+records the restart read back, from the worker's `table_restored` line), and the same restart with
+`memory://` tables (the store before issue 13: the whole changelog read back) for comparison. Then two
+workers (own data dirs, one group): kill -9 one, and from that moment send one check per partition every
+half second; failover time = until every partition has answered a check sent after the kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka.partitioner import murmur2
+
+from bench import data
+from bench.harness import Proc, ResultsTail, Stack, wait_for_log
+from bench.report import console
+from bench.stats import Result, rate, secs
+from fapiao.domain.invoice_types import invoice_key
+from tests.factories import check_of
+
+PROBE_SECONDS = 0.5
+FAILOVER_LIMIT = 180.0
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _disk_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+
+
+def _restored(proc: Proc) -> int | None:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.log_text())
+    for line in text.splitlines():
+        if "table_restored" in line and "table=register" in line:
+            found = re.search(r"records=(\d+)", line)
+            return int(found.group(1)) if found else None
+    return None
+
+
+def _ready_seconds(proc: Proc) -> float:
+    assert proc.ready is not None
+    return proc.ready - proc.started
+
+
+async def _kill(stack: Stack, proc: Proc) -> None:
+    proc.popen.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(proc.popen.wait, 10)
+    if proc in stack.procs:
+        stack.procs.remove(proc)
+
+
+def _partition(key: str, partitions: int) -> int:
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions  # the producers' default partitioner
+
+
+async def _failover(stack: Stack, invoices: int, workers_env: list[dict[str, str]]) -> tuple[float, int]:
+    """Two workers; kill -9 the second; seconds until every partition answers a check sent after the
+    kill, and how many probe checks were sent."""
+    partitions = stack.settings.topic_partitions
+    by_partition: dict[int, list[int]] = {}
+    for i in range(min(invoices, 50 * partitions)):
+        p = _partition(invoice_key(data.CODE, f"{data.FIRST_NUMBER + i:08d}"), partitions)
+        by_partition.setdefault(p, []).append(i)
+    procs = []
+    for env in workers_env:
+        proc = stack.spawn("worker", ["worker"], env)
+        await wait_for_log(proc, "Worker ready", 600)
+        procs.append(proc)
+    await asyncio.sleep(15)  # let the group settle (both members assigned, standbys caught up)
+    tail = ResultsTail(stack, stack.topic("checks.results"))
+    await tail.start()
+    requests = stack.topic("checks.requested")
+    sent: dict[bytes, int] = {}  # check id -> partition
+    answered: set[int] = set()
+    n = 0
+    try:
+        await _kill(stack, procs[1])
+        killed = time.monotonic()
+        while len(answered) < partitions and time.monotonic() - killed < FAILOVER_LIMIT:
+            batch = []
+            for p, numbers in by_partition.items():
+                if p in answered:
+                    continue
+                i = numbers[n % len(numbers)]  # a different invoice each round: under the daily limit
+                check = check_of(data.invoice(i), requested_at=datetime.now(UTC))
+                sent[str(check.check_id).encode()] = p
+                batch.append(data.encode(invoice_key(check.invoice_code, check.invoice_number), check))
+            n += 1
+            await stack.produce(requests, batch)
+            deadline = time.monotonic() + PROBE_SECONDS
+            while time.monotonic() < deadline:
+                await tail.poll(timeout_ms=100)
+                answered |= {sent[c] for c in tail.ids if c in sent}
+        return time.monotonic() - killed, len(sent)
+    finally:
+        await tail.stop()
+
+
+async def run(*, invoices: int = 50_000, partitions: int | None = None) -> Result:
+    overrides: dict[str, object] = {"risk_enabled": True}
+    if partitions:
+        overrides["topic_partitions"] = partitions
+    async with Stack("register-scale", overrides) as stack:
+        settings = stack.settings
+        result = Result(
+            "register-scale",
+            "register-scale — the register at size: load, disk, memory, restart, failover",
+            {
+                "invoices N": f"{invoices:,}",
+                "partitions": settings.topic_partitions,
+                "store": settings.faust_store,
+            },
+        )
+        t0 = time.monotonic()
+        fed = await stack.produce(
+            stack.topic("invoices.issued"),
+            data.issued_messages(data.invoice(i) for i in range(invoices)),  # type: ignore[arg-type]
+        )
+        result.add("feed produced", rate(fed, time.monotonic() - t0), f"{fed:,} invoices on invoices.issued")
+
+        worker = await stack.start_worker()
+        started = time.monotonic()
+        while await stack.end_offsets(stack.changelog) < invoices:
+            await asyncio.sleep(0.25)
+        loaded = time.monotonic() - started
+        result.add(
+            "register fold", rate(invoices, loaded), f"{invoices:,} invoices in {loaded:.1f} s, 1 worker"
+        )
+        await asyncio.sleep(5)  # commits, compaction of the first segments
+        tables = settings.data_dir
+        result.add(
+            "RocksDB on disk",
+            f"{_disk_mib(tables):.1f} MiB",
+            f"{_disk_mib(tables) * 2**20 / invoices:.0f} B/invoice, all three tables",
+        )
+        result.add("worker RSS, loaded", f"{_rss_mib(worker.pid):.0f} MiB", "")
+        console.print(f"loaded {invoices:,} in {loaded:.1f} s")
+
+        await stack.stop(worker)
+        worker = await stack.start_worker()
+        result.add(
+            "restart → ready, clean stop",
+            secs(_ready_seconds(worker)),
+            f"read {_restored(worker)} changelog records",
+        )
+        await _kill(stack, worker)
+        worker = await stack.start_worker()
+        result.add(
+            "restart → ready, kill -9",
+            secs(_ready_seconds(worker)),
+            f"read {_restored(worker)} changelog records",
+        )
+        result.add("worker RSS after restart", f"{_rss_mib(worker.pid):.0f} MiB", "")
+        await stack.stop(worker)
+
+        memory_dir = settings.data_dir.parent / "memory-worker"
+        proc = stack.spawn(
+            "worker", ["worker"], {"FAPIAO_FAUST_STORE": "memory://", "FAPIAO_DATA_DIR": str(memory_dir)}
+        )
+        await wait_for_log(proc, "Worker ready", 1800)
+        result.add(
+            "restart → ready, memory:// (before)", secs(_ready_seconds(proc)), "the whole changelog read back"
+        )
+        result.add("worker RSS, memory://", f"{_rss_mib(proc.pid):.0f} MiB", "")
+        await stack.stop(proc)
+
+        envs = [
+            {"FAPIAO_DATA_DIR": str(settings.data_dir)},
+            {"FAPIAO_DATA_DIR": str(settings.data_dir.parent / "worker-b")},
+        ]
+        failover, probes = await _failover(stack, invoices, envs)
+        result.add(
+            "failover, 2 workers, kill -9 one",
+            secs(failover),
+            f"until every partition answered a check sent after the kill ({probes} probes)",
+        )
+        shutil.rmtree(memory_dir, ignore_errors=True)
+        result.verdict = (
+            f"fold {invoices / loaded:,.0f} invoices/s; "
+            f"restart after kill -9 {_ready_seconds(worker):.1f} s; "
+            f"failover {failover:.1f} s"
+        )
+        return result

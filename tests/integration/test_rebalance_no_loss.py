@@ -1,0 +1,200 @@
+"""Two workers in one group, partitions moving under a backlog: every check is answered exactly once.
+
+Each round pre-loads a backlog, then: worker A works on it alone, worker B joins in its middle (a
+rebalance), B is killed -9 and restarted (two more), then A is killed -9 and restarted; then both drain
+it. Afterwards every check has exactly one result row in ClickHouse (FINAL), the group has committed
+everything, the 第N次查验 numbers of each invoice are 1…5 with no gap and the 5-per-day limit refused
+exactly the rest. Guards the loss seen with two workers (records fetched before a rebalance, then
+committed without being processed: streams/flow_control.py). Rounds: FAPIAO_TEST_REBALANCE_ROUNDS
+(default 2; raise it to hunt a timing-dependent loss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fapiao import topics
+from fapiao.bus import Publisher, consumer_lag
+from fapiao.domain.invoice_types import invoice_key
+from fapiao.domain.verification import DAILY_CHECK_LIMIT
+from fapiao.settings import Settings
+from fapiao.warehouse.engine import NativeEngine
+from schemas.events import CheckRequested, InvoiceIssued, Verdict
+from tests.factories import check_of, issued
+from tests.integration.conftest import _env, private_stack
+from tests.integration.processes import cli_process
+
+ROUNDS = int(os.environ.get("FAPIAO_TEST_REBALANCE_ROUNDS", "2"))
+MISSING = 2400  # checks of invoices never issued per round (answered 查无此票 at once)
+REPEATED = 40  # issued invoices per round, each checked DAILY_CHECK_LIMIT + 2 times
+STEP_SECONDS = 1.5  # how long the workers work between two moves
+QUIET_SECONDS = 20.0
+
+
+@pytest.fixture
+def rebalance_stack(tmp_path: Path) -> Iterator[tuple[Settings, NativeEngine]]:
+    with private_stack("rebalance", tmp_path) as stack:
+        yield stack
+
+
+def _round_events(n: int) -> tuple[list[InvoiceIssued], list[CheckRequested]]:
+    now = datetime.now(UTC)
+    never = date.today() - timedelta(days=30)
+    missing = [
+        check_of(issued(number=f"{40_000_000 + n * 100_000 + i:08d}", issue_date=never), requested_at=now)
+        for i in range(MISSING)
+    ]
+    invoices = [
+        issued(number=f"{50_000_000 + n * 1000 + i:08d}", issue_date=date.today() - timedelta(days=2))
+        for i in range(REPEATED)
+    ]
+    repeated = [check_of(inv, requested_at=now) for _ in range(DAILY_CHECK_LIMIT + 2) for inv in invoices]
+    checks = [c for pair in zip(missing, repeated + [None] * len(missing), strict=False) for c in pair if c]
+    return invoices, checks
+
+
+async def _publish(settings: Settings, items: list[tuple[topics.TopicSpec, str, object]]) -> None:
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        await publisher.publish_many(items)  # type: ignore[arg-type]
+    finally:
+        await publisher.stop()
+
+
+def _answered(engine: NativeEngine) -> int:
+    return int(engine.execute("SELECT uniqExact(check_id) FROM check_results")[0][0])
+
+
+async def _lag(settings: Settings) -> int:
+    names = [
+        settings.topic(t.name)
+        for t in (
+            topics.CHECKS_REQUESTED,
+            topics.CHECKS_VERIFIED,
+            topics.CHECKS_RESULTS,
+            topics.INVOICES_ISSUED,
+        )
+    ]
+    return await consumer_lag(settings, settings.faust_app_id, names)
+
+
+class Workers:
+    """The two workers (own data dirs, one group), started and killed by name."""
+
+    def __init__(self, settings: Settings, tmp: Path, exits: ExitStack) -> None:
+        self.env = _env(settings)
+        self.tmp, self.exits = tmp, exits
+        self.procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+        self.started = 0
+
+    async def start(self, name: str) -> None:
+        self.started += 1
+        log = self.tmp / f"worker-{name}-{self.started}.log"
+        env = self.env | {"FAPIAO_DATA_DIR": str(self.tmp / f"data-{name}")}
+        proc = self.exits.enter_context(cli_process(["worker"], env, log))
+        self.procs[name] = (proc, log)
+        deadline = time.monotonic() + 120
+        while "Worker ready" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, f"worker {name} exited:\n{log.read_text(errors='replace')[-4000:]}"
+            assert time.monotonic() < deadline, f"worker {name} not ready"
+            await asyncio.sleep(0.2)
+
+    def stop(self, name: str) -> None:
+        proc, _ = self.procs.pop(name)
+        proc.terminate()
+        proc.wait(30)
+
+    def kill(self, name: str) -> None:
+        proc, _ = self.procs.pop(name)
+        proc.kill()
+        proc.wait(10)
+
+    def alive(self) -> None:
+        for name, (proc, log) in self.procs.items():
+            assert proc.poll() is None, f"worker {name} exited:\n{log.read_text(errors='replace')[-4000:]}"
+
+
+async def _drain(settings: Settings, engine: NativeEngine, workers: Workers, want: int) -> int:
+    last, since = None, time.monotonic()
+    while (now := (_answered(engine), await _lag(settings))) != (want, 0):
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > QUIET_SECONDS:
+            break
+        workers.alive()
+        await asyncio.sleep(0.5)
+    return now[1]
+
+
+async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
+    rebalance_stack: tuple[Settings, NativeEngine], tmp_path: Path
+) -> None:
+    settings, engine = rebalance_stack
+    sent: list[CheckRequested] = []
+    invoices: list[InvoiceIssued] = []
+    with ExitStack() as exits:
+        workers = Workers(settings, tmp_path, exits)
+        for n in range(ROUNDS):
+            round_invoices, checks = _round_events(n)
+            invoices += round_invoices
+            sent += checks
+            await _publish(
+                settings,
+                [
+                    (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i)
+                    for i in round_invoices
+                ],
+            )
+            if n == 0:
+                await workers.start("a")
+                await asyncio.sleep(3)  # the register folds the invoices before their checks come
+            await _publish(
+                settings,
+                [(topics.CHECKS_REQUESTED, invoice_key(c.invoice_code, c.invoice_number), c) for c in checks],
+            )
+            if "a" not in workers.procs:
+                await workers.start("a")
+            await asyncio.sleep(STEP_SECONDS)
+            await workers.start("b")  # joins mid-backlog
+            await asyncio.sleep(STEP_SECONDS)
+            workers.kill("b")
+            await workers.start("b")
+            await asyncio.sleep(STEP_SECONDS)
+            assert _answered(engine) < len(sent), "the backlog is too small to move partitions in its middle"
+            workers.kill("a")
+            await asyncio.sleep(STEP_SECONDS)
+            await workers.start("a")
+            lag = await _drain(settings, engine, workers, len(sent))
+            assert lag == 0, f"round {n}: {lag} records processed but never committed"
+            workers.stop("b")  # the next round's B joins again
+
+    rows = engine.execute(
+        "SELECT toString(check_id), count(), any(verdict), any(check_count), any(invoice_key) "
+        "FROM check_results FINAL GROUP BY check_id"
+    )
+    per_check = {r[0]: r[1:] for r in rows}
+    missing = {str(c.check_id) for c in sent} - set(per_check)
+    assert not missing, f"{len(missing)} of {len(sent)} checks never got a result"
+    assert len(per_check) == len(sent)
+    doubled = {k: v for k, v in per_check.items() if v[0] != 1}
+    assert not doubled, f"{len(doubled)} checks with more than one result row"
+    by_invoice: dict[str, list[tuple[str, int]]] = {}
+    for _, verdict, number, key in per_check.values():
+        by_invoice.setdefault(key, []).append((verdict, number))
+    for inv in invoices:
+        got = by_invoice[invoice_key(inv.invoice_code, inv.invoice_number)]
+        counted = sorted(n for v, n in got if v == Verdict.CONSISTENT.value)
+        assert counted == list(range(1, DAILY_CHECK_LIMIT + 1)), got
+        assert (
+            sorted(v for v, _ in got if v != Verdict.CONSISTENT.value) == [Verdict.LIMIT_EXCEEDED.value] * 2
+        )

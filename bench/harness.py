@@ -201,12 +201,14 @@ class Stack:
         )
         return env
 
-    def spawn(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> Proc:
+    def spawn(
+        self, name: str, args: Sequence[str], env: dict[str, str] | None = None, module: str = "services.cli"
+    ) -> Proc:
         n = self._spawned[name] = self._spawned.get(name, 0) + 1
         log = self.logs / (f"{name}.log" if n == 1 else f"{name}.{n}.log")
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", *args],
+                [sys.executable, "-m", module, *args],
                 cwd=ROOT,
                 env=self.env() | (env or {}),
                 stdout=out,

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from bench import data
+from bench import data, kafka_requests
 from bench.harness import ResultsTail, Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
@@ -188,8 +188,16 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
             t = progress.add_task("worker: verify the backlog (distinct checks answered)", total=checks)
             tail = ResultsTail(stack, results_topic)
             await tail.start()
-            worker = stack.spawn("worker", ["worker"])
+            requests_file = stack.logs / "kafka-requests.json"
+            worker = stack.spawn(
+                "worker",
+                ["worker"],
+                {"FAPIAO_BENCH_KAFKA_REQUESTS": str(requests_file)},
+                module="bench.kafka_requests",
+            )
             spawned = time.monotonic()
+            at_ready: Counter[str] = Counter()
+            at_done: Counter[str] = Counter()
             spawned_wall = worker.started_wall
             ready_at = None
             done_at = None
@@ -201,6 +209,7 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
                 while time.monotonic() < deadline:
                     if ready_at is None and worker.log_has("Worker ready"):
                         ready_at = last_change = time.monotonic()
+                        at_ready = kafka_requests.read(requests_file)
                         if profile:
                             profile_path = stack.logs / "worker.profile.txt"
                             profiler = Profiler(worker, profile_path, 900).__enter__()
@@ -208,6 +217,8 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
                     progress.update(t, completed=have)
                     if have >= checks:
                         done_at = time.monotonic()
+                        await asyncio.sleep(1.1)  # the counts are written once a second
+                        at_done = kafka_requests.read(requests_file)
                         break
                     if have != last_count:
                         last_count, last_change = have, time.monotonic()
@@ -246,6 +257,15 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
         f"{unique:,}",
         f"{tail.records:,} result records; " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common()),
     )
+    if at_done:
+        spent = at_done - at_ready
+        per = 1000 / max(unique, 1)
+        result.add(
+            "Kafka requests per 1,000 checks",
+            f"{spent['ProduceRequest'] * per:,.0f} produce / {spent['FetchRequest'] * per:,.0f} fetch",
+            f"sent by the worker from 'Worker ready' to the last result ({sum(spent.values()) * per:,.0f} "
+            f"of every kind: " + ", ".join(f"{k} {v * per:,.0f}" for k, v in spent.most_common(6)) + ")",
+        )
     result.add(
         "duplicate results",
         f"{tail.records - unique:,}",

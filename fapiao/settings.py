@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     # Risk scoring: verdicts are scored in batches of at most this many, or this old. With
     # risk_enabled off the worker publishes verdicts straight to checks.results (verify-only pipeline).
     risk_enabled: bool = True
+    # The register and verify agents take events in batches of at most this many, or this old: each
+    # entry a batch touches is read and written once, and the outputs go out back to back. The verify
+    # window is short (a sync check waits for it); the register's feed comes in volume.
+    register_batch_size: int = Field(default=2000, ge=1)
+    register_batch_seconds: float = Field(default=0.05, gt=0)
+    verify_batch_size: int = Field(default=500, ge=1)
+    verify_batch_seconds: float = Field(default=0.005, gt=0)
     risk_batch_size: int = Field(default=500, ge=1)
     risk_batch_seconds: float = Field(default=0.005, gt=0)
     models_dir: Path = Path(".local/models")

@@ -13,9 +13,9 @@ import faust
 from fapiao import loop_monitor, topics
 from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
+from streams import offset_guard
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
-from streams.idempotent_producer import IdempotentTransport
 from streams.table_store import register as register_table_store
 
 register_table_store()  # rocksdb:// is streams.table_store.RocksStore (faust's store, rocksdict driver)
@@ -54,7 +54,8 @@ def create_app(settings: Settings) -> Pipeline:
         consumer_group_instance_id=settings.worker_instance_id or None,
         table_standby_replicas=1,  # a failover finds the table (nearly) current on the other worker
     )
-    app.transport = IdempotentTransport(app.conf.broker_consumer, app)  # acks=all + idempotence
+    # acks=all + idempotence (streams/idempotent_producer.py); never a commit past an unprocessed record
+    app.transport = offset_guard.Transport(app.conf.broker_consumer, app)
     declared = {
         spec.name: app.topic(
             settings.topic(spec.name),

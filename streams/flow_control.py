@@ -20,13 +20,9 @@ after a `suspend()` (a rebalance or shutdown) it clears them exactly as before.
 
 from __future__ import annotations
 
-from typing import Any
-
 import faust
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
-
-from streams import offset_guard
 
 
 class KeepFetchedOnResume(FlowControlEvent):
@@ -39,11 +35,7 @@ class KeepFetchedOnResume(FlowControlEvent):
 
 
 class App(faust.App):
-    """`faust.App` using `KeepFetchedOnResume` for `app.flow_control` (see the module docstring), and a
-    consumer that never commits past an unprocessed record (`streams.offset_guard`)."""
-
-    def _new_transport(self) -> Any:
-        return offset_guard.Transport(self.conf.broker_consumer, self)
+    """`faust.App` using `KeepFetchedOnResume` for `app.flow_control` (see the module docstring)."""
 
     @cached_property
     def flow_control(self) -> FlowControlEvent:

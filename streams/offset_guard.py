@@ -27,7 +27,7 @@ transactions), so their offsets have no real gaps: a gap always means records we
   the committed offset must be acknowledged first. After a seek, a partition with no committed offset
   counts from its earliest offset.
 
-Installed by `streams.flow_control.App` (its transport's consumer class).
+Installed by `streams.app.create_app` (`app.transport`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from typing import cast
 import structlog
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
+
+from streams.idempotent_producer import IdempotentTransport
 
 log = structlog.get_logger(__name__)
 
@@ -100,5 +102,7 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         )
 
 
-class Transport(aiokafka_driver.Transport):  # type: ignore[misc]
+class Transport(IdempotentTransport):
+    """The worker's transport: idempotent producers (`streams.idempotent_producer`) and this consumer."""
+
     Consumer = GuardedConsumer

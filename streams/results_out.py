@@ -7,6 +7,7 @@ risk agent scores it and publishes the final `checks.results` event.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import faust
@@ -14,7 +15,7 @@ import faust
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import ResultFinisher
-from fapiao.domain import register
+from fapiao.domain import register, steps
 from fapiao.domain.check_context import check_context
 from fapiao.domain.rechecks import FollowUp
 from fapiao.domain.results import build_result
@@ -82,4 +83,18 @@ async def publish_follow_ups(
             number=int(update.record["number"]),
             version=int(update.record["version"]),
             follow_up=True,
+        )
+
+
+async def publish_answers(pipeline: Pipeline, answers: Iterable[steps.Answer]) -> None:
+    """Publish a batch step's answers in order (sent back to back, so the producer batches them)."""
+    for answer in answers:
+        await publish_verdict(
+            pipeline,
+            answer.entry,
+            answer.request,
+            answer.decision,
+            number=answer.number,
+            version=answer.version,
+            follow_up=answer.follow_up,
         )

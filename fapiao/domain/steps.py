@@ -57,14 +57,16 @@ class Outcome:
 
 
 def check_record(request: CheckRequested, number: int, decision: Decision) -> dict[str, Any]:
-    """What the register remembers of a counted check."""
+    """What the register remembers of a counted check (enough to answer it again, re-verify it and
+    give later checks their context)."""
     return {
         "check_id": str(request.check_id),
         "requester": request.requester,
         "number": number,
         "version": 1,
         "verdict": decision.verdict.value,
-        "request": request.model_dump(mode="json"),
+        # fields at their defaults are left out (validation restores them): ~30 % of the record
+        "request": request.model_dump(mode="json", exclude_defaults=True),
     }
 
 

@@ -164,11 +164,12 @@ def test_fold_register_over_many_invoices_writes_each_once() -> None:
 
 
 def test_checks_older_than_the_memory_leave_the_entry_but_the_count_goes_on() -> None:
-    entries: dict[str, register.Entry | None] = {key(OLD): register.apply_issued(None, OLD)}
-    first = steps.answer_checks(entries, [check_of(OLD, requested_at=NOW)], NOW, RULES)
-    later = NOW + register.REMEMBER_CHECKS_FOR + timedelta(days=1)
-    second = steps.answer_checks(first.entries, [check_of(OLD, requested_at=later)], later, RULES)
-    stored = second.entries[key(OLD)]
+    summer = issued(number="20000004", issue_date=date(2026, 7, 1))
+    earlier = NOW - register.REMEMBER_CHECKS_FOR - timedelta(days=1)
+    entries: dict[str, register.Entry | None] = {key(summer): register.apply_issued(None, summer)}
+    first = steps.answer_checks(entries, [check_of(summer, requested_at=earlier)], earlier, RULES)
+    second = steps.answer_checks(first.entries, [check_of(summer, requested_at=NOW)], NOW, RULES)
+    stored = second.entries[key(summer)]
     assert [c["number"] for c in stored["checks"]] == [2]  # the first is forgotten, not renumbered
     assert stored["checks_total"] == 2 and second.answers[0].number == 2
 

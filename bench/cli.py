@@ -242,6 +242,35 @@ def risk_throughput_cmd(
     _run(opts, [("risk-throughput", risk_throughput.job(opts, checks, invoices, rounds))])
 
 
+@app.command("cluster")
+def cluster_cmd(
+    ctx: typer.Context,
+    checks: Annotated[int | None, typer.Option(help="check requests K (default 10,000; quick 2,000)")] = None,
+    invoices: Annotated[
+        int | None, typer.Option(help="issued invoices M (default 10,000; quick 2,000)")
+    ] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="single/cluster pairs, alternating order")] = 1,
+    quick: QuickOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """The pipeline on the single-node servers vs the local cluster (deploy/local/cluster.sh), same
+    backlog: what replication costs, as ratios."""
+    from bench import cluster_cost
+
+    opts = _merge(ctx, quick, record, profile)
+    _run(opts, [("cluster", cluster_cost.job(opts, checks, invoices, rounds))])
+
+
+@app.command("rebalance")
+def rebalance_cmd(ctx: typer.Context, quick: QuickOpt = False, record: RecordOpt = None) -> None:
+    """Time for W workers started at once over P partitions to be all ready (the group's rebalance)."""
+    from bench import rebalance
+
+    opts = _merge(ctx, quick, record, False)
+    _run(opts, [("rebalance", rebalance.job(opts))])
+
+
 @app.command("encryption")
 def encryption_cmd(
     ctx: typer.Context,

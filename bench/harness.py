@@ -143,7 +143,10 @@ class Stack:
     async def __aenter__(self) -> Stack:
         await ensure_topics(self.settings)
         self.engine = NativeEngine(self.settings)
-        await asyncio.to_thread(migrations.migrate, self.engine)
+        if self.settings.clickhouse_cluster:  # every node of the cluster (bench cluster)
+            await asyncio.to_thread(migrations.migrate_configured, self.settings)
+        else:
+            await asyncio.to_thread(migrations.migrate, self.engine)
         self._offsets = AIOKafkaConsumer(
             **client_kwargs(self.settings), group_id=None, enable_auto_commit=False
         )
@@ -165,10 +168,14 @@ class Stack:
         with contextlib.suppress(Exception):
             await self.delete_topics()
         if self.engine is not None:
+            drop = f"DROP DATABASE IF EXISTS {self.settings.clickhouse_database}"
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(
-                    self.engine.execute, f"DROP DATABASE IF EXISTS {self.settings.clickhouse_database}"
-                )
+                await asyncio.to_thread(self.engine.execute, drop)
+            if self.settings.clickhouse_cluster:
+                with contextlib.suppress(Exception):
+                    for node, _leader in await asyncio.to_thread(migrations.cluster_nodes, self.settings):
+                        await asyncio.to_thread(node.execute, drop)
+                        node.close()
             self.engine.close()
             self.engine = None
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -190,6 +197,10 @@ class Stack:
             FAPIAO_TOPIC_PARTITIONS=str(s.topic_partitions),
             FAPIAO_CLICKHOUSE_HOST=s.clickhouse_host,
             FAPIAO_CLICKHOUSE_PORT=str(s.clickhouse_port),
+            FAPIAO_CLICKHOUSE_ALT_HOSTS=s.clickhouse_alt_hosts,
+            FAPIAO_CLICKHOUSE_CLUSTER=s.clickhouse_cluster,
+            FAPIAO_TOPIC_REPLICATION=str(s.topic_replication),
+            FAPIAO_TOPIC_MIN_INSYNC_REPLICAS=str(s.topic_min_insync_replicas),
             FAPIAO_DATA_DIR=str(s.data_dir),
             FAPIAO_LOG_JSON="false",
             FAPIAO_LOG_LEVEL="INFO",

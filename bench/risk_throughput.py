@@ -174,7 +174,8 @@ def _machine_busy() -> tuple[float, float]:
 
 
 def _server_pids() -> dict[str, list[int]]:
-    """The local Kafka broker and ClickHouse server processes (read only, to account their CPU)."""
+    """The local Kafka broker and ClickHouse server processes (read only, to account their CPU), and
+    those of the local cluster apart (bench cluster)."""
     found: dict[str, list[int]] = {"kafka": [], "clickhouse": []}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -184,10 +185,14 @@ def _server_pids() -> dict[str, list[int]]:
                 cmdline = f.read()
         except OSError:
             continue
+        # deploy/local/cluster.sh's nodes keep their state under .../cluster/: counted apart
+        cluster = "-cluster" if b"/cluster/" in cmdline else ""
         if b"kafka.Kafka" in cmdline:
-            found["kafka"].append(int(entry.name))
+            found.setdefault("kafka" + cluster, []).append(int(entry.name))
         elif b"clickhouse" in cmdline.split(b"\0", 1)[0] and b"server" in cmdline:
-            found["clickhouse"].append(int(entry.name))
+            found.setdefault("clickhouse" + cluster, []).append(int(entry.name))
+        elif b"ZooKeeperServerMain" in cmdline and cluster:
+            found.setdefault("zookeeper-cluster", []).append(int(entry.name))
     return found
 
 
@@ -221,13 +226,27 @@ class PipelineStack(Stack):
     """A Stack whose worker runs with or without the risk stage (and field encryption) and loads models
     from a given folder."""
 
-    def __init__(self, name: str, *, risk: bool, models_dir: Path, encrypt: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        risk: bool,
+        models_dir: Path,
+        encrypt: bool = True,
+        servers: dict[str, object] | None = None,
+    ) -> None:
+        """`servers`: settings naming other servers (bench cluster: the brokers and ClickHouse nodes)."""
         self.risk = risk
         self.models_dir = models_dir
         self.encrypt = encrypt
         super().__init__(
             name,
-            settings_overrides={"risk_enabled": risk, "models_dir": models_dir, "field_encryption": encrypt},
+            settings_overrides={
+                "risk_enabled": risk,
+                "models_dir": models_dir,
+                "field_encryption": encrypt,
+                **(servers or {}),
+            },
         )
 
     def env(self) -> dict[str, str]:
@@ -292,11 +311,15 @@ async def run_pipeline(
     progress: Progress,
     encrypt: bool = True,
     bench: str = "risk-throughput",
+    server_settings: dict[str, object] | None = None,
 ) -> Run:
     out = Run(label, risk)
     k = len(data.checks)
     stack_name = f"{bench}-{label.replace(' ', '-')}"
-    async with PipelineStack(stack_name, risk=risk, models_dir=models_dir, encrypt=encrypt) as stack:
+    pipeline = PipelineStack(
+        stack_name, risk=risk, models_dir=models_dir, encrypt=encrypt, servers=server_settings
+    )
+    async with pipeline as stack:
         out.logs = stack.logs
         issued_topic, status_topic = stack.topic("invoices.issued"), stack.topic("invoices.status")
         results_topic = stack.topic("checks.results")

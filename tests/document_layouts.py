@@ -6,6 +6,7 @@ holds the real files these reproduce; see its README).
   `Doc_0/Tags/CustomTag.xml` (indexed by `CustomTags.xml`), some fields again in `DocInfo/CustomDatas`,
   the QR code a PNG under `Doc_0/Res/` drawn by an ImageObject, no invoice XML attached.
 - `image_only_ofd`: an OFD that is one page image (the face rendered, QR code included).
+- `vector_qr_ofd`: the 数电 OFD with its QR code drawn as path objects instead of an image.
 - `bank_receipt_pdf`: a bank's 电子回单 with payer and payee names: not an invoice.
 - `broken_cjk_pdf`: an invoice PDF whose CJK font lost its ToUnicode map (ASCII digits still right).
 """
@@ -223,3 +224,34 @@ def broken_cjk_pdf(invoice: InvoiceIssued) -> bytes:
     data = invoice_pdf(invoice)
     assert data.count(b"/ToUnicode") == 1
     return data.replace(b"/ToUnicode", b"/ToUnicodX")
+
+
+def vector_qr_ofd(invoice: InvoiceIssued) -> bytes:
+    """The 数电 OFD with its QR code drawn as path objects (one filled square per dark module, in the
+    page's millimetres) instead of an image."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(qr_text(invoice))
+    modules = code.get_matrix()
+    size = 20.0 / len(modules)  # a 20 mm QR code at (6.5, 6), where the real page draws its image
+    squares = "".join(
+        f'<ofd:PathObject ID="{900 + r * len(row) + c}" Boundary="{6.5 + c * size:.3f} {6 + r * size:.3f} '
+        f'{size:.3f} {size:.3f}" Fill="true" Stroke="false"><ofd:FillColor Value="0 0 0"/>'
+        f"<ofd:AbbreviatedData>M 0 0 L {size:.3f} 0 L {size:.3f} {size:.3f} L 0 {size:.3f} C"
+        "</ofd:AbbreviatedData></ofd:PathObject>"
+        for r, row in enumerate(modules)
+        for c, dark in enumerate(row)
+        if dark
+    )
+    ofd = digital_ofd(invoice)
+    page = _member(ofd, "Doc_0/Pages/Page_0/Content.xml").decode("utf-8")
+    image = '<ofd:ImageObject ID="120" CTM="20 0 0 20 0 0" Boundary="6.5 6 20 20" ResourceID="119"/>'
+    return with_member(ofd, "Doc_0/Pages/Page_0/Content.xml", page.replace(image, squares).encode("utf-8"))
+
+
+def _member(ofd: bytes, name: str) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(ofd)) as archive:
+        return archive.read(name)

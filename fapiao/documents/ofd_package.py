@@ -13,7 +13,6 @@ Every path is resolved inside the archive and vetted (`safe_zip.resolve`); a mis
 
 from __future__ import annotations
 
-import math
 import posixpath
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from xml.etree.ElementTree import Element
 
 from fapiao.documents.exceptions import DocumentError
 from fapiao.documents.invoice_xml import local_name, parse_xml
+from fapiao.documents.ofd_geometry import number, numbers, placement
+from fapiao.documents.ofd_paths import DrawnPath, drawn_path
 from fapiao.documents.printed_lines import Piece
 from fapiao.documents.safe_zip import SafeZip, resolve
 
@@ -41,6 +42,8 @@ class OfdPackage:
     images: list[str] = field(default_factory=list)  # archive paths of the images the pages draw
     tags: dict[str, list[str]] = field(default_factory=dict)  # CustomTag field name -> object ids
     attachments: list[str] = field(default_factory=list)  # archive paths of attached XML files
+    paths: list[DrawnPath] = field(default_factory=list)  # the first page's path objects, template first
+    page_mm: tuple[float, float] = (210.0, 140.0)  # the first page's PhysicalBox width and height
 
 
 def read_package(archive: SafeZip) -> OfdPackage:
@@ -69,7 +72,8 @@ def read_package(archive: SafeZip) -> OfdPackage:
         if e.get("BaseLoc")
     }
     pages = [e.get("BaseLoc", "") for e in _named(document.iter(), "Page") if e.get("BaseLoc")]
-    for base in pages[:MAX_PAGES]:
+    package.page_mm = _box(document) or package.page_mm
+    for index, base in enumerate(pages[:MAX_PAGES]):
         page_path = resolve(doc_dir, base)
         if not archive.has(page_path):
             continue
@@ -80,30 +84,40 @@ def read_package(archive: SafeZip) -> OfdPackage:
             parsed = _optional(archive, template) if template else None
             if parsed is not None:
                 drawn.append(parsed)
-        for content in drawn:
-            _objects(content, package, media)
+        if index == 0:
+            package.page_mm = _box(page) or package.page_mm
+        paths = [_objects(content, package, media) for content in drawn]
+        if index == 0:  # templates are the background: their paths first, the page's over them
+            package.paths = [p for layer in reversed(paths) for p in layer]
     package.tags = _custom_tags(archive, document, doc_dir)
     package.attachments = _attachment_files(archive, document, doc_dir)
     return package
 
 
-def _objects(content: Element, package: OfdPackage, media: dict[str, str]) -> None:
+def _objects(content: Element, package: OfdPackage, media: dict[str, str]) -> list[DrawnPath]:
+    """Record the content's text and image objects in the package; its path objects, in order."""
     count = 0
+    paths: list[DrawnPath] = []
     for element in content.iter():
         name = local_name(element)
-        if name not in ("TextObject", "ImageObject"):
+        if name not in ("TextObject", "ImageObject", "PathObject"):
             continue
         count += 1
         if count > MAX_OBJECTS:
-            return
+            break
+        if name == "PathObject":
+            if (drawn := drawn_path(element)) is not None:
+                paths.append(drawn)
+            continue
         if name == "ImageObject":
-            path = media.get(element.get("ResourceID", ""))
-            if path and path not in package.images:
-                package.images.append(path)
+            image = media.get(element.get("ResourceID", ""))
+            if image and image not in package.images:
+                package.images.append(image)
             continue
         piece = _piece(element)
         if piece is not None:
             package.texts.append(TextObject(element.get("ID", ""), piece))
+    return paths
 
 
 def _piece(element: Element) -> Piece | None:
@@ -112,13 +126,16 @@ def _piece(element: Element) -> Piece | None:
     text = "".join((c.text or "").strip() for c in codes)
     if not text:
         return None
-    bx, by = _numbers(element.get("Boundary", ""), 2) or (0.0, 0.0)
-    x0 = _float(codes[0].get("X"))
-    y0 = _float(codes[0].get("Y"))
-    a, b, c, d, e, f = _numbers(element.get("CTM", ""), 6) or (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    scale = math.sqrt(abs(a * d - b * c)) or 1.0
-    size = _float(element.get("Size")) * scale
-    return Piece(bx + a * x0 + c * y0 + e, by + b * x0 + d * y0 + f, 0.0, size, text)
+    place, scale = placement(element)
+    x, y = place(number(codes[0].get("X")), number(codes[0].get("Y")))
+    return Piece(x, y, 0.0, number(element.get("Size")) * scale, text)
+
+
+def _box(root: Element) -> tuple[float, float] | None:
+    """Width and height of the first PhysicalBox (a page's Area, or the document's PageArea)."""
+    text = _first_text(root, "PhysicalBox")
+    box = numbers(text or "", 4)
+    return (box[2], box[3]) if box else None
 
 
 def _media(archive: SafeZip, document: Element, doc_dir: str) -> dict[str, str]:
@@ -200,22 +217,6 @@ def _resolve_quietly(base: str, reference: str) -> str | None:
         return resolve(base, reference)
     except DocumentError:
         return None
-
-
-def _numbers(text: str, count: int) -> tuple[float, ...] | None:
-    try:
-        values = tuple(float(v) for v in text.split()[:count])
-    except ValueError:
-        return None
-    return values if len(values) == count and all(math.isfinite(v) for v in values) else None
-
-
-def _float(text: str | None) -> float:
-    try:
-        value = float(text or 0)
-    except ValueError:
-        return 0.0
-    return value if math.isfinite(value) else 0.0
 
 
 def _first_text(root: Element, name: str) -> str | None:

@@ -19,9 +19,10 @@ from fapiao.documents.invoice_xml import fields_from_xml, graph_code, parse_xml
 from fapiao.documents.model import Extraction, Source
 from fapiao.documents.normalize import canonical
 from fapiao.documents.ofd_package import OfdPackage, read_package
+from fapiao.documents.ofd_paths import render
 from fapiao.documents.printed_lines import lines
 from fapiao.documents.qr_fields import fields_from_qr, read_qr
-from fapiao.documents.qr_image import scan_base64_image, scan_image_bytes
+from fapiao.documents.qr_image import NOTHING, QrScan, scan_base64_image, scan_image_bytes, scan_qr
 from fapiao.documents.reconcile import printed_sources, reconcile, refuse_unless_invoice
 from fapiao.documents.safe_zip import SafeZip, ZipLimits
 
@@ -68,6 +69,10 @@ def read_ofd(data: bytes, file_name: str) -> Extraction:
             scan_texts, scan_unreadable = _image_qr_codes(archive, package)
             qr_texts += scan_texts
             qr_unreadable += scan_unreadable
+        if not any(fields_from_qr(t) for t in qr_texts) and package.paths:
+            drawn = _drawn_qr_codes(package)  # a QR code drawn as vector paths
+            qr_texts += drawn.texts
+            qr_unreadable += drawn.unreadable
     text = "\n".join(lines([t.piece for t in package.texts]))
     by_source: dict[Source, dict[str, str]] = {}
     if xml_fields:
@@ -115,6 +120,11 @@ def _image_qr_codes(archive: SafeZip, package: OfdPackage) -> tuple[list[str], i
         if any(fields_from_qr(t) for t in scan.texts):
             break
     return texts, unreadable
+
+
+def _drawn_qr_codes(package: OfdPackage) -> QrScan:
+    image = render(package.paths, *package.page_mm)
+    return scan_qr(image) if image is not None else NOTHING
 
 
 def _tag_fields(package: OfdPackage) -> dict[str, str]:

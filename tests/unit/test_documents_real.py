@@ -15,6 +15,7 @@ from PIL import Image
 from fapiao.demo.documents import qr_text, sample_invoices
 from fapiao.documents import DocumentError, Source, read_document
 from fapiao.documents.invoice_text import cjk_readable, fields_by_shape, fields_from_text, party_name
+from fapiao.documents.ofd_paths import MAX_PATHS, DrawnPath, render
 from fapiao.documents.printed_lines import Piece, lines
 from fapiao.documents.qr_image import MAX_IMAGE_PIXELS, scan_image_bytes
 from fapiao.documents.to_check import check_fields
@@ -23,6 +24,7 @@ from tests.document_layouts import (
     broken_cjk_pdf,
     digital_ofd,
     image_only_ofd,
+    vector_qr_ofd,
     with_member,
 )
 from tests.hostile_documents import big_page_pdf
@@ -221,6 +223,14 @@ def test_digital_ofd_with_a_dtd_in_its_field_map_is_still_refused() -> None:
     assert _refusal("a.ofd", ofd) == "xml_forbidden"
 
 
+def test_digital_ofd_whose_qr_code_is_drawn_as_paths() -> None:
+    invoice = INVOICES["32"]
+    extraction = read_document("v.ofd", vector_qr_ofd(invoice))
+    number = extraction.fields["invoice_number"]
+    assert number.source is Source.QR and number.confidence == 1.0
+    assert check_fields(extraction).amount == invoice.total
+
+
 def test_image_only_ofd_is_read_from_its_qr_code() -> None:
     invoice = INVOICES["32"]
     extraction = read_document("scan.ofd", image_only_ofd(invoice))
@@ -362,3 +372,10 @@ def test_qr_strings_with_blank_fields_as_real_digital_invoices_print_them() -> N
     assert blank != qr_text(invoice)
     ofd = digital_ofd(invoice, qr=blank)
     assert read_document("a.ofd", ofd).fields["invoice_number"].source is Source.QR
+
+
+def test_path_drawing_is_bounded() -> None:
+    square = DrawnPath((((0.0, 0.0), (1.0, 0.0), (1.0, 1.0)),), True, False, 0.3, 0)
+    assert render([square], 210, 140) is not None
+    assert render([square], 14_400 / 2.83, 140) is None  # a page too large to draw
+    assert render([square] * (MAX_PATHS + 1), 210, 140) is None  # too many objects

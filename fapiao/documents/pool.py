@@ -39,6 +39,10 @@ _RECYCLE_AFTER = 500  # documents per worker before it is replaced (fragmented h
 _MAX_ANSWER_BYTES = 1 << 20  # an Extraction as JSON is a few KB
 
 
+class PoolClosed(RuntimeError):
+    """A document arrived while the process shuts down."""
+
+
 @dataclass(frozen=True)
 class PoolLimits:
     workers: int = 2
@@ -184,7 +188,12 @@ class DocumentPool:
 
     @contextlib.contextmanager
     def _worker(self) -> Iterator[_Worker]:
-        worker = self._idle.get()
+        while True:  # never wait for ever: a closed pool puts no worker back
+            if self._closed:
+                raise PoolClosed("the document pool is closed")
+            with contextlib.suppress(queue.Empty):
+                worker = self._idle.get(timeout=0.5)
+                break
         try:
             yield worker
         finally:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fapiao.documents import DocumentError, read_document
-from fapiao.documents.pool import DocumentPool, PoolLimits
+from fapiao.documents.pool import DocumentPool, PoolClosed, PoolLimits
 from tests.hostile_documents import inflating_pdf
 
 REAL = Path(__file__).parent.parent / "fixtures" / "real"
@@ -57,3 +57,10 @@ def test_a_document_over_time_has_its_worker_killed_and_replaced() -> None:
         assert documents.read("a.ofd", (REAL / "older-attachment.ofd").read_bytes()).value("invoice_code")
     finally:
         documents.close()
+
+
+def test_a_closed_pool_refuses_instead_of_waiting_for_ever() -> None:
+    documents = DocumentPool(PoolLimits(workers=1))
+    documents.close()
+    with pytest.raises(PoolClosed):
+        documents.read("a.ofd", (REAL / "older-attachment.ofd").read_bytes())

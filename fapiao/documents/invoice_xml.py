@@ -38,7 +38,7 @@ def parse_xml(data: bytes) -> Element:
         return fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
         raise DocumentError("xml_forbidden") from None
-    except (ParseError, ValueError):
+    except (ParseError, ValueError, LookupError):  # LookupError: an unknown declared encoding
         raise DocumentError("xml_malformed") from None
 
 

@@ -95,7 +95,10 @@ def _qr_codes(data: bytes) -> tuple[list[str], int]:
     unreadable = 0
     try:
         for index in range(min(len(pdf), MAX_PAGES)):
-            page = pdf[index]
+            try:
+                page = pdf[index]
+            except pypdfium2.PdfiumError:  # a damaged page: no QR code from it (its text may still read)
+                continue
             scale = render_scale(*page.get_size())
             if scale is None:
                 raise DocumentError("pdf_page_too_large")

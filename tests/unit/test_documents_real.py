@@ -27,7 +27,7 @@ from tests.document_layouts import (
     vector_qr_ofd,
     with_member,
 )
-from tests.hostile_documents import big_page_pdf
+from tests.hostile_documents import big_page_pdf, pdf_bytes
 
 REAL = Path(__file__).parent.parent / "fixtures" / "real"
 INVOICES = sample_invoices()
@@ -379,3 +379,20 @@ def test_path_drawing_is_bounded() -> None:
     assert render([square], 210, 140) is not None
     assert render([square], 14_400 / 2.83, 140) is None  # a page too large to draw
     assert render([square] * (MAX_PATHS + 1), 210, 140) is None  # too many objects
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code"),
+    [
+        # found by mutating the real files: each raised an exception that was not a DocumentError
+        ("a.xml", b'<?xml version="1.0" encoding="UNaN-8"?><EInvoice/>', "xml_malformed"),
+        (
+            "a.pdf",
+            pdf_bytes([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 2 >>"]),
+            "pdf_unreadable",
+        ),
+    ],
+    ids=["unknown XML encoding", "page count that lies"],
+)
+def test_damage_found_by_mutation_is_a_document_error(name: str, data: bytes, code: str) -> None:
+    assert _refusal(name, data) == code

@@ -12,14 +12,15 @@ from typing import Any
 from fapiao.analytics.narrative import RiskySeller
 from fapiao.analytics.trend_sql import CURRENT_FIGURES
 
-# Over the sellers' unit figures of the period's days (fapiao.analytics.units: each check once, at its
-# newest result), made known first: the candidates with the most checks answered with a problem
-# verdict, and the exact figures of listed sellers. Rows of (seller, any envelope, checks, problem).
+# Candidates: sellers by their result rows with a problem verdict in the months the period touches
+# (sellers_monthly: cheap, and never below their exact problem checks), a page at a time.
 CANDIDATES_SQL = (
-    "SELECT dim, any(name), sumIf(checks, vkey = '*') AS n, sumIf(checks, vkey = '!') AS problem "
-    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') GROUP BY dim HAVING problem > 0 "
-    "ORDER BY problem DESC, dim LIMIT %(limit)s"
+    "SELECT seller_ref, sum(problem_results) AS problem FROM sellers_monthly "
+    "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
+    "GROUP BY seller_ref HAVING problem > 0 ORDER BY problem DESC, seller_ref LIMIT %(offset)s, %(count)s"
 )
+# Exact figures of listed sellers over the period's days, from their unit figures (each check once, at
+# its newest result): rows of (seller, any envelope, checks, problem checks).
 EXACT_SQL = (
     "SELECT dim, any(name), sumIf(checks, vkey = '*'), sumIf(checks, vkey = '!') "
     f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') AND dim IN %(keys)s GROUP BY dim"

@@ -92,13 +92,27 @@ CURRENT_FIGURES = (
 )
 
 
-def top_sql(query: TrendQuery) -> str:
-    """The sellers or requesters with the most checks in the period (exact: each check once, at its
-    newest result), once the period's units are known."""
+def bounds_sql(query: TrendQuery) -> str:
+    """Sellers or requesters by their result rows in the period (sellers: in its months), a page at a
+    time (`offset`, `count`): cheap upper bounds of their exact checks, for fapiao.analytics.ranking."""
+    if query.dimension is Dimension.SELLER:
+        return (
+            "SELECT seller_ref AS key, sum(results) AS rows FROM sellers_monthly "
+            "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
+            "GROUP BY key ORDER BY rows DESC, key LIMIT %(offset)s, %(count)s"
+        )
     return (
-        f"SELECT dim AS key, sum(checks) AS n FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '*' "
-        "GROUP BY key ORDER BY n DESC, key LIMIT %(top)s"
+        "SELECT requester_ref AS key, countMerge(results) AS rows FROM requesters_daily "
+        "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
+        "AND vkey = '*' GROUP BY key ORDER BY rows DESC, key LIMIT %(offset)s, %(count)s"
     )
+
+
+# The exact checks of listed sellers or requesters over the period's days (their units known).
+EXACT_CHECKS_SQL = (
+    f"SELECT dim, sum(checks) FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '*' "
+    "AND dim IN %(keys)s GROUP BY dim"
+)
 
 
 def raw_sql(query: TrendQuery) -> str:

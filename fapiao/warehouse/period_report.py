@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from fapiao.analytics import sellers
 from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.narrative import PeriodFacts, RiskySeller
+from fapiao.analytics.ranking import exact_top
 from fapiao.analytics.reveal import open_facts
 from fapiao.analytics.series import Series, Trend
 from fapiao.analytics.trends import TrendQuery, cache_source
@@ -37,18 +39,33 @@ class PeriodData:
 def risky_sellers(
     engine: Engine, org_id: str, query: TrendQuery, limit: int = TOP_SELLERS
 ) -> list[RiskySeller]:
-    """The riskiest sellers of the period: candidates by problem checks and by alerts, with their exact
-    figures (the period's seller units made known first)."""
+    """The riskiest sellers of the period, by exact problem checks plus alerts: candidates by problem
+    rows (an upper bound) and by alerts, exact figures for those (fapiao.analytics.ranking)."""
     by_seller = TrendQuery(query.date_from, query.date_to, dimension=Dimension.SELLER)
     remember_units(engine, org_id, by_seller)
     params = by_seller.params(org_id) | {"limit": limit * 4, "cache_source": cache_source(by_seller)}
     _, current = query.spans()
     params |= current.params()
-    candidates = engine.execute(sellers.CANDIDATES_SQL, params)
     alerted = engine.execute(sellers.ALERTED_SQL, params)
-    missing = tuple(sorted({str(r[0]) for r in alerted} - {str(r[0]) for r in candidates}))
-    exact = candidates + (engine.execute(sellers.EXACT_SQL, params | {"keys": missing}) if missing else [])
-    return sellers.rank(exact, alerted, limit)
+    alerts = {str(r[0]): int(r[1]) for r in alerted}
+    # a seller outside the (truncated) alerted list has at most as many alerts as its last
+    slack = min(alerts.values()) if len(alerts) >= limit * 4 else 0
+    figures: dict[str, tuple[Any, ...]] = {}
+
+    def bounds(offset: int, count: int) -> list[tuple[str, int]]:
+        rows = engine.execute(sellers.CANDIDATES_SQL, params | {"offset": offset, "count": count})
+        return [(str(k), int(n)) for k, n in rows]
+
+    def exact(keys: list[str]) -> dict[str, int]:
+        wanted = tuple(sorted(set(keys) | set(alerts)))
+        if wanted:
+            figures.update(
+                {str(r[0]): tuple(r) for r in engine.execute(sellers.EXACT_SQL, params | {"keys": wanted})}
+            )
+        return {k: int(figures[k][3]) + alerts.get(k, 0) for k in wanted if k in figures}
+
+    exact_top(bounds, exact, limit, first_page=limit * 4, slack=slack)
+    return sellers.rank(figures.values(), alerted, limit)
 
 
 STEPS = ("total", "region", "type", "verdict", "sellers")

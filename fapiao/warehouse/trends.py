@@ -12,15 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from fapiao.analytics import units as unit_figures
+from fapiao.analytics.ranking import exact_top
 from fapiao.analytics.series import Trend, build_trend
 from fapiao.analytics.trend_sql import (
+    EXACT_CHECKS_SQL,
     FINGERPRINT_SQL,
     MARKERS_SQL,
     alerts_sql,
+    bounds_sql,
     compute_sql,
     figures_sql,
     raw_sql,
-    top_sql,
     unit_dates,
 )
 from fapiao.analytics.trends import Source, TrendQuery, cache_source
@@ -78,8 +80,20 @@ def _stale(engine: Engine, query: TrendQuery, params: dict[str, Any]) -> tuple[d
 
 
 def _top_of_known(engine: Engine, query: TrendQuery, params: dict[str, Any]) -> tuple[str, ...]:
-    rows = engine.execute(top_sql(query), params | {"top": query.top})
-    return tuple(str(row[0]) for row in rows)
+    """The top sellers or requesters of the period by exact checks (its units known): candidates by
+    their rollup row counts, which never undercount (fapiao.analytics.ranking)."""
+
+    def bounds(offset: int, count: int) -> list[tuple[str, int]]:
+        rows = engine.execute(bounds_sql(query), params | {"offset": offset, "count": count})
+        return [(str(k), int(n)) for k, n in rows]
+
+    def exact(keys: list[str]) -> dict[str, int]:
+        if not keys:
+            return {}
+        rows = engine.execute(EXACT_CHECKS_SQL, params | {"keys": tuple(keys)})
+        return {str(k): int(n) for k, n in rows}
+
+    return tuple(key for key, _ in exact_top(bounds, exact, query.top, first_page=4 * query.top))
 
 
 def _top(engine: Engine, org_id: str, query: TrendQuery, params: dict[str, Any]) -> tuple[str, ...]:

@@ -19,14 +19,18 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from fapiao import topics
+from fapiao.analytics.catalog import ANALYTICS_TZ, Bucket, Dimension
+from fapiao.analytics.trends import TrendQuery
 from fapiao.bus import Publisher, consumer_lag
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
+from fapiao.warehouse.trends import fetch_trend
 from schemas.events import CheckRequested, Verdict
 from tests.factories import check_of, issued
 from tests.integration.conftest import _env, private_stack
@@ -156,3 +160,16 @@ async def test_worker_killed_and_stopped_mid_backlog_answers_every_check(
     assert {n for n, _ in per_check.values()} == {1}
     assert {verdict for _, verdict in per_check.values()} == {Verdict.NOT_FOUND.value}
     assert lag == 0, f"{lag} records of the pipeline's topics processed but never committed"
+
+    # every figure the dashboards show counts each check once after the kill -9 (issue 15): the
+    # rollups' own row counts include every redelivered copy, the trends and rankings do not
+    today = datetime.now(UTC).astimezone(ZoneInfo(ANALYTICS_TZ)).date()
+    span = (today - timedelta(days=1), today)
+    copies = int(engine.execute("SELECT countMerge(results) FROM checks_hourly WHERE vkey = '*'")[0][0])
+    print(f"after kill -9: {copies} result rows in checks_hourly for {BACKLOG} checks")
+    for dimension in (None, Dimension.VERDICT, Dimension.REQUESTER):
+        trend = fetch_trend(engine, "public", TrendQuery(*span, Bucket.DAY, dimension))
+        shown = {s.key: s.current.checks for s in trend.series if s.current.checks}
+        assert sum(shown.values()) == BACKLOG, (dimension, shown, f"{copies} result rows in the rollups")
+    verdicts = fetch_trend(engine, "public", TrendQuery(*span, Bucket.HOUR, Dimension.VERDICT))
+    assert {s.key: s.current.checks for s in verdicts.series} == {Verdict.NOT_FOUND.value: BACKLOG}

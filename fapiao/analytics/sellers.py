@@ -12,19 +12,21 @@ from typing import Any
 from fapiao.analytics.narrative import RiskySeller
 from fapiao.analytics.trend_sql import CURRENT_FIGURES
 
-# Candidates: sellers by their result rows with a problem verdict in the months the period touches
-# (sellers_monthly: cheap, and never below their exact problem checks), a page at a time.
+# Candidates: sellers by their result rows with a problem verdict in the period's days (sellers_daily
+# under '!', ordered by day: the period's rows only; row counts, never below the exact problem checks),
+# a page at a time.
 CANDIDATES_SQL = (
-    "SELECT seller_ref, sum(problem_results) AS problem FROM sellers_monthly "
-    "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
-    "GROUP BY seller_ref HAVING problem > 0 ORDER BY problem DESC, seller_ref LIMIT %(offset)s, %(count)s"
+    "SELECT seller_ref, countMerge(results) AS problem FROM sellers_daily "
+    "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) AND vkey = '!' "
+    "GROUP BY seller_ref ORDER BY problem DESC, seller_ref LIMIT %(offset)s, %(count)s"
 )
-# Exact figures of listed sellers over the period's days, from their unit figures (each check once, at
-# its newest result): rows of (seller, any envelope, checks, problem checks).
-EXACT_SQL = (
+# Exact figures of listed sellers (or of all) over the period's days, from their unit figures (each
+# check once, at its newest result): rows of (seller, any envelope, checks, problem checks).
+ALL_SQL = (
     "SELECT dim, any(name), sumIf(checks, vkey = '*'), sumIf(checks, vkey = '!') "
-    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') AND dim IN %(keys)s GROUP BY dim"
+    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') GROUP BY dim"
 )
+EXACT_SQL = ALL_SQL.replace(" GROUP BY", " AND dim IN %(keys)s GROUP BY")
 ALERTED_SQL = (
     "SELECT seller_ref, uniqExact(check_id) AS n, any(seller_sealed) FROM risk_alerts "
     "WHERE org_id = %(org_id)s AND seller_ref != '' AND raised_date >= toDate(%(d_start)s) "

@@ -93,25 +93,31 @@ CURRENT_FIGURES = (
 
 
 def bounds_sql(query: TrendQuery) -> str:
-    """Sellers or requesters by their result rows in the period (sellers: in its months), a page at a
-    time (`offset`, `count`): cheap upper bounds of their exact checks, for fapiao.analytics.ranking."""
-    if query.dimension is Dimension.SELLER:
-        return (
-            "SELECT seller_ref AS key, sum(results) AS rows FROM sellers_monthly "
-            "WHERE org_id = %(org_id)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
-            "GROUP BY key ORDER BY rows DESC, key LIMIT %(offset)s, %(count)s"
-        )
+    """Sellers or requesters by their result rows in the period's days, a page at a time (`offset`,
+    `count`): upper bounds of their exact checks, for fapiao.analytics.ranking. Row counts only (no set
+    is merged), from the rollups ordered by day first, so the period's rows are read, nothing else;
+    tight (within the share of redelivered and re-versioned rows), so one page usually decides."""
+    table, key = (
+        ("sellers_daily", "seller_ref")
+        if query.dimension is Dimension.SELLER
+        else ("requesters_daily", "requester_ref")
+    )
     return (
-        "SELECT requester_ref AS key, countMerge(results) AS rows FROM requesters_daily "
+        f"SELECT {key} AS key, countMerge(results) AS rows FROM {table} "
         "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) "
         "AND vkey = '*' GROUP BY key ORDER BY rows DESC, key LIMIT %(offset)s, %(count)s"
     )
 
 
-# The exact checks of listed sellers or requesters over the period's days (their units known).
+# The exact checks of listed sellers or requesters over the period's days (their units known), and of
+# all of them (when many are close to the N-th: fapiao.analytics.ranking).
 EXACT_CHECKS_SQL = (
     f"SELECT dim, sum(checks) FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '*' "
     "AND dim IN %(keys)s GROUP BY dim"
+)
+ALL_CHECKS_SQL = (
+    f"SELECT dim, sum(checks) AS n FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '*' "
+    "GROUP BY dim ORDER BY n DESC, dim LIMIT %(top)s"
 )
 
 

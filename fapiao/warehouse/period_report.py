@@ -64,7 +64,11 @@ def risky_sellers(
             )
         return {k: int(figures[k][3]) + alerts.get(k, 0) for k in wanted if k in figures}
 
-    exact_top(bounds, exact, limit, first_page=limit * 4, slack=slack)
+    def everything() -> dict[str, int]:
+        figures.update({str(r[0]): tuple(r) for r in engine.execute(sellers.ALL_SQL, params)})
+        return {k: int(f[3]) + alerts.get(k, 0) for k, f in figures.items()}
+
+    exact_top(bounds, exact, limit, first_page=limit * 4, slack=slack, everything=everything)
     return sellers.rank(figures.values(), alerted, limit)
 
 

@@ -15,6 +15,7 @@ from fapiao.analytics import units as unit_figures
 from fapiao.analytics.ranking import exact_top
 from fapiao.analytics.series import Trend, build_trend
 from fapiao.analytics.trend_sql import (
+    ALL_CHECKS_SQL,
     EXACT_CHECKS_SQL,
     FINGERPRINT_SQL,
     MARKERS_SQL,
@@ -30,6 +31,7 @@ from fapiao.warehouse.engine import Engine
 
 # units computed per query: their literal lists stay well under max_query_size
 _CHUNK = 400
+_KEYS = 1000  # pseudonyms per query (64 characters each)
 
 
 def fetch_trend(engine: Engine, org_id: str, query: TrendQuery) -> Trend:
@@ -88,12 +90,17 @@ def _top_of_known(engine: Engine, query: TrendQuery, params: dict[str, Any]) -> 
         return [(str(k), int(n)) for k, n in rows]
 
     def exact(keys: list[str]) -> dict[str, int]:
-        if not keys:
-            return {}
-        rows = engine.execute(EXACT_CHECKS_SQL, params | {"keys": tuple(keys)})
-        return {str(k): int(n) for k, n in rows}
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), _KEYS):  # literal lists under max_query_size
+            wanted = tuple(keys[start : start + _KEYS])
+            found |= {str(k): int(n) for k, n in engine.execute(EXACT_CHECKS_SQL, params | {"keys": wanted})}
+        return found
 
-    return tuple(key for key, _ in exact_top(bounds, exact, query.top, first_page=4 * query.top))
+    def everything() -> dict[str, int]:
+        return {str(k): int(n) for k, n in engine.execute(ALL_CHECKS_SQL, params | {"top": query.top})}
+
+    top = exact_top(bounds, exact, query.top, first_page=4 * query.top, everything=everything)
+    return tuple(key for key, _ in top)
 
 
 def _top(engine: Engine, org_id: str, query: TrendQuery, params: dict[str, Any]) -> tuple[str, ...]:

@@ -47,3 +47,23 @@ def test_a_part_counted_apart_widens_the_bound_of_unseen_keys() -> None:
         _paged(problems, []), lambda keys: {k: score[k] for k in {*keys, *alerts}}, 1, first_page=1, slack=5
     )
     assert got == [("c", 6)]
+
+
+def test_a_flat_distribution_ends_in_one_full_read_not_one_page_per_key() -> None:
+    exact = {f"k{i:03d}": 10 for i in range(300)}  # everyone tied: no bound ever decides
+    calls: list[tuple[int, int]] = []
+    full = []
+
+    def everything() -> dict[str, int]:
+        full.append(1)
+        return dict(exact)
+
+    got = exact_top(
+        _paged({k: 11 for k in exact}, calls),
+        lambda keys: {k: exact[k] for k in keys},
+        3,
+        4,
+        everything=everything,
+    )
+    assert got == [("k000", 10), ("k001", 10), ("k002", 10)]
+    assert calls == [(0, 4), (4, 8), (12, 16)] and full == [1]

@@ -218,10 +218,10 @@ def bank_receipt_pdf() -> bytes:
     return out.getvalue()
 
 
-def broken_cjk_pdf(invoice: InvoiceIssued) -> bytes:
+def broken_cjk_pdf(invoice: InvoiceIssued, *, qr: str | None = "auto") -> bytes:
     """The demo PDF with its font's /ToUnicode map switched off (same length, so the xref stays right):
     CJK comes out as unrelated characters, ASCII digits stay right, as in older real PDFs."""
-    data = invoice_pdf(invoice)
+    data = invoice_pdf(invoice, qr=qr)
     assert data.count(b"/ToUnicode") == 1
     return data.replace(b"/ToUnicode", b"/ToUnicodX")
 

@@ -123,6 +123,23 @@ def cjk_readable(text: str) -> bool:
     return sum(label in compact for label in _LABELS) >= _READABLE_LABELS
 
 
+# what readable Chinese document text is made of: CJK, ASCII, CJK and full-width punctuation, ¥
+_ORDINARY = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef\x20-\x7e\s¥·×]")
+_GARBLED_SHARE = 0.3
+
+
+def garbled(text: str) -> bool:
+    """Whether the text is mostly what a font without a usable ToUnicode map yields: `(cid:N)` codes
+    and characters of unrelated scripts (then the reader cannot tell an invoice from anything else)."""
+    compact = re.sub(r"\s+", "", text)
+    if not compact:
+        return False
+    cids = re.findall(r"\(cid:\d+\)", compact)
+    rest = re.sub(r"\(cid:\d+\)", "", compact)
+    odd = len(cids) + sum(1 for c in rest if not _ORDINARY.match(c))
+    return odd / (len(cids) + len(rest)) > _GARBLED_SHARE
+
+
 def is_invoice_text(text: str) -> bool:
     """The text calls itself an invoice (发票 in a title or label), as bank receipts and contracts do not."""
     return "发票" in re.sub(r"\s+", "", prepare(text))

@@ -3,8 +3,8 @@
 Readers that know where each piece sits, not in which order it was written: real OFD invoices write
 their labels on a template page and their values on the page, in any order, and some PDFs space every
 character of a line evenly. Pieces whose baselines are within a tolerance form one line, read left to
-right; a space separates two pieces only where the gap is wider than the line's usual gap, so evenly
-spaced characters ("名 称 ： 中 国") come out as words ("名称：中国").
+right; a space separates two pieces where the document prints one, or where the gap is wider than the
+line's usual gap, so evenly spaced characters ("名 称 ： 中 国") come out as words ("名称：中国").
 """
 
 from __future__ import annotations
@@ -26,23 +26,34 @@ class Piece:
 def lines(pieces: list[Piece]) -> list[str]:
     """The text of the pieces as lines, top to bottom."""
     rows: list[list[Piece]] = []
-    for piece in sorted((p for p in pieces if p.text.strip()), key=lambda p: (p.y, p.x)):
+    for piece in sorted((p for p in pieces if p.text), key=lambda p: (p.y, p.x)):
         tolerance = max(piece.size * 0.4, 0.5)
         if rows and abs(rows[-1][0].y - piece.y) <= tolerance:
             rows[-1].append(piece)
         else:
             rows.append([piece])
-    return [_join(sorted(row, key=lambda p: p.x)) for row in rows]
+    joined = (_join(sorted(row, key=lambda p: p.x)) for row in rows)
+    return [line for line in joined if line]
 
 
 def _join(row: list[Piece]) -> str:
-    if len(row) == 1:
-        return row[0].text.strip()
-    gaps = [b.x - (a.x + a.width) for a, b in itertools.pairwise(row) if a.width]
+    """The row's text; a printed blank (a piece of white space) becomes one space before what follows."""
+    printed = [p for p in row if p.text.strip()]
+    if not printed:
+        return ""
+    gaps = [b.x - (a.x + a.width) for a, b in itertools.pairwise(printed) if a.width]
     usual = max(median(gaps), 0.0) if gaps else 0.0
-    out = [row[0].text.strip()]
-    for before, piece in itertools.pairwise(row):
-        gap = piece.x - (before.x + before.width)
-        wide = not before.width or gap > usual * 1.5 + piece.size * 0.3
-        out.append((" " if wide else "") + piece.text.strip())
+    out: list[str] = []
+    blank = False
+    before: Piece | None = None
+    for piece in row:
+        if not piece.text.strip():
+            blank = before is not None
+            continue
+        if before is not None:
+            gap = piece.x - (before.x + before.width)
+            wide = blank or not before.width or gap > usual * 1.5 + piece.size * 0.3
+            out.append(" " if wide else "")
+        out.append(piece.text.strip())
+        before, blank = piece, False
     return "".join(out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fapiao.documents.exceptions import DocumentError
-from fapiao.documents.invoice_text import is_invoice_text, read_printed
+from fapiao.documents.invoice_text import garbled, is_invoice_text, read_printed
 from fapiao.documents.model import (
     AGREED_CONFIDENCE,
     CJK_UNREADABLE,
@@ -74,11 +74,14 @@ def refuse_unless_invoice(
 ) -> None:
     """An invoice shows itself by its data (invoice XML, an invoice QR code: `structured`) or by calling
     itself 发票 and printing a number; a bank receipt, a contract or a letter does neither and is
-    refused with `not_an_invoice`. An invoice face without a readable number gets `unreadable`."""
+    refused with `not_an_invoice`. An invoice face without a readable number, or text too garbled to
+    tell (a broken font and no QR code), gets `unreadable`."""
     if structured:
         return
     if is_invoice_text(text):
         if any("invoice_number" in fields for fields in by_source.values()):
             return
+        raise DocumentError(unreadable)
+    if garbled(text):
         raise DocumentError(unreadable)
     raise DocumentError("not_an_invoice" if text.strip() or other_codes else unreadable)

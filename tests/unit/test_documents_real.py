@@ -14,7 +14,13 @@ from PIL import Image
 
 from fapiao.demo.documents import qr_text, sample_invoices
 from fapiao.documents import DocumentError, Source, read_document
-from fapiao.documents.invoice_text import cjk_readable, fields_by_shape, fields_from_text, party_name
+from fapiao.documents.invoice_text import (
+    cjk_readable,
+    fields_by_shape,
+    fields_from_text,
+    garbled,
+    party_name,
+)
 from fapiao.documents.ofd_paths import MAX_PATHS, DrawnPath, render
 from fapiao.documents.printed_lines import Piece, lines
 from fapiao.documents.qr_image import MAX_IMAGE_PIXELS, scan_image_bytes
@@ -287,6 +293,10 @@ def _letter_ofd() -> bytes:
     return zip_bytes(members)
 
 
+def test_a_garbled_pdf_without_a_qr_code_is_unreadable_not_a_non_invoice() -> None:
+    assert _refusal("old.pdf", broken_cjk_pdf(INVOICES["32"], qr=None)) == "pdf_unreadable"
+
+
 @pytest.mark.parametrize(
     ("name", "build"),
     [("receipt.pdf", bank_receipt_pdf), ("letter.ofd", _letter_ofd)],
@@ -345,6 +355,13 @@ def test_a_longer_digit_run_is_not_cut_into_an_invoice_number() -> None:
 def test_cjk_readability_by_the_labels_every_invoice_prints() -> None:
     assert cjk_readable("发票号码：1\n开票日期：2\n名称：甲\n合计")
     assert not cjk_readable("(cid:3)(cid:4)(cid:7)(cid:8)(cid:9)26112000282966121319\n¥ ¦1179.05")
+    broken = (  # the first lines of broken_cjk_pdf's text layer
+        "(cid:1)(cid:2)(cid:3)(cid:4)((cid:5)(cid:6)(cid:3)(cid:4))\n(cid:3)(cid:4)(cid:7)(cid:8)(cid:9)"
+        "26112000282966121319\n(cid:10)(cid:4)(cid:11)(cid:12)(cid:9)2026(cid:13)09(cid:14)22(cid:11)\n"
+        "(cid:22)(cid:23)(cid:9)(cid:24)(cid:25)(cid:26)(cid:27)(cid:28)(cid:29)(cid:30)(cid:31)€(cid:129)‚ƒ"
+    )
+    assert garbled(broken)
+    assert not garbled("电子回单号码：0011-2233-4455-6677\n付款人 户名：北京澜亭建筑设计有限公司")
 
 
 def test_fields_by_shape_need_valid_tax_ids_and_amounts_that_add_up() -> None:

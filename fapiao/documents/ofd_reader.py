@@ -1,14 +1,14 @@
 """OFD e-invoices (GB/T 33190): a ZIP of XML, read from every place real invoices keep their fields.
 
 Sources, most trusted first: the invoice XML attached to older layouts (with its `GraphCode` QR string,
-or a base64 QR image as 百望 writes it); the QR code (that string, or the QR image the page draws, or
-any image of the package: 数电 OFDs draw it from a PNG/JPEG under `Res/`, image-only OFDs are one page
-image holding it); the OFD's own field map (`CustomTag.xml` naming which text object is 发票号码, 购买方
-名称 …, and `DocInfo/CustomDatas`); and the printed text: labels on the template page, bare values on
-the page, put together by where they are printed (`printed_lines`).
+or a base64 QR image as 百望 writes it); the QR code (that string; else an image a page draws: 数电 OFDs
+draw a PNG/JPEG under `Res/`, an image-only OFD is one page image holding it; else the first page's path
+objects drawn, for a QR code drawn as vectors); the OFD's own field map (`CustomTag.xml` naming which
+text object is 发票号码, 购买方名称 …, and `DocInfo/CustomDatas`); and the printed text: labels on the
+template page, bare values on the page, put together by where they are printed (`printed_lines`).
 
 A package with no invoice in it (no invoice XML, no invoice QR code, no 发票 in its text) is refused
-with `not_an_invoice`; one with nothing readable at all with `ofd_unreadable`.
+with `not_an_invoice`; one with nothing readable at all, or only garbled text, with `ofd_unreadable`.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@
 -- concurrent one), or the fingerprint went down (a retention drop of the month before a Shanghai
 -- day's first hours), the marker differs from the current fingerprint and the unit is computed again.
 -- Partitioned by the unit's month like the rollups, so retention drops them together. Ordered by
--- dimension value before unit: a source's markers (dim '') are one short range, a top-10 seller
--- trend reads its ten sellers' rows, and a ranking reads the months of its period.
+-- vkey and dimension value before unit: a source's markers (vkey '') are one short range, a top-10
+-- seller trend reads its ten sellers' rows, and a full ranking reads the '*' (or '!') rows of its months.
 --
 -- Replaces rollup_counts (008), whose remembered set counts kept the "answered so" semantics (a check
 -- voided after 一致 counted in both) and whose amounts were plain sums: dropped. Nothing to backfill:
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS unit_figures
 )
 ENGINE = ReplacingMergeTree(computed_at)
 PARTITION BY month
-ORDER BY (org_id, source, dim, unit, vkey)
+ORDER BY (org_id, source, vkey, dim, unit)
 SETTINGS index_granularity = 1024;
 
 DROP TABLE IF EXISTS rollup_counts;

@@ -22,11 +22,14 @@ CANDIDATES_SQL = (
 )
 # Exact figures of listed sellers (or of all) over the period's days, from their unit figures (each
 # check once, at its newest result): rows of (seller, any envelope, checks, problem checks).
-ALL_SQL = (
+EXACT_SQL = (
     "SELECT dim, any(name), sumIf(checks, vkey = '*'), sumIf(checks, vkey = '!') "
-    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') GROUP BY dim"
+    f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') AND dim IN %(keys)s GROUP BY dim"
 )
-EXACT_SQL = ALL_SQL.replace(" GROUP BY", " AND dim IN %(keys)s GROUP BY")
+# every seller's exact problem checks of the period (the '!' rows only), when candidates did not decide
+PROBLEMS_SQL = (
+    f"SELECT dim, sum(checks) FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '!' GROUP BY dim"
+)
 ALERTED_SQL = (
     "SELECT seller_ref, uniqExact(check_id) AS n, any(seller_sealed) FROM risk_alerts "
     "WHERE org_id = %(org_id)s AND seller_ref != '' AND raised_date >= toDate(%(d_start)s) "

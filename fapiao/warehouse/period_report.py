@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -52,21 +52,29 @@ def risky_sellers(
     slack = min(alerts.values()) if len(alerts) >= limit * 4 else 0
     figures: dict[str, tuple[Any, ...]] = {}
 
+    def load(keys: Iterable[str]) -> None:
+        wanted = sorted(set(keys) - set(figures))
+        for start in range(0, len(wanted), 1000):  # literal lists under max_query_size
+            chunk = tuple(wanted[start : start + 1000])
+            figures.update(
+                {str(r[0]): tuple(r) for r in engine.execute(sellers.EXACT_SQL, params | {"keys": chunk})}
+            )
+
     def bounds(offset: int, count: int) -> list[tuple[str, int]]:
         rows = engine.execute(sellers.CANDIDATES_SQL, params | {"offset": offset, "count": count})
         return [(str(k), int(n)) for k, n in rows]
 
     def exact(keys: list[str]) -> dict[str, int]:
-        wanted = tuple(sorted(set(keys) | set(alerts)))
-        if wanted:
-            figures.update(
-                {str(r[0]): tuple(r) for r in engine.execute(sellers.EXACT_SQL, params | {"keys": wanted})}
-            )
-        return {k: int(figures[k][3]) + alerts.get(k, 0) for k in wanted if k in figures}
+        load([*keys, *alerts])
+        return {k: int(f[3]) + alerts.get(k, 0) for k, f in figures.items()}
 
     def everything() -> dict[str, int]:
-        figures.update({str(r[0]): tuple(r) for r in engine.execute(sellers.ALL_SQL, params)})
-        return {k: int(f[3]) + alerts.get(k, 0) for k, f in figures.items()}
+        scores = {str(k): int(n) for k, n in engine.execute(sellers.PROBLEMS_SQL, params)}
+        scores = {k: scores.get(k, 0) + alerts.get(k, 0) for k in {*scores, *alerts}}
+        ranked = sorted(scores.values(), reverse=True)
+        cut = ranked[limit - 1] if len(ranked) >= limit else 0
+        load(k for k, n in scores.items() if n >= cut)  # ties at the cut: rank() orders them by share
+        return {k: n for k, n in scores.items() if n >= cut}
 
     exact_top(bounds, exact, limit, first_page=limit * 4, slack=slack, everything=everything)
     return sellers.rank(figures.values(), alerted, limit)

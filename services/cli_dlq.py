@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +35,8 @@ def _filter(
 
 
 def _letters(settings: Settings):  # type: ignore[no-untyped-def]
+    import asyncio
+
     from fapiao import topics
     from fapiao.dead_letter_replay import Letter
     from fapiao.topic_reader import read_whole
@@ -123,6 +123,9 @@ def dlq_replay(
 ) -> None:
     """Send the selected letters' original messages to their source topics again (after a fix); each
     letter once, recorded on checks.dlq.replays. The pipeline answers a replayed check once."""
+    import asyncio
+    import getpass
+
     from fapiao import topics
     from fapiao.bus import Publisher
     from fapiao.dead_letter_replay import to_replay

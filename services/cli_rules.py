@@ -7,8 +7,6 @@ may not reach Kafka at all)."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _book(settings: Settings):  # type: ignore[no-untyped-def]
+    import asyncio
+
     from fapiao import topics
     from fapiao.risk.rules import DEFAULT_RULES
     from fapiao.risk.rules_book import RulesBook
@@ -56,6 +56,9 @@ def publish_default(
     file: Annotated[Path, typer.Argument(help="JSON: alert_threshold, weights, params, … (no version)")],
 ) -> None:
     """Publish a new version of the platform default (version assigned: the last + 1)."""
+    import asyncio
+    import getpass
+
     from fapiao import topics
     from fapiao.bus import Publisher
     from fapiao.risk.rules_book import PLATFORM, topic_key

@@ -87,6 +87,7 @@ def _imported_by(*argv: str) -> set[str]:
 def test_help_imports_nothing_heavy() -> None:
     loaded = _imported_by("--help")
     assert not {m for m in loaded if m.startswith(HEAVY)}
+    assert "asyncio" not in loaded  # ~30 ms of the start-up on its own
 
 
 def test_inspect_imports_only_settings_and_the_domain() -> None:

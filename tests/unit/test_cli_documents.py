@@ -79,7 +79,7 @@ def _imported_by(*argv: str) -> set[str]:
         "print(' '.join(sorted(sys.modules)))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     return set(done.stdout.splitlines()[-1].split())
 

@@ -12,21 +12,13 @@ from typing import Any
 from fapiao.analytics.narrative import RiskySeller
 from fapiao.analytics.trend_sql import CURRENT_FIGURES
 
-# Candidates: sellers by their result rows with a problem verdict in the period's days (sellers_daily
-# under '!', ordered by day: the period's rows only; row counts, never below the exact problem checks),
-# a page at a time.
-CANDIDATES_SQL = (
-    "SELECT seller_ref, countMerge(results) AS problem FROM sellers_daily "
-    "WHERE org_id = %(org_id)s AND day >= toDate(%(ld_from)s) AND day <= toDate(%(ld_to)s) AND vkey = '!' "
-    "GROUP BY seller_ref ORDER BY problem DESC, seller_ref LIMIT %(offset)s, %(count)s"
-)
 # Exact figures of listed sellers (or of all) over the period's days, from their unit figures (each
 # check once, at its newest result): rows of (seller, any envelope, checks, problem checks).
 EXACT_SQL = (
     "SELECT dim, any(name), sumIf(checks, vkey = '*'), sumIf(checks, vkey = '!') "
     f"FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey IN ('*', '!') AND dim IN %(keys)s GROUP BY dim"
 )
-# every seller's exact problem checks of the period (the '!' rows only), when candidates did not decide
+# every seller's exact problem checks of the period (the '!' rows only: one range per unit_figures' order)
 PROBLEMS_SQL = (
     f"SELECT dim, sum(checks) FROM unit_figures FINAL WHERE {CURRENT_FIGURES} AND vkey = '!' GROUP BY dim"
 )
@@ -34,9 +26,8 @@ ALERTED_SQL = (
     "SELECT seller_ref, uniqExact(check_id) AS n, any(seller_sealed) FROM risk_alerts "
     "WHERE org_id = %(org_id)s AND seller_ref != '' AND raised_date >= toDate(%(d_start)s) "
     "AND raised_date <= toDate(%(d_end)s) AND raised_at >= toDateTime(%(t_start)s, 'UTC') "
-    "AND raised_at < toDateTime(%(t_end)s, 'UTC') GROUP BY seller_ref ORDER BY n DESC, seller_ref "
-    "LIMIT %(limit)s"
-)
+    "AND raised_at < toDateTime(%(t_end)s, 'UTC') GROUP BY seller_ref"
+)  # every alerted seller of the period (alerts are few): their counts are exact, none cut off
 
 
 def rank(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,7 +10,6 @@ from typing import Any
 from fapiao.analytics import sellers
 from fapiao.analytics.catalog import Bucket, Dimension
 from fapiao.analytics.narrative import PeriodFacts, RiskySeller
-from fapiao.analytics.ranking import exact_top
 from fapiao.analytics.reveal import open_facts
 from fapiao.analytics.series import Series, Trend
 from fapiao.analytics.trends import TrendQuery, cache_source
@@ -39,45 +38,27 @@ class PeriodData:
 def risky_sellers(
     engine: Engine, org_id: str, query: TrendQuery, limit: int = TOP_SELLERS
 ) -> list[RiskySeller]:
-    """The riskiest sellers of the period, by exact problem checks plus alerts: candidates by problem
-    rows (an upper bound) and by alerts, exact figures for those (fapiao.analytics.ranking)."""
+    """The riskiest sellers of the period, by exact problem checks plus alerts: every seller's problem
+    checks from the '!' figures of the period's seller units (few rows: problem answers are rare, and
+    unit_figures holds them apart), the alerted sellers, then the full figures of those at or above the
+    cut (ties are ordered by their problem share)."""
     by_seller = TrendQuery(query.date_from, query.date_to, dimension=Dimension.SELLER)
     remember_units(engine, org_id, by_seller)
-    params = by_seller.params(org_id) | {"limit": limit * 4, "cache_source": cache_source(by_seller)}
+    params = by_seller.params(org_id) | {"cache_source": cache_source(by_seller)}
     _, current = query.spans()
     params |= current.params()
     alerted = engine.execute(sellers.ALERTED_SQL, params)
     alerts = {str(r[0]): int(r[1]) for r in alerted}
-    # a seller outside the (truncated) alerted list has at most as many alerts as its last
-    slack = min(alerts.values()) if len(alerts) >= limit * 4 else 0
-    figures: dict[str, tuple[Any, ...]] = {}
-
-    def load(keys: Iterable[str]) -> None:
-        wanted = sorted(set(keys) - set(figures))
-        for start in range(0, len(wanted), 1000):  # literal lists under max_query_size
-            chunk = tuple(wanted[start : start + 1000])
-            figures.update(
-                {str(r[0]): tuple(r) for r in engine.execute(sellers.EXACT_SQL, params | {"keys": chunk})}
-            )
-
-    def bounds(offset: int, count: int) -> list[tuple[str, int]]:
-        rows = engine.execute(sellers.CANDIDATES_SQL, params | {"offset": offset, "count": count})
-        return [(str(k), int(n)) for k, n in rows]
-
-    def exact(keys: list[str]) -> dict[str, int]:
-        load([*keys, *alerts])
-        return {k: int(f[3]) + alerts.get(k, 0) for k, f in figures.items()}
-
-    def everything() -> dict[str, int]:
-        scores = {str(k): int(n) for k, n in engine.execute(sellers.PROBLEMS_SQL, params)}
-        scores = {k: scores.get(k, 0) + alerts.get(k, 0) for k in {*scores, *alerts}}
-        ranked = sorted(scores.values(), reverse=True)
-        cut = ranked[limit - 1] if len(ranked) >= limit else 0
-        load(k for k, n in scores.items() if n >= cut)  # ties at the cut: rank() orders them by share
-        return {k: n for k, n in scores.items() if n >= cut}
-
-    exact_top(bounds, exact, limit, first_page=limit * 4, slack=slack, everything=everything)
-    return sellers.rank(figures.values(), alerted, limit)
+    problems = {str(k): int(n) for k, n in engine.execute(sellers.PROBLEMS_SQL, params)}
+    scores = {k: problems.get(k, 0) + alerts.get(k, 0) for k in {*problems, *alerts}}
+    ranked = sorted(scores.values(), reverse=True)
+    cut = ranked[limit - 1] if len(ranked) >= limit else 1
+    wanted = sorted(k for k, n in scores.items() if n >= cut)
+    figures: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), 1000):  # literal lists under max_query_size
+        chunk = tuple(wanted[start : start + 1000])
+        figures += [tuple(r) for r in engine.execute(sellers.EXACT_SQL, params | {"keys": chunk})]
+    return sellers.rank(figures, alerted, limit)
 
 
 STEPS = ("total", "region", "type", "verdict", "sellers")

@@ -99,7 +99,7 @@ def _top_of_known(engine: Engine, query: TrendQuery, params: dict[str, Any]) -> 
     def everything() -> dict[str, int]:
         return {str(k): int(n) for k, n in engine.execute(ALL_CHECKS_SQL, params | {"top": query.top})}
 
-    top = exact_top(bounds, exact, query.top, first_page=4 * query.top, everything=everything)
+    top = exact_top(bounds, exact, query.top, first_page=4 * query.top, everything=everything, rounds=2)
     return tuple(key for key, _ in top)
 
 

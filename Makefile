@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run stop status test test-unit lint services-up services-down tools bench screenshots clean
+.PHONY: help venv run stop status test test-unit lint services-up services-down tools bench screenshots clean bi bi-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,12 @@ test-unit: $(STAMP) ## the tests that need no server
 
 bench: $(STAMP) services-up ## the benchmarks under bench/ (see docs/benchmarks.md)
 	$(BIN)/python -m bench
+
+bi: services-up ## Apache Superset on :8088 (own virtualenv .local/bi-venv) with the Fapiao Sentinel dashboard
+	bash deploy/bi/superset.sh all
+
+bi-stop: ## stop Superset
+	bash deploy/bi/superset.sh stop
 
 screenshots: $(STAMP) ## the web app's pages at 375 px and 1280 px into docs/screenshots (needs `make run`)
 	$(BIN)/python -m services.web.screenshots

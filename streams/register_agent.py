@@ -1,6 +1,13 @@
 """The register agent: folds `invoices.issued` and `invoices.status` into the register table, and
 publishes follow-up results for earlier checks whose verdict the change alters (a held check whose
-invoice arrived; a 一致 check of an invoice since voided or red-flushed)."""
+invoice arrived; a 一致 check of an invoice since voided or red-flushed).
+
+Batched (the tax feed publishes invoices in volume): events are taken in batches bounded by count and
+time, each message parsed once under the stage's error policy, the entries the batch touches read once
+and written once, and the pure `fapiao.domain.steps.fold_register` does the work. Should that step
+raise for the batch, its events are folded one at a time under the policy, so only the guilty event
+goes to checks.dlq.
+"""
 
 from __future__ import annotations
 
@@ -12,61 +19,86 @@ import faust
 import structlog
 
 from fapiao import topics
-from fapiao.domain import register
+from fapiao.domain import steps
 from fapiao.domain.invoice_types import invoice_key
-from fapiao.domain.rechecks import follow_ups, with_records
-from fapiao.domain.seller_activity import seller_activity
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
 from streams import metrics
 from streams.app import Pipeline
+from streams.batch_events import read_entries, write_entries
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
-from streams.results_out import publish_follow_ups
+from streams.results_out import publish_answers
 
 log = structlog.get_logger(__name__)
 STAGE = "register"
 
+Change = InvoiceIssued | InvoiceStatusChanged
+
 
 def attach(pipeline: Pipeline) -> None:
-    tz = ZoneInfo(pipeline.settings.timezone)
-    window = timedelta(seconds=pipeline.settings.sync_window_seconds)
+    settings = pipeline.settings
+    rules = steps.Rules(
+        tz=ZoneInfo(settings.timezone), sync_window=timedelta(seconds=settings.sync_window_seconds)
+    )
     table = pipeline.register
     sellers = pipeline.topics[topics.SELLERS_ACTIVITY.name]
-    issued_topic = pipeline.settings.topic(topics.INVOICES_ISSUED.name)
+    issued_topic = settings.topic(topics.INVOICES_ISSUED.name)
     source = pipeline.app.topic(
         issued_topic,
-        pipeline.settings.topic(topics.INVOICES_STATUS.name),
-        partitions=pipeline.settings.topic_partitions,
+        settings.topic(topics.INVOICES_STATUS.name),
+        partitions=settings.topic_partitions,
         key_serializer="raw",
         value_serializer="raw",
     )
-
-    partitions = pipeline.settings.topic_partitions
     policy = StagePolicy(pipeline, STAGE)
 
-    async def apply(event: faust.EventT) -> None:
-        issued_event = event.message.topic == issued_topic
-        if issued_event:
-            issued = decode(InvoiceIssued, event.value)
-            key = invoice_key(issued.invoice_code, issued.invoice_number)
-            require_key(event, key, partitions)
-            entry = register.apply_issued(table.get(key), issued)
+    def parse(event: faust.EventT) -> tuple[str, Change]:
+        change: Change
+        if event.message.topic == issued_topic:
+            change = decode(InvoiceIssued, event.value)
         else:
             change = decode(InvoiceStatusChanged, event.value)
-            key = invoice_key(change.invoice_code, change.invoice_number)
-            require_key(event, key, partitions)
-            entry = register.apply_status(table.get(key), change)
-        # checks held for sync delay, or answered before a void/red flush, get a follow-up result
-        updates = follow_ups(entry, now=datetime.now(UTC), tz=tz, sync_window=window)
-        table[key] = with_records(entry, updates)
-        await publish_follow_ups(pipeline, entry, updates)
-        activity = seller_activity(entry, issued_event)
-        if activity is not None:
-            await sellers.send(key=activity.seller_tax_id.encode(), value=activity.model_dump_json().encode())
+        key = invoice_key(change.invoice_code, change.invoice_number)
+        require_key(event, key, settings.topic_partitions)
+        return key, change
+
+    async def fold_batch(events: list[faust.EventT]) -> None:
+        parsed: list[tuple[faust.EventT, str, Change]] = []
+        for event in events:
+            got = await policy.run(event, partial(parse, event))
+            if got is not None:
+                parsed.append((event, *got))
+        if not parsed:
+            return
+        now = datetime.now(UTC)
+        entries = read_entries(table, ((event, key) for event, key, _ in parsed))
+        try:
+            out = steps.fold_register(entries, [change for _, _, change in parsed], now, rules)
+        except Exception as exc:
+            policy.check_batch_error(exc)
+            out = steps.Outcome()
+            for event, key, change in parsed:  # one at a time: only the guilty event is dead-lettered
+                one = await policy.run(
+                    event, partial(steps.fold_register, {key: entries[key]}, [change], now, rules)
+                )
+                if one is not None:
+                    entries.update(one.entries)
+                    out.entries.update(one.entries)
+                    out.answers += one.answers
+                    out.activities += one.activities
+        write_entries(table, {key: event for event, key, _ in parsed}, out.entries)
+        await publish_answers(pipeline, out.answers)
+        told = [(a.seller_tax_id.encode(), a.model_dump_json().encode()) for a in out.activities]
+        for seller, value in told:  # encoded first, sent back to back (see results_out.publish_answers)
+            await sellers.send(key=seller, value=value)
 
     async def fold(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            metrics.EVENTS.labels(agent=STAGE).inc()
-            await policy.run(event, partial(apply, event))
+        batches = stream.take_events(settings.register_batch_size, within=settings.register_batch_seconds)  # type: ignore[attr-defined]
+        async for events in batches:
+            metrics.EVENTS.labels(agent=STAGE).inc(len(events))
+            try:
+                await fold_batch(events)
+            except Exception as exc:  # a table write or a send failed: exit before the batch is acked
+                policy.on_crash(STAGE, exc)
 
     pipeline.app.agent(source, name="register", concurrency=1)(fold)

@@ -10,7 +10,6 @@ invoice and reason per window (an alert table remembers when each was last raise
 from __future__ import annotations
 
 import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -18,7 +17,6 @@ from functools import partial
 import faust
 import numpy as np
 import structlog
-from faust.streams import _current_event
 
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
@@ -33,6 +31,7 @@ from fapiao.risk.seller_stats import fold_activity
 from schemas.events import CheckResult, CheckVerified, RiskAlert, RiskRules, SellerActivity
 from streams import metrics
 from streams.app import Pipeline
+from streams.batch_events import set_current_event
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.dead_letters import decode
 from streams.error_policy import StagePolicy
@@ -42,16 +41,6 @@ from streams.seller_stats_table import seller_stats_table
 
 log = structlog.get_logger(__name__)
 STAGE = "risk"
-
-
-def set_current_event(event: faust.EventT) -> None:
-    """Batched processing (take_events) leaves no current event, and a table write needs one to pick its
-    changelog partition (the event's own, which keeps the table co-partitioned with its source).
-
-    Only faust's context variable is set: `Stream._set_current_event` would also overwrite the stream's
-    `current_event`, which take_events' buffering reads concurrently — that swapped events in a batch
-    (one event twice, its neighbour lost)."""
-    _current_event.set(weakref.ref(event))
 
 
 @dataclass(frozen=True)

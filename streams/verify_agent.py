@@ -1,10 +1,14 @@
 """The verify agent: answers each `checks.requested` with a `checks.results` event, and re-verifies
 earlier checks on `checks.rechecks` (manual refresh, sync-delay timeout).
 
-It only moves data: decode, look the invoice up in the (co-partitioned, local) register table, call
-the pure `decide`, count the check, publish. A redelivered request (same check_id) is re-answered with
-the same result id and is not counted twice. A periodic sweep asks for a recheck of every check held
-for sync delay whose window has run out, so it becomes 查无此票.
+It only moves data, a batch at a time (bounded by count and time, `verify_batch_size` /
+`verify_batch_seconds`): parse each message once under the stage's error policy, read the entries
+of the batch's invoices once from the (co-partitioned, local) register table, let the pure
+`fapiao.domain.steps.answer_checks` decide, count and remember every check in order, write each changed
+entry once, publish the answers. A redelivered request (same check_id) is re-answered with the same
+result id and is not counted twice. Should the step raise for the batch, its events are answered one
+at a time under the policy, so only the guilty one goes to checks.dlq. A periodic sweep asks for a
+recheck of every check held for sync delay whose window has run out, so it becomes 查无此票.
 """
 
 from __future__ import annotations
@@ -18,25 +22,27 @@ import faust
 import structlog
 
 from fapiao import topics
-from fapiao.domain import register
+from fapiao.domain import steps
 from fapiao.domain.invoice_types import invoice_key
-from fapiao.domain.rechecks import expired_holds, recheck
-from fapiao.domain.verification import decide
+from fapiao.domain.rechecks import expired_holds
 from schemas.events import CheckRecheck, CheckRequested
 from streams import metrics
 from streams.app import Pipeline
+from streams.batch_events import read_entries, write_entries
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
-from streams.results_out import publish_follow_ups, publish_verdict
+from streams.results_out import publish_answers
 
 log = structlog.get_logger(__name__)
 STAGE = "verify"
 
+Ask = CheckRequested | CheckRecheck
+
 
 def attach(pipeline: Pipeline) -> None:
     settings = pipeline.settings
-    tz = ZoneInfo(settings.timezone)
     window = timedelta(seconds=settings.sync_window_seconds)
+    rules = steps.Rules(tz=ZoneInfo(settings.timezone), sync_window=window)
     table = pipeline.register
     rechecks_topic = settings.topic(topics.CHECKS_RECHECKS.name)
     source = pipeline.app.topic(
@@ -46,61 +52,56 @@ def attach(pipeline: Pipeline) -> None:
         key_serializer="raw",
         value_serializer="raw",
     )
-
-    async def answer(event: faust.EventT) -> None:
-        request = decode(CheckRequested, event.value)
-        key = invoice_key(request.invoice_code, request.invoice_number)
-        require_key(event, key, settings.topic_partitions)
-        entry = table.get(key)
-        today = request.requested_at.astimezone(tz).date()
-        seen = register.find_check(entry, str(request.check_id))
-        now = datetime.now(UTC)
-        decision = decide(request, entry, today, now=now, sync_window=window, recheck=seen is not None)
-        if seen is not None:  # a redelivery: same number, same version, same result id
-            await publish_verdict(
-                pipeline, entry, request, decision, number=int(seen["number"]), version=int(seen["version"])
-            )
-            return
-        if not decision.counted:
-            number = int((entry or {}).get("checks_total", 0))
-            await publish_verdict(pipeline, entry, request, decision, number=number)
-            return
-        before = entry
-        entry = register.count_check(entry, today)
-        number = int(entry["checks_total"])
-        record = {
-            "check_id": str(request.check_id),
-            "requester": request.requester,
-            "number": number,
-            "version": 1,
-            "verdict": decision.verdict.value,
-            "request": request.model_dump(mode="json"),
-        }
-        table[key] = register.remember_check(entry, record)
-        await publish_verdict(pipeline, before, request, decision, number=number)
-
-    async def re_answer(event: faust.EventT) -> None:
-        ask = decode(CheckRecheck, event.value)
-        require_key(event, ask.invoice_key, settings.topic_partitions)
-        entry = table.get(ask.invoice_key)
-        record = register.find_check(entry, str(ask.check_id))
-        if record is None:
-            log.warning("recheck_unknown_check", check_id=str(ask.check_id), invoice_key=ask.invoice_key)
-            return
-        update = recheck(
-            entry, record, now=datetime.now(UTC), tz=tz, sync_window=window, force=ask.reason == "refresh"
-        )
-        if update is not None:
-            table[ask.invoice_key] = register.remember_check(entry, update.record)
-            await publish_follow_ups(pipeline, entry, [update])
-
     policy = StagePolicy(pipeline, STAGE)
 
+    def parse(event: faust.EventT) -> tuple[str, Ask]:
+        ask: Ask
+        if event.message.topic == rechecks_topic:
+            ask = decode(CheckRecheck, event.value)
+            key = ask.invoice_key
+        else:
+            ask = decode(CheckRequested, event.value)
+            key = invoice_key(ask.invoice_code, ask.invoice_number)
+        require_key(event, key, settings.topic_partitions)
+        return key, ask
+
+    async def answer_batch(events: list[faust.EventT]) -> None:
+        parsed: list[tuple[faust.EventT, str, Ask]] = []
+        for event in events:
+            got = await policy.run(event, partial(parse, event))
+            if got is not None:
+                parsed.append((event, *got))
+        if not parsed:
+            return
+        now = datetime.now(UTC)
+        entries = read_entries(table, ((event, key) for event, key, _ in parsed))
+        try:
+            out = steps.answer_checks(entries, [ask for _, _, ask in parsed], now, rules)
+        except Exception as exc:
+            policy.check_batch_error(exc)
+            out = steps.Outcome()
+            for event, key, ask in parsed:  # one at a time: only the guilty event is dead-lettered
+                one = await policy.run(
+                    event, partial(steps.answer_checks, {key: entries[key]}, [ask], now, rules)
+                )
+                if one is not None:
+                    entries.update(one.entries)
+                    out.entries.update(one.entries)
+                    out.answers += one.answers
+                    out.unknown += one.unknown
+        for ask in out.unknown:
+            log.warning("recheck_unknown_check", check_id=str(ask.check_id), invoice_key=ask.invoice_key)
+        write_entries(table, {key: event for event, key, _ in parsed}, out.entries)
+        await publish_answers(pipeline, out.answers)
+
     async def verify(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            metrics.EVENTS.labels(agent=STAGE).inc()
-            handle = re_answer if event.message.topic == rechecks_topic else answer
-            await policy.run(event, partial(handle, event))
+        batches = stream.take_events(settings.verify_batch_size, within=settings.verify_batch_seconds)  # type: ignore[attr-defined]
+        async for events in batches:
+            metrics.EVENTS.labels(agent=STAGE).inc(len(events))
+            try:
+                await answer_batch(events)
+            except Exception as exc:  # a table write or a send failed: exit before the batch is acked
+                policy.on_crash(STAGE, exc)
 
     async def sweep_sync_holds() -> None:
         now = datetime.now(UTC)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fapiao.domain import register
 from fapiao.domain.invoice_types import invoice_key
-from schemas.events import InvoiceStatus, SellerActivity
+from schemas.events import InvoiceIssued, InvoiceStatus, SellerActivity
 
 _KINDS = {
     InvoiceStatus.VOIDED: "voided",
@@ -15,10 +15,13 @@ _KINDS = {
 }
 
 
-def seller_activity(entry: register.Entry | None, issued: bool) -> SellerActivity | None:
+def seller_activity(
+    entry: register.Entry | None, issued: bool, invoice: InvoiceIssued | None = None
+) -> SellerActivity | None:
     """The activity event after an issuance (`issued`) or a status change; None when there is
-    nothing to tell (no seller tax id, status change of an invoice not yet issued, or a restore)."""
-    invoice = register.issued_invoice(entry)
+    nothing to tell (no seller tax id, status change of an invoice not yet issued, or a restore).
+    `invoice`: the entry's invoice when the caller has it parsed already (the issuance just folded)."""
+    invoice = invoice or register.issued_invoice(entry)
     if invoice is None or not invoice.seller.tax_id:
         return None
     if issued:

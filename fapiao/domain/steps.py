@@ -142,7 +142,7 @@ def fold_register(
     out = Outcome()
     for event in events:
         key = invoice_key(event.invoice_code, event.invoice_number)
-        issued = isinstance(event, InvoiceIssued)
+        issued = event if isinstance(event, InvoiceIssued) else None
         if isinstance(event, InvoiceIssued):
             entry = register.apply_issued(current.get(key), event)
         else:
@@ -152,7 +152,7 @@ def fold_register(
         assert stored is not None  # apply_* always returns an entry
         current[key] = out.entries[key] = stored
         out.answers.extend(_follow_up(entry, u) for u in updates)
-        activity = seller_activity(entry, issued)
+        activity = seller_activity(entry, issued is not None, issued)
         if activity is not None:
             out.activities.append(activity)
     return out

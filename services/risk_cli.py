@@ -113,16 +113,24 @@ def evaluate_command(
         str, typer.Option(callback=_check_algorithm, help="/".join(ALGORITHMS))
     ] = DEFAULT_ALGORITHM,
     compare: Annotated[bool, typer.Option(help="also evaluate the other algorithms")] = True,
+    cases: Annotated[
+        str, typer.Option(help="behaviour cases per kind injected in the training,evaluation period")
+    ] = "6,25",
     doc: Annotated[Path | None, typer.Option(help="write the tables into this Markdown file")] = Path(
         "docs/risk-model.md"
     ),
     write: Annotated[bool, typer.Option(help="write into --doc (else only print)")] = True,
 ) -> None:
-    """Train on an earlier demo period, evaluate on a later one; precision/recall/PR-AUC per kind."""
+    """Train on an earlier demo period, evaluate on a later one; precision/recall/PR-AUC per kind, and
+    leave-one-kind-out recall of the behaviour kinds (docs/risk-model.md)."""
     from fapiao.risk import eval_report
     from fapiao.risk.evaluation import EvalConfig, evaluate
 
-    config = EvalConfig(seed, train_invoices, train_checks, eval_events, rate, algorithm)
+    try:
+        early, late = (int(part) for part in cases.split(","))
+    except ValueError:
+        raise typer.BadParameter("two counts, e.g. 6,25", param_hint="--cases") from None
+    config = EvalConfig(seed, train_invoices, train_checks, eval_events, rate, algorithm, cases=(early, late))
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
 

@@ -20,11 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score
 
 from fapiao.demo import LABELS, DemoFeed
+from fapiao.risk import behaviour_model
+from fapiao.risk.anomalies import BEHAVIOUR_KINDS, inject
+from fapiao.risk.behaviour_model import BehaviourModel
 from fapiao.risk.features import FEATURE_NAMES, FEATURE_SET_VERSION
 from fapiao.risk.model import ALGORITHMS, DEFAULT_ALGORITHM, AnomalyModel, train
 from fapiao.risk.replay import Replay, Scored
@@ -34,7 +38,8 @@ from schemas.events import RiskRules
 
 CST = timezone(timedelta(hours=8), "Asia/Shanghai")
 GENUINE = "genuine"
-KINDS: tuple[str, ...] = tuple(label for label in LABELS if label != GENUINE)
+KINDS: tuple[str, ...] = (*(label for label in LABELS if label != GENUINE), *BEHAVIOUR_KINDS)
+# rules: the rules and the behaviour score (both rule hits); model: the anomaly model alone; combined: all
 MODES: tuple[str, ...] = ("rules", "model", "combined")
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -48,12 +53,13 @@ class EvalConfig:
     rate: float = 0.05  # live events per simulated second: 24,000 events ≈ 5.5 days
     algorithm: str = DEFAULT_ALGORITHM
     start: datetime = datetime(2026, 6, 1, tzinfo=CST)  # fixed, so a run does not depend on today
+    cases: tuple[int, int] = (6, 25)  # behaviour cases per kind in the training / evaluation period
 
     def command(self) -> str:
         return (
             f"fapiao model evaluate --seed {self.seed} --train-invoices {self.train_invoices} "
             f"--train-checks {self.train_checks} --eval-events {self.eval_events} --rate {self.rate:g} "
-            f"--algorithm {self.algorithm}"
+            f"--algorithm {self.algorithm} --cases {self.cases[0]},{self.cases[1]}"
         )
 
 
@@ -95,6 +101,7 @@ class Report:
     false_alerts: dict[str, float]
     candidates: list[Candidate] = field(default_factory=list)
     reason_checks: dict[str, tuple[int, int]] = field(default_factory=dict)  # reason -> (genuine, anomalous)
+    loko: list[Any] = field(default_factory=list)  # fapiao.risk.loko.Loko: without, with decisions
     seconds: float = 0.0
 
 
@@ -111,6 +118,9 @@ def replay_periods(config: EvalConfig, rules: RiskRules, progress: Progress | No
     feed = DemoFeed(config.seed, config.start)
     backlog = feed.history(config.train_invoices, config.train_checks)
     live = list(itertools.islice(feed.stream(config.rate), config.eval_events))
+    if any(config.cases):
+        wanted = dict.fromkeys(BEHAVIOUR_KINDS, config.cases)
+        backlog, live = inject(config.seed, feed.directory, backlog, live, wanted)
     replay = Replay(rules)
     train_rows: dict[str, Scored] = {}
     for i, event in enumerate(backlog, 1):
@@ -137,15 +147,46 @@ def replay_periods(config: EvalConfig, rules: RiskRules, progress: Progress | No
     )
 
 
+CALIBRATION_DAYS = 30  # the behaviour score is calibrated on the training period's last days: mature profiles
+
+
+def calibration_rows(replayed: Replayed) -> list[Scored]:
+    """Presented results of the training period's last CALIBRATION_DAYS (profiles are young before)."""
+    end = datetime.fromisoformat(replayed.train_period[1])
+    since = end - timedelta(days=CALIBRATION_DAYS)
+    return [s for s in replayed.train.values() if s.presented and s.result.requested_at >= since]
+
+
+def behaviour_rows(scored: list[Scored]) -> np.ndarray:
+    """Deviation vectors of the presented results (the rows the behaviour score is calibrated on)."""
+    rows = [s.behaviour for s in scored if s.presented]
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(behaviour_model.DEVIATION_CODES))
+
+
+def behaviour_points(
+    scored: list[Scored], model: BehaviourModel | None, points: int = behaviour_model.DEFAULT_POINTS
+) -> list[int]:
+    """The behaviour hit's points of each result (0 unless presented and deviating)."""
+    if model is None or not scored:
+        return [0] * len(scored)
+    m = model.score(np.asarray([s.behaviour for s in scored], dtype=float))
+    out = []
+    for s, value in zip(scored, m, strict=True):
+        hit = behaviour_model.hit(list(s.deviations), float(value), points) if s.presented else None
+        out.append(hit.points if hit else 0)
+    return out
+
+
 def check_scores(
-    replayed: Replayed, model: AnomalyModel, rules: RiskRules
+    replayed: Replayed, model: AnomalyModel, rules: RiskRules, behaviour: BehaviourModel | None = None
 ) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Labels and per-mode scores of the later period's checks (model scored in one batch)."""
+    """Labels and per-mode scores of the later period's checks (models scored in one batch)."""
     results = [(cid, s) for cid, items in replayed.evaluate.items() for s in items]
     model_scores = model.score(np.asarray([s.features for _, s in results], dtype=float))
+    extra = behaviour_points([s for _, s in results], behaviour)
     best: dict[str, dict[str, int]] = {mode: {} for mode in MODES}
-    for (cid, scored), m in zip(results, model_scores, strict=True):
-        points = [hit.points for hit in scored.hits]
+    for (cid, scored), m, b in zip(results, model_scores, extra, strict=True):
+        points = [hit.points for hit in scored.hits] + ([b] if b else [])
         for mode, value in (
             ("rules", combine(points, None, 0.0)),
             ("model", combine([], float(m), 1.0)),
@@ -162,7 +203,7 @@ def reason_checks(replayed: Replayed) -> dict[str, tuple[int, int]]:
     counts: dict[str, list[int]] = {}
     for cid, items in replayed.evaluate.items():
         anomalous = int(replayed.labels.get(cid, GENUINE) != GENUINE)
-        for reason in {hit.reason for scored in items for hit in scored.hits}:
+        for reason in {hit.reason for scored in items for hit in scored.hits}:  # rule hits only
             counts.setdefault(reason, [0, 0])[anomalous] += 1
     return {reason: (c[0], c[1]) for reason, c in sorted(counts.items())}
 
@@ -211,6 +252,7 @@ def evaluate(
         "window": list(replayed.train_period),
         "feature_set_version": FEATURE_SET_VERSION,
     }
+    behaviour = behaviour_model.fit(behaviour_rows(calibration_rows(replayed)))
     candidates = []
     report_rows: list[Row] = []
     false_alerts: dict[str, float] = {}
@@ -223,7 +265,7 @@ def evaluate(
             X, feature_names=FEATURE_NAMES, trained_on=trained_on, algorithm=algorithm, seed=config.seed
         )
         t1 = time.monotonic()
-        labels, scores = check_scores(replayed, model, rules)
+        labels, scores = check_scores(replayed, model, rules, behaviour)
         scoring_seconds = _time_scoring(model, replayed)
         rows, fars = table(labels, scores, rules.alert_threshold)
         overall = rows[-1]
@@ -242,6 +284,14 @@ def evaluate(
             report_rows, false_alerts = rows, fars
         if progress:
             progress(f"training and scoring {algorithm}", 1, 1)
+    from fapiao.risk.loko import leave_one_kind_out  # it builds on this module
+
+    loko = []
+    if any(config.cases):
+        for decisions in (False, True):
+            if progress:
+                progress(f"leave-one-kind-out, decisions {'on' if decisions else 'off'}", 0, 1)
+            loko.append(leave_one_kind_out(replayed, rules, decisions=decisions, seed=config.seed))
     return Report(
         config=config,
         rules=rules,
@@ -253,6 +303,7 @@ def evaluate(
         false_alerts=false_alerts,
         candidates=candidates if compare else [],
         reason_checks=reason_checks(replayed),
+        loko=loko,
         seconds=time.monotonic() - started,
     )
 

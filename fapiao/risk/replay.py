@@ -4,7 +4,8 @@ It calls the same pure functions as the agents, in the same order: the register 
 and status changes, re-verifies remembered checks (follow-ups) and tells the seller statistics; the
 verify agent decides, counts and remembers a check and derives its context from the entry before it;
 the sweep turns expired sync holds into 查无此票; the risk agent computes features and rule hits with
-the seller's statistics. Processing time is event time (the feed's clock), so a run is deterministic.
+the seller's statistics, and the behaviour deviations against the profiles (folded afterwards, as
+the worker folds them). Processing time is event time (the feed's clock), so a run is deterministic.
 Demo labels are kept aside in `labels` and never reach anything that is scored.
 """
 
@@ -25,7 +26,7 @@ from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import recheck
 from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
-from fapiao.risk import seller_stats
+from fapiao.risk import behaviour, seller_stats
 from fapiao.risk.features import features
 from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules
 from schemas.events import (
@@ -46,6 +47,13 @@ class Scored:
     result: CheckResult
     features: tuple[float, ...]
     hits: tuple[RuleHit, ...]
+    deviations: tuple[behaviour.Deviation, ...] = ()  # behaviour against the profiles, strongest first
+    presented: bool = False  # a face was shown: behaviour scoring applies
+
+    @property
+    def behaviour(self) -> tuple[float, ...]:
+        """The deviation vector (DEVIATION_CODES order) for the behaviour score."""
+        return behaviour.vector(list(self.deviations))
 
 
 class Replay:
@@ -61,6 +69,7 @@ class Replay:
         self.tz = ZoneInfo(timezone)
         self.entries: dict[str, register.Entry] = {}
         self.sellers: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}  # behaviour profiles, keyed as behaviour.profile_keys
         self.labels: dict[str, str] = {}  # check_id -> demo label: ground truth, never scored
         self._holds: list[tuple[datetime, int, str, str]] = []  # (deadline, order, key, check_id)
         self._order = itertools.count()
@@ -96,6 +105,7 @@ class Replay:
         for activity in done.activities:
             seller = activity.seller_tax_id
             self.sellers[seller] = seller_stats.fold_activity(self.sellers.get(seller), activity)
+            behaviour.observe_issued(self.profiles, activity)
         self.entries.update(done.entries)
         return [self._scored(answer, at) for answer in done.answers]
 
@@ -167,4 +177,16 @@ class Replay:
         context = check_context(entry, request, decision.verdict)
         seller = self.sellers.get(context.seller_tax_id) if context.seller_tax_id else None
         hits = evaluate_rules(result, context, seller, self.rules)
-        return Scored(str(request.check_id), result, features(result, context, seller), tuple(hits))
+        check = behaviour.check_of(result, context)
+        found: list[behaviour.Deviation] = []
+        if check is not None:
+            found = behaviour.deviations(check, self.profiles)  # the profiles before this check
+            behaviour.observe_checked(self.profiles, check)
+        return Scored(
+            str(request.check_id),
+            result,
+            features(result, context, seller),
+            tuple(hits),
+            tuple(found),
+            check is not None,
+        )

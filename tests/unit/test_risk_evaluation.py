@@ -21,7 +21,7 @@ from fapiao.risk.replay import Replay, Scored
 from services.risk_cli import model_app
 
 CST = timezone(timedelta(hours=8))
-TINY = EvalConfig(seed=5, train_invoices=300, train_checks=300, eval_events=800, rate=0.05)
+TINY = EvalConfig(seed=5, train_invoices=300, train_checks=300, eval_events=800, rate=0.05, cases=(2, 2))
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def tiny_report() -> Report:
 def test_evaluation_is_reproducible_and_complete(tiny_report: Report) -> None:
     first = tiny_report
     again = evaluate(TINY, compare=False)
-    assert [r.kind for r in first.rows][-1] == "overall" and len(first.rows) == 9
+    assert [r.kind for r in first.rows][-1] == "overall" and len(first.rows) == 17
     assert repr(first.rows) == repr(again.rows) and first.false_alerts == again.false_alerts  # NaN-safe
     assert first.train_rows >= 300 and first.genuine > 0
     assert first.train_period[1] <= first.eval_period[0]  # trained on the earlier period
@@ -170,7 +170,10 @@ def test_cli_evaluate_prints_the_table(tmp_path: Path) -> None:
         "200",
         "--eval-events",
         "400",
+        "--cases",
+        "1,1",
     ]
     result = CliRunner().invoke(model_app, [*args, "--no-compare", "--doc", str(doc)])
     assert result.exit_code == 0, result.output
     assert "| **overall** |" in result.output and eval_report.BEGIN in doc.read_text()
+    assert "leave-one-kind-out" in result.output and "| **mean** |" in result.output

@@ -1,0 +1,144 @@
+"""The behaviour score: weighted deviations from the profiles, calibrated on traffic, as a rule hit (pure).
+
+s = Σ wᵢ·dᵢ over the deviation surprises of `fapiao.risk.behaviour` (DEVIATION_CODES order). Without
+labels every weight is 1: the score is the total surprise, no dimension preferred. It is calibrated
+like the anomaly model, over two decades instead of three: the share t of the training traffic (all
+presented checks of a period, no labels) scoring at least s gives m = min(1, −log10(t)/2), so m = 0.5
+is the top 10 % and 1 the top 1 %. The `behaviour_anomaly` hit is worth `points × m`, at most 100
+(90 by default: m ≥ 2/3, the top 4.6 % of the training traffic, reaches the alert threshold of 60
+alone; the training traffic holds anomalies too, so its top few percent are mostly them; the
+evaluation tunes `points` against a false-alert target, see `fapiao.risk.loko`). Its evidence holds
+the strongest deviations as readable sentences, zh and en, each naming the profile it was compared
+with.
+
+Labels (analysts' decisions: confirmed / dismissed alerts) can only *add* weight: `fit_weights` fits a
+logistic regression of confirmed against the rest and raises wᵢ by its positive coefficients, up to
+1 + `MAX_BOOST`. A deviation no confirmed case showed keeps weight 1, so a kind of fraud nobody has
+labelled yet is scored as it was without labels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fapiao.risk.behaviour import DEVIATION_CODES, Deviation
+from fapiao.risk.rules import RuleHit
+
+REASON = "behaviour_anomaly"
+DEFAULT_POINTS = 90
+DECADES = 2.0
+MAX_BOOST = 2.0
+TOP_REASONS = 3
+_LEVELS = np.linspace(0.0, 1.0, 2001)
+
+
+@dataclass(frozen=True)
+class BehaviourModel:
+    weights: tuple[float, ...]  # DEVIATION_CODES order
+    reference: tuple[float, ...]  # quantiles of the training traffic's s at _LEVELS
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=float) @ np.asarray(self.weights, dtype=float)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated behaviour scores in [0, 1] of a batch of deviation vectors."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.shape[0] == 0:
+            return np.zeros(0)
+        raw = self.raw(X)
+        reference = np.asarray(self.reference, dtype=float)
+        below = np.interp(raw, reference, _LEVELS, left=0.0, right=1.0)
+        # a score at or under the traffic's most common value (often 0: nothing deviates) is ordinary
+        below = np.where(raw <= reference[0], 0.0, below)
+        tail = np.maximum(1.0 - below, 10.0**-DECADES)
+        return np.clip(-np.log10(tail) / DECADES, 0.0, 1.0)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "codes": list(DEVIATION_CODES),
+                "weights": list(self.weights),
+                "reference": list(self.reference),
+                "metadata": self.metadata,
+            }
+        )
+
+
+def fit(
+    X: np.ndarray, weights: Sequence[float] | None = None, metadata: dict[str, Any] | None = None
+) -> BehaviourModel:
+    """Calibrate on training rows (deviation vectors of presented checks, no labels)."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != len(DEVIATION_CODES) or len(X) == 0:
+        raise ValueError(f"X must be rows of {len(DEVIATION_CODES)} deviations, got shape {X.shape}")
+    w = tuple(float(v) for v in (weights if weights is not None else [1.0] * len(DEVIATION_CODES)))
+    raw = X @ np.asarray(w)
+    reference = tuple(float(q) for q in np.quantile(raw, _LEVELS))
+    return BehaviourModel(w, reference, dict(metadata or {}, rows=len(X)))
+
+
+def fit_weights(X: np.ndarray, confirmed: np.ndarray, *, seed: int = 0) -> tuple[float, ...]:
+    """Weights 1 + boost from labels: rows of `X` with `confirmed` True against the others.
+
+    The boost is the positive part of a balanced logistic regression's coefficients on standardised
+    deviations, scaled so the largest is MAX_BOOST. Too few positives (under 5) leave every weight 1.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(confirmed, dtype=bool)
+    ones = [1.0] * len(DEVIATION_CODES)
+    if y.sum() < 5 or (~y).sum() < 5:
+        return tuple(ones)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(class_weight="balanced", C=1.0, max_iter=500, random_state=seed)
+    model.fit(X / scale, y)
+    coef = np.maximum(model.coef_[0], 0.0) / scale
+    if coef.max() <= 0:
+        return tuple(ones)
+    boost = MAX_BOOST * coef / coef.max()
+    return tuple(float(1.0 + b) for b in boost)
+
+
+def hit(found: list[Deviation], m: float, points: int = DEFAULT_POINTS) -> RuleHit | None:
+    """The `behaviour_anomaly` hit of a check with behaviour score m, its reasons strongest first:
+    `points` × m, at most 100 (`points` may exceed 100: then a lower m reaches the threshold)."""
+    value = min(100, round(max(0, points) * max(0.0, min(1.0, m))))
+    if value <= 0 or not found:
+        return None
+    top = found[:TOP_REASONS]
+    evidence = {
+        "score": f"{m:.3f}",
+        "zh": "；".join(dev.zh for dev in top),
+        "en": "; ".join(dev.en for dev in top),
+        "features": ",".join(dev.code for dev in top),
+        "profiles": ",".join(dev.profile for dev in top),
+    }
+    return RuleHit(REASON, value, evidence)
+
+
+def save(model: BehaviourModel, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(model.to_json(), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load(path: Path) -> BehaviourModel | None:
+    """The model saved at `path`, or None when it is missing or of another deviation set."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("codes") != list(DEVIATION_CODES):
+        return None
+    return BehaviourModel(tuple(data["weights"]), tuple(data["reference"]), data.get("metadata", {}))

@@ -1,0 +1,263 @@
+"""Behaviour profiles of sellers, buyers, requesters and seller→buyer pairs (pure, bounded, JSON-able).
+
+A profile is what one party usually does: the amounts of its recent invoices, the hours and weekdays
+it issues or checks at, whom it deals with, what it bills (items, tax rates, types), how long after
+issue its invoices are presented, who presents them, and how often it acts (two decayed rates, an hour
+and a week). The same dict shape serves every role; a role fills only the parts it observes:
+
+- seller and pair profiles are folded from issuances (`Observed` with kind "issued", from
+  `sellers.activity`) and from the checks of their invoices (items, tax rates, requesters);
+- buyer and requester profiles are folded from presented checks (kind "checked": 一致 or a status,
+  i.e. a face the requester saw).
+
+Every part is bounded: amounts and delays are the last `MAX_SAMPLES` values (a recent window: robust
+statistics of it, median and quantiles, are what features use), counterparties, requesters and items
+are space-saving top-k maps, histograms have fixed length. `recent` remembers the last markers folded,
+so an at-least-once redelivery is not counted twice, as in `seller_stats`. A profile stays under about
+8 kB of JSON however long the worker runs. Nothing mutates its input.
+
+A population profile (the same shape, keys `*|…`) is folded with every observation of a role:
+features compare a young profile with it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+Profile = dict[str, Any]
+
+PROFILE_VERSION = 1
+MAX_SAMPLES = 48  # last amounts / delays kept
+MAX_PARTIES = 48  # counterparties (space-saving top-k)
+MAX_REQUESTERS = 16  # requesters who present a party's invoices (top-k)
+MAX_ITEMS = 32  # item names billed (top-k)
+MAX_ORGS = 8
+MAX_RECENT = 64  # markers folded lately (redelivery)
+TOP_AMOUNTS = 3  # largest amounts ever kept (what "more than it ever billed" compares with)
+FAST_SECONDS = 3_600.0  # mean life of the fast rate: events "in the last hour"
+SLOW_SECONDS = 7 * 86_400.0  # … of the slow rate: events "in the last week"
+POPULATION_SAMPLES = 4 * MAX_SAMPLES  # a population's samples: the traffic's recent values
+
+
+def empty_profile() -> Profile:
+    return {
+        "v": PROFILE_VERSION,
+        "n": 0,  # observations folded (issued + checked)
+        "issued": 0,
+        "checked": 0,
+        "first": None,  # epoch seconds of the first and the last observation
+        "last": None,
+        "amounts": [],  # ln(价税合计) of the last MAX_SAMPLES observations with an amount
+        "top": [],  # the TOP_AMOUNTS largest ln(价税合计) ever, ascending
+        "issue_hours": [0] * 24,  # Asia/Shanghai hour of issue
+        "issue_days": [0] * 7,  # weekday of issue
+        "check_hours": [0] * 24,
+        "rate": [0.0, 0.0, None],  # [fast, slow, at]: exponentially decayed event counts
+        "parties": {},  # counterparty -> count (top MAX_PARTIES): buyers of a seller, sellers of a buyer …
+        "parties_seen": 0,  # counterparties that entered the map: distinct, over-counted after evictions
+        "requesters": {},  # requester -> count (top MAX_REQUESTERS)
+        "requesters_seen": 0,
+        "items": {},  # item name -> count (top MAX_ITEMS)
+        "items_seen": 0,
+        "item_lines": 0,  # lines folded (the denominator of an item's share)
+        "tax_rates": {},  # "0.13" -> lines
+        "types": {},  # fplx -> invoices
+        "delays": [],  # ln(1 + days from issue to check) of the last MAX_SAMPLES checks
+        "buyer_requester": [0, 0],  # [requester is the buyer, buyer known]
+        "orgs": [],  # organisations it was seen in (at most MAX_ORGS)
+        "shapes": [0, 0, 0],  # amounts [just under a round limit, a round sum, all]
+        "bursts": [],  # population only: the fast rate entities had when they acted (last MAX_SAMPLES)
+        "recent": [],
+    }
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One thing a party did, as a profile folds it. Fields a source does not know stay empty."""
+
+    marker: str  # unique per observation and profile kind: "<kind>:<invoice key or check id>"
+    kind: str  # "issued" | "checked"
+    at: float  # epoch seconds: issued_at for an issuance, requested_at for a check
+    total: float | None = None  # 价税合计
+    issue_hour: int = -1
+    issue_day: int = -1
+    check_hour: int = -1
+    party: str = ""  # the counterparty for this profile's role
+    requester: str = ""
+    items: tuple[str, ...] = ()
+    tax_rates: tuple[str, ...] = ()
+    fplx: str = ""
+    delay_days: float | None = None
+    requester_is_buyer: bool | None = None
+    org: str = ""
+
+
+def fold(profile: Profile | None, obs: Observed, samples: int = MAX_SAMPLES) -> Profile:
+    """The profile with one more observation counted (a marker already folded changes nothing);
+    `samples` amounts and delays are kept (more for a population)."""
+    new = dict(profile) if profile else empty_profile()
+    if obs.marker in new["recent"]:
+        return new
+    new["recent"] = [*new["recent"], obs.marker][-MAX_RECENT:]
+    new["n"] += 1
+    new[obs.kind] = new.get(obs.kind, 0) + 1
+    new["first"] = obs.at if new["first"] is None else min(new["first"], obs.at)
+    new["last"] = obs.at if new["last"] is None else max(new["last"], obs.at)
+    new["rate"] = _bumped(new["rate"], obs.at)
+    if obs.total is not None and obs.total > 0:
+        new["amounts"] = [*new["amounts"], math.log(obs.total)][-samples:]
+        new["top"] = sorted([*new["top"], math.log(obs.total)])[-TOP_AMOUNTS:]
+        near, round_, all_ = new["shapes"]
+        new["shapes"] = [near + near_limit(obs.total), round_ + round_sum(obs.total), all_ + 1]
+    if 0 <= obs.issue_hour < 24:
+        new["issue_hours"] = _bump(new["issue_hours"], obs.issue_hour)
+    if 0 <= obs.issue_day < 7:
+        new["issue_days"] = _bump(new["issue_days"], obs.issue_day)
+    if 0 <= obs.check_hour < 24:
+        new["check_hours"] = _bump(new["check_hours"], obs.check_hour)
+    if obs.party:
+        new["parties"], new["parties_seen"] = _top(
+            new["parties"], new["parties_seen"], obs.party, MAX_PARTIES
+        )
+    if obs.requester:
+        new["requesters"], new["requesters_seen"] = _top(
+            new["requesters"], new["requesters_seen"], obs.requester, MAX_REQUESTERS
+        )
+    for item in obs.items:
+        new["items"], new["items_seen"] = _top(new["items"], new["items_seen"], item, MAX_ITEMS)
+    new["item_lines"] += len(obs.items)
+    if obs.tax_rates:
+        rates = dict(new["tax_rates"])
+        for rate in obs.tax_rates:
+            rates[rate] = rates.get(rate, 0) + 1
+        new["tax_rates"] = rates
+    if obs.fplx:
+        new["types"] = {**new["types"], obs.fplx: new["types"].get(obs.fplx, 0) + 1}
+    if obs.delay_days is not None:
+        new["delays"] = [*new["delays"], math.log1p(max(0.0, obs.delay_days))][-samples:]
+    if obs.requester_is_buyer is not None:
+        same, known = new["buyer_requester"]
+        new["buyer_requester"] = [same + int(obs.requester_is_buyer), known + 1]
+    if obs.org and obs.org not in new["orgs"]:
+        new["orgs"] = [*new["orgs"], obs.org][-MAX_ORGS:]
+    return new
+
+
+def fold_population(population: Profile | None, obs: Observed, entity_fast: float) -> Profile:
+    """The population profile with one more observation, and the share of the last hour's events its
+    entity had then (its fast rate over the population's: a share does not move when traffic grows)."""
+    if population is not None and obs.marker in population["recent"]:
+        return dict(population)
+    pop_fast = decayed(population["rate"], obs.at)[0] if population else 0.0
+    new = fold(population, obs, POPULATION_SAMPLES)
+    new["bursts"] = [*new["bursts"], (float(entity_fast) + 1.0) / (pop_fast + 1.0)][-POPULATION_SAMPLES:]
+    return new
+
+
+def _bump(histogram: list[int], slot: int) -> list[int]:
+    out = list(histogram)
+    out[slot] += 1
+    return out
+
+
+def _bumped(rate: list[Any], at: float) -> list[Any]:
+    fast, slow = decayed(rate, at)
+    return [fast + 1.0, slow + 1.0, at if rate[2] is None else max(rate[2], at)]
+
+
+def decayed(rate: list[Any], at: float) -> tuple[float, float]:
+    """(fast, slow) event counts decayed to `at` (an event out of order is not decayed backwards)."""
+    fast, slow, last = rate
+    if last is None:
+        return 0.0, 0.0
+    gap = max(0.0, at - last)
+    return fast * math.exp(-gap / FAST_SECONDS), slow * math.exp(-gap / SLOW_SECONDS)
+
+
+def _top(counts: dict[str, int], seen: int, key: str, limit: int) -> tuple[dict[str, int], int]:
+    """Space-saving top-k (Metwally et al.), as seller_stats counts buyers."""
+    out = dict(counts)
+    if key in out:
+        out[key] += 1
+        return out, seen
+    key = sys.intern(key)
+    if len(out) >= limit:
+        smallest = min(out.items(), key=lambda item: (item[1], item[0]))
+        del out[smallest[0]]
+        out[key] = smallest[1] + 1
+    else:
+        out[key] = 1
+    return out, seen + 1
+
+
+# -- reading a profile ---------------------------------------------------------------------------------
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile (linear interpolation) of a non-empty list."""
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def robust_z(values: list[float], x: float, floor: float) -> float:
+    """(x − median) / scale, the scale 1.4826·MAD with a floor: a few outliers in `values` move neither."""
+    median = quantile(values, 0.5)
+    mad = quantile([abs(v - median) for v in values], 0.5)
+    return (x - median) / max(1.4826 * mad, floor)
+
+
+def share(histogram: list[int], slot: int, prior: list[int] | None, strength: float = 2.0) -> float:
+    """Smoothed share of `slot`: the profile's counts plus `strength` pseudo-counts spread like `prior`
+    (the population), or uniformly without one."""
+    n = sum(histogram)
+    if prior and sum(prior):
+        p0 = (prior[slot] + 0.5) / (sum(prior) + 0.5 * len(prior))
+    else:
+        p0 = 1.0 / len(histogram)
+    return (histogram[slot] + strength * p0) / (n + strength)
+
+
+def usual_slots(histogram: list[int], mass: float = 0.9) -> list[int]:
+    """The fewest slots holding `mass` of the counts, sorted (for a readable 'usually 09–18 时')."""
+    total = sum(histogram)
+    if not total:
+        return []
+    chosen, held = [], 0
+    for slot in sorted(range(len(histogram)), key=lambda s: -histogram[s]):
+        chosen.append(slot)
+        held += histogram[slot]
+        if held >= mass * total:
+            break
+    return sorted(chosen)
+
+
+def new_share(seen: int, n: int) -> float:
+    """Good–Turing: how often this profile met something new so far (its next one is new that often)."""
+    if n <= 0:
+        return 1.0
+    return max(1.0, float(seen)) / (n + 1.0)
+
+
+def age_hours(profile: Profile | None, at: float) -> float:
+    if not profile or profile["first"] is None:
+        return 0.0
+    return max(0.0, at - profile["first"]) / 3_600.0
+
+
+LIMITS = tuple(m * 10**k for k in range(3, 8) for m in (1, 2, 5))  # 1,000 … 50,000,000 yuan
+
+
+def near_limit(total: float) -> bool:
+    """Just under a round limit (within 2 %, not on it): 9,980 under 10,000, 49,500 under 50,000."""
+    return any(0.98 * limit <= total < limit for limit in LIMITS)
+
+
+def round_sum(total: float) -> bool:
+    """A round sum of at least 1,000 yuan: a multiple of 1,000 with no cents."""
+    return total >= 1_000 and abs(total - round(total)) < 0.005 and round(total) % 1_000 == 0

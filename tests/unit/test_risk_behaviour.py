@@ -1,0 +1,191 @@
+"""Behaviour profiles, deviations and the behaviour score (issue 20): bounded, redelivery-safe folds,
+comparisons with the profile as it was before the invoice, readable reasons, calibration, labels that
+only add weight, and injected behaviour kinds that all verify 一致."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from fapiao.demo import DemoFeed
+from fapiao.risk import behaviour, behaviour_model
+from fapiao.risk import profiles as pf
+from fapiao.risk.anomalies import BEHAVIOUR_KINDS, inject
+from fapiao.risk.replay import Replay
+from schemas.events import SellerActivity
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 5, 1, 10, tzinfo=CST)
+SELLER, BUYER = "91110108MA01ABCD1X", "91110105MA02EFGH2Y"
+
+
+def _activity(i: int, amount: float, hour: int = 10, buyer: str = BUYER) -> SellerActivity:
+    at = (T0 + timedelta(days=i)).replace(hour=hour)
+    return SellerActivity(
+        seller_tax_id=SELLER,
+        kind="issued",
+        invoice_key=f"011002300111-{10000000 + i}",
+        invoice_number=f"{10000000 + i}",
+        buyer_tax_id=buyer,
+        amount=Decimal(f"{amount:.2f}"),
+        issued_at=at,
+        at=at,
+    )
+
+
+def _check(i: int, total: float, issued_at: datetime, **changes: object) -> behaviour.Check:
+    values: dict[str, object] = {
+        "check_id": f"c{i}",
+        "invoice_key": f"011002300111-{10000000 + i}",
+        "seller": SELLER,
+        "buyer": BUYER,
+        "requester": BUYER,
+        "org": "public",
+        "at": (issued_at + timedelta(days=1)).timestamp(),
+        "total": total,
+        "issued_at": issued_at,
+        "check_hour": 10,
+        "items": ("*信息技术服务*软件开发服务",),
+        "tax_rates": ("0.06",),
+        "fplx": "10",
+        "delay_days": 1.0,
+        "requester_is_buyer": True,
+    }
+    values.update(changes)
+    return behaviour.Check(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def store() -> dict[str, pf.Profile]:
+    """A seller with 60 office-hour invoices of 300–900 to one buyer, each checked by the buyer."""
+    out: dict[str, pf.Profile] = {}
+    for i in range(60):
+        amount = 300 + (i * 37) % 600
+        activity = _activity(i, amount)
+        behaviour.observe_issued(out, activity)
+        behaviour.observe_checked(out, _check(i, amount, activity.issued_at))
+    return out
+
+
+def test_folds_are_bounded_pure_and_redelivery_safe() -> None:
+    profile = None
+    for i in range(500):
+        profile = pf.fold(
+            profile,
+            pf.Observed(
+                f"checked:{i}", "checked", 1e9 + i * 60, total=100.0 + i, party=f"p{i}", items=(f"i{i}",)
+            ),
+        )
+    assert profile is not None
+    assert len(profile["amounts"]) == pf.MAX_SAMPLES and len(profile["parties"]) == pf.MAX_PARTIES
+    assert len(profile["items"]) == pf.MAX_ITEMS and len(profile["recent"]) == pf.MAX_RECENT
+    assert len(json.dumps(profile)) < 8_000
+    before = json.dumps(profile)
+    again = pf.fold(profile, pf.Observed("checked:499", "checked", 1e9, total=1.0))  # redelivered
+    assert again["n"] == profile["n"] == 500 and json.dumps(profile) == before  # input untouched
+
+
+def test_an_ordinary_invoice_does_not_deviate(store: dict[str, pf.Profile]) -> None:
+    activity = _activity(61, 640.0)
+    behaviour.observe_issued(store := dict(store), activity)
+    assert behaviour.deviations(_check(61, 640.0, activity.issued_at), store) == []
+
+
+def test_a_spike_is_judged_against_the_profile_before_this_invoice(store: dict[str, pf.Profile]) -> None:
+    activity = _activity(62, 9_980.0)
+    behaviour.observe_issued(store := dict(store), activity)  # already folded, as in the worker
+    found = behaviour.deviations(_check(62, 9_980.0, activity.issued_at), store)
+    amount = next(d for d in found if d.code == "amount_seller")
+    assert amount.d >= 3 and amount.profile == "seller"
+    assert (
+        (amount.zh.startswith("金额 9,980.00；该销售方")
+        and "300" in amount.zh.split("通常")[1])
+        or "超过" in amount.zh
+    )
+    assert amount.en.startswith("amount 9,980.00;")
+
+
+def test_night_issuance_a_new_item_and_a_stranger_are_named(store: dict[str, pf.Profile]) -> None:
+    activity = _activity(63, 500.0, hour=3)
+    behaviour.observe_issued(store := dict(store), activity)
+    check = _check(
+        63, 500.0, activity.issued_at, items=("*酒*白酒",), tax_rates=("0.13",), requester="U12345678901"
+    )
+    check = behaviour.Check(**{**check.__dict__, "requester_is_buyer": False})
+    codes = {d.code: d for d in behaviour.deviations(check, store)}
+    assert {"issue_hour", "new_item", "new_tax_rate", "unrelated_requester"} <= set(codes)
+    assert "03:" in codes["issue_hour"].zh and "通常 10 时" in codes["issue_hour"].zh
+    assert "白酒" in codes["new_item"].zh and "never billed" in codes["new_item"].en
+    vector = behaviour.vector(list(codes.values()))
+    assert len(vector) == len(behaviour.DEVIATION_CODES) and all(v >= 0 for v in vector)
+
+
+def test_a_young_profile_is_compared_with_the_population(store: dict[str, pf.Profile]) -> None:
+    store = dict(store)
+    newcomer = "91110105MA0NEW000Z"
+    activity = _activity(64, 200_000.0).model_copy(update={"seller_tax_id": newcomer})
+    behaviour.observe_issued(store, activity)
+    check = _check(64, 200_000.0, activity.issued_at, seller=newcomer)
+    amount = next(d for d in behaviour.deviations(check, store) if d.code == "amount_seller")
+    assert amount.profile == "issued" and "全体销售方" in amount.zh
+
+
+def test_calibration_labels_and_the_readable_hit() -> None:
+    rng = np.random.default_rng(0)
+    X = np.zeros((2000, len(behaviour.DEVIATION_CODES)))
+    X[:100, 0] = rng.uniform(0, 2, 100)  # some ordinary noise in one code
+    model = behaviour_model.fit(X)
+    m = model.score(
+        np.vstack([np.zeros(len(behaviour.DEVIATION_CODES)), np.full(len(behaviour.DEVIATION_CODES), 3)])
+    )
+    assert m[0] == 0.0 and m[1] == 1.0
+    confirmed = np.zeros(2000, dtype=bool)
+    X[1990:, 5] = 4.0
+    confirmed[1990:] = True
+    weights = behaviour_model.fit_weights(X, confirmed)
+    assert min(weights) >= 1.0 and weights[5] == pytest.approx(1 + behaviour_model.MAX_BOOST)
+    dev = behaviour.Deviation(
+        "amount_seller", 5.0, "金额 9,980.00；该销售方通常 120.00–860.00", "amount …", "seller"
+    )
+    hit = behaviour_model.hit([dev], 1.0)
+    assert hit is not None and hit.points == behaviour_model.DEFAULT_POINTS >= 60
+    assert hit.evidence["zh"].startswith("金额 9,980.00") and hit.evidence["profiles"] == "seller"
+    assert behaviour_model.hit([], 1.0) is None and behaviour_model.hit([dev], 0.0) is None
+    loaded = behaviour_model.BehaviourModel(**{**model.__dict__})
+    assert np.allclose(loaded.score(X[:5]), model.score(X[:5]))
+
+
+def test_saved_models_load_only_for_the_same_deviation_set(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "behaviour.json"
+    model = behaviour_model.fit(np.ones((60, len(behaviour.DEVIATION_CODES))))
+    behaviour_model.save(model, path)
+    loaded = behaviour_model.load(path)
+    assert loaded is not None and loaded.weights == model.weights
+    path.write_text(json.dumps({"codes": ["other"], "weights": [1], "reference": [0]}))
+    assert behaviour_model.load(path) is None
+
+
+def test_injected_behaviour_kinds_are_genuine_and_verify_consistent() -> None:
+    feed = DemoFeed(3, datetime(2026, 6, 1, tzinfo=CST))
+    backlog = feed.history(400, 300)
+    live = list(itertools.islice(feed.stream(0.05), 400))
+    early, late = inject(3, feed.directory, backlog, live, dict.fromkeys(BEHAVIOUR_KINDS, (1, 1)))
+    assert all(a.at <= b.at for a, b in itertools.pairwise(early)) and early[-1].at < late[0].at
+    replay = Replay()
+    verdicts: dict[str, str] = {}
+    scored = [*replay.run(early + late), *replay.finish()]
+    for s in scored:
+        verdicts[s.check_id] = s.result.verdict.value
+    injected = {cid: label for cid, label in replay.labels.items() if label in BEHAVIOUR_KINDS}
+    assert set(injected.values()) == set(BEHAVIOUR_KINDS)
+    assert {verdicts[cid] for cid in injected} == {"consistent"}
+    assert any(s.deviations for s in scored if s.check_id in injected)
+    assert all(math.isfinite(v) for s in scored for v in s.behaviour)

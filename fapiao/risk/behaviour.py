@@ -43,6 +43,7 @@ MIN_HOURS = 20  # issuances / checks before an hour histogram means anything
 MIN_ITEMS = 15  # lines before an unseen item is news
 MIN_DELAYS = 8
 MIN_RECORDS = 50  # invoices before "more than it ever billed" means anything
+RECORDS = 3  # … compared with this many largest others
 YOUNG_HOURS = 120.0
 
 DEVIATION_CODES: tuple[str, ...] = (
@@ -256,6 +257,8 @@ def _before(profile: Profile | None, own: str, check: Check) -> Profile | None:
         if x in amounts:
             amounts.remove(x)
         out["amounts"] = amounts
+        if x in out["top"]:
+            out["top"] = [v for i, v in enumerate(out["top"]) if i != out["top"].index(x)]
     if check.issued_at is not None:
         local = check.issued_at.astimezone(CST)
         out["issue_hours"] = _less(out["issue_hours"], local.hour)
@@ -336,14 +339,15 @@ def _amount(
         )
     ]
     # more than the seller ever billed: a record is news in proportion to the invoices it beats (one
-    # in (n + 1) / 3 sets one), so a young or small profile's records count little
+    # in (n + 1) / 3 beats the three largest), so a young or small profile's records count little
     top = (profile or {}).get("top", []) if name == who and code == "amount_seller" else []
+    top = top[-RECORDS:]  # `_before` took this invoice out, so these are the largest others
     n = (profile or {}).get("issued", 0)
-    if len(top) == pf.TOP_AMOUNTS and x > top[0] and n >= MIN_RECORDS:
+    if len(top) == RECORDS and x > top[0] and n >= MIN_RECORDS:
         out.append(
             Deviation(
                 code,
-                _clip(min(3.0 * (x - top[0]), 1.5 * math.log((n + 1) / pf.TOP_AMOUNTS))),
+                _clip(min(3.0 * (x - top[0]), 1.5 * math.log((n + 1) / RECORDS))),
                 f"金额 {check.total:,.2f}；超过{zh}开过的最大几张（{_money(top[0])}–{_money(top[-1])}）",
                 f"amount {check.total:,.2f}; above {en}'s largest ever ({_money(top[0])}–{_money(top[-1])})",
                 name,

@@ -288,10 +288,13 @@ def evaluate(
 
     loko = []
     if any(config.cases):
+        models: dict[str | None, AnomalyModel] = {}  # one anomaly model per fold, for both runs
         for decisions in (False, True):
             if progress:
                 progress(f"leave-one-kind-out, decisions {'on' if decisions else 'off'}", 0, 1)
-            loko.append(leave_one_kind_out(replayed, rules, decisions=decisions, seed=config.seed))
+            loko.append(
+                leave_one_kind_out(replayed, rules, decisions=decisions, seed=config.seed, models=models)
+            )
     return Report(
         config=config,
         rules=rules,

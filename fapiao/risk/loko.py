@@ -100,11 +100,19 @@ def _score_checks(
     return best
 
 
-def _fit(replayed: Replayed, rules: RiskRules, exclude: str | None, decisions: bool, seed: int) -> Fitted:
+Models = dict[str | None, AnomalyModel]  # anomaly models by excluded kind: labels never change them
+
+
+def _fit(
+    replayed: Replayed, rules: RiskRules, exclude: str | None, decisions: bool, seed: int, models: Models
+) -> Fitted:
     labels = replayed.labels
     kept = {cid: s for cid, s in replayed.train.items() if labels.get(cid, GENUINE) != exclude}
-    X = np.asarray([s.features for s in kept.values()], dtype=float)
-    model = train(X, feature_names=FEATURE_NAMES, trained_on={"source": "demo", "loko": exclude}, seed=seed)
+    if exclude not in models:
+        X = np.asarray([s.features for s in kept.values()], dtype=float)
+        trained_on = {"source": "demo", "loko": exclude}
+        models[exclude] = train(X, feature_names=FEATURE_NAMES, trained_on=trained_on, seed=seed)
+    model = models[exclude]
     recent = [s for s in calibration_rows(replayed) if s.check_id in kept]
     Xb = behaviour_rows(recent)
     behaviour = behaviour_model.fit(Xb)
@@ -142,9 +150,14 @@ def _false_alerts(scores: dict[str, int], labels: dict[str, str], threshold: int
     return float(np.mean(np.asarray(genuine) >= threshold)) if genuine else float("nan")
 
 
-def leave_one_kind_out(replayed: Replayed, rules: RiskRules, *, decisions: bool, seed: int = 0) -> Loko:
+def leave_one_kind_out(
+    replayed: Replayed, rules: RiskRules, *, decisions: bool, seed: int = 0, models: Models | None = None
+) -> Loko:
+    """The folds and the in-sample fit; `models` caches the anomaly models (fitted without labels, so
+    the runs with and without decisions can share them)."""
+    models = {} if models is None else models
     labels, threshold = replayed.labels, rules.alert_threshold
-    fitted = _fit(replayed, rules, None, decisions, seed)
+    fitted = _fit(replayed, rules, None, decisions, seed, models)
     everything = _score_checks(replayed.evaluate, fitted.model, fitted.behaviour, rules, fitted.points)
     ids = [cid for cid in everything if labels.get(cid, GENUINE) in (*BEHAVIOUR_KINDS, GENUINE)]
     positive = np.asarray([labels.get(cid, GENUINE) != GENUINE for cid in ids], dtype=bool)
@@ -152,7 +165,7 @@ def leave_one_kind_out(replayed: Replayed, rules: RiskRules, *, decisions: bool,
     together = metrics(positive, values, threshold, int(np.sum(values[~positive] >= threshold)))
     kinds, fars, fold_points = [], [], []
     for kind in BEHAVIOUR_KINDS:
-        fold = _fit(replayed, rules, kind, decisions, seed)
+        fold = _fit(replayed, rules, kind, decisions, seed, models)
         held = _score_checks(replayed.evaluate, fold.model, fold.behaviour, rules, fold.points)
         fars.append(_false_alerts(held, labels, threshold))
         fold_points.append(fold.points)

@@ -4,7 +4,7 @@ replaced in place, training rows come from ClickHouse day by day, and the CLI ru
 from __future__ import annotations
 
 import itertools
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from fapiao.demo import DemoFeed
 from fapiao.risk import eval_report, training
+from fapiao.risk.anomalies import BEHAVIOUR_KINDS
 from fapiao.risk.evaluation import EvalConfig, Report, evaluate, table
 from fapiao.risk.features import FEATURE_NAMES
 from fapiao.risk.replay import Replay, Scored
@@ -85,12 +86,18 @@ def tiny_report() -> Report:
 
 def test_evaluation_is_reproducible_and_complete(tiny_report: Report) -> None:
     first = tiny_report
-    again = evaluate(TINY, compare=False)
     assert [r.kind for r in first.rows][-1] == "overall" and len(first.rows) == 17
-    assert repr(first.rows) == repr(again.rows) and first.false_alerts == again.false_alerts  # NaN-safe
     assert first.train_rows >= 300 and first.genuine > 0
     assert first.train_period[1] <= first.eval_period[0]  # trained on the earlier period
     assert first.reason_checks["not_found"][1] > 0 and first.reason_checks["not_found"][0] == 0
+    assert [loko.decisions for loko in first.loko] == [False, True]
+    for loko in first.loko:
+        assert [k.kind for k in loko.kinds] == list(BEHAVIOUR_KINDS) and len(loko.fold_points) == 8
+        assert all(k.checks > 0 for k in loko.kinds) and 0 <= loko.held_out_recall <= 1
+    plain = replace(TINY, cases=(0, 0))  # without the leave-one-kind-out folds: the same run twice
+    once, again = evaluate(plain, compare=False), evaluate(plain, compare=False)
+    assert repr(once.rows) == repr(again.rows) and once.false_alerts == again.false_alerts  # NaN-safe
+    assert once.loko == [] and once.genuine == first.genuine
 
 
 def test_report_block_replaces_only_its_markers(tmp_path: Path, tiny_report: Report) -> None:
@@ -171,9 +178,11 @@ def test_cli_evaluate_prints_the_table(tmp_path: Path) -> None:
         "--eval-events",
         "400",
         "--cases",
-        "1,1",
+        "0,0",  # the behaviour kinds and their folds: test_evaluation_is_reproducible_and_complete
     ]
     result = CliRunner().invoke(model_app, [*args, "--no-compare", "--doc", str(doc)])
     assert result.exit_code == 0, result.output
     assert "| **overall** |" in result.output and eval_report.BEGIN in doc.read_text()
-    assert "leave-one-kind-out" in result.output and "| **mean** |" in result.output
+    assert "--cases 0,0" in result.output and "leave-one-kind-out" not in result.output
+    bad = CliRunner().invoke(model_app, [*args[:-2], "--cases", "x", "--no-compare", "--doc", str(doc)])
+    assert bad.exit_code == 2 and "--cases" in bad.output

@@ -29,6 +29,7 @@ from services.api.routes import (
     feedback,
     health,
     history,
+    kb,
     orgs,
     receipts,
     reports,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(check_form.router)
     app.include_router(feedback.router)
     app.include_router(webhooks.router)
+    app.include_router(kb.router)
     errors.install(app)
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes

@@ -78,6 +78,7 @@ async def test_a_check_made_while_processing_is_down_is_answered_and_announced(
             card = page.locator("#verdict-card")
             await expect(card).to_have_attribute("data-status", "pending", timeout=20_000)
             await expect(page.locator("#queued-note")).to_contain_text("恢复后将自动查验")
+            await expect(page.locator("#verdict-help")).to_have_attribute("href", "#/help/queued")
             await page.screenshot(path=str(tmp_path / "queued.png"))
             awaiting = await page.evaluate("JSON.parse(sessionStorage.getItem('fapiao.awaiting'))")
             [check_id] = [a["id"] for a in awaiting]
@@ -98,4 +99,6 @@ async def test_a_check_made_while_processing_is_down_is_answered_and_announced(
                 assert "查验结果" in message["Subject"] and check_id in message.get_content()
                 await toast.get_by_role("link", name="查看结果").click()
                 await expect(page.locator("#verdict-card")).to_have_attribute("data-verdict", "consistent")
+                await page.locator("#verdict-help").click()  # the verdict card links to its 常见问题 answer
+                await expect(page.locator("#kb-title")).to_have_text("查验结果“一致”是什么意思？")
             await context.close()

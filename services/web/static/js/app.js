@@ -11,12 +11,13 @@ import * as batch from "./pages/batch.js";
 import * as caseView from "./pages/case.js";
 import * as check from "./pages/check.js";
 import * as feedback from "./pages/feedback.js";
+import * as help from "./pages/help.js";
 import * as history from "./pages/history.js";
 import * as home from "./pages/home.js";
 import * as keys from "./pages/keys.js";
 
 const PAGES = { "": home, check, batch, history, analytics, alerts, account, register: account, keys, feedback,
-  case: caseView };
+  case: caseView, help };
 const NEEDS_LOGIN = new Set(["batch", "history", "analytics", "alerts", "keys", "feedback", "case"]);
 export const NAV = [
   ["", "home", "nav_home"],

@@ -178,6 +178,14 @@ const STRINGS = {
   sev_medium: ["中", "medium"],
   sev_high: ["高", "high"],
   sev_critical: ["严重", "critical"],
+  // 常见问题 (knowledge base)
+  kb_title: ["常见问题", "Help"],
+  kb_search: ["搜索问题", "Search the answers"],
+  kb_go: ["搜索", "Search"],
+  kb_none: ["没有找到相关问答。", "No answer matches."],
+  kb_why: ["这是什么意思？", "What does this mean?"],
+  sc_help: ["常见问题", "Help"],
+  sc_help_d: ["查验结果、批量、两步验证", "Verdicts, batches, 2FA"],
   // queued while processing is down (预约查验)
   v_queued: ["已受理并排队：查验服务繁忙或正在维护，恢复后将自动查验；结果到达时会通知您（本页面提醒、Webhook 推送、邮件）。", "Accepted and queued: processing is busy or down for maintenance. The check is answered when it resumes, and you are told when the result arrives (here, by webhook, by mail)."],
   nt_arrived: ["查验结果已到达", "Your check has been answered"],

@@ -252,6 +252,11 @@ async function open(id) {
 // --- the verdict card ---------------------------------------------------------------------------------
 
 const TONE = { consistent: "ok", inconsistent: "bad", not_found: "bad", pending_sync: "wait" };
+// the 常见问题 answer of each verdict (docs/kb/<lang>/<id>.md)
+const HELP = { consistent: "consistent", inconsistent: "inconsistent", not_found: "not-found", pending_sync: "not-found",
+  voided: "void-and-red", red_flushed_partial: "void-and-red", red_flushed_full: "void-and-red", abnormal: "void-and-red",
+  limit_exceeded: "daily-limit", too_old: "daily-limit", invalid: "batch-errors" };
+const helpFor = (view) => (view.status === "pending" ? "queued" : HELP[view.verdict] || "consistent");
 
 function showVerdict(view, updated = false) {
   state.view = view;
@@ -275,7 +280,8 @@ function verdictCard(view, updated) {
     view.queued ? h("p", { class: "note", id: "queued-note" }, t("v_queued")) : null,
     view.status === "pending_sync" ? h("p", { class: "note" }, t("v_pending_sync")) : null,
     view.message_zh && view.message_zh !== view.verdict_zh ? h("p", { class: "message" }, pick(view, "message")) : null,
-    view.follow_up ? h("p", { class: "note" }, t("v_follow_up")) : null);
+    view.follow_up ? h("p", { class: "note" }, t("v_follow_up")) : null,
+    h("p", {}, h("a", { href: `#/help/${helpFor(view)}`, id: "verdict-help" }, t("kb_why"))));
   const facts = h("dl", { class: "facts" });
   const fact = (label, value) => value && append(facts, [h("dt", {}, label), h("dd", {}, value)]);
   fact(t("v_decided"), fmtTime(view.decided_at));

@@ -13,6 +13,7 @@ const SHORTCUTS = [
   ["account", "user", "sc_account"],
   ["keys", "key", "sc_keys"],
   ["feedback", "feedback", "sc_feedback"],
+  ["help", "search", "sc_help"],
 ];
 
 export function render() {

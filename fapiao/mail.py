@@ -6,8 +6,9 @@ were issued for, so the API never returns them (outside the explicit local-devel
 calls `send` (blocking: from a thread) or `await send_async` (from async code: it runs `send` in a
 thread, so the event loop never waits on an SMTP server).
 
-The messages themselves are pure functions (`reset_mail`, `invite_mail`), bilingual
-(zh first, then en), plain text only: nothing in them renders or runs in a mail client.
+The messages themselves are pure functions (`reset_mail`, `invite_mail`, `join_mail`,
+`already_registered_mail`), bilingual (zh first, then en), plain text only: nothing in them renders or
+runs in a mail client.
 """
 
 from __future__ import annotations
@@ -182,5 +183,40 @@ def invite_mail(to: str, token: str, org_name: str, ttl_seconds: int, public_url
         f"    {token}\n\n"
         f"Set it at {_app_link(public_url)} or with POST /v1/auth/password-reset/confirm. If you do not know "
         "this organisation, ignore this message.\n"
+    )
+    return Mail(to=to, subject=f"邀请加入「{org_name}」/ invitation to {org_name}", body=body)
+
+
+def already_registered_mail(to: str, public_url: str) -> Mail:
+    """Someone registered an organisation with an address that has an account: the API answered as if
+    it worked (so nobody learns which addresses have accounts); the owner learns it here."""
+    body = (
+        "您好：\n\n有人尝试用本邮箱注册新的 Fapiao Sentinel 组织，但本邮箱已有账户，因此未创建新组织。"
+        f"如是您本人，请直接在 {_app_link(public_url)} 登录，或通过 POST /v1/auth/password-reset/request "
+        "重置密码；如非本人操作，请忽略本邮件。\n\n"
+        "---\n\n"
+        "Someone tried to register a new Fapiao Sentinel organisation with this address, which already has "
+        "an account, so nothing was created. If it was you, log in at "
+        f"{_app_link(public_url)} or reset your password (POST /v1/auth/password-reset/request); if not, "
+        "ignore this message.\n"
+    )
+    return Mail(to=to, subject="Fapiao Sentinel 注册提醒 / registration attempt", body=body)
+
+
+def join_mail(to: str, token: str, org_name: str, ttl_seconds: int, public_url: str) -> Mail:
+    """An existing account is invited to another organisation: it joins only if its owner accepts."""
+    hours = max(1, ttl_seconds // 3600)
+    body = (
+        f"您好：\n\n组织「{org_name}」邀请您的 Fapiao Sentinel 账户加入。只有您接受后才会加入："
+        f"登录后将下面的令牌（{hours} 小时内有效）提交至 POST /v1/auth/invitations/accept。\n\n"
+        f"    {token}\n\n"
+        "不认识该组织请忽略本邮件，您的账户不会有任何变化。\n\n"
+        "---\n\n"
+        f'The organisation "{org_name}" invites your Fapiao Sentinel account to join it. You join only if '
+        f"you accept: log in and POST this token (valid for {hours} hours) to "
+        "/v1/auth/invitations/accept.\n\n"
+        f"    {token}\n\n"
+        "If you do not know this organisation, ignore this message: nothing changes. "
+        f"({_app_link(public_url)})\n"
     )
     return Mail(to=to, subject=f"邀请加入「{org_name}」/ invitation to {org_name}", body=body)

@@ -147,6 +147,17 @@ class Settings(BaseSettings):
         default=10, ge=1, description="consecutive: pause the subscription"
     )
 
+    # Hardening of the API (issue 16): a request's headers must arrive within this many seconds and
+    # stay under this size (431 beyond); /metrics needs this bearer token when set (else: loopback only);
+    # login, registration and resets are limited per client IP and per email, and at most this many
+    # password hashes (argon2id, 64 MiB each) run at once, so a flood of logins cannot starve the rest.
+    api_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    api_max_header_bytes: int = Field(default=64 * 1024, ge=4096)
+    metrics_token: SecretStr = SecretStr("")
+    auth_rate_per_ip_per_minute: int = Field(default=30, ge=1)
+    auth_rate_per_email_per_minute: int = Field(default=10, ge=1)
+    auth_hash_concurrency: int = Field(default=2, ge=1)
+
     # Accounts and sessions. The secret signs session tokens; production refuses the placeholder.
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     accounts_url: str = Field(default="sqlite:///.local/accounts.db", description="SQLAlchemy URL")

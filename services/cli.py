@@ -134,6 +134,7 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
+    from services.api.http_limits import bounded_protocol
 
     settings = _settings()
     uvicorn.run(
@@ -143,7 +144,8 @@ def api(
         log_level=settings.log_level.lower(),
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(settings.api_header_timeout_seconds, settings.api_max_header_bytes),
+        timeout_keep_alive=5,
     )
 
 

@@ -93,3 +93,14 @@ def status_change(
         status=status,
         changed_at=at or datetime(2026, 11, 21, 1, 0, tzinfo=UTC),
     )
+
+
+def api_check_body(invoice: InvoiceIssued, **extra: str) -> dict[str, str]:
+    """The `POST /v1/checks` body of a genuine check of `invoice` (fourth field: the 校验码's last 6)."""
+    return {
+        "invoice_code": invoice.invoice_code,
+        "invoice_number": invoice.invoice_number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "check_code": invoice.check_code[-6:],
+        **extra,
+    }

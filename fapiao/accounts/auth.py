@@ -52,10 +52,12 @@ def login(
     now = ctx.clock()
     with ctx.sessions.begin() as s:
         user = s.scalar(select(User).where(User.email == email))
-        locked = _check_lock(ctx, s, user, now, ip)
+        locked = _check_lock(ctx, s, user, now, ip, email)
         if locked is None:
             good = ctx.passwords.verify(user.password_hash if user else None, password)
             if user is None or not good or user.disabled_at is not None:
+                if user is None:
+                    ctx.strangers.failed(email, now)
                 _failed(
                     ctx,
                     s,
@@ -151,10 +153,17 @@ def authenticate_session(ctx: AccountsContext, token: str) -> Identity:
 
 
 def _check_lock(
-    ctx: AccountsContext, s: Session, user: User | None, now: datetime, ip: str | None
+    ctx: AccountsContext, s: Session, user: User | None, now: datetime, ip: str | None, email: str = ""
 ) -> AccountLocked | None:
-    wait = ctx.lockout.retry_after(user.locked_until if user else None, now)
-    if user is None or not wait:
+    if user is None:  # an email without an account locks the same way (no enumeration by 429 vs 401)
+        wait = ctx.strangers.retry_after(email, now) if email else 0
+        if wait:
+            audit.record(
+                s, now, "login.locked", audit.email_actor(email), None, "denied", ip, retry_after=wait
+            )
+        return AccountLocked(wait) if wait else None
+    wait = ctx.lockout.retry_after(user.locked_until, now)
+    if not wait:
         return None
     audit.record(s, now, "login.locked", user.id, _org_of(s, user.id), "denied", ip, retry_after=wait)
     return AccountLocked(wait)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fapiao.accounts.db import make_engine, session_factory
-from fapiao.accounts.lockout import LockoutPolicy
+from fapiao.accounts.lockout import LockoutPolicy, StrangerLockout
 from fapiao.accounts.passwords import Passwords
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.settings import Settings
@@ -33,6 +33,10 @@ class AccountsContext:
     # the integration tests; refused in production). Otherwise they leave the server only by mail.
     expose_tokens: bool = False
     clock: Callable[[], datetime] = utc_now
+    strangers: StrangerLockout = field(init=False)  # failed logins of emails without an account
+
+    def __post_init__(self) -> None:
+        self.strangers = StrangerLockout(self.lockout)
 
     @classmethod
     def from_settings(

@@ -169,3 +169,21 @@ class Feedback(Base):
     contact: Mapped[str] = mapped_column(String(200), default="")
     page: Mapped[str] = mapped_column(String(200), default="")  # where in the app it was sent from
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Invitation(Base):
+    """An organisation's invitation of an existing account: it joins only when its owner accepts with
+    the mailed token (issue 16: adding a member needs the invitee's consent)."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint("role IN ('submitter', 'analyst', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -11,11 +12,20 @@ from sqlalchemy.orm import Session
 
 from fapiao.accounts import audit
 from fapiao.accounts.context import AccountsContext
-from fapiao.accounts.exceptions import Conflict, Forbidden, NotFound, WeakPassword
-from fapiao.accounts.models import Membership, Organisation, User
+from fapiao.accounts.exceptions import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ResetTokenExpired,
+    ResetTokenInvalid,
+    ResetTokenUsed,
+    WeakPassword,
+)
+from fapiao.accounts.models import Invitation, Membership, Organisation, User
 from fapiao.accounts.passwords import password_problems
 from fapiao.accounts.people import new_org_id, new_user_id, normalise_email
 from fapiao.accounts.resets import INVITE_TTL_SECONDS, issue_token
+from fapiao.accounts.tokens import digest, new_token
 
 EMAIL_TAKEN = Conflict("an account with this email already exists", "该邮箱已注册")
 
@@ -29,6 +39,13 @@ class Member:
     totp_enabled: bool
     invited: bool  # no password set yet
     joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Invite:
+    member: Member
+    token: str
+    accepted_by: Literal["password", "accept"]  # setting a password (new account), or accept_invitation
 
 
 def new_user(email: str, display_name: str, password_hash: str | None, now: datetime) -> User:
@@ -93,12 +110,13 @@ def add_member(
     role: str,
     display_name: str = "",
     ip: str | None = None,
-) -> tuple[Member, str | None]:
-    """Add a person: an existing account joins; a new one is invited and gets a single-use token to set
-    its password (returned; delivering it by mail is out of scope). (member, invite token or None)."""
+) -> Invite:
+    """Invite a person; nobody joins without their own consent (issue 16). A new email gets an account
+    without a password and a token to set one (setting it accepts). An existing account gets a join
+    token instead and joins only when its owner accepts (`accept_invitation`): until then it is not a
+    member. (The token goes to the invitee by mail, never to the inviter."""
     email = normalise_email(email)
     now = ctx.clock()
-    token = None
     with ctx.sessions.begin() as s:
         user = s.scalar(select(User).where(User.email == email))
         if user is None:
@@ -106,12 +124,59 @@ def add_member(
             s.add(user)
             s.flush()
             token = issue_token(s, user.id, "invite", INVITE_TTL_SECONDS, now)
-        elif s.get(Membership, (org_id, user.id)) is not None:
+            membership = Membership(org_id=org_id, user_id=user.id, role=role, created_at=now)
+            s.add(membership)
+            audit.record(s, now, "member.added", actor, org_id, ip=ip, user_id=user.id, role=role)
+            return Invite(_member(user, membership), token, "password")
+        if s.get(Membership, (org_id, user.id)) is not None:
             raise Conflict("already a member of this organisation", "该用户已是本组织成员")
-        membership = Membership(org_id=org_id, user_id=user.id, role=role, created_at=now)
+        token = new_token()
+        s.add(
+            Invitation(
+                org_id=org_id,
+                user_id=user.id,
+                role=role,
+                invited_by=actor,
+                token_hash=digest(token),
+                created_at=now,
+                expires_at=now + timedelta(seconds=INVITE_TTL_SECONDS),
+            )
+        )
+        audit.record(s, now, "member.invited", actor, org_id, ip=ip, user_id=user.id, role=role)
+        pending = Membership(org_id=org_id, user_id=user.id, role=role, created_at=now)  # not stored
+        return Invite(replace(_member(user, pending), invited=True), token, "accept")
+
+
+def accept_invitation(ctx: AccountsContext, user_id: str, token: str, ip: str | None = None) -> Member:
+    """The invited account's owner (logged in) joins with the token mailed to them."""
+    now = ctx.clock()
+    with ctx.sessions.begin() as s:
+        invitation = s.scalar(select(Invitation).where(Invitation.token_hash == digest(token)))
+        if invitation is None or invitation.user_id != user_id:
+            raise ResetTokenInvalid()  # another account's token is as unknown as a made-up one
+        if invitation.accepted_at is not None:
+            raise ResetTokenUsed()
+        if invitation.expires_at <= now:
+            raise ResetTokenExpired()
+        invitation.accepted_at = now
+        if s.get(Membership, (invitation.org_id, user_id)) is not None:
+            raise Conflict("already a member of this organisation", "该用户已是本组织成员")
+        membership = Membership(
+            org_id=invitation.org_id, user_id=user_id, role=invitation.role, created_at=now
+        )
         s.add(membership)
-        audit.record(s, now, "member.added", actor, org_id, ip=ip, user_id=user.id, role=role)
-        return _member(user, membership), token
+        audit.record(
+            s,
+            now,
+            "member.added",
+            user_id,
+            invitation.org_id,
+            ip=ip,
+            user_id=user_id,
+            role=invitation.role,
+            invited_by=invitation.invited_by,
+        )
+        return _member(s.get_one(User, user_id), membership)
 
 
 def change_role(

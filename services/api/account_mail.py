@@ -9,8 +9,9 @@ from __future__ import annotations
 import structlog
 from fastapi import BackgroundTasks
 
+from fapiao.accounts.orgs import Invite
 from fapiao.accounts.resets import INVITE_TTL_SECONDS
-from fapiao.mail import invite_mail, reset_mail
+from fapiao.mail import already_registered_mail, invite_mail, join_mail, reset_mail
 from services.api.accounts_state import AccountsState
 
 log = structlog.get_logger(__name__)
@@ -31,10 +32,19 @@ def send_reset(background: BackgroundTasks, accounts: AccountsState, email: str,
     background.add_task(accounts.mailer.send_logged, mail, "password_reset")
 
 
-def send_invite(
-    background: BackgroundTasks, accounts: AccountsState, email: str, token: str | None, org_name: str
-) -> None:
-    if token is None or _undeliverable(accounts, "invitation"):
+def send_invite(background: BackgroundTasks, accounts: AccountsState, invite: Invite, org_name: str) -> None:
+    if _undeliverable(accounts, "invitation"):
         return
-    mail = invite_mail(email, token, org_name, INVITE_TTL_SECONDS, accounts.public_url)
+    to, token, url = invite.member.email, invite.token, accounts.public_url
+    if invite.accepted_by == "password":
+        mail = invite_mail(to, token, org_name, INVITE_TTL_SECONDS, url)
+    else:
+        mail = join_mail(to, token, org_name, INVITE_TTL_SECONDS, url)
     background.add_task(accounts.mailer.send_logged, mail, "invitation")
+
+
+def send_already_registered(background: BackgroundTasks, accounts: AccountsState, email: str) -> None:
+    if _undeliverable(accounts, "already_registered"):
+        return
+    mail = already_registered_mail(email, accounts.public_url)
+    background.add_task(accounts.mailer.send_logged, mail, "already_registered")

@@ -12,6 +12,7 @@ from fapiao.accounts.db import make_engine, migrate
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.mail import Mailer
 from fapiao.settings import Settings
+from services.api.auth_limits import AuthLimits
 from services.api.key_cache import IdentityCache
 from services.api.rate_limit import TokenBuckets
 
@@ -25,6 +26,7 @@ class AccountsState:
     key_cache: IdentityCache
     mailer: Mailer  # resets and invitations (fapiao.mail)
     public_url: str  # where the links in the mails point
+    auth_limits: AuthLimits  # login, registration and resets: per IP, per email, hashing bound
 
     @classmethod
     async def open(cls, settings: Settings) -> AccountsState:
@@ -42,6 +44,11 @@ class AccountsState:
             IdentityCache(settings.api_key_cache_seconds),
             Mailer.from_settings(settings),
             settings.public_url,
+            AuthLimits(
+                settings.auth_rate_per_ip_per_minute,
+                settings.auth_rate_per_email_per_minute,
+                settings.auth_hash_concurrency,
+            ),
         )
 
     def close(self) -> None:

@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app
 
 from fapiao import __version__, loop_monitor
 from fapiao.settings import Settings
-from services.api import errors
+from services.api import api_docs, errors
 from services.api.accounts_state import AccountsState
 from services.api.body_limit import BodyLimit
+from services.api.metrics_guard import guarded_metrics
 from services.api.request_metrics import RequestMetrics
 from services.api.routes import (
     alerts,
@@ -36,6 +36,7 @@ from services.api.routes import (
     risk_rules,
     webhooks,
 )
+from services.api.security_headers import SecurityHeaders
 from services.api.state import ApiState
 from services.api.upload_limit import UploadLimit
 from services.web import mount as mount_web
@@ -77,7 +78,10 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="发票查验 — verify Chinese VAT invoices against the register, in milliseconds.",
         lifespan=lifespan,
+        docs_url=None,  # api_docs serves /docs from local files (no CDN); no ReDoc
+        redoc_url=None,
     )
+    api_docs.install(app)
 
     app.include_router(health.router)
     app.include_router(checks.router)
@@ -99,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
         BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes
     )
     app.add_middleware(RequestMetrics)
-    app.mount("/metrics", make_asgi_app())
+    app.add_middleware(SecurityHeaders, hsts=settings.env == "production")
+    app.mount("/metrics", guarded_metrics(settings.metrics_token.get_secret_value()))
     mount_web(app)  # the web app at /app/
     return app

@@ -68,6 +68,10 @@ class ResetRequestOut(BaseModel):
     )
 
 
+class InvitationAcceptIn(In):
+    token: str = Field(max_length=200, description="from the invitation mail")
+
+
 class ResetConfirmIn(In):
     token: str = Field(max_length=200)
     new_password: str = Password

@@ -63,6 +63,8 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_SMTP_PASSWORD=settings.smtp_password.get_secret_value(),
         FAPIAO_SMTP_FROM=settings.smtp_from,
         FAPIAO_DEV_EXPOSE_TOKENS=str(settings.dev_expose_tokens).lower(),
+        FAPIAO_AUTH_RATE_PER_IP_PER_MINUTE=str(settings.auth_rate_per_ip_per_minute),
+        FAPIAO_AUTH_RATE_PER_EMAIL_PER_MINUTE=str(settings.auth_rate_per_email_per_minute),
     )
     return env
 
@@ -122,7 +124,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Sett
         smtp_username=mailbox.username,
         smtp_password=SecretStr(mailbox.password),
         smtp_from="Fapiao Sentinel <no-reply@fapiao.test>",
-        dev_expose_tokens=True,  # the tests' API also returns reset/invite tokens (test_mail.py: without)
+        dev_expose_tokens=True,  # the tests' API also returns reset/invite tokens (strict_api: without)
+        auth_rate_per_ip_per_minute=1_000_000,  # every test logs in from 127.0.0.1 (strict_api: limited)
+        auth_rate_per_email_per_minute=1_000_000,
     )
 
 
@@ -160,6 +164,36 @@ def api_url(settings: Settings, worker: subprocess.Popen[bytes], tmp_path_factor
     with cli_process(["api", "--port", str(port)], _env(settings), log, stop_seconds=20) as proc:
         wait_until_ok(proc, log, f"{url}/readyz")
         yield url
+
+
+STRICT_METRICS_TOKEN = f"metrics-{RUN_ID}"
+STRICT_AUTH_PER_IP = 30
+STRICT_AUTH_PER_EMAIL = 10
+STRICT_HEADER_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="session")
+def strict_api(
+    settings: Settings, engine: NativeEngine, topics_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A second API as deployed: FAPIAO_ENV=production (HSTS), no FAPIAO_DEV_EXPOSE_TOKENS (tokens go by
+    mail only), the default login/registration limits, /metrics behind a token; own accounts database.
+    Tests that exhaust a per-IP limit connect from their own loopback address (127.0.0.x)."""
+    env = _env(settings)
+    env.update(
+        FAPIAO_ENV="production",
+        FAPIAO_DEV_EXPOSE_TOKENS="false",
+        FAPIAO_ACCOUNTS_URL=f"sqlite:///{tmp_path_factory.mktemp('strict-accounts') / 'accounts.db'}",
+        FAPIAO_METRICS_TOKEN=STRICT_METRICS_TOKEN,
+        FAPIAO_AUTH_RATE_PER_IP_PER_MINUTE=str(STRICT_AUTH_PER_IP),
+        FAPIAO_AUTH_RATE_PER_EMAIL_PER_MINUTE=str(STRICT_AUTH_PER_EMAIL),
+        FAPIAO_API_HEADER_TIMEOUT_SECONDS=str(STRICT_HEADER_TIMEOUT),
+    )
+    port = free_port()
+    log = tmp_path_factory.mktemp("logs") / "api-strict.log"
+    with cli_process(["api", "--port", str(port)], env, log, stop_seconds=20) as proc:
+        wait_until_ok(proc, log, f"http://127.0.0.1:{port}/readyz")
+        yield f"http://127.0.0.1:{port}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pytest
 from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.warehouse.engine import NativeEngine
-from tests.factories import issued
+from tests.factories import api_check_body, issued
 from tests.integration.conftest import Org
 
 pytestmark = pytest.mark.integration
@@ -38,12 +38,7 @@ async def test_another_organisations_requesters_never_reach_the_alert(
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
     await asyncio.sleep(0.5)
-    body = {
-        "invoice_code": inv.invoice_code,
-        "invoice_number": inv.invoice_number,
-        "issue_date": inv.issue_date.isoformat(),
-        "check_code": inv.check_code[-6:],
-    }
+    body = api_check_body(inv)
     async with httpx.AsyncClient(base_url=api_url, timeout=15) as client:
         await _check(client, a, body, SECRET)
         b_check = await _check(client, b, body, "bob-B")

@@ -17,7 +17,7 @@ import pytest
 from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
 from schemas.events import Party
-from tests.factories import BUYER, issued
+from tests.factories import BUYER, api_check_body, issued
 from tests.integration.conftest import Org
 
 pytestmark = pytest.mark.integration
@@ -41,12 +41,7 @@ async def test_hostile_texts_leave_every_export_as_inert_text(api_url: str, publ
     )
     await publisher.publish(topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv)
     await asyncio.sleep(0.5)
-    check = {
-        "invoice_code": inv.invoice_code,
-        "invoice_number": inv.invoice_number,
-        "issue_date": inv.issue_date.isoformat(),
-        "check_code": inv.check_code[-6:],
-    }
+    check = api_check_body(inv)
     async with httpx.AsyncClient(base_url=api_url, headers=org.headers, timeout=30) as client:
         answer = await client.post("/v1/checks", params={"wait": 5}, json=check)
         assert answer.status_code == 200 and answer.json()["verdict"] == "consistent", answer.text

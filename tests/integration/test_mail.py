@@ -10,34 +10,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from fapiao.settings import Settings
-from tests.integration.conftest import _env, register_org
-from tests.integration.processes import cli_process, free_port, wait_until_ok
+from tests.integration.conftest import register_org
 from tests.smtp_server import Mailbox
 
 pytestmark = pytest.mark.integration
 TOKEN = re.compile(r"^    (\S{20,})$", re.MULTILINE)  # the token's own indented line in the message
-
-
-@pytest.fixture(scope="module")
-def deployed_api(
-    settings: Settings, engine: object, topics_ready: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """An API with mail and without the development flag, on its own accounts database."""
-    env = _env(settings)
-    env["FAPIAO_DEV_EXPOSE_TOKENS"] = "false"
-    env["FAPIAO_ACCOUNTS_URL"] = f"sqlite:///{tmp_path_factory.mktemp('mail-accounts') / 'accounts.db'}"
-    port = free_port()
-    log: Path = tmp_path_factory.mktemp("logs") / "api-mail.log"
-    with cli_process(["api", "--port", str(port)], env, log, stop_seconds=20) as proc:
-        wait_until_ok(proc, log, f"http://127.0.0.1:{port}/readyz")
-        yield f"http://127.0.0.1:{port}"
 
 
 def _token_in(mailbox: Mailbox, address: str, count: int = 1) -> str:
@@ -47,9 +28,9 @@ def _token_in(mailbox: Mailbox, address: str, count: int = 1) -> str:
     return found[0]
 
 
-def test_reset_token_goes_only_to_the_mailbox(deployed_api: str, mailbox: Mailbox) -> None:
-    victim = register_org(deployed_api, "邮件重置企业")
-    with httpx.Client(base_url=deployed_api, timeout=10) as client:
+def test_reset_token_goes_only_to_the_mailbox(strict_api: str, mailbox: Mailbox) -> None:
+    victim = register_org(strict_api, "邮件重置企业")
+    with httpx.Client(base_url=strict_api, timeout=10) as client:
         asked = client.post("/v1/auth/password-reset/request", json={"email": victim.email})
         nobody = client.post("/v1/auth/password-reset/request", json={"email": "no-one-here@example.com"})
         assert asked.status_code == nobody.status_code == 202
@@ -67,10 +48,10 @@ def test_reset_token_goes_only_to_the_mailbox(deployed_api: str, mailbox: Mailbo
     assert not mailbox.messages_to("no-one-here@example.com")
 
 
-def test_invitation_token_goes_to_the_invitee_not_the_inviter(deployed_api: str, mailbox: Mailbox) -> None:
-    inviter = register_org(deployed_api, "邀请企业 Inviting Co.")
+def test_invitation_token_goes_to_the_invitee_not_the_inviter(strict_api: str, mailbox: Mailbox) -> None:
+    inviter = register_org(strict_api, "邀请企业 Inviting Co.")
     outsider = f"outsider-{time.time_ns()}@example.com"
-    with httpx.Client(base_url=deployed_api, timeout=10) as client:
+    with httpx.Client(base_url=strict_api, timeout=10) as client:
         invited = client.post(
             "/v1/orgs/me/members", headers=inviter.admin, json={"email": outsider, "role": "analyst"}
         )

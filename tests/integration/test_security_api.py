@@ -62,3 +62,46 @@ def test_read_only_keys_cannot_change_reports_nor_refresh_and_see_no_user_ids(
         writer = _key(api_url, org, "submit", "read")
         assert client.put(f"/v1/reports/{rid}", headers=writer, json=REPORT).status_code == 200
         assert client.delete(f"/v1/reports/{rid}", headers=writer).status_code == 204
+
+
+def test_forged_cursors_odd_report_names_and_old_dates_are_4xx(
+    api_url: str, make_org: Callable[..., Org]
+) -> None:
+    org = make_org("畸形输入企业")
+    forged = ["x", "eyJ9", "A" * 300, "%00", "eyJhIjogMX0", "..", "-1"]
+    with httpx.Client(base_url=api_url, timeout=30, headers=org.headers) as client:
+        for path in ("/v1/history", "/v1/alerts"):
+            for cursor in forged:
+                answer = client.get(path, params={"cursor": cursor})
+                assert 400 <= answer.status_code < 500, (path, cursor, answer.status_code, answer.text[:200])
+        for name in ("", " ", "a" * 10_000, "\x00", "../../etc/passwd", "=1+1", "名" * 500):
+            answer = client.post("/v1/reports", json=REPORT | {"name": name})
+            assert answer.status_code < 500, (repr(name[:20]), answer.status_code, answer.text[:200])
+        for chart in ("checks.png", "checks.svg"):
+            for date_from in ("2000-01-01", "1970-01-01", "1900-01-01", "2099-12-31"):
+                answer = client.get(f"/v1/analytics/charts/{chart}", params={"date_from": date_from})
+                assert answer.status_code < 500, (chart, date_from, answer.status_code, answer.text[:200])
+
+
+def test_security_headers_on_api_answers(api_url: str, org: Org) -> None:
+    with httpx.Client(base_url=api_url, timeout=10) as client:
+        for path, headers in (("/healthz", {}), ("/v1/auth/me", org.headers), ("/v1/history", org.headers)):
+            answer = client.get(path, headers=headers)
+            assert answer.headers["x-content-type-options"] == "nosniff", path
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+            assert answer.headers["x-frame-options"] == "DENY", path
+        assert client.get("/v1/auth/me", headers=org.headers).headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in client.get("/healthz").headers  # not production here
+        app = client.get("/app/")
+        assert "script-src 'self'" in app.headers["content-security-policy"]  # the web app keeps its own
+
+
+def test_swagger_ui_is_served_from_this_server(api_url: str) -> None:
+    with httpx.Client(base_url=api_url, timeout=10) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+        assert "cdn" not in page.text.lower() and "https://" not in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/init.js"):
+            assert client.get(asset).status_code == 200, asset
+        assert client.get("/redoc").status_code == 404  # ReDoc comes only from a CDN: off

@@ -227,8 +227,9 @@ def test_totp_login_wrong_code_replay_and_recovery(ctx: AccountsContext, clock: 
 
 def test_members_roles_and_the_last_admin(ctx: AccountsContext) -> None:
     org_id, admin_id = _register(ctx)
-    member, invite = orgs.add_member(ctx, org_id, admin_id, "bo@example.com", "analyst", "Bo")
-    assert member.invited and invite
+    invited = orgs.add_member(ctx, org_id, admin_id, "bo@example.com", "analyst", "Bo")
+    member, invite = invited.member, invited.token
+    assert member.invited and invite and invited.accepted_by == "password"
     with pytest.raises(InvalidCredentials):  # no password yet
         auth.login(ctx, "bo@example.com", "")
     resets.confirm_reset(ctx, invite, "Bo-Lantern-2026")
@@ -247,6 +248,23 @@ def test_members_roles_and_the_last_admin(ctx: AccountsContext) -> None:
     other_org, _ = _register(ctx, "eve@example.com")
     with pytest.raises(NotFound):
         orgs.change_role(ctx, other_org, "x", admin_id, "submitter")
+
+
+def test_an_existing_account_joins_only_when_its_owner_accepts(ctx: AccountsContext) -> None:
+    """Issue 16: adding an existing account made it a member at once, without asking its owner."""
+    org_a, admin_a = _register(ctx, "ann@example.com")
+    org_b, admin_b = _register(ctx, "ben@example.com")
+    invite = orgs.add_member(ctx, org_b, admin_b, "ann@example.com", "analyst")
+    assert invite.accepted_by == "accept" and invite.member.invited
+    assert "ann@example.com" not in [m.email for m in orgs.members(ctx, org_b)]  # not yet a member
+    session = auth.login(ctx, "ann@example.com", PASSWORD)  # still one organisation: no org_id needed
+    assert isinstance(session, auth.SessionToken) and session.org_id == org_a
+    with pytest.raises(ResetTokenInvalid):  # someone else's account cannot use the token
+        orgs.accept_invitation(ctx, admin_b, invite.token)
+    joined = orgs.accept_invitation(ctx, admin_a, invite.token)
+    assert joined.role == "analyst" and "ann@example.com" in [m.email for m in orgs.members(ctx, org_b)]
+    with pytest.raises(ResetTokenUsed):
+        orgs.accept_invitation(ctx, admin_a, invite.token)
 
 
 def test_api_keys_scoped_shown_once_and_revocable(ctx: AccountsContext, clock: Clock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, status
@@ -9,10 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fapiao.accounts import auth, orgs, resets, twofactor
-from services.api.account_mail import send_reset
+from fapiao.accounts.exceptions import Conflict
+from fapiao.accounts.people import new_org_id, new_user_id
+from services.api.account_mail import send_already_registered, send_reset
 from services.api.auth_models import (
+    InvitationAcceptIn,
     Login2faIn,
     LoginIn,
+    MemberOut,
     MeOut,
     MfaRequiredOut,
     RecoveryCodesOut,
@@ -41,17 +46,25 @@ def _token(session: auth.SessionToken) -> TokenOut:
     response_model=RegisterOut,
     summary="New organisation + admin",
 )
-async def register(body: RegisterIn, request: Request) -> RegisterOut:
-    org_id, user_id = await run_in_threadpool(
-        orgs.register,
-        accounts_of(request).ctx,
-        body.org_name,
-        body.email,
-        body.password,
-        body.display_name,
-        None,
-        client_ip(request),
-    )
+async def register(body: RegisterIn, request: Request, background: BackgroundTasks) -> RegisterOut:
+    """An email that already has an account gets the same answer (with ids that exist nowhere) and its
+    owner a mail saying so: the answer never tells whether an address is registered."""
+    accounts = accounts_of(request)
+    accounts.auth_limits.check(request, body.email)
+    try:
+        org_id, user_id = await accounts.auth_limits.hashing(
+            orgs.register,
+            accounts.ctx,
+            body.org_name,
+            body.email,
+            body.password,
+            body.display_name,
+            None,
+            client_ip(request),
+        )
+    except Conflict:
+        send_already_registered(background, accounts, body.email)
+        return RegisterOut(org_id=new_org_id(), user_id=new_user_id())
     return RegisterOut(org_id=org_id, user_id=user_id)
 
 
@@ -59,11 +72,16 @@ async def register(body: RegisterIn, request: Request) -> RegisterOut:
     "/login",
     response_model=TokenOut | MfaRequiredOut,
     summary="Log in: a session token, or an MFA challenge when 2FA is on",
-    responses={401: {"description": "wrong email or password"}, 429: {"description": "locked (Retry-After)"}},
+    responses={
+        401: {"description": "wrong email or password"},
+        429: {"description": "locked, or too many attempts (Retry-After)"},
+    },
 )
 async def login(body: LoginIn, request: Request) -> TokenOut | MfaRequiredOut:
-    answer = await run_in_threadpool(
-        auth.login, accounts_of(request).ctx, body.email, body.password, body.org_id, client_ip(request)
+    accounts = accounts_of(request)
+    accounts.auth_limits.check(request, body.email)
+    answer = await accounts.auth_limits.hashing(
+        auth.login, accounts.ctx, body.email, body.password, body.org_id, client_ip(request)
     )
     if isinstance(answer, auth.MfaChallenge):
         return MfaRequiredOut(mfa_token=answer.mfa_token, expires_at=answer.expires_at)
@@ -72,6 +90,7 @@ async def login(body: LoginIn, request: Request) -> TokenOut | MfaRequiredOut:
 
 @router.post("/login/2fa", response_model=TokenOut, summary="Second step: a TOTP code or a recovery code")
 async def login_2fa(body: Login2faIn, request: Request) -> TokenOut:
+    accounts_of(request).auth_limits.check(request)
     session = await run_in_threadpool(
         auth.login_second_factor,
         accounts_of(request).ctx,
@@ -119,6 +138,7 @@ async def request_reset(
     body: ResetRequestIn, request: Request, background: BackgroundTasks
 ) -> ResetRequestOut:
     accounts = accounts_of(request)
+    accounts.auth_limits.check(request, body.email)
     token = await run_in_threadpool(resets.request_reset, accounts.ctx, body.email, client_ip(request))
     send_reset(background, accounts, body.email, token)
     return ResetRequestOut(reset_token=token if accounts.ctx.expose_tokens else None)
@@ -130,8 +150,10 @@ async def request_reset(
     summary="Set a new password with a reset or invitation token (ends every session)",
 )
 async def confirm_reset(body: ResetConfirmIn, request: Request) -> None:
-    await run_in_threadpool(
-        resets.confirm_reset, accounts_of(request).ctx, body.token, body.new_password, client_ip(request)
+    accounts = accounts_of(request)
+    accounts.auth_limits.check(request)
+    await accounts.auth_limits.hashing(
+        resets.confirm_reset, accounts.ctx, body.token, body.new_password, client_ip(request)
     )
 
 
@@ -167,3 +189,15 @@ async def recovery_codes(body: TotpCodeIn, user: UserPrincipal, request: Request
         client_ip(request),
     )
     return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post(
+    "/invitations/accept",
+    response_model=MemberOut,
+    summary="Join the organisation that invited your account (the token from the invitation mail)",
+)
+async def accept_invitation(body: InvitationAcceptIn, user: UserPrincipal, request: Request) -> MemberOut:
+    member = await run_in_threadpool(
+        orgs.accept_invitation, accounts_of(request).ctx, user.subject, body.token, client_ip(request)
+    )
+    return MemberOut.model_validate(asdict(member))

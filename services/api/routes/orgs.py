@@ -36,13 +36,14 @@ async def list_members(admin: AdminPrincipal, request: Request) -> MembersOut:
     "/members",
     status_code=status.HTTP_201_CREATED,
     response_model=MemberCreatedOut,
-    summary="Add a person with a role (a new account is invited by mail: it sets its password)",
+    summary="Invite a person with a role, by mail: a new account joins by setting its password, an "
+    "existing one when its owner accepts (POST /v1/auth/invitations/accept)",
 )
 async def add_member(
     body: MemberCreate, admin: AdminPrincipal, request: Request, background: BackgroundTasks
 ) -> MemberCreatedOut:
     accounts = accounts_of(request)
-    member, token = await run_in_threadpool(
+    invite = await run_in_threadpool(
         orgs.add_member,
         accounts.ctx,
         admin.org_id,
@@ -52,10 +53,10 @@ async def add_member(
         body.display_name,
         client_ip(request),
     )
-    if token is not None:
-        org_name = await run_in_threadpool(orgs.organisation_name, accounts.ctx, admin.org_id)
-        send_invite(background, accounts, member.email, token, org_name or admin.org_id)
-    return MemberCreatedOut(**asdict(member), invite_token=token if accounts.ctx.expose_tokens else None)
+    org_name = await run_in_threadpool(orgs.organisation_name, accounts.ctx, admin.org_id)
+    send_invite(background, accounts, invite, org_name or admin.org_id)
+    token = invite.token if accounts.ctx.expose_tokens else None
+    return MemberCreatedOut(**asdict(invite.member), invite_token=token)
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut, summary="Change a member's role")

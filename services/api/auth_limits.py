@@ -1,0 +1,53 @@
+"""Limits on the unauthenticated account routes (login, 2FA, registration, resets): per client IP and
+per email, and a bound on concurrent password hashing (issue 16: 24 concurrent logins for unknown
+emails slowed every other caller's `/me` to 1.6 s, since each spends an argon2id hash of 64 MiB).
+
+In this process, like the API-key buckets (services/api/rate_limit.py, which says why). The client IP
+is the TCP peer: behind a reverse proxy, that is the proxy, so limit there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+
+from services.api.rate_limit import TokenBuckets
+
+T = TypeVar("T")
+
+
+class AuthLimits:
+    def __init__(self, per_ip_per_minute: int, per_email_per_minute: int, hash_concurrency: int) -> None:
+        self.per_ip = per_ip_per_minute
+        self.per_email = per_email_per_minute
+        self.buckets = TokenBuckets()
+        self._hashing = asyncio.Semaphore(hash_concurrency)
+
+    def check(self, request: Request, email: str | None = None) -> None:
+        """Spend one attempt of the caller's IP (and of the email, when the route names one): 429 with
+        Retry-After when either is used up. The answer is the same whether the email has an account."""
+        ip = request.client.host if request.client else "unknown"
+        wait = self.buckets.take(f"ip:{ip}", self.per_ip)
+        if not wait and email is not None:
+            wait = self.buckets.take(f"email:{email.strip().lower()}", self.per_email)
+        if wait > 0:
+            seconds = max(1, int(wait + 0.999))
+            raise HTTPException(
+                status_code=429,
+                detail={
+                    "code": "too_many_attempts",
+                    "msg": f"too many attempts: retry in {seconds} s",
+                    "msg_zh": f"尝试次数过多，请 {seconds} 秒后重试",
+                },
+                headers={"Retry-After": str(seconds)},
+            )
+
+    async def hashing(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` in the thread pool, at most `hash_concurrency` at once: password work waits its
+        turn instead of taking every thread and core from the other requests."""
+        async with self._hashing:
+            return await run_in_threadpool(fn, *args)

@@ -1,0 +1,148 @@
+"""The API as deployed (`strict_api`: production settings, mail only, default limits) against the
+weaknesses of issue 16 item 8: login floods, account enumeration, members added without consent, open
+/metrics, no HSTS, slow and huge headers. Each test tries the attack; before the fix each one worked."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.integration.conftest import (
+    STRICT_AUTH_PER_EMAIL,
+    STRICT_AUTH_PER_IP,
+    STRICT_HEADER_TIMEOUT,
+    STRICT_METRICS_TOKEN,
+    TEST_PASSWORD,
+    register_org,
+)
+from tests.smtp_server import Mailbox
+
+pytestmark = pytest.mark.integration
+TOKEN = re.compile(r"^    (\S{20,})$", re.MULTILINE)
+
+
+def _from(address: str, api: str) -> httpx.Client:
+    """A client whose connections come from `address` (a 127.0.0.x of its own: its own per-IP bucket)."""
+    return httpx.Client(base_url=api, timeout=20, transport=httpx.HTTPTransport(local_address=address))
+
+
+def _login(client: httpx.Client, email: str, password: str = "Wrong-Lantern-11") -> httpx.Response:
+    return client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+def test_metrics_need_the_token_and_production_sends_hsts(strict_api: str) -> None:
+    with httpx.Client(base_url=strict_api, timeout=10) as client:
+        assert client.get("/metrics/").status_code == 404
+        assert client.get("/metrics/", headers={"Authorization": "Bearer guess"}).status_code == 404
+        scraped = client.get("/metrics/", headers={"Authorization": f"Bearer {STRICT_METRICS_TOKEN}"})
+        assert scraped.status_code == 200 and "fapiao_http_requests_total" in scraped.text
+        assert "max-age=" in client.get("/healthz").headers["strict-transport-security"]
+
+
+def test_logins_are_limited_per_email_and_per_ip(strict_api: str) -> None:
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    answers = []
+    for n in range(STRICT_AUTH_PER_EMAIL + 1):  # from a different address each time: only the email counts
+        with _from(f"127.0.1.{n + 1}", strict_api) as client:
+            answers.append(client.post("/v1/auth/password-reset/request", json={"email": victim}))
+    assert [a.status_code for a in answers] == [202] * STRICT_AUTH_PER_EMAIL + [429]
+    assert answers[-1].json()["detail"]["code"] == "too_many_attempts"
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    with _from("127.0.1.200", strict_api) as client:
+        assert _login(client, victim).status_code == 429  # the same email, logging in
+    with _from("127.0.2.1", strict_api) as client:
+        codes = [
+            client.post("/v1/auth/password-reset/request", json={"email": f"u{n}@example.com"}).status_code
+            for n in range(STRICT_AUTH_PER_IP + 1)
+        ]
+        assert codes[:5] == [202] * 5 and codes[-1] == 429  # one address, many emails: the IP counts
+        assert _login(client, "someone@example.com").status_code == 429
+        body = {"org_name": "x", "email": "new@example.com", "password": TEST_PASSWORD}
+        assert client.post("/v1/auth/register", json=body).status_code == 429
+
+
+def test_no_account_enumeration_by_register_lockout_or_reset(strict_api: str, mailbox: Mailbox) -> None:
+    owner = register_org(strict_api, "枚举测试 Enum Co.")
+    nobody = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    with _from("127.0.3.1", strict_api) as client:
+        again = client.post(
+            "/v1/auth/register", json={"org_name": "x", "email": owner.email, "password": TEST_PASSWORD}
+        )
+        fresh = client.post(
+            "/v1/auth/register",
+            json={
+                "org_name": "x",
+                "email": f"new-{uuid.uuid4().hex[:8]}@example.com",
+                "password": TEST_PASSWORD,
+            },
+        )
+        assert again.status_code == fresh.status_code == 201  # was 409 for a taken email
+        assert again.json().keys() == fresh.json().keys() and again.json()["org_id"] != owner.org_id
+        assert "already has an account" in mailbox.wait_for(owner.email).get_content()  # the owner learns it
+    with _from("127.0.3.2", strict_api) as client:
+        real = [_login(client, owner.email).status_code for _ in range(6)]
+    with _from("127.0.3.3", strict_api) as client:
+        fake = [_login(client, nobody).status_code for _ in range(6)]
+        assert real == fake == [401] * 5 + [429]  # an unknown email locks exactly like an account
+        locked = _login(client, nobody)
+        assert locked.json()["detail"]["code"] == "account_locked" and "Retry-After" in locked.headers
+        one = client.post("/v1/auth/password-reset/request", json={"email": owner.email})
+        two = client.post("/v1/auth/password-reset/request", json={"email": nobody})
+        assert one.status_code == two.status_code == 202 and one.json() == two.json()
+
+
+def test_an_existing_account_joins_another_organisation_only_by_accepting(
+    strict_api: str, mailbox: Mailbox
+) -> None:
+    person, inviter = (
+        register_org(strict_api, "被邀请者 Invitee Co."),
+        register_org(strict_api, "邀请方 Inviter Co."),
+    )
+    with httpx.Client(base_url=strict_api, timeout=20) as client:
+        added = client.post(
+            "/v1/orgs/me/members", headers=inviter.admin, json={"email": person.email, "role": "admin"}
+        )
+        assert added.status_code == 201 and added.json()["invited"] and added.json()["invite_token"] is None
+        members = client.get("/v1/orgs/me/members", headers=inviter.admin).json()["data"]
+        assert person.email not in [m["email"] for m in members]  # not without consent
+        assert (
+            client.post("/v1/auth/login", json={"email": person.email, "password": TEST_PASSWORD}).json()[
+                "org_id"
+            ]
+            == person.org_id
+        )  # still only their own organisation
+        token = TOKEN.findall(mailbox.wait_for(person.email).get_content())[0]
+        stolen = client.post("/v1/auth/invitations/accept", headers=inviter.admin, json={"token": token})
+        assert stolen.status_code == 400  # the inviter cannot accept for them
+        accepted = client.post("/v1/auth/invitations/accept", headers=person.admin, json={"token": token})
+        assert accepted.status_code == 200 and accepted.json()["role"] == "admin"
+        members = client.get("/v1/orgs/me/members", headers=inviter.admin).json()["data"]
+        assert person.email in [m["email"] for m in members]
+
+
+def test_slow_and_huge_headers_are_cut_off(strict_api: str) -> None:
+    host, port = urlsplit(strict_api).hostname, urlsplit(strict_api).port
+    assert host and port
+    slow = []
+    for _ in range(50):
+        sock = socket.create_connection((host, port), timeout=5)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        slow.append(sock)
+    started = time.monotonic()
+    closed = 0
+    for sock in slow:
+        sock.settimeout(max(0.1, STRICT_HEADER_TIMEOUT + 3 - (time.monotonic() - started)))
+        with contextlib.suppress(TimeoutError):
+            closed += sock.recv(1) == b""  # the server hung up
+        sock.close()
+    assert closed == len(slow) and time.monotonic() - started < STRICT_HEADER_TIMEOUT + 3
+    huge = httpx.get(f"{strict_api}/healthz", headers={"X-Big": "a" * 200_000}, timeout=10)
+    assert huge.status_code == 431
+    assert httpx.get(f"{strict_api}/healthz", timeout=10).status_code == 200  # and the server is fine

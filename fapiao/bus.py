@@ -15,19 +15,21 @@ from pydantic import BaseModel
 from fapiao import topics
 from fapiao.kafka_acls import AclBinding
 from fapiao.kafka_auth import client_kwargs
+from fapiao.kafka_intake import intake_specs
 from fapiao.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
-    """Create every topic of `fapiao.topics` that does not exist yet; returns the names created."""
+    """Create every topic of `fapiao.topics` (and the intake topics of FAPIAO_KAFKA_INTAKE) that does not
+    exist yet; returns the names created."""
     admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = []
-        for spec in topics.ALL:
+        for spec in (*topics.ALL, *intake_specs(settings.kafka_intake)):
             name = settings.topic(spec.name)
             if name in existing:
                 continue

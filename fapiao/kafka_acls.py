@@ -7,8 +7,12 @@ SCRAM as its own principal; `admin` is a super user (topic creation, ACLs) and h
 - `api`: submits checks and re-checks, publishes risk rules, follows results, alerts and rules
   group-less (every replica sees every event).
 - `worker`: the Faust app; reads every topic, writes only what the pipeline derives (never the
-  register feed, check requests or rules), owns its consumer group and its internal topics
-  (`<app id>-…`: table changelogs, the assignor's leader topic).
+  register feed or rules; check requests only when FAPIAO_KAFKA_INTAKE is set, for its intake
+  forwarder), owns its consumer group and its internal topics (`<app id>-…`: table changelogs, the
+  assignor's leader topic).
+- each principal of FAPIAO_KAFKA_INTAKE (an organisation's own system): writes only its intake topic
+  `checks.intake.<principal>`; the organisation of its checks is the one the map gives it
+  (fapiao/kafka_intake.py), never the payload's.
 - `enterprise`: a register feed (issuing systems): writes invoices.issued / invoices.status.
 - `analyst`: reads risk.alerts, with consumer groups of its own (`analyst-…`).
 - `demo`: the demo feed (`fapiao demo`), which plays both the register and the requesters: writes
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from fapiao import topics
+from fapiao.kafka_intake import intake_topic, parse_intake_map
 from fapiao.settings import Settings
 
 ADMIN = "admin"
@@ -171,6 +176,14 @@ def bindings(settings: Settings, principals: dict[str, Access] = PRINCIPALS) -> 
             grant(
                 user, Resource.GROUP, f"{settings.topic_prefix}{prefix}", Pattern.PREFIXED, Operation.DESCRIBE
             )
+    for principal in parse_intake_map(settings.kafka_intake):  # enterprise systems submitting checks
+        intake = settings.topic(intake_topic(principal))
+        grant(principal, Resource.TOPIC, intake, Pattern.LITERAL, Operation.WRITE, Operation.DESCRIBE)
+        if "worker" in principals:  # its forwarder re-publishes them onto checks.requested
+            grant("worker", Resource.TOPIC, intake, Pattern.LITERAL, Operation.READ, Operation.DESCRIBE)
+            grant("worker", Resource.TOPIC, intake, Pattern.LITERAL, Operation.CREATE)
+            requested = settings.topic(topics.CHECKS_REQUESTED.name)
+            grant("worker", Resource.TOPIC, requested, Pattern.LITERAL, Operation.WRITE)
     return sorted(out)
 
 

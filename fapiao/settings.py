@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     kafka_username: str = ""
     kafka_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: Path | None = Field(default=None, description="CA file for SASL_SSL")
+    # Kafka intake of enterprise systems (fapiao.kafka_intake): `principal=org_id,…`. Each principal may
+    # write only its topic checks.intake.<principal> (ACL); the worker forwards those checks onto
+    # checks.requested with that organisation, whatever the payload's org_id says.
+    kafka_intake: str = ""
     # How long every producer (the Faust worker's and the API's/CLI's aiokafka publishers) waits to fill
     # a batch before sending it. 0-1 ms keeps the sync-check round trip short; more batches better.
     producer_linger_ms: int = Field(default=1, ge=0, le=1000)

@@ -75,7 +75,7 @@ def create_app(settings: Settings) -> Pipeline:
     )
     pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register)
 
-    from streams import count_warmer, register_agent, risk_agent, sink_agent, verify_agent
+    from streams import count_warmer, intake_forwarder, register_agent, risk_agent, sink_agent, verify_agent
 
     register_agent.attach(pipeline)
     verify_agent.attach(pipeline)
@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> Pipeline:
         risk_agent.attach(pipeline)
     sink_agent.attach(pipeline)
     count_warmer.attach(pipeline)
+    intake_forwarder.attach(pipeline)  # organisations' own systems over Kafka (FAPIAO_KAFKA_INTAKE)
 
     @app.task
     async def watch_loop() -> None:  # the worker's stall probe (fapiao_worker_event_loop_lag_seconds)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from fapiao.analytics.filters import date_problems
 from fapiao.cases import store
 from fapiao.cases.inbox import SEVERITIES, Cursor, InboxFilters
 from fapiao.cases.workflow import Status
@@ -41,6 +42,10 @@ def inbox_filters(
     for name, value in (("raised_from", raised_from), ("raised_to", raised_to)):
         if value is not None and value.tzinfo is None:
             raise invalid(name, f"{name} needs a time zone (e.g. +08:00 or Z)", f"{name} 需要带时区")
+    # times ClickHouse cannot hold were a 500 (raised_from=0148-08-02…, found by the fuzz run)
+    bounds = {"raised_from": raised_from, "raised_to": raised_to}
+    for name, message, message_zh in date_problems(**{n: v.date() for n, v in bounds.items() if v}):
+        raise invalid(name, message, message_zh)
     for level in severity or ():
         if level not in SEVERITIES:
             raise invalid("severity", f"unknown severity {level!r}", f"未知风险等级 {level!r}")

@@ -1,8 +1,9 @@
 """uvicorn's httptools protocol with the two limits it lacks: a deadline for a request's headers and a
 cap on their size (issue 16: 200 connections trickling headers stayed open 65 s; a 200 KB header was
 accepted). A connection that has not finished its headers `header_timeout` seconds after it opened (or
-after its previous answer) is closed; headers over `max_header_bytes` get 431 and the connection closes.
-Idle keep-alive connections are uvicorn's own `timeout_keep_alive`.
+after the first byte of its next request) is closed; headers over about `max_header_bytes` (counted per
+read, so within one read buffer) get 431 and the connection closes. Idle keep-alive connections are
+uvicorn's own `timeout_keep_alive`.
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_headers_complete()
 
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():  # the next request's headers start now
+    def on_message_begin(self) -> None:  # a request's first byte: its headers start now
+        super().on_message_begin()
+        if not self._reading_headers:  # a later request on this connection (the first is counted already)
             self._reading_headers, self._header_bytes, self._tail = True, 0, b""
             self._arm()
 

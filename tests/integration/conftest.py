@@ -33,6 +33,7 @@ SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
 PARTITIONS = 4  # fewer than the production default (12): each test's stack starts faster
 TEST_SECRET = f"integration-{RUN_ID}-" + uuid.uuid4().hex  # signs the API's session tokens
 TEST_PASSWORD = "Tr1cky-Lantern-47"
+INTAKE_PRINCIPAL, INTAKE_ORG = "erp-intake", "org-intake-tests"  # an enterprise system over Kafka
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -65,6 +66,7 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_DEV_EXPOSE_TOKENS=str(settings.dev_expose_tokens).lower(),
         FAPIAO_AUTH_RATE_PER_IP_PER_MINUTE=str(settings.auth_rate_per_ip_per_minute),
         FAPIAO_AUTH_RATE_PER_EMAIL_PER_MINUTE=str(settings.auth_rate_per_email_per_minute),
+        FAPIAO_KAFKA_INTAKE=settings.kafka_intake,
     )
     return env
 
@@ -127,6 +129,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Sett
         dev_expose_tokens=True,  # the tests' API also returns reset/invite tokens (strict_api: without)
         auth_rate_per_ip_per_minute=1_000_000,  # every test logs in from 127.0.0.1 (strict_api: limited)
         auth_rate_per_email_per_minute=1_000_000,
+        kafka_intake=f"{INTAKE_PRINCIPAL}={INTAKE_ORG}",  # the worker's intake forwarder (test_kafka_intake)
     )
 
 

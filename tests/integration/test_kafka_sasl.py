@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
 from pydantic import SecretStr
 
@@ -25,6 +26,7 @@ from fapiao import topics
 from fapiao.bus import Publisher, broker_reachable, ensure_topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.kafka_auth import client_kwargs
+from fapiao.kafka_intake import intake_topic, parse_intake_map
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckResult
@@ -62,6 +64,8 @@ def broker(sasl_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         FAPIAO_TOPIC_PREFIX=sasl_settings.topic_prefix,
         FAPIAO_APP_ID=sasl_settings.app_id,
         FAPIAO_PYTHON=sys.executable,  # applies the ACLs with this checkout's code
+        # the session worker's intake principal, and `enterprise` as an organisation's own system
+        FAPIAO_KAFKA_INTAKE=f"{sasl_settings.kafka_intake},enterprise=org-enterprise-sasl",
     )
     started = _script(env, "start")
     try:
@@ -115,7 +119,7 @@ async def test_services_log_in_as_their_own_principals_and_acls_hold(
     admin, api = _as(sasl_settings, broker, "admin"), _as(sasl_settings, broker, "api")
     enterprise, analyst = _as(sasl_settings, broker, "enterprise"), _as(sasl_settings, broker, "analyst")
     worker = _as(sasl_settings, broker, "worker")
-    assert len(await ensure_topics(admin)) == len(topics.ALL)
+    assert len(await ensure_topics(admin)) == len(topics.ALL) + len(parse_intake_map(admin.kafka_intake))
 
     # A wrong password does not get in (and the right one does).
     assert await broker_reachable(api)
@@ -173,3 +177,39 @@ async def test_services_log_in_as_their_own_principals_and_acls_hold(
         assert mine, f"no result within 30 s; worker log:\n{log.read_text(errors='replace')[-4000:]}"
         assert mine[-1].verdict == "consistent"
     assert "TopicAuthorizationFailed" not in log.read_text(errors="replace")
+
+
+async def test_an_organisations_system_writes_only_its_own_intake_topic(
+    broker: dict[str, str], sasl_settings: Settings
+) -> None:
+    """Issue 16 item 7: a Kafka client could write checks.requested with any org_id. Now an
+    organisation's principal writes only checks.intake.<principal> (the worker's forwarder stamps the
+    organisation, test_kafka_intake.py); checks.requested and other principals' intake topics refuse it."""
+    admin = _as(sasl_settings, broker, "admin")
+    mine = sasl_settings.topic(intake_topic("enterprise"))
+    theirs = sasl_settings.topic(intake_topic("erp-intake"))
+    client = AIOKafkaAdminClient(**client_kwargs(admin))
+    await client.start()
+    try:
+        existing = set(await client.list_topics())
+        await client.create_topics(
+            [NewTopic(t, num_partitions=1, replication_factor=1) for t in (mine, theirs) if t not in existing]
+        )
+    finally:
+        await client.close()
+    for user, topic, allowed in (
+        ("enterprise", mine, True),
+        ("enterprise", sasl_settings.topic(topics.CHECKS_REQUESTED.name), False),
+        ("enterprise", theirs, False),
+        ("api", mine, False),
+    ):
+        producer = AIOKafkaProducer(**client_kwargs(_as(sasl_settings, broker, user)))
+        await producer.start()
+        try:
+            if allowed:
+                await asyncio.wait_for(producer.send_and_wait(topic, b"{}", key=b"k"), 20)
+            else:
+                with pytest.raises(TopicAuthorizationFailedError):
+                    await asyncio.wait_for(producer.send_and_wait(topic, b"{}", key=b"k"), 20)
+        finally:
+            await producer.stop()

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("submitter", "analyst", "admin")
+MAX_ROW_ID = 2**63 - 1  # largest integer id SQLite and PostgreSQL BIGINT hold: an API bound on id inputs
 SCOPES = ("submit", "read", "alerts")
 NAMING = {
     "ix": "ix_%(column_0_label)s",

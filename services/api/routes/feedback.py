@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from fapiao.accounts import feedback
+from fapiao.accounts.models import MAX_ROW_ID
 from services.api.form_models import FeedbackIn, FeedbackOut, FeedbacksOut
 from services.api.principal import AdminPrincipal, PrincipalDep, accounts_of
 
@@ -38,7 +39,9 @@ async def list_feedback(
     admin: AdminPrincipal,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, description="page: older than this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="page: older than this id")
+    ] = None,
 ) -> FeedbacksOut:
     infos = await run_in_threadpool(
         feedback.listing, accounts_of(request).ctx, admin.org_id, limit, before_id

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from fapiao.accounts import audit, orgs
 from fapiao.accounts.context import AccountsContext
+from fapiao.accounts.models import MAX_ROW_ID
 from services.api.account_mail import send_invite
 from services.api.auth_models import (
     AuditEventOut,
@@ -101,7 +102,9 @@ async def audit_events(
     admin: AdminPrincipal,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, description="page: events older than this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="page: events older than this id")
+    ] = None,
 ) -> AuditEventsOut:
     events = await run_in_threadpool(_events, accounts_of(request).ctx, admin.org_id, limit, before_id)
     return AuditEventsOut(data=events, count=len(events))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AnyHttpUrl
 
+from fapiao.accounts.models import MAX_ROW_ID
 from fapiao.webhooks import store
 from services.api.principal import AdminPrincipal, accounts_of, client_ip
 from services.api.webhook_models import (
@@ -99,7 +100,9 @@ async def deliveries(
     admin: AdminPrincipal,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, description="page: older than this id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="page: older than this id")
+    ] = None,
 ) -> DeliveriesOut:
     infos = await run_in_threadpool(
         store.deliveries, accounts_of(request).ctx, admin.org_id, sub_id, limit, before_id
@@ -110,7 +113,9 @@ async def deliveries(
 @router.post(
     "/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, summary="Send a delivery again"
 )
-async def redeliver(delivery_id: int, admin: AdminPrincipal, request: Request) -> DeliveryOut:
+async def redeliver(
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], admin: AdminPrincipal, request: Request
+) -> DeliveryOut:
     info = await run_in_threadpool(
         store.redeliver,
         accounts_of(request).ctx,

@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.rate_limit import TokenBuckets
+from services.api.rate_limit import TokenBuckets, too_many
 
 T = TypeVar("T")
 
@@ -35,15 +35,11 @@ class AuthLimits:
         if not wait and email is not None:
             wait = self.buckets.take(f"email:{email.strip().lower()}", self.per_email)
         if wait > 0:
-            seconds = max(1, int(wait + 0.999))
-            raise HTTPException(
-                status_code=429,
-                detail={
-                    "code": "too_many_attempts",
-                    "msg": f"too many attempts: retry in {seconds} s",
-                    "msg_zh": f"尝试次数过多，请 {seconds} 秒后重试",
-                },
-                headers={"Retry-After": str(seconds)},
+            raise too_many(
+                wait,
+                "too_many_attempts",
+                "too many attempts: retry in {s} s",
+                "尝试次数过多，请 {s} 秒后重试",
             )
 
     async def hashing(self, fn: Callable[..., T], *args: object) -> T:

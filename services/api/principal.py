@@ -24,6 +24,7 @@ from fapiao.accounts import api_keys, auth
 from fapiao.accounts.exceptions import TokenInvalid
 from fapiao.accounts.roles import Identity
 from services.api.accounts_state import AccountsState
+from services.api.rate_limit import too_many
 
 Role = Literal["submitter", "analyst", "admin"]
 Scope = Literal["submit", "read", "alerts"]
@@ -96,15 +97,11 @@ def _rate_limit(accounts: AccountsState, identity: Identity) -> None:
     rate = identity.rate_per_minute or accounts.default_rate_per_minute
     wait = accounts.buckets.take(f"{identity.kind}:{identity.subject}", rate)
     if wait > 0:
-        seconds = max(1, int(wait + 0.999))
-        raise HTTPException(
-            status_code=429,
-            detail={
-                "code": "rate_limited",
-                "msg": f"rate limit of {rate} requests per minute reached: retry in {seconds} s",
-                "msg_zh": f"已达到每分钟 {rate} 次的调用上限，请 {seconds} 秒后重试",
-            },
-            headers={"Retry-After": str(seconds)},
+        raise too_many(
+            wait,
+            "rate_limited",
+            f"rate limit of {rate} requests per minute reached: retry in {{s}} s",
+            f"已达到每分钟 {rate} 次的调用上限，请 {{s}} 秒后重试",
         )
 
 

@@ -12,6 +12,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from fastapi import HTTPException
+
 
 class TokenBuckets:
     """`rate_per_minute` tokens refill evenly over a minute; a burst may spend a whole minute's worth."""
@@ -38,3 +40,13 @@ class TokenBuckets:
         self._buckets.move_to_end(caller)
         while len(self._buckets) > self._max:  # the longest idle bucket is the fullest: forget it
             self._buckets.popitem(last=False)
+
+
+def too_many(wait: float, code: str, msg: str, msg_zh: str) -> HTTPException:
+    """A 429 with Retry-After for a bucket's `wait`; `{s}` in the messages becomes the seconds."""
+    seconds = max(1, int(wait + 0.999))
+    return HTTPException(
+        status_code=429,
+        detail={"code": code, "msg": msg.format(s=seconds), "msg_zh": msg_zh.format(s=seconds)},
+        headers={"Retry-After": str(seconds)},
+    )

@@ -5,7 +5,8 @@ writes the offset into the partition's own database, after the data; recovery se
 
 What this subclass adds, none of which changes how faust recovers:
 
-- the driver is always `rocksdict` (faust would pick python-rocksdb if it were installed);
+- the driver is always `rocksdict` (faust would pick python-rocksdb if it were installed), with memory
+  bounds per database (`MEMORY_BOUNDS`);
 - a partition folder RocksDB cannot open (corrupt files, a half-deleted folder) is moved aside to
   `<folder>.broken-<time>` and the partition rebuilt from its whole changelog, and a missing one is
   said to be rebuilt too: both in the log (`table_partition_rebuilt`, `table_partition_missing`).
@@ -34,6 +35,16 @@ log = structlog.get_logger(__name__)
 
 SCHEME = "rocksdb"
 
+# faust opens one RocksDB per table partition (3 tables x 12 partitions) with a 2 GiB block cache and
+# 3 x 64 MiB memtables each: on a register of millions of invoices that is tens of GiB of RSS at worst.
+# Per database here: at most 2 x 8 MiB of memtables and a 16 MiB block cache (36 databases: ~1.2 GiB at
+# the very worst, most of it only for the register's partitions; the OS page cache serves the rest).
+MEMORY_BOUNDS: dict[str, int] = {
+    "write_buffer_size": 8 * 2**20,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 16 * 2**20,
+}
+
 
 def _is_lock_error(exc: BaseException) -> bool:
     return "lock" in repr(exc).lower()
@@ -45,9 +56,9 @@ class RocksStore(rocksdb.Store):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["driver"] = "rocksdict"
-        options = kwargs.get("options")
-        if options is not None:
-            options.pop("driver", None)  # faust pops it from the table's dict: ours wins either way
+        options = dict(kwargs.get("options") or {})
+        options.pop("driver", None)  # faust pops it from the table's dict: ours wins either way
+        kwargs["options"] = MEMORY_BOUNDS | options
         super().__init__(*args, **kwargs)
         self.use_rocksdict = True
         self.rocksdb_options.use_rocksdict = True

@@ -52,7 +52,9 @@ case ${1:-} in
         API_KEY=$("$BIN/fapiao" accounts bootstrap-demo)
         # supervised: restarted when it exits non-zero (crash-only on infrastructure failures, docs/operations.md)
         for name in $WORKER_NAMES; do
+            # own data dir each; a static member id (if set) made unique per worker
             launch "$name" env FAPIAO_DATA_DIR="${FAPIAO_LOCAL_DIR:-$ROOT/.local}/$name" \
+                FAPIAO_WORKER_INSTANCE_ID="${FAPIAO_WORKER_INSTANCE_ID:+$FAPIAO_WORKER_INSTANCE_ID-$name}" \
                 "$ROOT/deploy/local/supervise.sh" "$BIN/fapiao" worker
         done
         for name in $WORKER_NAMES; do

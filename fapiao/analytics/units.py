@@ -119,16 +119,24 @@ def figure_rows(
 
 
 def valid_figures(rows: Iterable[Sequence[Any]]) -> list[Figure]:
-    """Figures from unit_figures rows (unit, dim, vkey, fingerprint, checks, amount, name), markers
-    included: a figure counts only at its unit's marker fingerprint (a (dim, vkey) that had checks
-    at an older computation and none at the newest left an older row behind)."""
+    """Figures from unit_figures rows (unit, dim, vkey, fingerprint, checks, amount, name,
+    computed_at) of every computation, markers included. A unit's marker is its latest computation
+    (latest computed_at, then the larger fingerprint); a figure counts only at that fingerprint (a
+    (dim, vkey) that had checks at an older computation and none at the newest left an older row
+    behind), once (two computations at one fingerprint wrote the same figures: the latest is kept)."""
     rows = list(rows)
-    marks = {str(r[0]): int(r[3]) for r in rows if (str(r[1]), str(r[2])) == MARKER}
-    return [
-        Figure(str(u), str(d), str(v), int(n), Decimal(str(a)), str(name or ""))
-        for u, d, v, fp, n, a, name in rows
-        if (str(d), str(v)) != MARKER and marks.get(str(u)) == int(fp)
-    ]
+    marks: dict[str, tuple[int, int]] = {}
+    for u, d, v, fp, *_, at in rows:
+        if (str(d), str(v)) == MARKER:
+            marks[str(u)] = max(marks.get(str(u), (0, 0)), (int(at), int(fp)))
+    kept: dict[tuple[str, str, str], tuple[int, Figure]] = {}
+    for u, d, v, fp, n, a, name, at in rows:
+        key = (str(u), str(d), str(v))
+        if (key[1], key[2]) == MARKER or str(u) not in marks or marks[str(u)][1] != int(fp):
+            continue
+        if key not in kept or kept[key][0] < int(at):
+            kept[key] = (int(at), Figure(*key, int(n), Decimal(str(a)), str(name or "")))
+    return [figure for _, figure in kept.values()]
 
 
 def _bucket(query: TrendQuery, unit: str) -> tuple[str, bool]:

@@ -59,12 +59,20 @@ def test_rows_carry_the_fingerprint_and_only_the_markers_computation_counts() ->
         ("o", "checks_hourly", 202611, "2026-11-25 03:00:00", "", "", 7, 0, Decimal(0), ""),
     ]
     stored = [
-        ("2026-11-25 03:00:00", "", "", 9, 0, "0", ""),  # recomputed at 9 rows
-        ("2026-11-25 03:00:00", "all", "*", 9, 2, "9.00", ""),
-        ("2026-11-25 03:00:00", "all", "pending_sync", 7, 1, "0", ""),  # none pending any more at 9
-        ("2026-11-25 04:00:00", "all", "*", 3, 1, "1.00", ""),  # no marker: not computed (yet)
+        ("2026-11-25 03:00:00", "", "", 7, 0, "0", "", 100),  # computed at 7 rows
+        ("2026-11-25 03:00:00", "all", "*", 7, 1, "0", "", 100),
+        ("2026-11-25 03:00:00", "all", "pending_sync", 7, 1, "0", "", 100),  # none pending any more at 9
+        ("2026-11-25 03:00:00", "", "", 9, 0, "0", "", 160),  # recomputed at 9 rows, twice (two replicas)
+        ("2026-11-25 03:00:00", "all", "*", 9, 2, "9.00", "", 160),
+        ("2026-11-25 03:00:00", "", "", 9, 0, "0", "", 161),
+        ("2026-11-25 03:00:00", "all", "*", 9, 2, "9.00", "", 161),
+        ("2026-11-25 04:00:00", "all", "*", 3, 1, "1.00", "", 100),  # no marker: not computed (yet)
     ]
     assert [(f.vkey, f.checks) for f in valid_figures(stored)] == [("*", 2)]
+    # a slow computation at an older fingerprint that finished last is the marker: its figures count
+    # (and the unit is stale, so the next read computes it again)
+    late = [*stored, ("2026-11-25 03:00:00", "", "", 8, 0, "0", "", 170)]
+    assert valid_figures(late) == []
 
 
 def test_units_add_up_into_local_buckets_and_periods() -> None:

@@ -63,6 +63,7 @@ case ${1:-} in
         launch api "$BIN/fapiao" api --port "$API_PORT"
         wait_for "the API" 60 curl -sf "http://127.0.0.1:$API_PORT/readyz" || { tail -50 "$RUN_DIR/api.log"; exit 1; }
         launch demo "$BIN/fapiao" demo --rate "$DEMO_RATE"
+        launch webhooks "$BIN/fapiao" webhooks   # deliveries to the organisations' webhook subscriptions
         cat <<MSG
 
 Fapiao Sentinel is running.
@@ -81,7 +82,7 @@ MSG
         ;;
     stop)
         # every worker started, whatever FAPIAO_WORKERS says now
-        for name in demo api $(cd "$RUN_DIR" && ls worker*.pid 2>/dev/null | sed 's/[.]pid$//'); do
+        for name in webhooks demo api $(cd "$RUN_DIR" && ls worker*.pid 2>/dev/null | sed 's/[.]pid$//'); do
             if alive "$name"; then
                 pid=$(cat "$RUN_DIR/$name.pid")
                 kill "$pid" 2>/dev/null || true
@@ -93,7 +94,7 @@ MSG
         done
         ;;
     status)
-        for name in $WORKER_NAMES api demo; do
+        for name in $WORKER_NAMES api demo webhooks; do
             if alive "$name"; then echo "$name: running (pid $(cat "$RUN_DIR/$name.pid"))"; else echo "$name: stopped"; fi
         done
         ;;

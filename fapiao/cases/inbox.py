@@ -71,6 +71,8 @@ class Cursor:
             raise CursorError("cursor is not valid") from exc
         if bound != fingerprint:
             raise CursorError("cursor belongs to other filters")
+        if not 1970 < at.year < 2106:  # ClickHouse DateTime's range: a forged cursor gets 422, not 500
+            raise CursorError("cursor is not valid")
         return cls(at if at.tzinfo else at.replace(tzinfo=UTC), str(alert_id))
 
 

@@ -76,6 +76,10 @@ def test_the_inbox_lists_filters_pages_and_exports(
         assert other_cursor.status_code == 422 and other_cursor.json()["detail"]["field"] == "cursor"
         naive = client.get("/v1/alerts", params={"raised_from": "2026-01-01T00:00:00"})
         assert naive.status_code == 422 and naive.json()["detail"]["field"] == "raised_from"
+        ancient = client.get(
+            "/v1/alerts", params={"raised_to": "0999-01-01T00:00:00Z"}
+        )  # before ClickHouse's 1970
+        assert ancient.status_code == 422 and ancient.json()["detail"]["field"] == "raised_to"
         exported = client.get("/v1/alerts/export", params={"reason": "duplicate_reimbursement"})
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))

@@ -34,6 +34,10 @@ def test_a_cursor_is_bound_to_its_filters() -> None:
         Cursor.decode(text, InboxFilters().fingerprint())
     with pytest.raises(CursorError):
         Cursor.decode("not-a-cursor", mine.fingerprint())
+    with pytest.raises(CursorError):  # a forged one, outside what ClickHouse can compare
+        Cursor.decode(
+            Cursor(datetime(999, 1, 1, tzinfo=UTC), "a").encode(mine.fingerprint()), mine.fingerprint()
+        )
 
 
 def test_the_inbox_query_binds_every_value() -> None:

@@ -4,7 +4,7 @@ joined with their cases (the warehouse has the alerts, the accounts store the ca
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import HTTPException, Query, Request
@@ -44,9 +44,7 @@ def inbox_filters(
             raise invalid(name, f"{name} needs a time zone (e.g. +08:00 or Z)", f"{name} 需要带时区")
     # times ClickHouse cannot hold were a 500 (raised_from=0148-08-02…, found by the fuzz run)
     bounds = {"raised_from": raised_from, "raised_to": raised_to}
-    for name, message, message_zh in date_problems(
-        **{n: v.astimezone(UTC).date() for n, v in bounds.items() if v}
-    ):
+    for name, message, message_zh in date_problems(**{n: _utc_day(v) for n, v in bounds.items() if v}):
         raise invalid(name, message, message_zh)
     for level in severity or ():
         if level not in SEVERITIES:
@@ -60,6 +58,13 @@ def inbox_filters(
         statuses=tuple(status or ()),
         assignee=assignee,
     )
+
+
+def _utc_day(value: datetime) -> date:
+    try:
+        return value.astimezone(UTC).date()
+    except OverflowError:  # year 1 at +08:00 is before datetime's range in UTC
+        return date.min
 
 
 async def resolved(

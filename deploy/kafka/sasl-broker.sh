@@ -20,11 +20,19 @@
 # The controller listener logs in with SASL/PLAIN as admin (KRaft controllers do not take SCRAM).
 set -euo pipefail
 
-# `admin` (super user) and one principal per service: the keys of fapiao/kafka_acls.py's PRINCIPALS.
+# `admin` (super user) and one principal per service: the keys of fapiao/kafka_acls.py's PRINCIPALS;
+# then KAFKA_SASL_EXTRA_USERS (space- or comma-separated): organisations' own systems, the principals of
+# FAPIAO_KAFKA_INTAKE (fapiao/kafka_intake.py), each with KAFKA_SCRAM_PASSWORD_<NAME> (upper case, `-`
+# and `.` as `_`).
 SASL_USERS=(admin api worker enterprise analyst demo ops)
+EXTRA=${KAFKA_SASL_EXTRA_USERS:-}
+read -r -a EXTRA_USERS <<<"${EXTRA//,/ }"
+SASL_USERS+=("${EXTRA_USERS[@]}")
 
 password_of() {
-    local var="KAFKA_SCRAM_PASSWORD_${1^^}"
+    local name=${1^^}
+    name=${name//-/_}
+    local var="KAFKA_SCRAM_PASSWORD_${name//./_}"
     [[ -n ${!var:-} ]] || { echo "sasl-broker.sh: $var is not set" >&2; exit 2; }
     printf '%s' "${!var}"
 }

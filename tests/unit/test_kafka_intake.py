@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from fapiao import topics
-from fapiao.kafka_acls import Operation, Resource, bindings
+from fapiao.kafka_acls import USERS, Operation, Resource, bindings
 from fapiao.kafka_intake import IntakeMapInvalid, forwarded, intake_topic, parse_intake_map, principal_of
 from fapiao.settings import Settings
 from tests.factories import check_of, issued
@@ -47,3 +51,15 @@ def test_acls_only_the_principal_writes_its_intake_and_no_tenant_writes_requests
     requested = settings.topic(topics.CHECKS_REQUESTED.name)
     assert who(requested, Operation.WRITE) == {"User:api", "User:worker", "User:demo", "User:ops"}
     assert not any(a.principal == "User:erp-acme" and a.name != acme for a in acls)
+
+
+def test_the_broker_script_formats_intake_principals_as_scram_users() -> None:
+    script = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "sasl-broker.sh"
+    services = list(USERS)
+    env = {"PATH": os.environ["PATH"], "KAFKA_SASL_EXTRA_USERS": "erp-acme,sap.beta"}
+    env |= {f"KAFKA_SCRAM_PASSWORD_{u.upper()}": f"pw-{u}" for u in services}
+    env |= {"KAFKA_SCRAM_PASSWORD_ERP_ACME": "pw-acme", "KAFKA_SCRAM_PASSWORD_SAP_BETA": "pw-beta"}
+    users = subprocess.run([str(script), "users"], env=env, capture_output=True, text=True, check=True)
+    assert users.stdout.split() == [*services, "erp-acme", "sap.beta"]
+    args = subprocess.run([str(script), "scram-args"], env=env, capture_output=True, text=True, check=True)
+    assert "SCRAM-SHA-512=[name=erp-acme,password=pw-acme]" in args.stdout.splitlines()

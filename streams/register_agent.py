@@ -24,7 +24,7 @@ from fapiao.domain.invoice_types import invoice_key
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
 from streams import metrics
 from streams.app import Pipeline
-from streams.batch_events import read_entries, write_entries
+from streams.batch_events import step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
 from streams.results_out import publish_answers
@@ -63,30 +63,8 @@ def attach(pipeline: Pipeline) -> None:
         return key, change
 
     async def fold_batch(events: list[faust.EventT]) -> None:
-        parsed: list[tuple[faust.EventT, str, Change]] = []
-        for event in events:
-            got = await policy.run(event, partial(parse, event))
-            if got is not None:
-                parsed.append((event, *got))
-        if not parsed:
-            return
-        now = datetime.now(UTC)
-        entries = read_entries(table, ((event, key) for event, key, _ in parsed))
-        try:
-            out = steps.fold_register(entries, [change for _, _, change in parsed], now, rules)
-        except Exception as exc:
-            policy.check_batch_error(exc)
-            out = steps.Outcome()
-            for event, key, change in parsed:  # one at a time: only the guilty event is dead-lettered
-                one = await policy.run(
-                    event, partial(steps.fold_register, {key: entries[key]}, [change], now, rules)
-                )
-                if one is not None:
-                    entries.update(one.entries)
-                    out.entries.update(one.entries)
-                    out.answers += one.answers
-                    out.activities += one.activities
-        write_entries(table, {key: event for event, key, _ in parsed}, out.entries)
+        step = partial(steps.fold_register, now=datetime.now(UTC), rules=rules)
+        out = await step_over_batch(policy, table, events, parse, step)
         await publish_answers(pipeline, out.answers)
         told = [(a.seller_tax_id.encode(), a.model_dump_json().encode()) for a in out.activities]
         for seller, value in told:  # encoded first, sent back to back (see results_out.publish_answers)

@@ -28,7 +28,7 @@ from fapiao.domain.rechecks import expired_holds
 from schemas.events import CheckRecheck, CheckRequested
 from streams import metrics
 from streams.app import Pipeline
-from streams.batch_events import read_entries, write_entries
+from streams.batch_events import step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
 from streams.results_out import publish_answers
@@ -66,32 +66,10 @@ def attach(pipeline: Pipeline) -> None:
         return key, ask
 
     async def answer_batch(events: list[faust.EventT]) -> None:
-        parsed: list[tuple[faust.EventT, str, Ask]] = []
-        for event in events:
-            got = await policy.run(event, partial(parse, event))
-            if got is not None:
-                parsed.append((event, *got))
-        if not parsed:
-            return
-        now = datetime.now(UTC)
-        entries = read_entries(table, ((event, key) for event, key, _ in parsed))
-        try:
-            out = steps.answer_checks(entries, [ask for _, _, ask in parsed], now, rules)
-        except Exception as exc:
-            policy.check_batch_error(exc)
-            out = steps.Outcome()
-            for event, key, ask in parsed:  # one at a time: only the guilty event is dead-lettered
-                one = await policy.run(
-                    event, partial(steps.answer_checks, {key: entries[key]}, [ask], now, rules)
-                )
-                if one is not None:
-                    entries.update(one.entries)
-                    out.entries.update(one.entries)
-                    out.answers += one.answers
-                    out.unknown += one.unknown
+        step = partial(steps.answer_checks, now=datetime.now(UTC), rules=rules)
+        out = await step_over_batch(policy, table, events, parse, step)
         for ask in out.unknown:
             log.warning("recheck_unknown_check", check_id=str(ask.check_id), invoice_key=ask.invoice_key)
-        write_entries(table, {key: event for event, key, _ in parsed}, out.entries)
         await publish_answers(pipeline, out.answers)
 
     async def verify(stream: faust.StreamT) -> None:

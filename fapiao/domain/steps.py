@@ -55,6 +55,13 @@ class Outcome:
     activities: list[SellerActivity] = field(default_factory=list)
     unknown: list[CheckRecheck] = field(default_factory=list)
 
+    def add(self, later: Outcome) -> None:
+        """Take in the outcome of the events after this one's (their entries win)."""
+        self.entries.update(later.entries)
+        self.answers += later.answers
+        self.activities += later.activities
+        self.unknown += later.unknown
+
 
 def check_record(request: CheckRequested, number: int, decision: Decision) -> dict[str, Any]:
     """What the register remembers of a counted check (enough to answer it again, re-verify it and

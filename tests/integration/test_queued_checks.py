@@ -19,7 +19,7 @@ from tests.factories import issued
 from tests.integration.conftest import _env, private_stack, register_org
 from tests.integration.processes import cli_process, free_port, wait_for_line, wait_until_ok
 from tests.integration.test_webhooks import subscribe, webhooks_env
-from tests.integration.web_browser import DESKTOP, _session_script, publish_invoice
+from tests.integration.web_browser import DESKTOP, _session_script, publish_invoice, shoot
 from tests.smtp_server import Mailbox
 from tests.webhook_receiver import receiver
 
@@ -79,7 +79,7 @@ async def test_a_check_made_while_processing_is_down_is_answered_and_announced(
             await expect(card).to_have_attribute("data-status", "pending", timeout=20_000)
             await expect(page.locator("#queued-note")).to_contain_text("恢复后将自动查验")
             await expect(page.locator("#verdict-help")).to_have_attribute("href", "#/help/queued")
-            await page.screenshot(path=str(tmp_path / "queued.png"))
+            await shoot(page, "check-queued-desktop")
             awaiting = await page.evaluate("JSON.parse(sessionStorage.getItem('fapiao.awaiting'))")
             [check_id] = [a["id"] for a in awaiting]
             await page.goto(f"{api_url}/app/#/history")  # the user moves on
@@ -92,6 +92,7 @@ async def test_a_check_made_while_processing_is_down_is_answered_and_announced(
                 toast = page.locator("#toast")
                 await expect(toast).to_contain_text("查验结果已到达", timeout=60_000)
                 await expect(toast).to_have_attribute("data-check", check_id)
+                await shoot(page, "check-answered-notice-desktop")
                 got = box.wait_for("/ok", 1, timeout=30)
                 pushed = json.loads(got[0].body)
                 assert pushed["data"]["check_id"] == check_id and pushed["type"] == "result"

@@ -11,7 +11,7 @@ from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from tests.integration.conftest import Org
 from tests.integration.test_alert_cases import _alerts
-from tests.integration.web_browser import DESKTOP, no_horizontal_scroll
+from tests.integration.web_browser import DESKTOP, no_horizontal_scroll, shoot
 
 
 async def test_an_analyst_triages_the_inbox_and_decides_a_case(
@@ -33,6 +33,7 @@ async def test_an_analyst_triages_the_inbox_and_decides_a_case(
     for alert in made[1:]:
         await page.locator(f'input.pick[data-alert="{alert.alert_id}"]').check()
     await expect(page.locator("#in-selected")).to_have_text("已选 2 条")
+    await shoot(page, "alerts-inbox-desktop")
     await page.locator("#in-bulk-status").select_option("dismissed")
     await page.locator("#in-bulk-apply").click()
     await expect(page.locator("#in-err")).to_have_text("已更新 2 条，0 条未更新")
@@ -50,6 +51,7 @@ async def test_an_analyst_triages_the_inbox_and_decides_a_case(
     await page.locator('#cs-moves button[data-status="confirmed_error"]').click()
     await expect(page.locator("#cs-status")).to_have_text("确认差错")
     await expect(page.locator('#cs-history li[data-kind="status"]')).to_have_count(2)
+    await shoot(page, "alert-case-desktop")
     await no_horizontal_scroll(page, DESKTOP["width"])
 
     rows_ch = engine.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.integration.web_browser import no_horizontal_scroll
+from tests.integration.web_browser import no_horizontal_scroll, shoot
 
 
 async def test_the_knowledge_base_is_searched_and_read(open_app) -> None:
@@ -17,5 +17,6 @@ async def test_the_knowledge_base_is_searched_and_read(open_app) -> None:
     await expect(page.locator("#kb-title")).to_have_text("作废和红冲是什么？")
     await expect(page.locator("#kb-answer li").first).to_contain_text("作废")
     await no_horizontal_scroll(page)
+    await shoot(page, "help-phone")
     await page.locator("#lang").click()
     await expect(page.locator("#kb-title")).to_have_text("Voided and red-flushed (作废, 红冲)")

@@ -4,6 +4,7 @@ the real API; imported by the test_web_* modules. Playwright never downloads a b
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -89,3 +90,11 @@ async def publish_invoice(publisher, invoice) -> None:  # type: ignore[no-untype
 async def no_horizontal_scroll(page: Page, width: int = PHONE["width"]) -> None:
     scroll_width = await page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{page.url}: {scroll_width} px wide at {width} px"
+
+
+async def shoot(page: Page, name: str) -> None:
+    """With FAPIAO_SCREENSHOTS=1, the page as docs/screenshots/<name>.png (the docs' pictures)."""
+    if os.environ.get("FAPIAO_SCREENSHOTS"):
+        await page.screenshot(
+            path=str(Path(__file__).resolve().parents[2] / "docs" / "screenshots" / f"{name}.png")
+        )

@@ -333,6 +333,26 @@ def restart_loss_cmd(
     )
 
 
+@app.command("chaos")
+def chaos_cmd(
+    ctx: typer.Context,
+    checks: Annotated[int, typer.Option(help="check requests per phase")] = 10_000,
+    kills: Annotated[int, typer.Option(help="kill -9 of the worker per kills run")] = 5,
+    phases: Annotated[str, typer.Option(help="comma list: kills, poison, clickhouse, broker")] = (
+        "kills,poison,clickhouse,broker"
+    ),
+    down: Annotated[float, typer.Option(help="seconds a killed server stays down")] = 20.0,
+    record: RecordOpt = None,
+) -> None:
+    """Not a speed benchmark: kill -9 the worker, the broker, ClickHouse; mix in bad messages; count
+    lost / double-counted / dead-lettered checks and time the recoveries."""
+    from bench import chaos
+
+    opts = _merge(ctx, False, record, False)
+    chosen = [p.strip() for p in phases.split(",") if p.strip()]
+    _run(opts, [("chaos", lambda: chaos.run(checks, kills, chosen, down))])
+
+
 def _split_source(argv: list[str]) -> tuple[str | None, list[str]]:
     """`--source REF` (anywhere on the command line) and the other arguments."""
     rest, source, i = [], None, 0

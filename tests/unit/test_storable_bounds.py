@@ -243,9 +243,10 @@ def test_the_rules_version_is_bounded_like_the_rule_version_it_becomes() -> None
 
 def test_a_requested_at_ahead_of_the_clock_is_a_clock_bug() -> None:
     request = check_of(issued())
-    fine = NOW + REQUEST_CLOCK_SKEW - timedelta(minutes=1)
+    now = datetime.now(UTC)  # not the module's NOW: the suite may have run for minutes since its import
+    fine = now + REQUEST_CLOCK_SKEW - timedelta(minutes=1)
     CheckRequested.model_validate_json(request.model_copy(update={"requested_at": fine}).model_dump_json())
-    for late in (NOW + REQUEST_CLOCK_SKEW + timedelta(minutes=1), NOW + timedelta(hours=8)):
+    for late in (now + REQUEST_CLOCK_SKEW + timedelta(minutes=1), now + timedelta(hours=8)):
         data = request.model_dump(mode="json") | {"requested_at": late.isoformat()}
         with pytest.raises(ValidationError, match="ahead of this clock"):
             CheckRequested.model_validate_json(json.dumps(data))

@@ -134,7 +134,7 @@ async def kills(checks: int, n: int, static: bool) -> Tally:
     """kill -9 the worker `n` times while it works through `checks`; restart it each time."""
     tally = Tally(requested=checks)
     overrides: dict[str, object] = {"worker_instance_id": "chaos-worker"} if static else {}
-    async with Stack("chaos-kills", settings_overrides=overrides, keep_logs=False) as stack:
+    async with Stack("chaos-kills", settings_overrides=overrides, keep_logs=True) as stack:
         env = {"FAPIAO_WORKER_INSTANCE_ID": "chaos-worker"} if static else {}
         ids = await _backlog(stack, checks)
         tail = ResultsTail(stack, stack.topic("checks.results"))
@@ -205,7 +205,7 @@ async def poison(checks: int) -> tuple[Tally, dict[str, str]]:
     tally = Tally()
     fates: dict[str, str] = {}
     env = {"FAPIAO_FAULT_MARKER": MARKER, "FAPIAO_FAULT_STAGES": "verify,risk,sink"}
-    async with Stack("chaos-poison", keep_logs=False) as stack:
+    async with Stack("chaos-poison", keep_logs=True) as stack:
         ids = await _backlog(stack, checks // 2)
         bad = _poison_messages(stack.settings.topic_partitions)
         producer = AIOKafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap)
@@ -293,7 +293,7 @@ async def outage(checks: int, which: str, down_seconds: float) -> Tally:
     tally = Tally(requested=checks)
     try:
         async with Stack(
-            f"chaos-{which}", settings_overrides={**overrides, "sink_retry_max_seconds": 2.0}, keep_logs=False
+            f"chaos-{which}", settings_overrides={**overrides, "sink_retry_max_seconds": 2.0}, keep_logs=True
         ) as stack:
             ids = await _backlog(stack, checks)
             worker = Supervised(stack)
@@ -302,8 +302,8 @@ async def outage(checks: int, which: str, down_seconds: float) -> Tally:
                 worker.keep_alive()
                 try:
                     return int((await stack.sql("SELECT uniqExact(check_id) FROM check_results"))[0][0])
-                except Exception:  # the private server is still starting
-                    return 0
+                except Exception:  # the private server is (re)starting
+                    return -1
 
             while (before := await stored_now()) < checks // 3:
                 await asyncio.sleep(0.3)
@@ -312,6 +312,7 @@ async def outage(checks: int, which: str, down_seconds: float) -> Tally:
             await asyncio.sleep(down_seconds)
             _server(script, "start", env)
             up_at = time.monotonic()
+            before = max(before, await stored_now())  # stored while the broker was down (the sink's drain)
             deadline = up_at + 300
             while time.monotonic() < deadline:
                 count = await stored_now()

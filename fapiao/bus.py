@@ -141,6 +141,23 @@ async def partitions_of(settings: Settings, topic: str) -> list[int]:
     return []
 
 
+async def partition_mismatches(settings: Settings) -> dict[str, int]:
+    """Existing co-partitioned topics (keyed by invoice, read against the register table) whose partition
+    count is not `settings.topic_partitions`, with their count. A worker started with another count would
+    refuse every message as on the wrong partition for its key, so it must not start (`fapiao worker`)."""
+    found = {}
+    for spec in (
+        topics.INVOICES_ISSUED,
+        topics.INVOICES_STATUS,
+        topics.CHECKS_REQUESTED,
+        topics.CHECKS_RECHECKS,
+    ):
+        parts = await partitions_of(settings, settings.topic(spec.name))
+        if parts and len(parts) != settings.topic_partitions:
+            found[settings.topic(spec.name)] = len(parts)
+    return found
+
+
 async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str]) -> int:
     """Messages on `topic_names` not yet committed by consumer group `group`."""
     from aiokafka import AIOKafkaConsumer, TopicPartition

@@ -99,6 +99,7 @@ def worker() -> None:
     # and checks.results (tests/integration/test_restart_no_loss.py; docs/benchmarks.md, sync latency
     # item 5): faust's consumer thread and flow control stay on the asyncio loop they are tested on.
     settings = _settings()
+    _refuse_other_partition_counts(settings)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
     pipeline = create_app(settings)
@@ -113,6 +114,28 @@ def worker() -> None:
         loglevel=settings.log_level.lower(),
         redirect_stdouts=False,
     ).execute_from_commandline()
+
+
+def _refuse_other_partition_counts(settings: Settings) -> None:
+    """Exit 2 when the existing topics have another partition count than FAPIAO_TOPIC_PARTITIONS (e.g. a
+    deployment created with the earlier default of 4): checked in a thread of its own, so that the loop
+    faust makes for itself is the main thread's first."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fapiao.bus import partition_mismatches
+
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(asyncio.run, partition_mismatches(settings)).result()
+    if found:
+        listed = ", ".join(f"{name} has {n}" for name, n in sorted(found.items()))
+        typer.echo(
+            f"the topics' partition count is not FAPIAO_TOPIC_PARTITIONS={settings.topic_partitions}: "
+            f"{listed}; set FAPIAO_TOPIC_PARTITIONS to the topics' count "
+            "(it never changes without re-keying)",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 @app.command()

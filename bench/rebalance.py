@@ -24,7 +24,11 @@ SECTION = "rebalance"
 async def _all_ready(stack: Stack, workers: int, timeout: float = 600.0) -> float:
     """Seconds from spawning `workers` workers at once to the last one being ready; stops them."""
     started = time.monotonic()
-    procs = [stack.spawn("worker", ["worker"]) for _ in range(workers)]
+    # each its own state folder (RocksDB tables take a lock on theirs)
+    procs = [
+        stack.spawn("worker", ["worker"], {"FAPIAO_DATA_DIR": str(stack.tmp / f"worker-{i}")})
+        for i in range(workers)
+    ]
     try:
         await asyncio.gather(*(wait_for_log(p, "Worker ready", timeout) for p in procs))
         return time.monotonic() - started

@@ -57,7 +57,15 @@ pid_alive() {
     pid=$(<"$pidfile")
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern"
+    # /proc/PID/cmdline reads empty while the process is in execve (spawn_detached's wrapper exec'ing
+    # the server): read again rather than report a starting server as gone
+    local cmdline='' i
+    for ((i = 0; i < 20; i++)); do
+        cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+        [[ -n $cmdline ]] && break
+        sleep 0.05
+    done
+    grep -q -- "$pattern" <<<"$cmdline"
 }
 
 # tcp_open PORT: something accepts connections on 127.0.0.1:PORT.

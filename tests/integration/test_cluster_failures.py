@@ -5,13 +5,17 @@ stopped at its end.
 Two workers answer a steady stream of checks while one part of the cluster is killed (SIGKILL): a broker
 (then brought back), a ClickHouse replica, the one the sink and the readers connect to first (then
 restarted; it must catch up with its twin), and one of the two workers. Each time, with no manual step:
-every check is answered, each exactly once (FINAL through the Distributed table), and answers resume
-within 30 s; the request topic holds each request once (the publisher is idempotent, acks=all).
+every check is answered, each exactly once (FINAL through the Distributed table), answers resume
+within 30 s (nothing answered nor published for at most that long) and every check is answered within
+60 s of its request; the request topic holds each request once (the publisher is idempotent, acks=all).
+A run prints what it measured (pytest -s), e.g. under load 20-39: broker killed, longest stall 12.7 s,
+slowest check 13 s; ClickHouse replica killed 1.2 s / 1 s; worker killed 5.3 s / 13 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -29,14 +33,17 @@ from fapiao.bus import ensure_topics
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
-from tests.integration.conftest import _env
+from tests.integration.conftest import PARTITIONS, _env
 from tests.integration.processes import ROOT, cli_process, wait_for_line
 from tests.integration.test_restart_no_loss import Requests
 
 CLUSTER_SH = ROOT / "deploy" / "local" / "cluster.sh"
-RATE = 150  # checks per second the stream publishes
-STREAM_SECONDS = 6.0  # how long each test's stream lasts; the failure comes STREAM_SECONDS / 4 in
+RATE = 40  # checks per second the stream publishes: well below what two workers answer here under load,
+# so a check's wait measures the failure, not a backlog
+STREAM_SECONDS = 6.0  # the failure comes STREAM_SECONDS / 4 in, the stream goes on STREAM_SECONDS after
+MIN_AFTER = 100  # and until at least this many checks were published after the failure
 RESUME_LIMIT = 30.0  # answers must resume within this many seconds of a failure
+ANSWER_LIMIT = 60.0  # and every check be answered within this many seconds of its request
 ANSWER_TIMEOUT = 90.0  # bound on waiting for the last answers once the stream ended
 
 
@@ -111,6 +118,8 @@ def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         clickhouse_database=f"cluster_{run}",
         data_dir=work / "data",
         sink_batch_seconds=0.2,
+        topic_partitions=PARTITIONS,
+        worker_session_timeout_seconds=6,
         kafka_bootstrap=cluster_env["FAPIAO_KAFKA_BOOTSTRAP"],
         topic_replication=int(cluster_env["FAPIAO_TOPIC_REPLICATION"]),
         topic_min_insync_replicas=int(cluster_env["FAPIAO_TOPIC_MIN_INSYNC_REPLICAS"]),
@@ -120,8 +129,8 @@ def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     )
     asyncio.run(ensure_topics(settings))
     migrations.migrate_configured(settings)
-    # a killed worker leaves the group after 6 s (faust's default session timeout is 60 s)
-    env = _env(settings) | cluster_env | {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
+    # a killed worker leaves the group after 6 s (the smallest session timeout the settings allow)
+    env = _env(settings) | cluster_env | {"FAPIAO_WORKER_SESSION_TIMEOUT_SECONDS": "6"}
     stack = Stack(settings, env)
     with ExitStack() as running:
         for i in (1, 2):
@@ -164,20 +173,26 @@ class Reader:
 
 @dataclass
 class Stream:
-    """Checks published at RATE per second for STREAM_SECONDS; samples of (time, answered) meanwhile."""
+    """Checks published at RATE per second until stopped; when each chunk went out, and samples of
+    (time, answered, sent) meanwhile."""
 
     requests: Requests
+    published: list[tuple[float, int]] = field(default_factory=list)  # (time, sent so far)
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (time, answered, sent)
 
-    async def publish(self) -> None:
-        chunk, started = max(1, RATE // 10), time.monotonic()
+    async def publish(self, stop: asyncio.Event) -> None:
+        chunk = max(1, RATE // 10)
         await self.requests.publisher.start()
         try:
-            while time.monotonic() - started < STREAM_SECONDS:
+            while not stop.is_set():
                 await self.requests.publish(chunk)
+                self.published.append((time.monotonic(), len(self.requests.sent)))
                 await asyncio.sleep(0.1)
         finally:
             await self.requests.publisher.stop()
+
+    def sent_after(self, moment: float) -> int:
+        return sum(1 for at, _ in self.published if at > moment) * max(1, RATE // 10)
 
     async def watch(self, reader: Reader, until: asyncio.Event) -> None:
         while not until.is_set():
@@ -188,7 +203,8 @@ class Stream:
             await asyncio.sleep(0.25)
 
     def longest_stall_after(self, moment: float) -> float:
-        """The longest time after `moment` that no new check was answered while some were unanswered."""
+        """The longest time after `moment` that no new check was answered while some were unanswered,
+        or no chunk could be published (the producer blocked)."""
         longest, since, last = 0.0, moment, -1
         for at, count, sent in self.samples:
             if at >= moment:
@@ -196,23 +212,33 @@ class Stream:
                     since = at
                 longest = max(longest, at - since)
             last = count
-        return longest
+        times = [moment] + [at for at, _ in self.published if at >= moment]
+        return max([longest] + [b - a for a, b in itertools.pairwise(times)])
 
 
 async def _stream_with_failure(stack: Stack, failure, recovery=None) -> tuple[Stream, float]:  # type: ignore[no-untyped-def]
-    """Publish a stream; a quarter in, `failure()` (then `recovery()` half-way); wait until every check
-    is answered. Returns the stream and when the failure came."""
+    """Publish a stream; STREAM_SECONDS / 4 in, `failure()` (then `recovery()` as long after); go on
+    until STREAM_SECONDS have passed since and at least MIN_AFTER checks went out after the failure
+    (bounded); wait until every check is answered. Returns the stream and when the failure came."""
     stream = Stream(Requests(stack.settings))
-    done = asyncio.Event()
+    stop, done = asyncio.Event(), asyncio.Event()
     watcher = asyncio.create_task(stream.watch(Reader(stack.settings), done))
     reader = Reader(stack.settings)
-    publisher = asyncio.create_task(stream.publish())
+    publisher = asyncio.create_task(stream.publish(stop))
     await asyncio.sleep(STREAM_SECONDS / 4)
     failed_at = time.monotonic()
     await asyncio.to_thread(failure)
     if recovery is not None:
         await asyncio.sleep(STREAM_SECONDS / 4)
         await asyncio.to_thread(recovery)
+    deadline = failed_at + RESUME_LIMIT + STREAM_SECONDS
+    while time.monotonic() - failed_at < STREAM_SECONDS or stream.sent_after(failed_at) < MIN_AFTER:
+        assert time.monotonic() < deadline, (
+            f"only {stream.sent_after(failed_at)} checks published after the failure"
+        )
+        assert not publisher.done(), publisher.exception()
+        await asyncio.sleep(0.1)
+    stop.set()
     await publisher
     deadline = time.monotonic() + ANSWER_TIMEOUT
     while (await asyncio.to_thread(reader.answered, stream.requests.sent) or 0) < len(stream.requests.sent):
@@ -221,6 +247,34 @@ async def _stream_with_failure(stack: Stack, failure, recovery=None) -> tuple[St
     done.set()
     await watcher
     return stream, failed_at
+
+
+def _latencies(settings: Settings, sent: list[str]) -> tuple[int, int]:
+    """(max, 99th percentile) seconds from a check's request to its decision, through the cluster."""
+    engine = NativeEngine(settings)
+    try:
+        rows = engine.execute(
+            "SELECT max(toInt64(decided_at) - toInt64(requested_at)), "
+            "quantileExact(0.99)(toInt64(decided_at) - toInt64(requested_at)) "
+            "FROM check_results FINAL WHERE toString(check_id) IN %(ids)s",
+            {"ids": tuple(sent)},
+        )
+    finally:
+        engine.close()
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def _assert_resumed(stack: Stack, stream: Stream, failed_at: float, what: str) -> None:
+    stall = stream.longest_stall_after(failed_at)
+    worst, p99 = _latencies(stack.settings, stream.requests.sent)
+    after = stream.sent_after(failed_at)
+    # -s shows it
+    print(
+        f"{what}: {len(stream.requests.sent)} checks ({after} after it), longest stall {stall:.1f} s, "
+        f"request -> decision max {worst} s, p99 {p99} s"
+    )
+    assert stall <= RESUME_LIMIT, f"{what}: nothing answered or published for {stall:.1f} s"
+    assert worst <= ANSWER_LIMIT, f"{what}: a check waited {worst} s for its answer"
 
 
 def _tails(stack: Stack) -> str:
@@ -277,7 +331,7 @@ async def test_a_broker_killed_mid_stream_and_brought_back(
     )
     sent = stream.requests.sent
     _stored_once_through(stack.settings, sent)
-    assert stream.longest_stall_after(failed_at) <= RESUME_LIMIT
+    _assert_resumed(stack, stream, failed_at, "broker killed")
     assert await _requests_on_topic(stack.settings) - published_before == len(sent)
     assert all(w.poll() is None for w in stack.workers), _tails(stack)
 
@@ -301,7 +355,7 @@ async def test_a_clickhouse_replica_killed_while_results_flow_then_restarted_con
     # s1r1 is the host the sink and this test's engine connect to first: both fail over to the others
     stream, failed_at = await _stream_with_failure(stack, lambda: cluster.kill("ch-s1r1"))
     sent = stream.requests.sent
-    assert stream.longest_stall_after(failed_at) <= RESUME_LIMIT
+    _assert_resumed(stack, stream, failed_at, "ClickHouse replica killed")
     _stored_once_through(stack.settings, sent)
     await asyncio.to_thread(cluster.run, "up")  # restart it: it fetches the parts its twin took meanwhile
     deadline = time.monotonic() + 60
@@ -326,5 +380,7 @@ async def test_one_of_two_workers_killed_mid_stream(stack: Stack) -> None:
     victim = stack.workers[0]
     stream, failed_at = await _stream_with_failure(stack, victim.kill)
     _stored_once_through(stack.settings, stream.requests.sent)
-    assert stream.longest_stall_after(failed_at) <= RESUME_LIMIT
+    # the killed worker's partitions wait for the session timeout (6 s) and a rebalance (15-22 s here
+    # under load: docs/capacity.md), then their checks are answered
+    _assert_resumed(stack, stream, failed_at, "worker killed")
     assert stack.workers[1].poll() is None, _tails(stack)

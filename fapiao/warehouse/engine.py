@@ -43,10 +43,16 @@ class NativeEngine:
             self._client_args["alt_hosts"] = settings.clickhouse_alt_hosts
         if settings.clickhouse_cluster:
             # an insert into a Distributed table returns once every shard stored its rows; IN/JOIN
-            # over two Distributed tables run GLOBAL (also in the nodes' profiles: deploy/local/cluster.sh)
+            # over two Distributed tables run GLOBAL; and no insert deduplication (also in the nodes'
+            # profiles: deploy/local/cluster.sh). Replicated tables drop a block identical to one already
+            # stored, and 18.16 then skips the materialized views too: a retried insert after a replica
+            # died between the table's part and its views' parts left the rollups without those rows
+            # (the cluster failure test saw 2 of 848 checks missing). Without it a retry writes every
+            # row again, as on one server; the tables collapse them and the rollups' sets are exact.
             self._client_args["settings"] = {
                 "insert_distributed_sync": 1,
                 "distributed_product_mode": "global",
+                "insert_deduplicate": 0,
             }
         self._client = Client(database="default", **self._client_args)
         self._bound = False

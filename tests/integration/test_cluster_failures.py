@@ -10,6 +10,10 @@ within 30 s (nothing answered nor published for at most that long) and every che
 60 s of its request; the request topic holds each request once (the publisher is idempotent, acks=all).
 A run prints what it measured (pytest -s), e.g. under load 20-39: broker killed, longest stall 12.7 s,
 slowest check 13 s; ClickHouse replica killed 1.2 s / 1 s; worker killed 5.3 s / 13 s.
+
+The last test runs the analytics contract (tests/analytics_contract.py: rollups, trends, history, BI
+views, Grafana's queries) through the cluster's Distributed tables, with the same assertions as on one
+server (test_analytics_server.py) and on chdb: the cluster answers like one server.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +37,8 @@ from fapiao.bus import ensure_topics
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
+from tests import analytics_contract
+from tests.analytics_contract import Dataset
 from tests.integration.conftest import PARTITIONS, _env
 from tests.integration.processes import ROOT, cli_process, wait_for_line
 from tests.integration.test_restart_no_loss import Requests
@@ -384,3 +390,27 @@ async def test_one_of_two_workers_killed_mid_stream(stack: Stack) -> None:
     # under load: docs/capacity.md), then their checks are answered
     _assert_resumed(stack, stream, failed_at, "worker killed")
     assert stack.workers[1].poll() is None, _tails(stack)
+
+
+@pytest.fixture(scope="module")
+def cluster_analytics(stack: Stack) -> Iterator[tuple[NativeEngine, Dataset]]:
+    """The analytics scenario (tests/analytics_contract.py) in a database of its own on the cluster:
+    migrated for the cluster, loaded through the Distributed tables."""
+    settings = stack.settings.model_copy(
+        update={"clickhouse_database": f"{stack.settings.clickhouse_database}_an"}
+    )
+    migrations.migrate_configured(settings)
+    engine = NativeEngine(settings)
+    try:
+        yield engine, analytics_contract.load(engine)  # its migrate() finds every migration applied
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("check", analytics_contract.CHECKS, ids=lambda c: c.__name__)
+def test_queries_through_the_cluster_answer_like_one_server(
+    cluster_analytics: tuple[NativeEngine, Dataset], check: Callable[..., None]
+) -> None:
+    """The same assertions as on one server (test_analytics_server.py) and on chdb: trends, history,
+    rollups, BI views and Grafana's queries read through the Distributed tables give the same answers."""
+    check(*cluster_analytics)

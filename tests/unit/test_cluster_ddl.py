@@ -56,7 +56,11 @@ def test_every_merge_tree_table_becomes_a_replicated_local_table_and_a_distribut
     [
         ("(org_id, requested_date, check_id)", "cityHash64(toString(check_id))"),
         ("check_id", "cityHash64(toString(check_id))"),
-        ("(org_id, batch_id)", "cityHash64(org_id, batch_id)"),
+        ("(org_id, batch_id)", "cityHash64(toString(org_id), toString(batch_id))"),
+        (
+            "(org_id, raised_date, alert_id)",
+            "cityHash64(toString(org_id), toString(raised_date), toString(alert_id))",
+        ),
     ],
 )
 def test_sharding_key_keeps_every_row_of_one_sorting_key_on_one_shard(order_by: str, key: str) -> None:

@@ -1,12 +1,14 @@
 """Two workers in one group, partitions moving under a backlog: every check is answered exactly once.
 
-Each round pre-loads a backlog, then: worker A works on it alone, worker B joins in its middle (a
-rebalance), B is killed -9 and restarted (two more), then A is killed -9 and restarted; then both drain
-it. Afterwards every check has exactly one result row in ClickHouse (FINAL), the group has committed
-everything, the 第N次查验 numbers of each invoice are 1…5 with no gap and the 5-per-day limit refused
-exactly the rest. Guards the loss seen with two workers (records fetched before a rebalance, then
-committed without being processed: streams/offset_guard.py). Rounds: FAPIAO_TEST_REBALANCE_ROUNDS
-(default 1, ~90 s; raise it to hunt a timing-dependent loss, with a longer --timeout).
+Each round publishes its checks in four parts, one right before each move (so each move happens with
+records fetched and in flight, however fast the workers are): worker A works alone, worker B joins (a
+rebalance), B is killed -9 and restarted (two more), then A is killed -9 and restarted; then both
+drain the rest. Afterwards every check has exactly one result row in ClickHouse (FINAL), the group
+has committed everything, the 第N次查验 numbers of each invoice are 1…5 with no gap and the
+5-per-day limit refused exactly the rest. Guards the loss seen with two workers (records fetched
+before a rebalance, then committed without being processed: streams/offset_guard.py). Rounds:
+FAPIAO_TEST_REBALANCE_ROUNDS (default 1, ~90 s; raise it, with a longer --timeout, to hunt a
+timing-dependent loss).
 """
 
 from __future__ import annotations
@@ -136,6 +138,19 @@ async def _drain(settings: Settings, engine: NativeEngine, workers: Workers, wan
     return now[1]
 
 
+def _quarters(checks: list[CheckRequested]) -> list[list[CheckRequested]]:
+    """Four consecutive runs (an invoice's repeated checks keep their order across them)."""
+    size = -(-len(checks) // 4)
+    return [checks[i : i + size] for i in range(0, len(checks), size)]
+
+
+async def _publish_checks(settings: Settings, checks: list[CheckRequested]) -> None:
+    await _publish(
+        settings,
+        [(topics.CHECKS_REQUESTED, invoice_key(c.invoice_code, c.invoice_number), c) for c in checks],
+    )
+
+
 async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
     rebalance_stack: tuple[Settings, NativeEngine], tmp_path: Path
 ) -> None:
@@ -158,19 +173,21 @@ async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
             if n == 0:
                 await workers.start("a")
                 await asyncio.sleep(3)  # the register folds the invoices before their checks come
-            await _publish(
-                settings,
-                [(topics.CHECKS_REQUESTED, invoice_key(c.invoice_code, c.invoice_number), c) for c in checks],
-            )
+            # a quarter of the round's checks is published right before each move, so that each move
+            # happens with records fetched and in flight however fast the workers are
+            quarters = _quarters(checks)
+            await _publish_checks(settings, quarters[0])
             if "a" not in workers.procs:
                 await workers.start("a")
             await asyncio.sleep(STEP_SECONDS)
+            await _publish_checks(settings, quarters[1])
             await workers.start("b")  # joins mid-backlog
             await asyncio.sleep(STEP_SECONDS)
+            await _publish_checks(settings, quarters[2])
             workers.kill("b")
             await workers.start("b")
             await asyncio.sleep(STEP_SECONDS)
-            assert _answered(engine) < len(sent), "the backlog is too small to move partitions in its middle"
+            await _publish_checks(settings, quarters[3])
             workers.kill("a")
             await asyncio.sleep(STEP_SECONDS)
             await workers.start("a")

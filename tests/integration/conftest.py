@@ -296,6 +296,15 @@ async def consume(settings: Settings) -> AsyncIterator[object]:
         await c.stop()
 
 
+async def until_registered(consume, settings: Settings, inv) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the register table holds `inv` (its changelog carries the entry). The register and
+    verify agents consume their topics independently (batches of a few ms each), so a check published
+    right behind its invoice's issuance may be verified before the issuance is folded: a test that
+    needs the invoice registered waits for it, as a producer's "issued, then checked" naturally does."""
+    number = f'"invoice_number":"{inv.invoice_number}"'.encode()
+    await consume(f"{settings.app_id}-register-changelog", lambda v: number in v.replace(b" ", b""), 30)
+
+
 async def wait_rows(
     engine: NativeEngine, sql: str, params: dict[str, object], want: int, timeout: float = 20.0
 ):

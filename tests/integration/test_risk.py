@@ -20,7 +20,7 @@ from fapiao.risk.model import save, train
 from fapiao.risk.rules import DEFAULT_RULES
 from schemas.events import CheckResult
 from tests.factories import check_of, issued
-from tests.integration.conftest import wait_rows
+from tests.integration.conftest import until_registered, wait_rows
 
 
 async def _result(consume, check_id, version: int = 1, timeout: float = 20):  # type: ignore[no-untyped-def]
@@ -32,11 +32,12 @@ async def _result(consume, check_id, version: int = 1, timeout: float = 20):  # 
     return json.loads(raw)
 
 
-async def _fresh_check(publisher, consume, prefix: str):  # type: ignore[no-untyped-def]
+async def _fresh_check(publisher, consume, settings, prefix: str):  # type: ignore[no-untyped-def]
     """Issue a new invoice, check it, and return the request and its first result."""
     inv = issued(number=f"{prefix}{int(time.monotonic() * 1000) % 10000:04d}")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
+    await until_registered(consume, settings, inv)
     request = check_of(inv)
     await publisher.publish(topics.CHECKS_REQUESTED, key, request)
     return request, await _result(consume, request.check_id)
@@ -48,6 +49,7 @@ async def test_a_duplicate_reimbursement_raises_one_alert(
     inv = issued(number="50000001")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
+    await until_registered(consume, settings, inv)
     first = check_of(inv, requester="911101056317066918", org_id="org-a")
     second = check_of(inv, requester="91110108MA01PQRS2K", org_id="org-b")
     third = check_of(inv, requester="91110105MA03TUVW4L", org_id="org-c")
@@ -134,7 +136,7 @@ async def test_a_new_model_is_loaded_without_a_restart(worker, settings, publish
     save(model, settings.models_dir)
     deadline = time.monotonic() + 20
     while True:
-        _request, result = await _fresh_check(publisher, consume, "5200")
+        _request, result = await _fresh_check(publisher, consume, settings, "5200")
         if result["risk"]["model_version"] == model.version:
             assert result["risk"]["model_score"] is not None
             break

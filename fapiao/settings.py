@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     verify_batch_seconds: float = Field(default=0.005, gt=0)
     risk_batch_size: int = Field(default=500, ge=1)
     risk_batch_seconds: float = Field(default=0.005, gt=0)
+    # Behaviour scoring in the risk agent (issue 20, docs/risk-model.md): profiles folded in the
+    # behaviour_profiles table and a `behaviour_anomaly` hit once a calibrated model (models_dir /
+    # behaviour.json) is there. Off: the agent neither keeps the profiles nor scores behaviour.
+    risk_behaviour: bool = True
     models_dir: Path = Path(".local/models")
     model_poll_seconds: float = Field(default=5.0, gt=0)
 

@@ -5,12 +5,19 @@ statistics (a table keyed by seller tax id) are local. Verdicts are scored in ba
 size and time: rules per event (pure), the model once per batch (vectorised). Each scored result
 goes to `checks.results`; one above the threshold also goes to `risk.alerts`, at most once per
 invoice and reason per window (an alert table remembers when each was last raised).
+
+With `risk_behaviour` on, the agent also keeps behaviour profiles (docs/risk-model.md, "Behaviour")
+in the behaviour_profiles table: issuances are folded into them as `sellers.activity` arrives, each
+presented check is compared with them (`behaviour.deviations`, per event) and folded in afterwards,
+and the calibrated behaviour model scores the batch's deviations at once: a `behaviour_anomaly` hit,
+worth its organisation's `weights['behaviour_anomaly']` × the score, with readable zh/en reasons.
+A batch reads each profile once and writes each changed one once (`profile_cache.BatchProfiles`).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 
@@ -21,10 +28,12 @@ import structlog
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.result_integrity import tagged_json
+from fapiao.risk import behaviour, behaviour_model
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
 from fapiao.risk.model import AnomalyModel, ModelWatcher
-from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules
+from fapiao.risk.profile_cache import BatchProfiles
+from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules, weight
 from fapiao.risk.rules_book import RulesBook
 from fapiao.risk.scoring import alert_due, assess, should_alert
 from fapiao.risk.seller_stats import fold_activity
@@ -35,6 +44,7 @@ from streams.batch_events import set_current_event
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.dead_letters import decode
 from streams.error_policy import StagePolicy
+from streams.profiles_table import profiles_table
 from streams.results_out import finisher_of
 from streams.risk_rules_feed import follow_rules
 from streams.seller_stats_table import seller_stats_table
@@ -51,6 +61,7 @@ class Prepared:
     rules: RiskRules
     features: tuple[float, ...]
     hits: list[RuleHit]
+    deviations: list[behaviour.Deviation] | None = None  # a presented check's, strongest first
 
 
 def attach(pipeline: Pipeline) -> None:
@@ -64,10 +75,12 @@ def attach(pipeline: Pipeline) -> None:
         extra_topic_configs=COMPACTED_CHANGELOG,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
+    profiles = profiles_table(app, settings.topic_partitions) if settings.risk_behaviour else None
     book = RulesBook(DEFAULT_RULES)
     hmac_key = CryptoKeys.from_settings(settings).hmac_key
     finish = finisher_of(pipeline)  # seals each result and alert (field encryption, docs/security.md)
     watcher = ModelWatcher(settings.models_dir)
+    behaviour_watcher = behaviour_model.Watcher(settings.models_dir)
     verified_topic = settings.topic(topics.CHECKS_VERIFIED.name)
     source = app.topic(
         verified_topic,
@@ -81,17 +94,44 @@ def attach(pipeline: Pipeline) -> None:
 
     policy = StagePolicy(pipeline, STAGE)
 
-    def prepare(item: CheckVerified) -> Prepared:
-        """Features and rule hits of one verdict, under its organisation's rules (pure but for the
-        local seller lookup)."""
+    def prepare(item: CheckVerified, store: BatchProfiles | None) -> Prepared:
+        """Features and rule hits of one verdict, under its organisation's rules, and its behaviour
+        deviations from the profiles as they were before it (then it is folded into them): pure but
+        for the local seller and profile lookups."""
         current = book.for_org(item.result.org_id)
         seller = sellers.get(item.context.seller_tax_id) if item.context.seller_tax_id else None
+        found = None
+        check = behaviour.check_of(item.result, item.context) if store is not None else None
+        if check is not None and store is not None:
+            found = behaviour.deviations(check, store)
+            behaviour.observe_checked(store, check)
         return Prepared(
             item,
             current,
             risk_features.features(item.result, item.context, seller),
             evaluate_rules(item.result, item.context, seller, current),
+            found,
         )
+
+    def with_behaviour(rows: list[Prepared]) -> list[Prepared]:
+        """The rows with their `behaviour_anomaly` hit, if any (once per batch: vectorised)."""
+        model = behaviour_watcher.current()
+        presented = [i for i, row in enumerate(rows) if row.deviations]
+        if model is None or not presented:
+            return rows
+        points = [weight(rows[i].rules, behaviour_model.REASON) for i in presented]
+        found = [rows[i].deviations or [] for i in presented]
+        out = list(rows)
+        for i, hit in zip(presented, behaviour_model.batch_hits(model, found, points), strict=True):
+            if hit is not None:
+                out[i] = replace(rows[i], hits=[*rows[i].hits, hit])
+        return out
+
+    def batch_scores(
+        model: AnomalyModel | None, rows: list[Prepared]
+    ) -> tuple[list[Prepared], list[float | None]]:
+        """The batch steps: behaviour hits and anomaly scores of the rows."""
+        return with_behaviour(rows), model_scores(model, rows)
 
     def model_scores(model: AnomalyModel | None, rows: list[Prepared]) -> list[float | None]:
         if model is None or not rows:
@@ -118,26 +158,31 @@ def attach(pipeline: Pipeline) -> None:
             set_current_event(event)  # the alert table's changelog partition is the event's
             await raise_alert(result, row.rules, datetime.now(UTC))
 
-    async def score(batch: list[tuple[faust.EventT, CheckVerified]]) -> None:
-        """Rules per event, the model once per batch; an event whose scoring raises is dead-lettered
-        alone (a model failure on the batch falls back to scoring each event by itself)."""
+    async def score(
+        batch: list[tuple[faust.EventT, CheckVerified]], stores: dict[int, BatchProfiles]
+    ) -> None:
+        """Rules and behaviour deviations per event, the models once per batch; an event whose
+        scoring raises is dead-lettered alone (a model failure on the batch falls back to scoring
+        each event by itself)."""
         model = watcher.current()
         prepared: list[tuple[faust.EventT, Prepared]] = []
         for event, item in batch:
-            row = await policy.run(event, partial(prepare, item))
+            row = await policy.run(event, partial(prepare, item, store_of(stores, event)))
             if row is not None:
                 prepared.append((event, row))
         rows = [row for _, row in prepared]
         try:
-            scores = model_scores(model, rows)
-        except Exception as exc:  # one event the model cannot score: find it by scoring each alone
+            rows, scores = batch_scores(model, rows)
+            prepared = [(event, row) for (event, _), row in zip(prepared, rows, strict=True)]
+        except Exception as exc:  # one event the models cannot score: find it by scoring each alone
             policy.check_batch_error(exc)
             scored = []
             for event, row in prepared:
-                single = await policy.run(event, partial(model_scores, model, [row]))
+                single = await policy.run(event, partial(batch_scores, model, [row]))
                 if single is not None:
-                    scored.append(((event, row), single[0]))
+                    scored.append(((event, single[0][0]), single[1][0]))
             prepared, scores = [p for p, _ in scored], [s for _, s in scored]
+        write_back(stores)
         for (event, row), model_score in zip(prepared, scores, strict=True):
             set_current_event(event)
             await policy.run(event, partial(publish, event, row, model, model_score))
@@ -170,30 +215,67 @@ def attach(pipeline: Pipeline) -> None:
         metrics.ALERTS.labels(severity=alert.severity).inc()
         await alerts_out.send(key=result.invoice_key.encode(), value=alert.model_dump_json().encode())
 
-    async def fold(event: faust.EventT) -> CheckVerified | None:
+    def store_of(stores: dict[int, BatchProfiles], event: faust.EventT) -> BatchProfiles | None:
+        """The batch's profiles of the event's partition (None with behaviour scoring off)."""
+        if profiles is None:
+            return None
+        partition = event.message.partition
+        if partition not in stores:
+            stores[partition] = BatchProfiles(profiles.get, partition)
+            events_of[partition] = event
+        return stores[partition]
+
+    events_of: dict[int, faust.EventT] = {}  # an event of each partition of the batch, for write_back
+
+    def write_back(stores: dict[int, BatchProfiles]) -> None:
+        """Each profile the batch changed, once, to its partition's changelog (the current event says
+        which partition faust writes); redelivered events fold nothing twice (profile markers). A
+        failure is a batch error: infrastructure crashes the worker unacked, anything else is logged
+        and the batch's profile changes are lost (the results went out regardless)."""
+        try:
+            for partition, store in stores.items():
+                set_current_event(events_of[partition])
+                for key, value in store.dirty():
+                    profiles[key] = value  # type: ignore[index]  # stores exist only with profiles
+        except Exception as exc:
+            policy.check_batch_error(exc)
+            log.exception("behaviour_profiles_not_written", partitions=sorted(stores))
+        finally:
+            stores.clear()
+            events_of.clear()
+
+    async def fold(event: faust.EventT, stores: dict[int, BatchProfiles]) -> CheckVerified | None:
         if event.message.topic == verified_topic:
             return decode(CheckVerified, event.value)
         activity = decode(SellerActivity, event.value)
         sellers[activity.seller_tax_id] = fold_activity(sellers.get(activity.seller_tax_id), activity)
+        store = store_of(stores, event)
+        if store is not None:
+            behaviour.observe_issued(store, activity)
         return None
 
     async def risk(stream: faust.StreamT) -> None:
         batches = stream.take_events(settings.risk_batch_size, within=settings.risk_batch_seconds)  # type: ignore[attr-defined]
         async for events in batches:
             batch: list[tuple[faust.EventT, CheckVerified]] = []
+            stores: dict[int, BatchProfiles] = {}  # the batch's behaviour profiles, per partition
             for event in events:
                 metrics.EVENTS.labels(agent=STAGE).inc()
                 set_current_event(event)
-                item = await policy.run(event, partial(fold, event))
+                item = await policy.run(event, partial(fold, event, stores))
                 if item is not None:
                     batch.append((event, item))
             if batch:
-                await score(batch)
+                await score(batch, stores)
+            else:
+                write_back(stores)
 
     async def reload_model() -> None:
         if watcher.poll():
             model = watcher.current()
             log.info("risk_model_loaded", version=model.version if model else None)
+        if profiles is not None and behaviour_watcher.poll():
+            log.info("behaviour_model_loaded", path=str(behaviour_watcher.path))
 
     async def rules_task() -> None:
         await follow_rules(settings, book)

@@ -326,8 +326,9 @@ def _amount(
         if fallback is None or len(fallback["amounts"]) < MIN_AMOUNTS:
             return []
         samples, name = fallback["amounts"], fallback_who
-    z = pf.robust_z(samples, x, floor=0.3)
-    low, high = _money(pf.quantile(samples, 0.1)), _money(pf.quantile(samples, 0.9))
+    ordered = sorted(samples)  # once for the median, the spread and the range
+    z = pf.robust_z_sorted(ordered, x, floor=0.3)
+    low, high = _money(pf.quantile_sorted(ordered, 0.1)), _money(pf.quantile_sorted(ordered, 0.9))
     zh, en = _WHO[name]
     out = [
         Deviation(
@@ -370,8 +371,9 @@ def _amounts(
         *_amount("amount_pair", check, pair, "pair", None, "", 3.5),
         *_amount("amount_requester", check, requester, "requester", checked_pop, "checked", 4.0),
     ]
-    if check.total is not None and (pf.near_limit(check.total) or pf.round_sum(check.total)):
-        slot = 0 if pf.near_limit(check.total) else 1
+    near = check.total is not None and pf.near_limit(check.total)
+    if check.total is not None and (near or pf.round_sum(check.total)):
+        slot = 0 if near else 1
         base = seller if seller and seller["shapes"][2] >= MIN_AMOUNTS else issued_pop
         if base is not None and base["shapes"][2]:
             prior = (issued_pop or base)["shapes"]

@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from fapiao.risk.behaviour import DEVIATION_CODES, Deviation
+from fapiao.risk.behaviour import DEVIATION_CODES, Deviation, vector
 from fapiao.risk.rules import RuleHit
 
 REASON = "behaviour_anomaly"
+FILE = "behaviour.json"  # the calibrated model in the models directory (FAPIAO_MODELS_DIR)
 DEFAULT_POINTS = 90
 DECADES = 2.0
 MAX_BOOST = 2.0
@@ -125,6 +126,49 @@ def hit(found: list[Deviation], m: float, points: int = DEFAULT_POINTS) -> RuleH
         "profiles": ",".join(dev.profile for dev in top),
     }
     return RuleHit(REASON, value, evidence)
+
+
+def batch_hits(
+    model: BehaviourModel, found: Sequence[list[Deviation]], points: Sequence[int]
+) -> list[RuleHit | None]:
+    """The `behaviour_anomaly` hit of each check of a batch (its deviations, strongest first, and the
+    points its organisation's rules give the hit), the calibration vectorised over the batch."""
+    if not found:
+        return []
+    scores = model.score(np.asarray([vector(devs) for devs in found], dtype=float))
+    return [hit(devs, float(m), p) for devs, m, p in zip(found, scores, points, strict=True)]
+
+
+class Watcher:
+    """Holds the calibrated behaviour model of a models directory (`FILE`), reloaded when the file
+    changes. No file, or one of another deviation set, means no model: the worker still folds the
+    profiles but raises no behaviour hit (an uncalibrated surprise has no threshold to mean anything
+    against). It never raises: a file it cannot read keeps the model it has."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory) / FILE
+        self._model: BehaviourModel | None = None
+        self._stamp: tuple[int, int] | None = None
+        self.poll()
+
+    def current(self) -> BehaviourModel | None:
+        return self._model
+
+    def poll(self) -> bool:
+        """Load the file if it changed since the last poll; True when the model changed."""
+        try:
+            info = self.path.stat()
+        except OSError:
+            return False
+        stamp = (info.st_mtime_ns, info.st_size)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        model = load(self.path)
+        if model is None:
+            return False
+        self._model = model
+        return True
 
 
 def save(model: BehaviourModel, path: Path) -> None:

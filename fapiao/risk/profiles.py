@@ -22,6 +22,7 @@ features compare a young profile with it.
 
 from __future__ import annotations
 
+import bisect
 import math
 import sys
 from dataclasses import dataclass
@@ -199,7 +200,11 @@ def _top(counts: dict[str, int], seen: int, key: str, limit: int) -> tuple[dict[
 
 def quantile(values: list[float], q: float) -> float:
     """The q-quantile (linear interpolation) of a non-empty list."""
-    ordered = sorted(values)
+    return quantile_sorted(sorted(values), q)
+
+
+def quantile_sorted(ordered: list[float], q: float) -> float:
+    """`quantile` of a list already sorted ascending (a caller reading several quantiles sorts once)."""
     pos = q * (len(ordered) - 1)
     low = math.floor(pos)
     high = min(low + 1, len(ordered) - 1)
@@ -208,8 +213,13 @@ def quantile(values: list[float], q: float) -> float:
 
 def robust_z(values: list[float], x: float, floor: float) -> float:
     """(x − median) / scale, the scale 1.4826·MAD with a floor: a few outliers in `values` move neither."""
-    median = quantile(values, 0.5)
-    mad = quantile([abs(v - median) for v in values], 0.5)
+    return robust_z_sorted(sorted(values), x, floor)
+
+
+def robust_z_sorted(ordered: list[float], x: float, floor: float) -> float:
+    """`robust_z` of samples already sorted ascending."""
+    median = quantile_sorted(ordered, 0.5)
+    mad = quantile_sorted(sorted([abs(v - median) for v in ordered]), 0.5)
     return (x - median) / max(1.4826 * mad, floor)
 
 
@@ -256,7 +266,9 @@ LIMITS = tuple(m * 10**k for k in range(3, 8) for m in (1, 2, 5))  # 1,000 … 5
 
 def near_limit(total: float) -> bool:
     """Just under a round limit (within 2 %, not on it): 9,980 under 10,000, 49,500 under 50,000."""
-    return any(0.98 * limit <= total < limit for limit in LIMITS)
+    # the intervals [0.98·L, L) are disjoint: only the smallest limit above `total` can hold it
+    i = bisect.bisect_right(LIMITS, total)
+    return i < len(LIMITS) and 0.98 * LIMITS[i] <= total
 
 
 def round_sum(total: float) -> bool:

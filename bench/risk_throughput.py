@@ -119,8 +119,11 @@ class TrainedModel:
 
 def train_model(directory: Path, *, invoices: int, checks: int, seed: int) -> TrainedModel:
     """Fit the anomaly model on the features of a separate demo sample (the worker's functions replayed
-    in memory, labels unused) and save it into `directory`, as `fapiao model train` would."""
+    in memory, labels unused) and save it into `directory`, as `fapiao model train` would; calibrate the
+    behaviour model on the same replay's presented checks and save it there too (the worker scores
+    behaviour with it when FAPIAO_RISK_BEHAVIOUR is on)."""
     from fapiao.demo import DemoFeed
+    from fapiao.risk import behaviour_model
     from fapiao.risk.features import FEATURE_NAMES, FEATURE_SET_VERSION
     from fapiao.risk.model import DEFAULT_ALGORITHM, save, train
     from fapiao.risk.replay import Replay
@@ -128,8 +131,17 @@ def train_model(directory: Path, *, invoices: int, checks: int, seed: int) -> Tr
     started = time.perf_counter()
     feed = DemoFeed(seed, datetime.now(CST) - timedelta(days=61))  # the 60 days before the backlog's
     latest: dict[str, tuple[float, ...]] = {}
+    deviations: list[tuple[float, ...]] = []
     for scored in Replay().run(feed.history(invoices, checks)):
         latest[scored.check_id] = scored.features
+        if scored.presented:
+            deviations.append(scored.behaviour)
+    behaviour_model.save(
+        behaviour_model.fit(
+            np.asarray(deviations), metadata={"source": "demo replay (bench risk-throughput)"}
+        ),
+        directory / behaviour_model.FILE,
+    )
     X = np.asarray(list(latest.values()), dtype=float)
     model = train(
         X,
@@ -561,6 +573,13 @@ def _risk_batches() -> str:
     return f"{settings.risk_batch_size} events / {settings.risk_batch_seconds * 1000:g} ms"
 
 
+def _behaviour() -> str:
+    """Whether the risk worker scores behaviour (FAPIAO_RISK_BEHAVIOUR passes through to the worker)."""
+    from fapiao.settings import Settings
+
+    return "on (behaviour model calibrated on the training replay)" if Settings().risk_behaviour else "off"
+
+
 def alternating(first: tuple[str, bool], second: tuple[str, bool], rounds: int) -> list[tuple[str, bool]]:
     """first, second; then second, first; … (alternating, so drift in load hits both alike)."""
     pair = [first, second]
@@ -624,6 +643,7 @@ async def run(
             "model": f"trained on a demo replay of {train_invoices:,} invoices / {train_checks:,} checks",
             "rounds": rounds,
             "risk batches": _risk_batches(),
+            "behaviour scoring": _behaviour(),
             "partitions": 4,
             "profile": "py-spy on both pipelines" if profile else "no",
         },

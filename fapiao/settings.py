@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     # Behaviour scoring in the risk agent (issue 20, docs/risk-model.md): profiles folded in the
     # behaviour_profiles table and a `behaviour_anomaly` hit once a calibrated model (models_dir /
     # behaviour.json) is there. Off: the agent neither keeps the profiles nor scores behaviour.
-    risk_behaviour: bool = True
+    # Off by default: measured, it takes the risk stage further over its budget (docs/benchmarks.md,
+    # "Behaviour scoring in the worker"), and seller_burst fires on checks that arrive in bulk.
+    risk_behaviour: bool = False
     models_dir: Path = Path(".local/models")
     model_poll_seconds: float = Field(default=5.0, gt=0)
 

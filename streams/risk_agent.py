@@ -6,12 +6,13 @@ size and time: rules per event (pure), the model once per batch (vectorised). Ea
 goes to `checks.results`; one above the threshold also goes to `risk.alerts`, at most once per
 invoice and reason per window (an alert table remembers when each was last raised).
 
-With `risk_behaviour` on, the agent also keeps behaviour profiles (docs/risk-model.md, "Behaviour")
-in the behaviour_profiles table: issuances are folded into them as `sellers.activity` arrives, each
-presented check is compared with them (`behaviour.deviations`, per event) and folded in afterwards,
-and the calibrated behaviour model scores the batch's deviations at once: a `behaviour_anomaly` hit,
-worth its organisation's `weights['behaviour_anomaly']` × the score, with readable zh/en reasons.
-A batch reads each profile once and writes each changed one once (`profile_cache.BatchProfiles`).
+With `risk_behaviour` on (off by default, docs/risk-model.md says why), the agent also keeps
+behaviour profiles (docs/risk-model.md, "Behaviour") in the behaviour_profiles table: issuances are
+folded into them as `sellers.activity` arrives, each presented check is compared with them
+(`behaviour.deviations`, per event) and folded in afterwards, and the calibrated behaviour model
+scores the batch's deviations at once: a `behaviour_anomaly` hit, worth its organisation's
+`weights['behaviour_anomaly']` × the score, with readable zh/en reasons. A batch reads each profile
+once and writes each changed one once (`profile_cache.BatchProfiles`).
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ def attach(pipeline: Pipeline) -> None:
         model = watcher.current()
         prepared: list[tuple[faust.EventT, Prepared]] = []
         for event, item in batch:
+            set_current_event(event)  # a table read goes to the current event's partition (RocksDB)
             row = await policy.run(event, partial(prepare, item, store_of(stores, event)))
             if row is not None:
                 prepared.append((event, row))

@@ -18,29 +18,25 @@ means deleting the `<app id>-seller_stats-changelog` topic (the statistics start
 from __future__ import annotations
 
 import json
-import marshal
 import sys
 
+from fapiao.risk import marshal_codec
 from fapiao.risk.seller_stats import STATS_VERSION, Stats, empty_stats
 
 CODEC_VERSION = 2
 _HEADER = bytes([CODEC_VERSION])
-_MARSHAL_FORMAT = 4
 _KEYS = frozenset(empty_stats())
 
 
 def encode(stats: Stats) -> bytes:
     """The version-2 bytes of a statistics dict."""
-    return _HEADER + marshal.dumps(stats, _MARSHAL_FORMAT)
+    return marshal_codec.dumps(CODEC_VERSION, stats)
 
 
 def decode(data: bytes) -> Stats:
     """The statistics dict of version-2 bytes, or of a version-1 JSON object (the old table value)."""
     if data[:1] == _HEADER:
-        try:
-            value = marshal.loads(memoryview(data)[1:])
-        except (EOFError, ValueError, TypeError) as exc:
-            raise ValueError(f"unreadable seller statistics: {exc}") from exc
+        value = marshal_codec.loads(CODEC_VERSION, data, "seller statistics")
     elif data[:1] == b"{":  # version 1: the dict as JSON text, as Faust's json codec wrote it
         value = _interned(json.loads(data))
     else:

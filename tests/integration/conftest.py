@@ -57,6 +57,7 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_HMAC_KEY=settings.hmac_key.get_secret_value(),
         FAPIAO_MODELS_DIR=str(settings.models_dir),
         FAPIAO_MODEL_POLL_SECONDS=str(settings.model_poll_seconds),
+        FAPIAO_RISK_BEHAVIOUR=str(settings.risk_behaviour).lower(),
         FAPIAO_SMTP_HOST=settings.smtp_host,
         FAPIAO_SMTP_PORT=str(settings.smtp_port),
         FAPIAO_SMTP_TLS=settings.smtp_tls,
@@ -117,6 +118,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Sett
         hmac_key=SecretStr(uuid.uuid4().hex + uuid.uuid4().hex),
         models_dir=tmp_path_factory.mktemp("models"),
         model_poll_seconds=0.5,
+        risk_behaviour=True,  # off by default (docs/risk-model.md); the worker under test scores behaviour
         sink_batch_seconds=0.2,
         sync_window_seconds=SYNC_WINDOW_SECONDS,
         sync_sweep_seconds=0.5,

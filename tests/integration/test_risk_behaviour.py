@@ -4,6 +4,7 @@ evidence names the amount and the seller's usual range, in Chinese and English."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -43,24 +44,33 @@ async def test_a_consistent_check_far_above_the_sellers_profile_alerts_with_its_
     rng = random.Random(time.time_ns())
     seller = Party(name="北京海淀行为测试科技有限公司", tax_id=make_uscc("110108", rng))
     run = rng.randrange(10**3)
-    for i, amount in enumerate(USUAL):  # issuances only: the profile is folded from sellers.activity
-        inv = _invoice(seller, f"53{run:03d}{i:03d}", amount, 1 + i)
+    invoices = [_invoice(seller, f"53{run:03d}{i:03d}", amount, 1 + i) for i, amount in enumerate(USUAL)]
+    big = _invoice(seller, f"53{run:03d}900", 9980, 20)  # genuine, far above the usual 300–700
+    keys = {invoice_key(inv.invoice_code, inv.invoice_number) for inv in [*invoices, big]}
+    for inv in [*invoices, big]:
         await publisher.publish(
             topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv
         )
-    deadline = time.monotonic() + 30
-    for attempt in range(20):  # the profile and the model file arrive asynchronously: retry, bounded
-        big = _invoice(seller, f"53{run:03d}{900 + attempt:03d}", 9980, 20)
-        key = invoice_key(big.invoice_code, big.invoice_number)
-        await publisher.publish(topics.INVOICES_ISSUED, key, big)
-        request = check_of(big)
-        await publisher.publish(topics.CHECKS_REQUESTED, key, request)
+    folded: set[str] = set()
+
+    def all_folded(value: bytes) -> bool:  # the register has them all: each told sellers.activity
+        folded.add(json.loads(value)["invoice_key"])
+        return keys <= folded
+
+    await consume("sellers.activity", all_folded, 30)
+    deadline = time.monotonic() + 20
+    while True:  # the risk agent reads sellers.activity and the model file asynchronously: bounded retry
+        request = check_of(big)  # the same invoice presented again: its own issuance is never its yardstick
+        await publisher.publish(
+            topics.CHECKS_REQUESTED, invoice_key(big.invoice_code, big.invoice_number), request
+        )
         raw = await consume("checks.results", lambda v, cid=str(request.check_id): cid.encode() in v, 20)
         result = json.loads(raw)
-        assert result["verdict"] == "consistent"  # genuine: the register has it as presented
+        assert result["verdict"] == "consistent"  # genuine and in the register
         if behaviour_model.REASON in result["risk"]["reasons"]:
             break
-        assert time.monotonic() < deadline, f"no behaviour hit within 30 s: {result['risk']}"
+        assert time.monotonic() < deadline, f"no behaviour hit within 20 s: {result['risk']}"
+        await asyncio.sleep(0.5)
     alert = json.loads(
         await consume("risk.alerts", lambda v, cid=str(request.check_id): cid.encode() in v, 20)
     )

@@ -251,6 +251,7 @@ const STRINGS = {
   r_amount_outlier: ["金额异常", "unusual amount"],
   r_mismatch: ["查验不一致", "mismatch"],
   r_model_anomaly: ["模型判断异常", "model anomaly"],
+  r_behaviour_anomaly: ["行为异常", "unusual behaviour"],
   // account
   acc_title: ["我的账户", "My account"],
   acc_login: ["登录", "Log in"],

@@ -15,7 +15,7 @@ from fapiao.kafka_intake import intake_topic
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from tests.factories import check_of, issued
-from tests.integration.conftest import INTAKE_ORG, INTAKE_PRINCIPAL, wait_rows
+from tests.integration.conftest import INTAKE_ORG, INTAKE_PRINCIPAL, until_registered, wait_rows
 
 
 async def test_the_intake_topic_decides_the_organisation(
@@ -24,6 +24,7 @@ async def test_the_intake_topic_decides_the_organisation(
     inv = issued(number="72990001")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
+    await until_registered(consume, settings, inv)
     forged = check_of(inv, requester="erp-1", org_id="org-victim")  # claims another organisation
     producer = AIOKafkaProducer(**client_kwargs(settings))
     await producer.start()

@@ -15,7 +15,7 @@ from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
 from schemas.events import InvoiceStatus, Verdict
 from tests.factories import check_of, issued, status_change
-from tests.integration.conftest import wait_rows
+from tests.integration.conftest import until_registered, wait_rows
 
 VERDICT_SQL = (
     "SELECT verdict, mismatched_fields, check_count, seller_name, amount, invoice_status, seller_ref, "
@@ -27,12 +27,16 @@ def _key(inv) -> str:  # type: ignore[no-untyped-def]
     return invoice_key(inv.invoice_code, inv.invoice_number)
 
 
-async def test_checks_published_with_aiokafka_land_in_clickhouse(worker, engine, publisher, settings) -> None:
+async def test_checks_published_with_aiokafka_land_in_clickhouse(
+    worker, engine, publisher, settings, consume
+) -> None:
     genuine = issued(number="10000001")
     voided = issued(number="10000002")
     digital = issued(fplx="32", code="", number="26112000000010000003", amount="1000.00", tax="60.00")
     for inv in (genuine, voided, digital):
         await publisher.publish(topics.INVOICES_ISSUED, _key(inv), inv)
+    for inv in (genuine, voided, digital):
+        await until_registered(consume, settings, inv)
     await publisher.publish(topics.INVOICES_STATUS, _key(voided), status_change(voided, InvoiceStatus.VOIDED))
 
     cases = [
@@ -82,15 +86,19 @@ async def test_unreadable_messages_go_to_the_dead_letter_topic_and_the_worker_go
     # the worker is still answering
     good = issued(number="10000012")
     await publisher.publish(topics.INVOICES_ISSUED, _key(good), good)
+    await until_registered(consume, settings, good)
     request = check_of(good)
     await publisher.publish(topics.CHECKS_REQUESTED, _key(good), request)
     rows = await wait_rows(engine, VERDICT_SQL, {"id": request.check_id}, 1)
     assert rows[0][0] == "consistent"
 
 
-async def test_a_redelivered_check_is_answered_again_but_counted_once(worker, engine, publisher) -> None:
+async def test_a_redelivered_check_is_answered_again_but_counted_once(
+    worker, engine, publisher, settings, consume
+) -> None:
     inv = issued(number="10000021")
     await publisher.publish(topics.INVOICES_ISSUED, _key(inv), inv)
+    await until_registered(consume, settings, inv)
     request = check_of(inv)
     await publisher.publish(topics.CHECKS_REQUESTED, _key(inv), request)
     await publisher.publish(topics.CHECKS_REQUESTED, _key(inv), request)  # redelivery
@@ -126,9 +134,12 @@ async def test_the_sink_is_idempotent_under_redelivery(worker, engine, publisher
     assert final[0][0] == 1
 
 
-async def test_the_daily_limit_is_five_checks_per_invoice(worker, engine, publisher) -> None:
+async def test_the_daily_limit_is_five_checks_per_invoice(
+    worker, engine, publisher, settings, consume
+) -> None:
     inv = issued(number="10000041")
     await publisher.publish(topics.INVOICES_ISSUED, _key(inv), inv)
+    await until_registered(consume, settings, inv)
     requests = [check_of(inv, requester=f"org{i}") for i in range(6)]
     for request in requests:
         await publisher.publish(topics.CHECKS_REQUESTED, _key(inv), request)

@@ -20,7 +20,7 @@ from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.webhooks import signing
 from tests.factories import check_of, issued
-from tests.integration.conftest import Org, _env
+from tests.integration.conftest import Org, _env, until_registered
 from tests.integration.processes import cli_process, wait_for_line
 from tests.webhook_receiver import Receiver, receiver
 
@@ -71,17 +71,18 @@ def wait_until(probe, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     raise AssertionError("condition not met in time")
 
 
-async def _check(publisher, org: Org, number: str):  # type: ignore[no-untyped-def]
+async def _check(publisher, consume, settings: Settings, org: Org, number: str):  # type: ignore[no-untyped-def]
     inv = issued(number=number)
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     await publisher.publish(topics.INVOICES_ISSUED, key, inv)
+    await until_registered(consume, settings, inv)  # so the check is answered 一致, not 查无此票
     request = check_of(inv, org_id=org.org_id, check_id=uuid.uuid4())
     await publisher.publish(topics.CHECKS_REQUESTED, key, request)
     return request
 
 
 async def test_results_are_pushed_signed_retried_paused_and_redelivered(
-    api_url: str, settings: Settings, publisher, make_org, box: Receiver, tmp_path: Path
+    api_url: str, settings: Settings, publisher, consume, make_org, box: Receiver, tmp_path: Path
 ) -> None:
     org = make_org("推送企业 Webhook Co.")
     ok = subscribe(api_url, org, box.url("/ok"), ["result", "follow_up", "alert"])
@@ -95,7 +96,7 @@ async def test_results_are_pushed_signed_retried_paused_and_redelivered(
     assert httpx.get(f"{api_url}/v1/webhooks", headers=org.headers, timeout=10).status_code == 403  # admins
 
     with webhooks_process(settings, tmp_path / "webhooks-1.log"):
-        first = await _check(publisher, org, "81000001")
+        first = await _check(publisher, consume, settings, org, "81000001")
         [got] = box.wait_for("/ok")
         body = json.loads(got.body)
         assert body["type"] == "result" and body["data"]["check_id"] == str(first.check_id)
@@ -141,7 +142,7 @@ async def test_results_are_pushed_signed_retried_paused_and_redelivered(
         box.wait_for("/fail", 4)  # resuming retries it at once
 
     # stopped: a result published now is delivered after the restart (the offsets were not committed)
-    second = await _check(publisher, org, "81000002")
+    second = await _check(publisher, consume, settings, org, "81000002")
     time.sleep(2.0)
     assert len(box.at("/ok")) == 2
     with webhooks_process(settings, tmp_path / "webhooks-2.log"):

@@ -17,6 +17,7 @@ from streams import offset_guard
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
 from streams.table_store import register as register_table_store
+from streams.tables import Table
 
 register_table_store()  # rocksdb:// is streams.table_store.RocksStore (faust's store, rocksdict driver)
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings) -> Pipeline:
         broker=settings.faust_brokers(),  # every broker of the bootstrap list
         broker_credentials=faust_credentials(settings),
         store=settings.faust_store,
+        Table=Table,  # app.Table: faust's, safe on a just-created changelog (streams/tables.py)
         datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,

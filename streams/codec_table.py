@@ -15,6 +15,7 @@ import faust
 from faust.serializers.codecs import Codec
 
 from streams.changelogs import COMPACTED_CHANGELOG
+from streams.tables import Table
 
 
 class FunctionCodec(Codec):
@@ -31,7 +32,7 @@ class FunctionCodec(Codec):
         return self._load(s)
 
 
-class _CodecTable(faust.Table):  # type: ignore[misc]
+class _CodecTable(Table):
     def __init__(self, *args: Any, codec: Codec, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.value_serializer = codec

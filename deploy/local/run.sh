@@ -14,6 +14,7 @@ API_PORT=${FAPIAO_API_PORT:-8000}
 DEMO_RATE=${FAPIAO_DEMO_RATE:-20}
 # Faust workers in one group (each with its own RocksDB data dir: .local/worker, .local/worker-2, …)
 WORKERS=${FAPIAO_WORKERS:-1}
+STATIC_ID=${FAPIAO_WORKER_INSTANCE_ID-local}  # static membership unless set empty (docs/operations.md)
 WORKER_NAMES=$(for ((n = 1; n <= WORKERS; n++)); do if ((n == 1)); then echo worker; else echo "worker-$n"; fi; done)
 mkdir -p "$RUN_DIR"
 cd "$ROOT"
@@ -52,9 +53,11 @@ case ${1:-} in
         API_KEY=$("$BIN/fapiao" accounts bootstrap-demo)
         # supervised: restarted when it exits non-zero (crash-only on infrastructure failures, docs/operations.md)
         for name in $WORKER_NAMES; do
-            # own data dir each; a static member id (if set) made unique per worker
+            # own data dir each; static group membership by default (a worker restarted after a crash takes
+            # its partitions back at once instead of after the session timeout: docs/operations.md), with
+            # an id unique per worker (FAPIAO_WORKER_INSTANCE_ID= empty turns it off)
             launch "$name" env FAPIAO_DATA_DIR="${FAPIAO_LOCAL_DIR:-$ROOT/.local}/$name" \
-                FAPIAO_WORKER_INSTANCE_ID="${FAPIAO_WORKER_INSTANCE_ID:+$FAPIAO_WORKER_INSTANCE_ID-$name}" \
+                FAPIAO_WORKER_INSTANCE_ID="${STATIC_ID:+$STATIC_ID-$name}" \
                 "$ROOT/deploy/local/supervise.sh" "$BIN/fapiao" worker
         done
         for name in $WORKER_NAMES; do

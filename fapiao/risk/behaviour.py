@@ -163,12 +163,12 @@ def observe_issued(store: Store, activity: SellerActivity) -> None:
         issue_day=issued.weekday(),
     )
     seller = store.get(keys["seller"])
-    seller_fast = pf.decayed(seller["rate"], at)[0] if seller else 0.0
+    seller_fast = pf.decayed(seller["issue_rate"], at)[0] if seller else 0.0
     store[keys["seller"]] = pf.fold(seller, _with(base, party=activity.buyer_tax_id))
     store[keys["issued"]] = pf.fold_population(store.get(keys["issued"]), base, seller_fast)
     if keys["pair"]:
         pair = store.get(keys["pair"])
-        pair_fast = pf.decayed(pair["rate"], at)[0] if pair else 0.0
+        pair_fast = pf.decayed(pair["issue_rate"], at)[0] if pair else 0.0
         store[keys["pair"]] = pf.fold(pair, base)
         store[keys["pairs"]] = pf.fold_population(store.get(keys["pairs"]), base, pair_fast)
 
@@ -264,9 +264,10 @@ def _before(profile: Profile | None, own: str, check: Check) -> Profile | None:
         out["issue_hours"] = _less(out["issue_hours"], local.hour)
         out["issue_days"] = _less(out["issue_days"], local.weekday())
         at = check.issued_at.timestamp()
-        fast, slow = pf.decayed(out["rate"], at)
-        last = out["rate"][2]
-        out["rate"] = [max(0.0, fast - 1), max(0.0, slow - 1), at if last is None else max(at, last)]
+        for key in ("rate", "issue_rate"):
+            fast, slow = pf.decayed(out[key], at)
+            last = out[key][2]
+            out[key] = [max(0.0, fast - 1), max(0.0, slow - 1), at if last is None else max(at, last)]
     return out
 
 
@@ -607,6 +608,7 @@ def _burst(
     at: float,
     own: float,
     slack: float = 5.0,
+    rate: str = "rate",
 ) -> list[Deviation]:
     """Events of the entity in the last hour against its share of the traffic before that hour.
 
@@ -616,7 +618,7 @@ def _burst(
     """
     if profile is None or population is None:
         return []
-    fast, slow = pf.decayed(profile["rate"], at)
+    fast, slow = pf.decayed(profile[rate], at)  # `rate`: which of the profile's rates
     pop_fast, pop_slow = pf.decayed(population["rate"], at)
     fast, slow, pop_fast, pop_slow = (max(0.0, v - own) for v in (fast, slow, pop_fast, pop_slow))
     k = fast + 1.0  # this event, once
@@ -676,11 +678,22 @@ def _bursts(
             "pair",
             at,
             0.0,
+            rate="issue_rate",
         )
         # a seller's share of the traffic moves with opening hours (the live feed favours sellers open
         # at that hour): a looser slack
         seller_pop = _minus_one(issued_pop, at)
-        out += _burst("seller_burst", ("开票", "invoices issued"), seller, seller_pop, "seller", at, 0.0, 9.0)
+        out += _burst(
+            "seller_burst",
+            ("开票", "invoices issued"),
+            seller,
+            seller_pop,
+            "seller",
+            at,
+            0.0,
+            9.0,
+            rate="issue_rate",
+        )
         if seller and issued_pop and issued_pop["first"] is not None:
             age = pf.age_hours(seller, check.at)  # at the check: an old invoice is no young seller
             population_age = pf.age_hours(issued_pop, check.at)

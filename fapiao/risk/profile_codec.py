@@ -2,8 +2,8 @@
 
 The same scheme as `seller_stats_codec` (`marshal_codec`: a version byte, then marshal of the dict), so
 floats stay exact, the interned counterparty ids are written once, and encoding runs in C. Only the
-worker writes this internal topic; `decode` still checks the shape and refuses a profile of another
-`PROFILE_VERSION` (changing that version means a new table, or deleting this one's changelog).
+worker writes this internal topic; `decode` still checks the shape. A profile an older worker wrote
+(another `PROFILE_VERSION`) decodes to None: that profile starts again, the worker does not stop.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ def encode(profile: Profile) -> bytes:
     return marshal_codec.dumps(CODEC_VERSION, profile)
 
 
-def decode(data: bytes) -> Profile:
+def decode(data: bytes) -> Profile | None:
     value = marshal_codec.loads(CODEC_VERSION, data, "a behaviour profile")
+    if isinstance(value, dict) and isinstance(value.get("v"), int) and value["v"] < PROFILE_VERSION:
+        return None  # an older layout: dropped, the profile is folded again from here
     if not isinstance(value, dict) or value.keys() != _KEYS or value["v"] != PROFILE_VERSION:
         raise ValueError("behaviour profile of an unknown shape")
     return value

@@ -30,7 +30,7 @@ from typing import Any
 
 Profile = dict[str, Any]
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: issue_rate
 MAX_SAMPLES = 48  # last amounts / delays kept
 MAX_PARTIES = 48  # counterparties (space-saving top-k)
 MAX_REQUESTERS = 16  # requesters who present a party's invoices (top-k)
@@ -58,6 +58,9 @@ def empty_profile() -> Profile:
         "issue_days": [0] * 7,  # weekday of issue
         "check_hours": [0] * 24,
         "rate": [0.0, 0.0, None],  # [fast, slow, at]: exponentially decayed event counts
+        # … of issuances only: a seller's or pair's bursts of issuing (its checks arrive when buyers
+        # present them, in bulk after a reimbursement run: no part of how fast it issues)
+        "issue_rate": [0.0, 0.0, None],
         "parties": {},  # counterparty -> count (top MAX_PARTIES): buyers of a seller, sellers of a buyer …
         "parties_seen": 0,  # counterparties that entered the map: distinct, over-counted after evictions
         "requesters": {},  # requester -> count (top MAX_REQUESTERS)
@@ -109,6 +112,8 @@ def fold(profile: Profile | None, obs: Observed, samples: int = MAX_SAMPLES) -> 
     new["first"] = obs.at if new["first"] is None else min(new["first"], obs.at)
     new["last"] = obs.at if new["last"] is None else max(new["last"], obs.at)
     new["rate"] = _bumped(new["rate"], obs.at)
+    if obs.kind == "issued":
+        new["issue_rate"] = _bumped(new["issue_rate"], obs.at)
     if obs.total is not None and obs.total > 0:
         new["amounts"] = [*new["amounts"], math.log(obs.total)][-samples:]
         new["top"] = sorted([*new["top"], math.log(obs.total)])[-TOP_AMOUNTS:]

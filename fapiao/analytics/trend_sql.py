@@ -85,14 +85,16 @@ def figures_sql(query: TrendQuery) -> str:
     )
 
 
-# Valid figures of the current period's days only (ranking, risky sellers): at their marker's
-# fingerprint, joined in SQL so that only the ranked rows leave the server.
+# Valid figures of the current period's days only (ranking, risky sellers): of their marker's
+# computation (its fingerprint and computed_at: fapiao.analytics.units.valid_figures), joined in SQL
+# so that only the ranked rows leave the server.
 _CURRENT_DAYS = (
     "org_id = %(org_id)s AND source = %(cache_source)s AND month >= %(lm_from)s AND month <= %(lm_to)s "
     "AND unit >= %(ld_from)s AND unit <= %(ld_to)s"
 )
 CURRENT_FIGURES = (
-    f"{_CURRENT_DAYS} AND (unit, fingerprint) GLOBAL IN (SELECT unit, fingerprint FROM unit_figures FINAL "
+    f"{_CURRENT_DAYS} AND (unit, fingerprint, computed_at) GLOBAL IN (SELECT unit, fingerprint, computed_at "
+    "FROM unit_figures FINAL "
     f"WHERE {_CURRENT_DAYS} AND dim = '' AND vkey = '')"
 )
 

@@ -35,6 +35,7 @@ _PROBLEMS = frozenset(v.value for v in PROBLEM_VERDICTS)
 MARKER = ("", "")  # (dim, vkey) of a unit's marker row: its fingerprint when its figures were computed
 FIGURE_COLUMNS = (
     "org_id", "source", "month", "unit", "dim", "vkey", "fingerprint", "checks", "amount", "name",
+    "computed_at",
 )  # fmt: skip
 
 
@@ -93,11 +94,13 @@ def _month(unit: str) -> int:
 
 
 def figure_rows(
-    org_id: str, source_name: str, units: dict[str, int], figures: Iterable[Figure]
+    org_id: str, source_name: str, units: dict[str, int], figures: Iterable[Figure], computed_at: int
 ) -> list[tuple[Any, ...]]:
     """unit_figures rows (FIGURE_COLUMNS order) of freshly computed units: their figures and a marker
     each, all at the fingerprint read before computing (a row arriving meanwhile only makes the
-    figures newer than the fingerprint, and the next read computes the unit again)."""
+    figures newer than the fingerprint, and the next read computes the unit again) and at one
+    `computed_at` (the server's clock when the computation began, UNIX seconds), which names the
+    computation: readers count a unit's figures of its marker's computation only."""
     rows = [
         (
             org_id,
@@ -110,33 +113,39 @@ def figure_rows(
             f.checks,
             f.amount,
             f.name,
+            computed_at,
         )
         for f in figures
         if f.unit in units
     ]
-    rows += [(org_id, source_name, _month(u), u, *MARKER, fp, 0, Decimal(0), "") for u, fp in units.items()]
+    rows += [
+        (org_id, source_name, _month(u), u, *MARKER, fp, 0, Decimal(0), "", computed_at)
+        for u, fp in units.items()
+    ]
     return rows
 
 
 def valid_figures(rows: Iterable[Sequence[Any]]) -> list[Figure]:
     """Figures from unit_figures rows (unit, dim, vkey, fingerprint, checks, amount, name,
     computed_at) of every computation, markers included. A unit's marker is its latest computation
-    (latest computed_at, then the larger fingerprint); a figure counts only at that fingerprint (a
-    (dim, vkey) that had checks at an older computation and none at the newest left an older row
-    behind), once (two computations at one fingerprint wrote the same figures: the latest is kept)."""
+    (latest computed_at, then the larger fingerprint); a figure counts only if that computation wrote
+    it (its computed_at and fingerprint). Not every figure at the marker's fingerprint: a (dim, vkey)
+    that had checks at an older computation and none at the newest left an older row behind, and two
+    computations at one fingerprint need not agree (check_results can be ahead of the fingerprint,
+    whose view commits after it), so one computation's 一致 and the next one's 作废 of the same check
+    were both counted. Two computations in the same second at one fingerprint: the first row read."""
     rows = list(rows)
     marks: dict[str, tuple[int, int]] = {}
     for u, d, v, fp, *_, at in rows:
         if (str(d), str(v)) == MARKER:
             marks[str(u)] = max(marks.get(str(u), (0, 0)), (int(at), int(fp)))
-    kept: dict[tuple[str, str, str], tuple[int, Figure]] = {}
+    kept: dict[tuple[str, str, str], Figure] = {}
     for u, d, v, fp, n, a, name, at in rows:
         key = (str(u), str(d), str(v))
-        if (key[1], key[2]) == MARKER or str(u) not in marks or marks[str(u)][1] != int(fp):
+        if (key[1], key[2]) == MARKER or marks.get(key[0]) != (int(at), int(fp)) or key in kept:
             continue
-        if key not in kept or kept[key][0] < int(at):
-            kept[key] = (int(at), Figure(*key, int(n), Decimal(str(a)), str(name or "")))
-    return [figure for _, figure in kept.values()]
+        kept[key] = Figure(*key, int(n), Decimal(str(a)), str(name or ""))
+    return list(kept.values())
 
 
 def _bucket(query: TrendQuery, unit: str) -> tuple[str, bool]:

@@ -61,12 +61,17 @@ def remember_units(engine: Engine, org_id: str, query: TrendQuery) -> int:
     if query.source is Source.RAW:
         raise ValueError("hour buckets of region, type, seller or requester read check_results")
     params = query.params(org_id) | {"cache_source": cache_source(query)}
+    # the server's clock before the fingerprints are read: names this computation in every row it
+    # writes (one value, however many inserts), and orders it after any that began earlier
+    began = int(engine.execute("SELECT toUInt32(now())")[0][0])
     current, stale = _stale(engine, query, params)
     for start in range(0, len(stale), _CHUNK):
         chunk = stale[start : start + _CHUNK]
         wanted = params | {"units": tuple(chunk), "unit_dates": unit_dates(query, chunk)}
         computed = unit_figures.figures_of(query.source, engine.execute(compute_sql(query), wanted))
-        rows = unit_figures.figure_rows(org_id, cache_source(query), {u: current[u] for u in chunk}, computed)
+        rows = unit_figures.figure_rows(
+            org_id, cache_source(query), {u: current[u] for u in chunk}, computed, began
+        )
         engine.insert("unit_figures", unit_figures.FIGURE_COLUMNS, rows)
     return len(stale)
 

@@ -53,10 +53,22 @@ def test_figures_count_each_newest_verdict_under_it_under_star_and_problems_unde
 
 def test_rows_carry_the_fingerprint_and_only_the_markers_computation_counts() -> None:
     figures = [Figure("2026-11-25 03:00:00", "all", "*", 2, Decimal("9.00"))]
-    rows = figure_rows("o", "checks_hourly", {"2026-11-25 03:00:00": 7}, figures)
+    rows = figure_rows("o", "checks_hourly", {"2026-11-25 03:00:00": 7}, figures, 1_780_000_000)
     assert rows == [
-        ("o", "checks_hourly", 202611, "2026-11-25 03:00:00", "all", "*", 7, 2, Decimal("9.00"), ""),
-        ("o", "checks_hourly", 202611, "2026-11-25 03:00:00", "", "", 7, 0, Decimal(0), ""),
+        (
+            "o",
+            "checks_hourly",
+            202611,
+            "2026-11-25 03:00:00",
+            "all",
+            "*",
+            7,
+            2,
+            Decimal("9.00"),
+            "",
+            1_780_000_000,
+        ),
+        ("o", "checks_hourly", 202611, "2026-11-25 03:00:00", "", "", 7, 0, Decimal(0), "", 1_780_000_000),
     ]
     stored = [
         ("2026-11-25 03:00:00", "", "", 7, 0, "0", "", 100),  # computed at 7 rows
@@ -73,6 +85,23 @@ def test_rows_carry_the_fingerprint_and_only_the_markers_computation_counts() ->
     # (and the unit is stale, so the next read computes it again)
     late = [*stored, ("2026-11-25 03:00:00", "", "", 8, 0, "0", "", 170)]
     assert valid_figures(late) == []
+
+
+def test_two_computations_at_one_fingerprint_count_the_latest_ones_figures_only() -> None:
+    # the first saw a check at 一致 and at 作废 (its newer version), the second only at 作废: the first
+    # one's 一致 row is left behind at the same fingerprint and must not count (30 checks, 15 一致)
+    hour = "2026-10-14 02:00:00"
+    stored = [
+        (hour, "", "", 2, 0, "0", "", 100),
+        (hour, "all", "*", 2, 2, "200.00", "", 100),
+        (hour, "all", "consistent", 2, 1, "100.00", "", 100),
+        (hour, "all", "voided", 2, 1, "100.00", "", 100),
+        (hour, "", "", 2, 0, "0", "", 101),
+        (hour, "all", "*", 2, 1, "100.00", "", 101),
+        (hour, "all", "voided", 2, 1, "100.00", "", 101),
+    ]
+    assert sorted((f.vkey, f.checks) for f in valid_figures(stored)) == [("*", 1), ("voided", 1)]
+    assert sorted((f.vkey, f.checks) for f in valid_figures(stored[::-1])) == [("*", 1), ("voided", 1)]
 
 
 def test_units_add_up_into_local_buckets_and_periods() -> None:

@@ -116,8 +116,11 @@ def attach(pipeline: Pipeline) -> None:
                     metrics.SINK_FAILURES.labels(kind="permanent").inc()
                     metrics.SINK_REFUSED_ROWS.labels(table=target.table).inc()
                     await send_dead_letter(
-                        pipeline, events[index], f"ClickHouse refused the row for {target.table}: {error}",
-                        STAGE, kind="unstorable",
+                        pipeline,
+                        events[index],
+                        f"ClickHouse refused the row for {target.table}: {error}",
+                        STAGE,
+                        kind="unstorable",
                     )
             for event in batch:
                 await stream.ack(event)

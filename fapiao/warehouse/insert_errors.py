@@ -53,9 +53,7 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(text).split())}"[:1500]
 
 
-def insert_isolating(
-    insert: Callable[[Sequence[Any]], object], rows: Sequence[Any]
-) -> list[tuple[int, str]]:
+def insert_isolating(insert: Callable[[Sequence[Any]], object], rows: Sequence[Any]) -> list[tuple[int, str]]:
     """Insert `rows` with `insert`; return (index, error) of each row refused permanently.
 
     Transient errors propagate (some halves may already be stored: the caller's retry re-inserts them,

@@ -77,9 +77,7 @@ async def _stored(engine: NativeEngine, check_ids: set[str], timeout: float = 40
     deadline = time.monotonic() + timeout
     found: set[str] = set()
     while time.monotonic() < deadline and not check_ids <= found:
-        rows = await asyncio.to_thread(
-            engine.execute, "SELECT toString(check_id) FROM check_results FINAL"
-        )
+        rows = await asyncio.to_thread(engine.execute, "SELECT toString(check_id) FROM check_results FINAL")
         found = {r[0] for r in rows}
         await asyncio.sleep(0.3)
     return found & check_ids
@@ -130,9 +128,7 @@ async def test_each_bad_message_is_dead_lettered_alone_and_every_check_is_accoun
             )
             requested.append(str(wrong.check_id))
             # not JSON at all (no check id: counted by its dead letter only)
-            await producer.send_and_wait(
-                settings.topic(topics.CHECKS_REQUESTED.name), b"{oops", key=b"x"
-            )
+            await producer.send_and_wait(settings.topic(topics.CHECKS_REQUESTED.name), b"{oops", key=b"x")
             # a result that breaks the sink stage, and a verdict that breaks the risk stage
             sink_poison = build_result(
                 check_of(invoices[5], requester=f"{MARKER}-sink"),
@@ -142,9 +138,7 @@ async def test_each_bad_message_is_dead_lettered_alone_and_every_check_is_accoun
             )
             await publisher.publish(topics.CHECKS_RESULTS, sink_poison.invoice_key, sink_poison)
             requested.append(str(sink_poison.check_id))
-            risk_request = check_of(
-                invoices[5], requester=f"{MARKER}-risk", requested_at=datetime.now(UTC)
-            )
+            risk_request = check_of(invoices[5], requester=f"{MARKER}-risk", requested_at=datetime.now(UTC))
             risk_poison = CheckVerified(
                 result=build_result(
                     risk_request,
@@ -165,16 +159,11 @@ async def test_each_bad_message_is_dead_lettered_alone_and_every_check_is_accoun
                 ("sink", "exception"),
                 ("risk", "exception"),
             } <= by_kind
-            poison_letter = next(
-                x for x in letters if x.stage == "verify" and x.kind == "exception"
-            )
+            poison_letter = next(x for x in letters if x.stage == "verify" and x.kind == "exception")
             assert poison in poison_letter.payload and "InjectedFault" in poison_letter.error
             assert "Traceback" in poison_letter.stack
             partition_letter = next(x for x in letters if "belongs on partition" in x.error)
-            assert (
-                str(wrong.check_id) in partition_letter.payload
-                and partition_letter.kind == "unreadable"
-            )
+            assert str(wrong.check_id) in partition_letter.payload and partition_letter.kind == "unreadable"
             assert any(x.kind == "unreadable" and x.payload == "{oops" for x in letters)
 
             genuine = set(before) | set(after)
@@ -195,9 +184,7 @@ async def test_each_bad_message_is_dead_lettered_alone_and_every_check_is_accoun
             out = _cli(["dlq", "replay", "--stage", "verify", "--kind", "exception"], env)
             assert "1 of" in out and "replayed 1" in out
             assert await _stored(engine, {poison}) == {poison}
-            assert "0 of" in _cli(
-                ["dlq", "replay", "--stage", "verify", "--kind", "exception"], env
-            )
+            assert "0 of" in _cli(["dlq", "replay", "--stage", "verify", "--kind", "exception"], env)
         rows = engine.execute(
             "SELECT count() FROM check_results FINAL WHERE check_id = %(id)s",
             {"id": uuid.UUID(poison)},
@@ -245,9 +232,7 @@ async def test_an_infrastructure_failure_exits_unacknowledged_and_a_restart_answ
         )
         assert lag >= 1  # the event was not acknowledged
         with cli_process(["worker"], _env(settings), tmp_path / "worker-ok.log"):
-            assert await _stored(engine, {str(request.check_id)}, timeout=90) == {
-                str(request.check_id)
-            }
+            assert await _stored(engine, {str(request.check_id)}, timeout=90) == {str(request.check_id)}
     finally:
         await publisher.stop()
 

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,7 +119,6 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Sett
         hmac_key=SecretStr(uuid.uuid4().hex + uuid.uuid4().hex),
         models_dir=tmp_path_factory.mktemp("models"),
         model_poll_seconds=0.5,
-        risk_behaviour=True,  # off by default (docs/risk-model.md); the worker under test scores behaviour
         sink_batch_seconds=0.2,
         sync_window_seconds=SYNC_WINDOW_SECONDS,
         sync_sweep_seconds=0.5,
@@ -273,9 +273,10 @@ async def publisher(settings: Settings, topics_ready: None) -> AsyncIterator[Pub
     await pub.stop()
 
 
-@pytest.fixture
-async def consume(settings: Settings) -> AsyncIterator[object]:
-    """`await consume(topic_base, predicate, timeout)` -> the first matching message value (bytes)."""
+@contextlib.asynccontextmanager
+async def consuming(settings: Settings) -> AsyncIterator[Any]:
+    """`await consume(topic_base, predicate, timeout)` -> the first matching message value (bytes), on
+    the topics of `settings`; every consumer it made is stopped at exit."""
     consumers: list[AIOKafkaConsumer] = []
 
     async def _consume(base: str, predicate, timeout: float = 20.0) -> bytes:  # type: ignore[no-untyped-def]
@@ -293,9 +294,18 @@ async def consume(settings: Settings) -> AsyncIterator[object]:
                         return bytes(record.value)
         raise AssertionError(f"no matching message on {base} within {timeout}s")
 
-    yield _consume
-    for c in consumers:
-        await c.stop()
+    try:
+        yield _consume
+    finally:
+        for c in consumers:
+            await c.stop()
+
+
+@pytest.fixture
+async def consume(settings: Settings) -> AsyncIterator[Any]:
+    """The session topics' `consuming` (see there)."""
+    async with consuming(settings) as _consume:
+        yield _consume
 
 
 async def until_registered(consume, settings: Settings, inv) -> None:  # type: ignore[no-untyped-def]

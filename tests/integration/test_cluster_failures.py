@@ -28,15 +28,19 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from fapiao import topics
+from fapiao.analytics.trends import TrendQuery
 from fapiao.bus import ensure_topics
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
+from fapiao.warehouse.trends import fetch_trend
 from tests import analytics_contract
 from tests.analytics_contract import Dataset
 from tests.integration.conftest import PARTITIONS, _env
@@ -370,14 +374,24 @@ async def test_a_clickhouse_replica_killed_while_results_flow_then_restarted_con
     ):
         assert time.monotonic() < deadline, f"replicas did not converge: {counts}"
         await asyncio.sleep(0.5)
-    # every node answers the same through its Distributed tables, the rollups (views on the local
-    # tables) included
+    # every node answers the same through its Distributed tables, and so do the trends users read
+    # (exact figures from check_results FINAL, checks_hourly only fingerprints them: migration 016).
+    # The rollup itself is not asserted equal here: on 18.16 a replica killed between committing a
+    # source part and its views' parts loses those view rows (seen: 266 of 268 checks in checks_hourly;
+    # docs/capacity.md, "Known gaps") — printed, so a run shows it.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    period = TrendQuery(today - timedelta(days=1), today + timedelta(days=1))
     for engine, _leader in migrations.cluster_nodes(stack.settings):
         try:
             _stored_once(engine, sent)
-            finals = engine.execute("SELECT uniqExact(check_id) FROM check_results FINAL")[0][0]
+            finals = dict(
+                engine.execute("SELECT org_id, uniqExact(check_id) FROM check_results FINAL GROUP BY org_id")
+            )
             hourly = engine.execute("SELECT uniqExactMerge(checks) FROM checks_hourly WHERE vkey = '*'")[0][0]
-            assert finals == hourly
+            print(f"rollup checks_hourly {hourly} of {sum(finals.values())} checks")
+            for org, checks in finals.items():
+                (series,) = fetch_trend(engine, org, period).series
+                assert series.current.checks == checks, (org, series.current, checks)
         finally:
             engine.close()
 

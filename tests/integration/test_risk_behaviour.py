@@ -9,17 +9,25 @@ import json
 import random
 import re
 import time
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from fapiao import topics
+from fapiao.bus import Publisher
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.taxpayer_id import make_uscc
 from fapiao.risk import behaviour, behaviour_model
+from fapiao.settings import Settings
 from schemas.events import Party
 from tests.factories import check_of, issued
+from tests.integration.conftest import _env, consuming, private_stack
+from tests.integration.processes import cli_process, wait_for_line
 
 USUAL = [300 + (i * 53) % 400 for i in range(16)]  # 300–700 yuan: the seller's established profile
 
@@ -37,10 +45,36 @@ def _invoice(seller: Party, number: str, amount: int, day: int):  # type: ignore
     return inv.model_copy(update={"seller": seller})
 
 
+@pytest.fixture
+def behaviour_worker(tmp_path: Path) -> Iterator[Settings]:
+    """A worker of its own that scores behaviour (off by default, docs/risk-model.md), with a
+    calibrated behaviour model in its models folder; the session worker keeps the default."""
+    with private_stack("behaviour", tmp_path) as (base, _engine):
+        settings = base.model_copy(
+            update={"risk_behaviour": True, "models_dir": tmp_path / "models", "model_poll_seconds": 0.5}
+        )
+        settings.models_dir.mkdir()
+        behaviour_model.save(_calibration(), settings.models_dir / behaviour_model.FILE)
+        log = tmp_path / "worker.log"
+        with cli_process(["worker"], _env(settings), log) as proc:
+            wait_for_line(proc, log, "Worker ready", 120)
+            yield settings
+
+
 async def test_a_consistent_check_far_above_the_sellers_profile_alerts_with_its_usual_range(
-    worker, settings, publisher, consume
+    behaviour_worker: Settings,
 ) -> None:
-    behaviour_model.save(_calibration(), settings.models_dir / behaviour_model.FILE)
+    settings = behaviour_worker
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        async with consuming(settings) as consume:
+            await _scenario(settings, publisher, consume)
+    finally:
+        await publisher.stop()
+
+
+async def _scenario(settings: Settings, publisher: Publisher, consume: Any) -> None:
     rng = random.Random(time.time_ns())
     seller = Party(name="北京海淀行为测试科技有限公司", tax_id=make_uscc("110108", rng))
     run = rng.randrange(10**3)

@@ -36,6 +36,7 @@ from fapiao.risk.model import AnomalyModel, ModelWatcher
 from fapiao.risk.profile_cache import BatchProfiles
 from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules, weight
 from fapiao.risk.rules_book import RulesBook
+from fapiao.risk.rules_feed import follow_rules
 from fapiao.risk.scoring import alert_due, assess, should_alert
 from fapiao.risk.seller_stats import fold_activity
 from schemas.events import CheckResult, CheckVerified, RiskAlert, RiskRules, SellerActivity
@@ -47,7 +48,6 @@ from streams.dead_letters import decode
 from streams.error_policy import StagePolicy
 from streams.profiles_table import profiles_table
 from streams.results_out import finisher_of
-from streams.risk_rules_feed import follow_rules
 from streams.seller_stats_table import seller_stats_table
 
 log = structlog.get_logger(__name__)

@@ -14,13 +14,13 @@ from fapiao.crypto.protect import FieldSealer
 from fapiao.documents.pool import DocumentPool, PoolLimits
 from fapiao.risk.rules import DEFAULT_RULES
 from fapiao.risk.rules_book import RulesBook
+from fapiao.risk.rules_feed import follow_rules
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import RiskAlert
 from services.api.alerts_hub import AlertsHub
 from services.api.opened_results import OpenedResultsCache, open_alerts
 from services.api.results_feed import ResultsCache, TopicFollower, results_follower
-from streams.risk_rules_feed import follow_rules
 
 
 @dataclass

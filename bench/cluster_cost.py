@@ -41,6 +41,12 @@ _SETTING = {  # cluster.sh env -> Settings field
     "FAPIAO_CLICKHOUSE_PORT": "clickhouse_port",
     "FAPIAO_CLICKHOUSE_ALT_HOSTS": "clickhouse_alt_hosts",
     "FAPIAO_CLICKHOUSE_CLUSTER": "clickhouse_cluster",
+    # SASL/SCRAM: the bench logs in as the cluster's super user (`cluster.sh env` = admin): its stack
+    # has a topic prefix of its own, which the ACLs of `cluster.sh up` do not name
+    "FAPIAO_KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
+    "FAPIAO_KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
+    "FAPIAO_KAFKA_USERNAME": "kafka_username",
+    "FAPIAO_KAFKA_PASSWORD": "kafka_password",
 }
 
 

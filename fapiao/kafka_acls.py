@@ -17,6 +17,8 @@ SCRAM as its own principal; `admin` is a super user (topic creation, ACLs) and h
 - `analyst`: reads risk.alerts, with consumer groups of its own (`analyst-…`).
 - `demo`: the demo feed (`fapiao demo`), which plays both the register and the requesters: writes
   invoices.* and checks.requested, and watches the worker's lag on the register (describes its group).
+- `webhooks`: the deliveries process (`fapiao webhooks`): reads checks.results and risk.alerts in its
+  consumer group.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from fapiao.settings import Settings
 
 ADMIN = "admin"
 ANALYST_GROUP_PREFIX = "analyst-"
+WEBHOOKS_GROUP = "fapiao-webhooks"  # the consumer group of `fapiao webhooks` (under the topic prefix)
 
 
 class Resource(IntEnum):
@@ -105,6 +108,8 @@ PRINCIPALS: dict[str, Access] = {
         produces=(*_SOURCES, topics.RISK_RULES, topics.DLQ_REPLAYS),
         reads=(topics.CHECKS_DLQ, topics.DLQ_REPLAYS, topics.RISK_RULES),
     ),
+    # `fapiao webhooks` (fapiao/webhooks/process.py): reads results and alerts in its own group
+    "webhooks": Access(reads=(topics.CHECKS_RESULTS, topics.RISK_ALERTS), group_prefixes=(WEBHOOKS_GROUP,)),
 }
 
 USERS: tuple[str, ...] = (ADMIN, *PRINCIPALS)

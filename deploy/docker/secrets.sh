@@ -26,7 +26,7 @@ put FAPIAO_HMAC_KEY "$(hex 32)"
 put POSTGRES_PASSWORD "$(hex 24)"
 put CLICKHOUSE_PASSWORD "$(hex 24)"
 put GRAFANA_ADMIN_PASSWORD "$(hex 16)"
-for user in ADMIN API WORKER ENTERPRISE ANALYST DEMO OPS; do
+for user in ADMIN API WORKER ENTERPRISE ANALYST DEMO OPS WEBHOOKS; do
     put "KAFKA_${user}_PASSWORD" "$(hex 24)"
 done
 echo "secrets in $ENV_FILE"

@@ -24,7 +24,7 @@ set -euo pipefail
 # then KAFKA_SASL_EXTRA_USERS (space- or comma-separated): organisations' own systems, the principals of
 # FAPIAO_KAFKA_INTAKE (fapiao/kafka_intake.py), each with KAFKA_SCRAM_PASSWORD_<NAME> (upper case, `-`
 # and `.` as `_`).
-SASL_USERS=(admin api worker enterprise analyst demo ops)
+SASL_USERS=(admin api worker enterprise analyst demo ops webhooks)
 EXTRA=${KAFKA_SASL_EXTRA_USERS:-}
 read -r -a EXTRA_USERS <<<"${EXTRA//,/ }"
 SASL_USERS+=("${EXTRA_USERS[@]}")

@@ -4,12 +4,20 @@
 # ZooKeeper (Apache's jars from Maven Central) and four ClickHouse servers (clickhouse.sh's binary):
 # cluster `fapiao`, two shards x two replicas.
 #
-#   deploy/local/cluster.sh fetch | up | down | status | env | pid NODE
+#   deploy/local/cluster.sh fetch | up | down | status | env [USER] | pid NODE
 #
 # `up` starts whatever is not running (so after a node was killed, `up` brings it back) and waits
 # until every node answers. `env` prints the FAPIAO_* settings that point the app at the cluster
 # (`eval "$(deploy/local/cluster.sh env)"`; `FAPIAO_CLUSTER=1 make run` does it). `pid NODE` prints a
 # node's pid (kafka-1..3, zookeeper, ch-s1r1, ch-s1r2, ch-s2r1, ch-s2r2), for failure tests.
+#
+# The brokers run SASL/SCRAM with ACLs, as docker-compose's `cluster` profile (issue 16, item 7): each
+# node is kafka.sh's KAFKA_SASL=1 broker (deploy/kafka/sasl-broker.sh), formatted with one SCRAM user per
+# principal of fapiao/kafka_acls.py (random passwords, made once, in $CLUSTER_DIR/kafka-users.env) and
+# the users of KAFKA_SASL_EXTRA_USERS (FAPIAO_KAFKA_INTAKE's principals); `up` applies the ACLs once for
+# the FAPIAO_TOPIC_PREFIX / FAPIAO_APP_ID / FAPIAO_KAFKA_INTAKE of its environment (again when they or
+# the ACL code change). `env USER` logs in as USER (api, worker, demo, …; default admin, for the one-shot
+# admin commands: topics, migrations). CLUSTER_SASL=0: PLAINTEXT brokers, for comparison only.
 #
 # Env: FAPIAO_LOCAL_DIR (jars; default <repo>/.local), CLUSTER_DIR (state, default
 #      $FAPIAO_LOCAL_DIR/cluster), CLUSTER_PORT_BASE (19000): Kafka nodes listen on base+91..93
@@ -28,6 +36,9 @@ ZOOKEEPER_HEAP=${ZOOKEEPER_HEAP:-256m}
 CLUSTER_NAME=fapiao
 KAFKA_NODES=(1 2 3)
 CH_NODES=(s1r1 s1r2 s2r1 s2r2)   # shard, replica; node n is CH_NODES[n-1]
+CLUSTER_SASL=${CLUSTER_SASL:-1}
+USERS_ENV=$CLUSTER_DIR/kafka-users.env   # the SCRAM passwords the three nodes share
+ACLS_MARKER=$CLUSTER_DIR/kafka-acls.applied
 
 kafka_port() { echo $((BASE + 90 + $1)); }
 controller_port() { echo $((BASE + 190 + $1)); }
@@ -46,6 +57,7 @@ kafka_node() {
     shift
     KAFKA_PORT=$(kafka_port "$n") KAFKA_CONTROLLER_PORT=$(controller_port "$n") KAFKA_DIR=$CLUSTER_DIR/kafka-$n \
         KAFKA_NODE_ID=$n KAFKA_VOTERS=$(voters) KAFKA_REPLICATION=3 KAFKA_CLUSTER_ID=$(cluster_id) \
+        KAFKA_SASL=$CLUSTER_SASL KAFKA_USERS_ENV=$USERS_ENV KAFKA_APPLY_ACLS=0 \
         LOG_TAG=kafka-$n "$LIB_DIR/kafka.sh" "$@"
 }
 ch_node() {
@@ -219,6 +231,22 @@ parallel() {
 }
 
 kafka_start() { kafka_node "$1" start; }
+
+# What the applied ACLs depend on: the names they grant (prefix, app id, intake map) and the code.
+acls_wanted() {
+    printf '%s|%s|%s|%s\n' "${FAPIAO_TOPIC_PREFIX:-}" "${FAPIAO_APP_ID:-}" "${FAPIAO_KAFKA_INTAKE:-}" \
+        "$(cat "$REPO_DIR"/fapiao/{kafka_acls,kafka_intake,topics}.py | sha256sum | cut -d' ' -f1)"
+}
+
+# The three nodes, then (SASL) the ACLs of fapiao/kafka_acls.py through node 1 (cluster metadata: once
+# for the cluster, and not again while they are the same, so bringing a node back costs nothing).
+kafka_up() {
+    parallel kafka_start "${KAFKA_NODES[@]}" || return 1
+    [[ $CLUSTER_SASL == 1 ]] || return 0
+    [[ -f $ACLS_MARKER && $(<"$ACLS_MARKER") == "$(acls_wanted)" ]] && return 0
+    kafka_node 1 acls || return 1
+    acls_wanted >"$ACLS_MARKER"
+}
 kafka_stop() { kafka_node "$1" stop; }
 ch_stop() { LOG_TAG=ch-$1 ch_node "$1" stop; }
 
@@ -230,8 +258,11 @@ cmd_up() {
     local t0=$SECONDS
     LOG_TAG=kafka "$LIB_DIR/kafka.sh" fetch
     cluster_id >/dev/null
+    if [[ $CLUSTER_SASL == 1 ]]; then
+        kafka_node 1 users || die "no SCRAM passwords: a cluster formatted without SASL? delete $CLUSTER_DIR"
+    fi
     # the three KRaft nodes must start together: none is ready before a quorum of controllers is
-    parallel kafka_start "${KAFKA_NODES[@]}" &
+    kafka_up &
     local kafka=$!
     start_zookeeper
     parallel start_ch_node "${CH_NODES[@]}" || { wait "$kafka" || true; die "a ClickHouse node failed to start"; }
@@ -263,8 +294,18 @@ cmd_status() {
 ch_hosts() { local n out=(); for n in "${CH_NODES[@]}"; do out+=("127.0.0.1:$(ch_port "$n")"); done; (IFS=,; echo "${out[*]}"); }
 
 cmd_env() {
-    local alt
+    local alt user=${1:-admin} password
     alt=$(ch_hosts)
+    if [[ $CLUSTER_SASL == 1 ]]; then
+        password=$(sed -n "s/^$user=//p" "$USERS_ENV" 2>/dev/null)
+        [[ -n $password ]] || die "no SCRAM user '$user' in $USERS_ENV (cluster not up yet?)"
+        cat <<ENV
+export FAPIAO_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
+export FAPIAO_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+export FAPIAO_KAFKA_USERNAME=$user
+export FAPIAO_KAFKA_PASSWORD=$password
+ENV
+    fi
     cat <<ENV
 export FAPIAO_KAFKA_BOOTSTRAP=$(bootstrap)
 export FAPIAO_TOPIC_REPLICATION=3
@@ -293,7 +334,7 @@ case ${1:-} in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    env) cmd_env ;;
+    env) shift; cmd_env "$@" ;;
     pid) shift; cmd_pid "$@" ;;
-    *) echo "usage: $0 {fetch|up|down|status|env|pid NODE}" >&2; exit 2 ;;
+    *) echo "usage: $0 {fetch|up|down|status|env [USER]|pid NODE}" >&2; exit 2 ;;
 esac

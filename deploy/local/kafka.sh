@@ -3,7 +3,7 @@
 # Local single-node Apache Kafka (KRaft, combined broker+controller) from Maven Central jars.
 #
 #   deploy/local/kafka.sh fetch | start | stop | status | logs [-f]
-#   KAFKA_SASL=1 deploy/local/kafka.sh start | stop | status | logs [-f]
+#   KAFKA_SASL=1 deploy/local/kafka.sh start | stop | status | logs [-f] | users | acls
 #
 # Env: FAPIAO_LOCAL_DIR (default <repo>/.local), KAFKA_PORT (9092),
 #      KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (512m), KAFKA_START_TIMEOUT (90 s),
@@ -19,6 +19,9 @@
 # when the storage is formatted), the StandardAuthorizer with `admin` as the only super user, and the
 # ACLs of fapiao/kafka_acls.py applied on every start by `fapiao kafka acls --apply` (for the
 # FAPIAO_TOPIC_PREFIX / FAPIAO_APP_ID in the environment; python: FAPIAO_PYTHON, else .venv's).
+# The principals of FAPIAO_KAFKA_INTAKE get a SCRAM user too when named in KAFKA_SASL_EXTRA_USERS (at
+# format time). A node of the SASL cluster (cluster.sh): KAFKA_USERS_ENV (the passwords file the nodes
+# share), KAFKA_APPLY_ACLS=0 (the cluster applies them once: `acls`); `users` makes the passwords file.
 # Needs root only when java/maven/python3 must be apt-installed.
 set -euo pipefail
 
@@ -39,7 +42,8 @@ else
 fi
 # The SASL broker's config and SCRAM users come from the script docker-compose runs it with.
 SASL_BROKER=$LIB_DIR/../kafka/sasl-broker.sh
-USERS_ENV=$KDIR/users.env
+USERS_ENV=${KAFKA_USERS_ENV:-$KDIR/users.env}
+KAFKA_APPLY_ACLS=${KAFKA_APPLY_ACLS:-1}
 KAFKA_HEAP=${KAFKA_HEAP:-512m}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-60}
@@ -154,7 +158,7 @@ ensure_users_env() {
     [[ -f $DATA/meta.properties ]] \
         && die "$DATA is formatted but $USERS_ENV is gone: delete $KDIR to start over"
     local user
-    mkdir -p "$KDIR"
+    mkdir -p "$(dirname "$USERS_ENV")"
     (
         umask 077
         for user in $("$SASL_BROKER" users); do
@@ -166,13 +170,20 @@ ensure_users_env() {
 
 password_of() { sed -n "s/^$1=//p" "$USERS_ENV"; }
 
-# sasl-broker.sh with this broker's addresses and the passwords of users.env.
+# sasl-broker.sh with this broker's addresses, node id, voters and the passwords of users.env (the
+# variable of user `erp-intake` is KAFKA_SCRAM_PASSWORD_ERP_INTAKE, as sasl-broker.sh reads it).
 sasl_broker() {
-    local user env=()
-    for user in $("$SASL_BROKER" users); do env+=("KAFKA_SCRAM_PASSWORD_${user^^}=$(password_of "$user")"); done
+    local user var env=()
+    for user in $("$SASL_BROKER" users); do
+        var=${user^^}
+        var=${var//[-.]/_}
+        env+=("KAFKA_SCRAM_PASSWORD_$var=$(password_of "$user")")
+    done
     env "${env[@]}" KAFKA_SASL_LISTENERS="SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT" \
         KAFKA_SASL_ADVERTISED="SASL_PLAINTEXT://127.0.0.1:$KAFKA_PORT" \
-        KAFKA_SASL_CONTROLLER="127.0.0.1:$KAFKA_CONTROLLER_PORT" KAFKA_SASL_DATA="$DATA" "$SASL_BROKER" "$@"
+        KAFKA_SASL_CONTROLLER="127.0.0.1:$KAFKA_CONTROLLER_PORT" KAFKA_SASL_DATA="$DATA" \
+        KAFKA_SASL_NODE_ID="$KAFKA_NODE_ID" KAFKA_SASL_VOTERS="$KAFKA_VOTERS" \
+        KAFKA_SASL_REPLICATION="$KAFKA_REPLICATION" "$SASL_BROKER" "$@"
 }
 
 write_sasl_props() {
@@ -274,7 +285,7 @@ cmd_start() {
     ensure_python3
     if pid_alive "$PIDFILE" "$PID_PATTERN" && probe; then
         log "already running (pid $(<"$PIDFILE")) on 127.0.0.1:$KAFKA_PORT"
-        if [[ $KAFKA_SASL == 1 ]]; then apply_acls; fi
+        if [[ $KAFKA_SASL == 1 && $KAFKA_APPLY_ACLS == 1 ]]; then apply_acls; fi
         return 0
     fi
     if ! pid_alive "$PIDFILE" "$PID_PATTERN" && probe; then
@@ -303,7 +314,7 @@ cmd_start() {
         fi
         if tcp_open "$KAFKA_PORT" && probe; then
             log "ready in $((SECONDS - t0))s (pid $(<"$PIDFILE"))"
-            if [[ $KAFKA_SASL == 1 ]]; then apply_acls; fi
+            if [[ $KAFKA_SASL == 1 && $KAFKA_APPLY_ACLS == 1 ]]; then apply_acls; fi
             return 0
         fi
         sleep 1
@@ -353,5 +364,7 @@ case ${1:-} in
     stop) cmd_stop ;;
     status) cmd_status ;;
     logs) shift; cmd_logs "$@" ;;
-    *) echo "usage: $0 {fetch|start|stop|status|logs [-f]}" >&2; exit 2 ;;
+    users) [[ $KAFKA_SASL == 1 ]] || die "users: only with KAFKA_SASL=1"; ensure_users_env ;;
+    acls) [[ $KAFKA_SASL == 1 ]] || die "acls: only with KAFKA_SASL=1"; apply_acls ;;
+    *) echo "usage: $0 {fetch|start|stop|status|logs [-f]|users|acls}" >&2; exit 2 ;;
 esac

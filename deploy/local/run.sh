@@ -21,8 +21,12 @@ cd "$ROOT"
 # Local development only: reset and invitation tokens come back in the API's answers (there is no mail
 # server here). The API warns at start; production refuses the flag (fapiao/settings.py).
 export FAPIAO_DEV_EXPOSE_TOKENS=${FAPIAO_DEV_EXPOSE_TOKENS:-true}
-# FAPIAO_CLUSTER=1 (make run): the app talks to deploy/local/cluster.sh's brokers and ClickHouse nodes
-if [[ ${FAPIAO_CLUSTER:-0} == 1 ]]; then eval "$("$ROOT/deploy/local/cluster.sh" env)"; fi
+# FAPIAO_CLUSTER=1 (make run): the app talks to deploy/local/cluster.sh's brokers and ClickHouse nodes,
+# which take SASL/SCRAM logins: the one-shot commands below run as `admin`, each service as its own
+# principal (fapiao/kafka_acls.py; `login USER` gives its settings)
+CLUSTER=${FAPIAO_CLUSTER:-0}
+if [[ $CLUSTER == 1 ]]; then eval "$("$ROOT/deploy/local/cluster.sh" env admin)"; fi
+login() { if [[ $CLUSTER == 1 ]]; then "$ROOT/deploy/local/cluster.sh" env "$1" | sed -n 's/^export //p'; fi; }
 
 alive() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
@@ -56,17 +60,21 @@ case ${1:-} in
             # own data dir each; static group membership by default (a worker restarted after a crash takes
             # its partitions back at once instead of after the session timeout: docs/operations.md), with
             # an id unique per worker (FAPIAO_WORKER_INSTANCE_ID= empty turns it off)
-            launch "$name" env FAPIAO_DATA_DIR="${FAPIAO_LOCAL_DIR:-$ROOT/.local}/$name" \
+            # shellcheck disable=SC2046  # one VAR=value word per line of `login`
+            launch "$name" env $(login worker) FAPIAO_DATA_DIR="${FAPIAO_LOCAL_DIR:-$ROOT/.local}/$name" \
                 FAPIAO_WORKER_INSTANCE_ID="${STATIC_ID:+$STATIC_ID-$name}" \
                 "$ROOT/deploy/local/supervise.sh" "$BIN/fapiao" worker
         done
         for name in $WORKER_NAMES; do
             wait_for "$name" 90 grep -q "Worker ready" "$RUN_DIR/$name.log" || { tail -50 "$RUN_DIR/$name.log"; exit 1; }
         done
-        launch api "$BIN/fapiao" api --port "$API_PORT"
+        # shellcheck disable=SC2046
+        launch api env $(login api) "$BIN/fapiao" api --port "$API_PORT"
         wait_for "the API" 60 curl -sf "http://127.0.0.1:$API_PORT/readyz" || { tail -50 "$RUN_DIR/api.log"; exit 1; }
-        launch demo "$BIN/fapiao" demo --rate "$DEMO_RATE"
-        launch webhooks "$BIN/fapiao" webhooks   # deliveries to the organisations' webhook subscriptions
+        # shellcheck disable=SC2046
+        launch demo env $(login demo) "$BIN/fapiao" demo --rate "$DEMO_RATE"
+        # shellcheck disable=SC2046  # deliveries to the organisations' webhook subscriptions
+        launch webhooks env $(login webhooks) "$BIN/fapiao" webhooks
         cat <<MSG
 
 Fapiao Sentinel is running.

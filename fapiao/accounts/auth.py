@@ -57,7 +57,7 @@ def login(
             good = ctx.passwords.verify(user.password_hash if user else None, password)
             if user is None or not good or user.disabled_at is not None:
                 if user is None:
-                    ctx.strangers.failed(email, now)
+                    ctx.strangers.failed(s, email, now)
                 _failed(
                     ctx,
                     s,
@@ -156,7 +156,7 @@ def _check_lock(
     ctx: AccountsContext, s: Session, user: User | None, now: datetime, ip: str | None, email: str = ""
 ) -> AccountLocked | None:
     if user is None:  # an email without an account locks the same way (no enumeration by 429 vs 401)
-        wait = ctx.strangers.retry_after(email, now) if email else 0
+        wait = ctx.strangers.retry_after(s, email, now) if email else 0
         if wait:
             audit.record(
                 s, now, "login.locked", audit.email_actor(email), None, "denied", ip, retry_after=wait

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fapiao.accounts.attempts import SharedStrangerLockout
 from fapiao.accounts.db import make_engine, session_factory
-from fapiao.accounts.lockout import LockoutPolicy, StrangerLockout
+from fapiao.accounts.lockout import LockoutPolicy
 from fapiao.accounts.passwords import Passwords
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.settings import Settings
@@ -33,10 +34,10 @@ class AccountsContext:
     # the integration tests; refused in production). Otherwise they leave the server only by mail.
     expose_tokens: bool = False
     clock: Callable[[], datetime] = utc_now
-    strangers: StrangerLockout = field(init=False)  # failed logins of emails without an account
+    strangers: SharedStrangerLockout = field(init=False)  # failed logins of emails without an account
 
     def __post_init__(self) -> None:
-        self.strangers = StrangerLockout(self.lockout)
+        self.strangers = SharedStrangerLockout(self.lockout, self.keys.hmac_key)
 
     @classmethod
     def from_settings(

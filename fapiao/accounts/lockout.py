@@ -8,7 +8,6 @@ cannot keep someone locked out for longer than the current step).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,25 +33,3 @@ class LockoutPolicy:
         if locked_until is None or locked_until <= now:
             return 0
         return int((locked_until - now).total_seconds() + 0.999)
-
-
-class StrangerLockout:
-    """Failed logins of emails that have no account, locked by the same policy as an account's, so a
-    lock (429) tells nobody whether an account exists (issue 16). In this process only, bounded: the
-    longest idle emails are forgotten first."""
-
-    def __init__(self, policy: LockoutPolicy, max_emails: int = 100_000) -> None:
-        self._policy = policy
-        self._max = max_emails
-        self._failures: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
-
-    def retry_after(self, email: str, now: datetime) -> int:
-        _, until = self._failures.get(email, (0, None))
-        return self._policy.retry_after(until, now)
-
-    def failed(self, email: str, now: datetime) -> None:
-        failures = self._failures.get(email, (0, None))[0] + 1
-        self._failures[email] = (failures, self._policy.locked_until(failures, now))
-        self._failures.move_to_end(email)
-        while len(self._failures) > self._max:
-            self._failures.popitem(last=False)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -188,3 +189,27 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuthBucket(Base):
+    """A token bucket of the login/registration/reset limits (per client IP, per email), shared by every
+    API process through this store (fapiao/accounts/attempts.py): N processes allow the limit once."""
+
+    __tablename__ = "auth_buckets"
+
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)  # "ip:<addr>" | "email:<hmac>"
+    tokens: Mapped[float] = mapped_column(Float)
+    granted: Mapped[bool] = mapped_column(Boolean)  # whether the last take got a token
+    at: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds of the last take
+
+
+class StrangerFailure(Base):
+    """Failed logins of an email that has no account, locked like an account's (no enumeration by 429
+    vs 401), in this store so that every API process answers the same (fapiao/accounts/attempts.py)."""
+
+    __tablename__ = "stranger_failures"
+
+    email_ref: Mapped[str] = mapped_column(String(64), primary_key=True)  # HMAC-SM3 of the email
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -24,6 +24,7 @@ from fapiao import topics
 from fapiao.accounts.context import AccountsContext
 from fapiao.crypto.exceptions import CryptoError
 from fapiao.crypto.protect import FieldSealer
+from fapiao.kafka_acls import WEBHOOKS_GROUP
 from fapiao.kafka_auth import client_kwargs
 from fapiao.mail import Mailer
 from fapiao.settings import Settings
@@ -31,7 +32,7 @@ from fapiao.webhooks import policy, sender, store
 from schemas.events import CheckResult, RiskAlert
 
 log = structlog.get_logger(__name__)
-GROUP = "fapiao-webhooks"
+GROUP = WEBHOOKS_GROUP
 TARGETS_SECONDS = 2.0  # how stale the in-memory list of subscriptions may be
 
 

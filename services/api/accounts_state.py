@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from fapiao.accounts.attempts import SharedBuckets
 from fapiao.accounts.context import AccountsContext
 from fapiao.accounts.db import make_engine, migrate
 from fapiao.crypto.keys import CryptoKeys
@@ -45,6 +46,8 @@ class AccountsState:
             Mailer.from_settings(settings),
             settings.public_url,
             AuthLimits(
+                SharedBuckets(engine),
+                keys.hmac_key,
                 settings.auth_rate_per_ip_per_minute,
                 settings.auth_rate_per_email_per_minute,
                 settings.auth_hash_concurrency,

@@ -17,6 +17,7 @@ from fapiao.cases.workflow import Status
 from fapiao.warehouse.alert_inbox import fetch_alerts, fetch_inbox
 from services.api.case_models import AlertItem
 from services.api.opened_results import open_alert
+from services.api.people import shown_people
 from services.api.principal import Principal, accounts_of
 from services.api.state import ApiState
 
@@ -109,7 +110,8 @@ async def page(
     cases = await run_in_threadpool(
         store.cases_of, accounts_of(request).ctx, principal.org_id, [str(a.alert_id) for a in alerts]
     )
-    return [AlertItem.of(a, cases.get(str(a.alert_id))) for a in alerts], found.next_cursor
+    people = shown_people(request, principal)
+    return [AlertItem.of(a, cases.get(str(a.alert_id)), people) for a in alerts], found.next_cursor
 
 
 async def refs(state: ApiState, principal: Principal, alert_ids: list[str]) -> dict[str, store.AlertRef]:

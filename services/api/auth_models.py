@@ -97,6 +97,9 @@ class MeOut(BaseModel):
     kind: str
     roles: list[str]
     scopes: list[str]
+    requester: str = Field(
+        description="the requester label of the checks you submit: your member reference (users), the key id"
+    )
 
 
 class MemberOut(BaseModel):

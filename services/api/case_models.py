@@ -11,6 +11,11 @@ from fapiao.cases.store import CaseEventInfo, CaseInfo
 from fapiao.cases.workflow import Status
 from fapiao.warehouse.alert_inbox import ReasonPrecision
 from schemas.events import RiskAlert
+from services.api.people import ShownPeople
+
+
+def _ids(user_id: str | None) -> str | None:
+    return user_id
 
 
 class CaseSummary(BaseModel):
@@ -20,10 +25,16 @@ class CaseSummary(BaseModel):
     updated_at: datetime | None
 
     @classmethod
-    def of(cls, case: CaseInfo | None) -> CaseSummary:
+    def of(cls, case: CaseInfo | None, people: ShownPeople = _ids) -> CaseSummary:
+        """`people`: how the caller sees members (services/api/people.py: references for API keys)."""
         if case is None:
             return cls(status="new", assignee=None, due_at=None, updated_at=None)
-        return cls(status=case.status, assignee=case.assignee, due_at=case.due_at, updated_at=case.updated_at)  # type: ignore[arg-type]
+        return cls(
+            status=case.status,  # type: ignore[arg-type]
+            assignee=people(case.assignee),
+            due_at=case.due_at,
+            updated_at=case.updated_at,
+        )
 
 
 class AlertItem(BaseModel):
@@ -41,7 +52,7 @@ class AlertItem(BaseModel):
     case: CaseSummary
 
     @classmethod
-    def of(cls, alert: RiskAlert, case: CaseInfo | None) -> AlertItem:
+    def of(cls, alert: RiskAlert, case: CaseInfo | None, people: ShownPeople = _ids) -> AlertItem:
         return cls(
             alert_id=str(alert.alert_id),
             check_id=str(alert.check_id),
@@ -54,7 +65,7 @@ class AlertItem(BaseModel):
             evidence=dict(alert.evidence),
             rule_version=alert.rule_version,
             model_version=alert.model_version,
-            case=CaseSummary.of(case),
+            case=CaseSummary.of(case, people),
         )
 
 
@@ -73,8 +84,13 @@ class CaseEventOut(BaseModel):
     new: str | None
 
     @classmethod
-    def of(cls, event: CaseEventInfo) -> CaseEventOut:
-        return cls(**event.__dict__)
+    def of(cls, event: CaseEventInfo, people: ShownPeople = _ids) -> CaseEventOut:
+        """The actor (a member; a comment's author) as `people` shows it, and so both sides of an
+        assignment."""
+        fields = dict(event.__dict__, actor=people(event.actor))
+        if event.kind == "assignee":
+            fields.update(old=people(event.old), new=people(event.new))
+        return cls(**fields)
 
 
 class CaseOut(BaseModel):
@@ -84,12 +100,12 @@ class CaseOut(BaseModel):
     history: list[CaseEventOut]
 
     @classmethod
-    def of(cls, alert: RiskAlert, case: CaseInfo) -> CaseOut:
+    def of(cls, alert: RiskAlert, case: CaseInfo, people: ShownPeople = _ids) -> CaseOut:
         return cls(
-            alert=AlertItem.of(alert, case),
+            alert=AlertItem.of(alert, case, people),
             decision_version=case.decision_version,
             created_at=case.created_at,
-            history=[CaseEventOut.of(e) for e in case.events],
+            history=[CaseEventOut.of(e, people) for e in case.events],
         )
 
 

@@ -1,9 +1,12 @@
 """Per-caller rate limits: a token bucket per API key (and per user session), in this process.
 
-Why in-process: the API runs as one process per deployment today and the stack has no shared store
-(Redis and the like) to keep counters in; a bucket in memory costs nothing per request and needs no
-new server. The catch, accepted for now: with N API processes behind a balancer a key gets up to N
-times its rate. Move the buckets to a shared store when the API scales out.
+Why in-process: these are taken on every request, and the one store the API processes share is the
+accounts database (SQLite or PostgreSQL), where a write per request would cost more than most requests
+themselves (a commit; on SQLite a serialised, fsynced one); a bucket in memory costs nothing and needs no
+new server. The catch, accepted: with N API processes behind a balancer a key gets up to N times its
+rate. The attempt limits of the account routes, taken rarely and each beside an argon2id hash, are in
+that store (fapiao/accounts/attempts.py). A shared in-memory store (Redis and the like) would carry
+these too; the platform runs none.
 """
 
 from __future__ import annotations

@@ -178,12 +178,8 @@ STRICT_HEADER_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="session")
-def strict_api(
-    settings: Settings, engine: NativeEngine, topics_ready: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A second API as deployed: FAPIAO_ENV=production (HSTS), no FAPIAO_DEV_EXPOSE_TOKENS (tokens go by
-    mail only), the default login/registration limits, /metrics behind a token; own accounts database.
-    Tests that exhaust a per-IP limit connect from their own loopback address (127.0.0.x)."""
+def strict_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the API as deployed (`strict_api`), its own accounts database included."""
     env = _env(settings)
     env.update(
         FAPIAO_ENV="production",
@@ -194,11 +190,39 @@ def strict_api(
         FAPIAO_AUTH_RATE_PER_EMAIL_PER_MINUTE=str(STRICT_AUTH_PER_EMAIL),
         FAPIAO_API_HEADER_TIMEOUT_SECONDS=str(STRICT_HEADER_TIMEOUT),
     )
+    return env
+
+
+def _strict_process(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[str]:
     port = free_port()
-    log = tmp_path_factory.mktemp("logs") / "api-strict.log"
+    log = tmp_path_factory.mktemp("logs") / f"{name}.log"
     with cli_process(["api", "--port", str(port)], env, log, stop_seconds=20) as proc:
         wait_until_ok(proc, log, f"http://127.0.0.1:{port}/readyz")
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def strict_api(
+    strict_env: dict[str, str],
+    engine: NativeEngine,
+    topics_ready: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A second API as deployed: FAPIAO_ENV=production (HSTS), no FAPIAO_DEV_EXPOSE_TOKENS (tokens go by
+    mail only), the default login/registration limits, /metrics behind a token; own accounts database.
+    Tests that exhaust a per-IP limit connect from their own loopback address (127.0.0.x)."""
+    yield from _strict_process(strict_env, tmp_path_factory, "api-strict")
+
+
+@pytest.fixture(scope="session")
+def strict_api_twin(
+    strict_api: str, strict_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A second process of the strict API on the same accounts database (a deployment of two behind a
+    balancer), started once `strict_api` has migrated it."""
+    yield from _strict_process(strict_env, tmp_path_factory, "api-strict-twin")
 
 
 @dataclass(frozen=True)

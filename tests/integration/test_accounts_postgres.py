@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 
 from fapiao.accounts import api_keys, audit, auth, orgs, resets
+from fapiao.accounts.attempts import SharedBuckets
 from fapiao.accounts.context import AccountsContext
 from fapiao.accounts.db import alembic_config, make_engine, migrate, session_factory
 from fapiao.accounts.exceptions import AccountLocked, Conflict, InvalidCredentials, TokenInvalid
@@ -110,3 +111,22 @@ def test_accounts_keys_and_audit_on_postgresql(ctx: AccountsContext, tmp_path: P
         assert kind in kinds, kinds
     assert {"password_reset.requested", "password_reset.completed"} <= every_kind
     assert user.password_hash and user.password_hash.startswith("$argon2")
+
+
+def test_attempt_limits_and_unknown_email_locks_on_postgresql(engine: Engine, ctx: AccountsContext) -> None:
+    """The shared attempt limits (fapiao/accounts/attempts.py) through PostgreSQL's upserts: one bucket
+    for two API processes (two engines, as two processes hold), and an unknown email locked by logins."""
+    other = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        now = 2_000_000.0
+        a, b = SharedBuckets(engine, clock=lambda: now), SharedBuckets(other, clock=lambda: now)
+        assert [(a, b)[i % 2].take("ip:10.0.0.1", 4) for i in range(4)] == [0.0] * 4
+        assert b.take("ip:10.0.0.1", 4) == pytest.approx(15.0) == a.take("ip:10.0.0.1", 4)
+    finally:
+        other.dispose()
+    nobody = "nobody-pg@example.com"
+    for _ in range(ctx.lockout.threshold):
+        with pytest.raises(InvalidCredentials):
+            auth.login(ctx, nobody, "Wrong-Lantern-11")
+    with pytest.raises(AccountLocked):
+        auth.login(ctx, nobody, "Wrong-Lantern-11")

@@ -7,13 +7,18 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import subprocess
+import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from fapiao.accounts import tokens
+from fapiao.settings import PLACEHOLDER_SECRET
 from tests.integration.conftest import (
     STRICT_AUTH_PER_EMAIL,
     STRICT_AUTH_PER_IP,
@@ -22,6 +27,7 @@ from tests.integration.conftest import (
     TEST_PASSWORD,
     register_org,
 )
+from tests.integration.processes import ROOT
 from tests.smtp_server import Mailbox
 
 pytestmark = pytest.mark.integration
@@ -46,6 +52,32 @@ def test_metrics_need_the_token_and_production_sends_hsts(strict_api: str) -> No
         assert "max-age=" in client.get("/healthz").headers["strict-transport-security"]
 
 
+def test_production_refuses_the_placeholder_secret_and_sessions_forged_with_it(
+    strict_api: str, strict_env: dict[str, str]
+) -> None:
+    """Issue 16 item 4: the placeholder JWT secret let an analyst forge an admin session. The API (and
+    every command) refuses to start in production with it; the deployed API refuses a session forged with
+    it for a real admin of a real organisation."""
+    env = {k: v for k, v in strict_env.items() if k != "FAPIAO_SECRET_KEY"}
+    started = subprocess.run(
+        [sys.executable, "-m", "services.cli", "api", "--port", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0 and "FAPIAO_SECRET_KEY must be set" in started.stdout + started.stderr
+    owner = register_org(strict_api, "占位密钥 Placeholder Co.")
+    with httpx.Client(base_url=strict_api, timeout=20) as client:
+        admin_id = client.get("/v1/auth/me", headers=owner.admin).json()["subject"]
+        forged, _, _ = tokens.issue(
+            PLACEHOLDER_SECRET.encode(), "session", admin_id, owner.org_id, 0, 600, datetime.now(UTC)
+        )
+        answer = client.get("/v1/orgs/me/members", headers={"Authorization": f"Bearer {forged}"})
+        assert answer.status_code == 401
+
+
 def test_logins_are_limited_per_email_and_per_ip(strict_api: str) -> None:
     victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
     answers = []
@@ -66,6 +98,40 @@ def test_logins_are_limited_per_email_and_per_ip(strict_api: str) -> None:
         assert _login(client, "someone@example.com").status_code == 429
         body = {"org_name": "x", "email": "new@example.com", "password": TEST_PASSWORD}
         assert client.post("/v1/auth/register", json=body).status_code == 429
+
+
+def test_limits_and_lockouts_hold_across_two_api_processes(strict_api: str, strict_api_twin: str) -> None:
+    """Two API processes on one accounts store (as behind a balancer): the per-email and per-IP buckets
+    and an unknown email's lock are the store's, so alternating between them gains nothing. They were in
+    each process's memory: two processes allowed twice each limit, and the lock held on one only."""
+    apis = (strict_api, strict_api_twin)
+    victim = f"twin-victim-{uuid.uuid4().hex[:8]}@example.com"
+    codes = []
+    for n in range(STRICT_AUTH_PER_EMAIL + 1):  # each from its own address: only the email counts
+        with _from(f"127.0.4.{n + 1}", apis[n % 2]) as client:
+            codes.append(client.post("/v1/auth/password-reset/request", json={"email": victim}).status_code)
+    assert codes == [202] * STRICT_AUTH_PER_EMAIL + [429]
+    # one address, a new email each time: only the IP counts. Two buckets in memory granted twice the
+    # limit; one shared grants the limit and what refilled meanwhile (a token per 2 s at 30/min)
+    started, granted, code = time.monotonic(), 0, 0
+    while granted < 2 * STRICT_AUTH_PER_IP:
+        with _from("127.0.5.1", apis[granted % 2]) as client:
+            email = f"twin-{granted}-{uuid.uuid4().hex[:6]}@example.com"
+            code = client.post("/v1/auth/password-reset/request", json={"email": email}).status_code
+        if code != 202:
+            break
+        granted += 1
+    refilled = (time.monotonic() - started) * STRICT_AUTH_PER_IP / 60
+    assert code == 429 and STRICT_AUTH_PER_IP <= granted <= STRICT_AUTH_PER_IP + refilled + 1, (
+        granted,
+        refilled,
+    )
+    nobody = f"twin-nobody-{uuid.uuid4().hex[:8]}@example.com"
+    with _from("127.0.5.2", strict_api) as client:
+        assert [_login(client, nobody).status_code for _ in range(5)] == [401] * 5
+    with _from("127.0.5.3", strict_api_twin) as client:
+        locked = _login(client, nobody)  # the 6th failure, on the other process: locked there too
+        assert locked.status_code == 429 and locked.json()["detail"]["code"] == "account_locked"
 
 
 def test_no_account_enumeration_by_register_lockout_or_reset(strict_api: str, mailbox: Mailbox) -> None:

@@ -1,6 +1,9 @@
 """Failures survived by the cluster of deploy/local/cluster.sh (three KRaft brokers, ClickHouse 2 shards x
 2 replicas on ZooKeeper), started once for this module on free ports under a temporary folder, and
-stopped at its end.
+stopped at its end. The brokers run SASL/SCRAM with the ACLs of fapiao/kafka_acls.py, as cluster.sh
+does by default: every client logs in as its principal (the workers as `worker`, the requests are
+published as `api`, topics made as `admin`), and the first test shows the broker refusing clients
+without a login or without an ACL (issue 16, item 7).
 
 Two workers answer a steady stream of checks while one part of the cluster is killed (SIGKILL): a broker
 (then brought back), a ClickHouse replica, the one the sink and the readers connect to first (then
@@ -24,26 +27,33 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
+from pydantic import SecretStr
 
 from fapiao import topics
 from fapiao.analytics.trends import TrendQuery
 from fapiao.bus import ensure_topics
+from fapiao.kafka_auth import client_kwargs
+from fapiao.kafka_intake import intake_topic
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
 from fapiao.warehouse.trends import fetch_trend
 from tests import analytics_contract
 from tests.analytics_contract import Dataset
-from tests.integration.conftest import PARTITIONS, _env
+from tests.integration.conftest import INTAKE_ORG, INTAKE_PRINCIPAL, PARTITIONS, _env
 from tests.integration.processes import ROOT, cli_process, wait_for_line
 from tests.integration.test_restart_no_loss import Requests
 
@@ -79,10 +89,13 @@ class Cluster:
         assert done.returncode == 0, f"cluster.sh {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
-    def settings(self) -> dict[str, str]:
-        """FAPIAO_* of `cluster.sh env`, as environment variables."""
+    def settings(self, user: str) -> dict[str, str]:
+        """FAPIAO_* of `cluster.sh env USER` (the servers, and the Kafka login of USER), as environment
+        variables."""
         lines = [
-            ln.removeprefix("export ") for ln in self.run("env").splitlines() if ln.startswith("export ")
+            ln.removeprefix("export ")
+            for ln in self.run("env", user).splitlines()
+            if ln.startswith("export ")
         ]
         return dict(ln.split("=", 1) for ln in lines)
 
@@ -99,7 +112,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base = next((b for b in range(21000, 30000, 1000) if _ports_free(b)), None)
     assert base is not None, "no free port range for the cluster"
     state = tmp_path_factory.mktemp("cluster")
-    env = dict(os.environ, CLUSTER_DIR=str(state), CLUSTER_PORT_BASE=str(base), KAFKA_STOP_TIMEOUT="5")
+    env = dict(
+        os.environ,
+        CLUSTER_DIR=str(state),
+        CLUSTER_PORT_BASE=str(base),
+        KAFKA_STOP_TIMEOUT="5",
+        # `up` grants the ACLs of this module's topic prefix, app id and intake principal (a SCRAM user)
+        FAPIAO_TOPIC_PREFIX=f"c{os.urandom(4).hex()}-",
+        FAPIAO_APP_ID=Settings().app_id,
+        FAPIAO_KAFKA_INTAKE=f"{INTAKE_PRINCIPAL}={INTAKE_ORG}",
+        KAFKA_SASL_EXTRA_USERS=INTAKE_PRINCIPAL,
+        FAPIAO_PYTHON=sys.executable,  # applies the ACLs with this checkout's code
+    )
     cluster = Cluster(env)
     try:
         cluster.run("up")
@@ -110,8 +134,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @dataclass
 class Stack:
-    settings: Settings
-    env: dict[str, str]
+    settings: Settings  # logged in as `api` (it publishes the checks, as the API does)
+    admin: Settings  # the super user: topics, offsets
+    env: dict[str, str]  # the workers' (logged in as `worker`)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
 
@@ -120,12 +145,12 @@ class Stack:
 def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Topics (3 replicas, 2 in sync), the cluster schema, two workers; everything lives in the cluster,
     which the `cluster` fixture deletes."""
-    run = os.urandom(4).hex()
-    cluster_env = cluster.settings()
+    prefix = cluster.env["FAPIAO_TOPIC_PREFIX"]
+    cluster_env = cluster.settings("worker")
     work = tmp_path_factory.mktemp("cluster-stack")
     settings = Settings(
-        topic_prefix=f"c{run}-",
-        clickhouse_database=f"cluster_{run}",
+        topic_prefix=prefix,
+        clickhouse_database=f"cluster_{prefix[1:-1]}",
         data_dir=work / "data",
         sink_batch_seconds=0.2,
         topic_partitions=PARTITIONS,
@@ -136,12 +161,15 @@ def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         clickhouse_port=int(cluster_env["FAPIAO_CLICKHOUSE_PORT"]),
         clickhouse_alt_hosts=cluster_env["FAPIAO_CLICKHOUSE_ALT_HOSTS"],
         clickhouse_cluster=cluster_env["FAPIAO_CLICKHOUSE_CLUSTER"],
+        kafka_intake=cluster.env["FAPIAO_KAFKA_INTAKE"],
+        **_login(cluster, "api"),
     )
-    asyncio.run(ensure_topics(settings))
+    admin = settings.model_copy(update=_login(cluster, "admin"))
+    asyncio.run(ensure_topics(admin))
     migrations.migrate_configured(settings)
     # a killed worker leaves the group after 6 s (the smallest session timeout the settings allow)
     env = _env(settings) | cluster_env | {"FAPIAO_WORKER_SESSION_TIMEOUT_SECONDS": "6"}
-    stack = Stack(settings, env)
+    stack = Stack(settings, admin, env)
     with ExitStack() as running:
         for i in (1, 2):
             log = work / f"worker-{i}.log"
@@ -151,6 +179,17 @@ def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         for worker, log in zip(stack.workers, stack.logs, strict=True):
             wait_for_line(worker, log, "Worker ready", 180)
         yield stack
+
+
+def _login(cluster: Cluster, user: str) -> dict[str, Any]:
+    """The Settings fields of USER's Kafka login on the cluster."""
+    env = cluster.settings(user)
+    return {
+        "kafka_security_protocol": env["FAPIAO_KAFKA_SECURITY_PROTOCOL"],
+        "kafka_sasl_mechanism": env["FAPIAO_KAFKA_SASL_MECHANISM"],
+        "kafka_username": env["FAPIAO_KAFKA_USERNAME"],
+        "kafka_password": SecretStr(env["FAPIAO_KAFKA_PASSWORD"]),
+    }
 
 
 def _answered(engine: NativeEngine, sent: list[str]) -> int:
@@ -319,7 +358,7 @@ async def _requests_on_topic(settings: Settings) -> int:
     from fapiao.bus import partitions_of
 
     name = settings.topic(topics.CHECKS_REQUESTED.name)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings))
     await consumer.start()
     try:
         parts = [TopicPartition(name, p) for p in await partitions_of(settings, name)]
@@ -330,7 +369,62 @@ async def _requests_on_topic(settings: Settings) -> int:
 
 @pytest.fixture
 async def published_before(stack: Stack) -> AsyncIterator[int]:
-    yield await _requests_on_topic(stack.settings)
+    yield await _requests_on_topic(stack.admin)
+
+
+REFUSE_SECONDS = 20.0  # bound on each refused client (a refusal comes in well under a second)
+
+
+async def _produce(settings: Settings, topic: str) -> None:
+    producer = AIOKafkaProducer(**client_kwargs(settings), request_timeout_ms=10_000)
+    try:
+        await asyncio.wait_for(producer.start(), REFUSE_SECONDS)
+        await asyncio.wait_for(producer.send_and_wait(topic, b"{}", key=b"k"), REFUSE_SECONDS)
+    finally:
+        await producer.stop()
+
+
+async def _read(settings: Settings, topic: str) -> None:
+    consumer = AIOKafkaConsumer(topic, **client_kwargs(settings), group_id=None, request_timeout_ms=10_000)
+    try:
+        await asyncio.wait_for(consumer.start(), REFUSE_SECONDS)
+        await asyncio.wait_for(consumer.getmany(timeout_ms=1000), REFUSE_SECONDS)
+    finally:
+        await consumer.stop()
+
+
+async def test_clients_without_a_login_or_an_acl_cannot_write_checks_nor_read_results(
+    cluster: Cluster, stack: Stack
+) -> None:
+    """Issue 16 item 7 on the cluster: whoever reaches a broker cannot submit checks (checks.requested or
+    an organisation's intake topic) nor read results without a SCRAM login, nor with a login that has no
+    ACL for them; the principals that have one can (so the refusals are the ACLs', not a broken client)."""
+    requested = stack.settings.topic(topics.CHECKS_REQUESTED.name)
+    intake = stack.settings.topic(intake_topic(INTAKE_PRINCIPAL))
+    results = stack.settings.topic(topics.CHECKS_RESULTS.name)
+    anonymous = stack.settings.model_copy(update={"kafka_security_protocol": "PLAINTEXT"})
+    wrong = stack.settings.model_copy(update={"kafka_password": SecretStr("not-the-password")})
+    for client in (anonymous, wrong):  # no login: the broker hangs up before any request
+        for attempt, topic in ((_produce, requested), (_produce, intake), (_read, results)):
+            with pytest.raises(KafkaError):
+                await attempt(client, topic)
+    # logged in, without an ACL: the analyst reads alerts only; the intake principal writes only its
+    # own intake topic
+    analyst = stack.settings.model_copy(update=_login(cluster, "analyst"))
+    erp = stack.settings.model_copy(update=_login(cluster, INTAKE_PRINCIPAL))
+    for client, attempt, topic in (
+        (analyst, _produce, requested),
+        (analyst, _produce, intake),
+        (analyst, _read, results),
+        (erp, _produce, requested),
+        (erp, _read, results),
+    ):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await attempt(client, topic)
+    # with one: the intake principal writes its topic (the worker's forwarder dead-letters this `{}`),
+    # the API reads results
+    await _produce(erp, intake)
+    await _read(stack.settings, results)
 
 
 async def test_a_broker_killed_mid_stream_and_brought_back(

@@ -30,6 +30,7 @@ from services.api.auth_models import (
     TotpCodeIn,
     TotpSetupOut,
 )
+from services.api.people import requester_of
 from services.api.principal import PrincipalDep, UserPrincipal, accounts_of, client_ip
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -50,7 +51,7 @@ async def register(body: RegisterIn, request: Request, background: BackgroundTas
     """An email that already has an account gets the same answer (with ids that exist nowhere) and its
     owner a mail saying so: the answer never tells whether an address is registered."""
     accounts = accounts_of(request)
-    accounts.auth_limits.check(request, body.email)
+    await accounts.auth_limits.check(request, body.email)
     try:
         org_id, user_id = await accounts.auth_limits.hashing(
             orgs.register,
@@ -79,7 +80,7 @@ async def register(body: RegisterIn, request: Request, background: BackgroundTas
 )
 async def login(body: LoginIn, request: Request) -> TokenOut | MfaRequiredOut:
     accounts = accounts_of(request)
-    accounts.auth_limits.check(request, body.email)
+    await accounts.auth_limits.check(request, body.email)
     answer = await accounts.auth_limits.hashing(
         auth.login, accounts.ctx, body.email, body.password, body.org_id, client_ip(request)
     )
@@ -90,7 +91,7 @@ async def login(body: LoginIn, request: Request) -> TokenOut | MfaRequiredOut:
 
 @router.post("/login/2fa", response_model=TokenOut, summary="Second step: a TOTP code or a recovery code")
 async def login_2fa(body: Login2faIn, request: Request) -> TokenOut:
-    accounts_of(request).auth_limits.check(request)
+    await accounts_of(request).auth_limits.check(request)
     session = await run_in_threadpool(
         auth.login_second_factor,
         accounts_of(request).ctx,
@@ -125,6 +126,7 @@ async def me(principal: PrincipalDep, request: Request) -> MeOut:
         kind=principal.kind,
         roles=sorted(principal.roles),
         scopes=sorted(principal.scopes),
+        requester=requester_of(request, principal),
     )
 
 
@@ -138,7 +140,7 @@ async def request_reset(
     body: ResetRequestIn, request: Request, background: BackgroundTasks
 ) -> ResetRequestOut:
     accounts = accounts_of(request)
-    accounts.auth_limits.check(request, body.email)
+    await accounts.auth_limits.check(request, body.email)
     token = await run_in_threadpool(resets.request_reset, accounts.ctx, body.email, client_ip(request))
     send_reset(background, accounts, body.email, token)
     return ResetRequestOut(reset_token=token if accounts.ctx.expose_tokens else None)
@@ -151,7 +153,7 @@ async def request_reset(
 )
 async def confirm_reset(body: ResetConfirmIn, request: Request) -> None:
     accounts = accounts_of(request)
-    accounts.auth_limits.check(request)
+    await accounts.auth_limits.check(request)
     await accounts.auth_limits.hashing(
         resets.confirm_reset, accounts.ctx, body.token, body.new_password, client_ip(request)
     )

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from fapiao.analytics.export import csv_chunk, xlsx_value
@@ -24,6 +24,7 @@ from schemas.events import Verdict
 from services.api.batch_intake import BatchIntake, BatchRefused, Upload, batch_kind, rejection_view
 from services.api.batch_models import BatchAccepted, BatchView, RejectionView
 from services.api.deps import StateDep
+from services.api.people import requester_of
 from services.api.principal import ReadPrincipal, SubmitPrincipal
 from services.api.state import ApiState
 
@@ -53,12 +54,13 @@ async def create_batch(
     ],
     state: StateDep,
     principal: SubmitPrincipal,
+    request: Request,
 ) -> BatchAccepted:
     uploads = [Upload(f.filename or f"file{i}", f.file) for i, f in enumerate(files, start=1)]
     try:
         kind = batch_kind(uploads)
         file_name = uploads[0].name if len(uploads) == 1 else f"{uploads[0].name} (+{len(uploads) - 1})"
-        intake = BatchIntake(state, principal.org_id, principal.subject, file_name, kind)
+        intake = BatchIntake(state, principal.org_id, requester_of(request, principal), file_name, kind)
         record = await (intake.rows(uploads[0]) if kind == "rows" else intake.documents(uploads))
     except (BatchRefused, SheetError, DocumentError) as exc:
         raise HTTPException(

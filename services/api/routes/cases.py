@@ -18,6 +18,7 @@ from services.api import alert_inbox
 from services.api.case_models import BulkCaseUpdate, BulkItemOut, BulkOut, CaseOut, CaseUpdate, CommentIn
 from services.api.deps import StateDep
 from services.api.opened_results import open_alert
+from services.api.people import shown_people
 from services.api.principal import AlertsPrincipal, AnalystPrincipal, Principal, accounts_of, client_ip
 from services.api.state import ApiState
 
@@ -92,7 +93,7 @@ async def get_case(alert_id: UUID, request: Request, state: StateDep, principal:
     alert = open_alert(state.sealer, found[key])
     ref = store.AlertRef(key, str(alert.check_id), alert.invoice_key, tuple(alert.reasons), alert.severity)
     case = await run_in_threadpool(store.get, accounts_of(request).ctx, principal.org_id, ref)
-    return CaseOut.of(alert, case)
+    return CaseOut.of(alert, case, shown_people(request, principal))
 
 
 @router.patch("/v1/alerts/{alert_id}/case", response_model=CaseOut, summary="Change the case (analysts)")
@@ -106,7 +107,7 @@ async def change_case(
     alert = open_alert(state.sealer, found[key])
     ref = store.AlertRef(key, str(alert.check_id), alert.invoice_key, tuple(alert.reasons), alert.severity)
     case = await _apply(request, state, principal, ref, _wanted(principal, body))
-    return CaseOut.of(alert, case)
+    return CaseOut.of(alert, case, shown_people(request, principal))
 
 
 @router.post(

@@ -12,13 +12,14 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fapiao import topics
 from fapiao.risk.rules_book import topic_key
 from schemas.events import RiskRules, RuleName
 from services.api.deps import StateDep
+from services.api.people import ShownPeople, shown_people
 from services.api.principal import AlertsPrincipal, AnalystPrincipal
 from services.api.state import ApiState
 
@@ -91,11 +92,21 @@ async def _publish(state: ApiState, org_id: str, by: str, fields: dict[str, obje
     return rules
 
 
+def _shown(rules: RiskRules, org_id: str, people: ShownPeople) -> RiskRules:
+    """The organisation's own rules name the member who changed them (`people`: a reference for API
+    keys); the platform default's `updated_by` names no member."""
+    if rules.org_id != org_id or not rules.updated_by:
+        return rules
+    return rules.model_copy(update={"updated_by": people(rules.updated_by)})
+
+
 @router.get("/v1/risk/rules", response_model=RulesInForce, summary="The risk rules scoring your checks")
-async def get_rules(state: StateDep, principal: AlertsPrincipal) -> RulesInForce:
+async def get_rules(request: Request, state: StateDep, principal: AlertsPrincipal) -> RulesInForce:
     await _caught_up(state)
     own = state.rules.own(principal.org_id)
-    return RulesInForce(rules=own or state.rules.for_org(principal.org_id), inherited=own is None)
+    people = shown_people(request, principal)
+    rules = _shown(own or state.rules.for_org(principal.org_id), principal.org_id, people)
+    return RulesInForce(rules=rules, inherited=own is None)
 
 
 @router.put(
@@ -122,9 +133,10 @@ async def put_rules(update: RiskRulesUpdate, state: StateDep, principal: Analyst
 @router.get(
     "/v1/risk/rules/history", response_model=RulesHistory, summary="Your organisation's rule versions"
 )
-async def rules_history(state: StateDep, principal: AlertsPrincipal) -> RulesHistory:
+async def rules_history(request: Request, state: StateDep, principal: AlertsPrincipal) -> RulesHistory:
     await _caught_up(state)
-    data = state.rules.history(principal.org_id)
+    people = shown_people(request, principal)
+    data = [_shown(r, principal.org_id, people) for r in state.rules.history(principal.org_id)]
     return RulesHistory(data=data, count=len(data))
 
 

@@ -189,7 +189,7 @@ function body() {
     issue_date: fields.date.input.value,
     [kind]: fields.fourth.input.value.trim(),
   };
-  if (me) out.requester = me.subject;
+  if (me?.requester) out.requester = me.requester;  // a member reference, never the user id
   return out;
 }
 

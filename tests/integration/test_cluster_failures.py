@@ -126,7 +126,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     )
     cluster = Cluster(env)
     try:
+        started = time.monotonic()
         cluster.run("up")
+        print(f"cluster up in {time.monotonic() - started:.1f} s")  # -s shows it
         yield cluster
     finally:
         cluster.run("down", timeout=180)
@@ -165,8 +167,14 @@ def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         **_login(cluster, "api"),
     )
     admin = settings.model_copy(update=_login(cluster, "admin"))
-    asyncio.run(ensure_topics(admin))
-    migrations.migrate_configured(settings)
+    started = time.monotonic()
+
+    async def topics_and_schema() -> None:
+        await asyncio.gather(ensure_topics(admin), asyncio.to_thread(migrations.migrate_configured, settings))
+
+    asyncio.run(topics_and_schema())
+    print(f"topics and schema in {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
     # a killed worker leaves the group after 6 s (the smallest session timeout the settings allow)
     env = _env(settings) | cluster_env | {"FAPIAO_WORKER_SESSION_TIMEOUT_SECONDS": "6"}
     stack = Stack(settings, admin, env)
@@ -178,6 +186,7 @@ def stack(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             stack.logs.append(log)
         for worker, log in zip(stack.workers, stack.logs, strict=True):
             wait_for_line(worker, log, "Worker ready", 180)
+        print(f"two workers ready in {time.monotonic() - started:.1f} s")
         yield stack
 
 
@@ -228,6 +237,7 @@ class Stream:
     requests: Requests
     published: list[tuple[float, int]] = field(default_factory=list)  # (time, sent so far)
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (time, answered, sent)
+    phases: dict[str, float] = field(default_factory=dict)  # when each step ended, s after the failure
 
     async def publish(self, stop: asyncio.Event) -> None:
         chunk = max(1, RATE // 10)
@@ -277,9 +287,11 @@ async def _stream_with_failure(stack: Stack, failure, recovery=None) -> tuple[St
     await asyncio.sleep(STREAM_SECONDS / 4)
     failed_at = time.monotonic()
     await asyncio.to_thread(failure)
+    stream.phases["failure"] = time.monotonic() - failed_at
     if recovery is not None:
         await asyncio.sleep(STREAM_SECONDS / 4)
         await asyncio.to_thread(recovery)
+        stream.phases["recovery"] = time.monotonic() - failed_at
     deadline = failed_at + RESUME_LIMIT + STREAM_SECONDS
     while time.monotonic() - failed_at < STREAM_SECONDS or stream.sent_after(failed_at) < MIN_AFTER:
         assert time.monotonic() < deadline, (
@@ -289,10 +301,12 @@ async def _stream_with_failure(stack: Stack, failure, recovery=None) -> tuple[St
         await asyncio.sleep(0.1)
     stop.set()
     await publisher
+    stream.phases["stream end"] = time.monotonic() - failed_at
     deadline = time.monotonic() + ANSWER_TIMEOUT
     while (await asyncio.to_thread(reader.answered, stream.requests.sent) or 0) < len(stream.requests.sent):
         assert time.monotonic() < deadline, f"unanswered checks after {ANSWER_TIMEOUT} s: {_tails(stack)}"
         await asyncio.sleep(0.25)
+    stream.phases["all answered"] = time.monotonic() - failed_at
     done.set()
     await watcher
     return stream, failed_at
@@ -320,7 +334,8 @@ def _assert_resumed(stack: Stack, stream: Stream, failed_at: float, what: str) -
     # -s shows it
     print(
         f"{what}: {len(stream.requests.sent)} checks ({after} after it), longest stall {stall:.1f} s, "
-        f"request -> decision max {worst} s, p99 {p99} s"
+        f"request -> decision max {worst} s, p99 {p99} s; "
+        + ", ".join(f"{name} at {at:.1f} s" for name, at in stream.phases.items())
     )
     assert stall <= RESUME_LIMIT, f"{what}: nothing answered or published for {stall:.1f} s"
     assert worst <= ANSWER_LIMIT, f"{what}: a check waited {worst} s for its answer"

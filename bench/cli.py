@@ -8,6 +8,7 @@ import time
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -299,13 +300,24 @@ def register_scale_cmd(
     partitions: Annotated[
         int | None, typer.Option(help="partitions of every topic (default: the setting)")
     ] = None,
+    fold_only: Annotated[
+        bool, typer.Option("--fold-only", help="stop after the fold (no restarts, no failover)")
+    ] = False,
     record: RecordOpt = None,
+    profile: ProfileOpt = False,
 ) -> None:
     """The register at size: fold rate, disk, RSS, restart → ready (clean, kill -9, memory://), failover."""
     from bench import register_scale
 
-    opts = _merge(ctx, False, record, False)
-    _run(opts, [("register-scale", lambda: register_scale.run(invoices=invoices, partitions=partitions))])
+    opts = _merge(ctx, False, record, profile)
+    job = partial(
+        register_scale.run,
+        invoices=invoices,
+        partitions=partitions,
+        fold_only=fold_only,
+        profile=opts.profile,
+    )
+    _run(opts, [("register-scale", job)])
 
 
 @app.command("restart-loss")

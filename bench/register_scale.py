@@ -12,6 +12,7 @@ half second; failover time = until every partition has answered a check sent aft
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import signal
@@ -23,6 +24,7 @@ from aiokafka.partitioner import murmur2
 
 from bench import data
 from bench.harness import Proc, ResultsTail, Stack, wait_for_log
+from bench.profiling import Profiler, summarise
 from bench.report import console
 from bench.stats import Result, rate, secs
 from fapiao.domain.invoice_types import invoice_key
@@ -37,6 +39,12 @@ def _rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _disk_mib(path: Path) -> float:
@@ -111,7 +119,29 @@ async def _failover(stack: Stack, invoices: int, workers_env: list[dict[str, str
         await tail.stop()
 
 
-async def run(*, invoices: int = 50_000, partitions: int | None = None) -> Result:
+async def _activity_folded(stack: Stack, want: int) -> None:
+    """Until the worker's group has committed `want` records of sellers.activity (the risk agent folded
+    every seller activity the register told), bounded."""
+    topic = stack.topic("sellers.activity")
+    deadline = time.monotonic() + FOLD_LIMIT
+    while time.monotonic() < deadline:
+        done = sum((await stack.committed(stack.settings.faust_app_id, topic)).values())
+        if done >= want:
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"sellers.activity not folded within {FOLD_LIMIT:.0f} s")
+
+
+FOLD_LIMIT = 3600.0
+
+
+async def run(
+    *,
+    invoices: int = 50_000,
+    partitions: int | None = None,
+    fold_only: bool = False,
+    profile: bool = False,
+) -> Result:
     overrides: dict[str, object] = {"risk_enabled": True}
     if partitions:
         overrides["topic_partitions"] = partitions
@@ -135,12 +165,36 @@ async def run(*, invoices: int = 50_000, partitions: int | None = None) -> Resul
 
         worker = await stack.start_worker()
         started = time.monotonic()
-        while await stack.end_offsets(stack.changelog) < invoices:
-            await asyncio.sleep(0.25)
-        loaded = time.monotonic() - started
+        cpu_at_start = _cpu_seconds(worker.pid)
+        profile_path = stack.logs / "worker.profile.txt" if profile else None
+        profiler = Profiler(worker, profile_path, FOLD_LIMIT) if profile_path else None
+        if profiler is not None:
+            profiler.__enter__()
+        try:
+            while await stack.end_offsets(stack.changelog) < invoices:
+                await asyncio.sleep(0.25)
+            loaded = time.monotonic() - started
+            await _activity_folded(stack, invoices)
+            told = time.monotonic() - started
+            cpu = _cpu_seconds(worker.pid) - cpu_at_start
+        finally:
+            if profiler is not None:
+                profiler.__exit__(None, None, None)
         result.add(
             "register fold", rate(invoices, loaded), f"{invoices:,} invoices in {loaded:.1f} s, 1 worker"
         )
+        result.add(
+            "register + seller activity folded",
+            rate(invoices, told),
+            f"sellers.activity committed by the worker's group after {told:.1f} s (commits every few s)",
+        )
+        result.add(
+            "worker CPU per invoice",
+            f"{cpu / invoices * 1e6:.0f} µs",
+            f"{cpu:.1f} s of CPU until both folds were committed: {invoices / cpu:,.0f} invoices/CPU-s",
+        )
+        if profile_path is not None:
+            result.details.extend(summarise(profile_path))
         await asyncio.sleep(5)  # commits, compaction of the first segments
         tables = settings.data_dir
         result.add(
@@ -150,6 +204,9 @@ async def run(*, invoices: int = 50_000, partitions: int | None = None) -> Resul
         )
         result.add("worker RSS, loaded", f"{_rss_mib(worker.pid):.0f} MiB", "")
         console.print(f"loaded {invoices:,} in {loaded:.1f} s")
+        if fold_only:
+            result.verdict = f"fold {invoices / loaded:,.0f} invoices/s (fold only: no restarts, no failover)"
+            return result
 
         await stack.stop(worker)
         worker = await stack.start_worker()

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     # How long every producer (the Faust worker's and the API's/CLI's aiokafka publishers) waits to fill
     # a batch before sending it. 0-1 ms keeps the sync-check round trip short; more batches better.
     producer_linger_ms: int = Field(default=1, ge=0, le=1000)
+    # The worker's Kafka clients at volume (issue 13, the register's bulk feed; measured in
+    # docs/benchmarks.md, "register fold"): the most bytes of records the producer puts in one batch per
+    # partition (faust's default, 16 KiB, fits one seller-statistics value; the broker takes at most
+    # 1 MiB), and the most a fetch returns per partition.
+    producer_max_batch_bytes: int = Field(default=1_000_000, ge=16 * 1024, le=1_000_000)
+    consumer_max_fetch_bytes: int = Field(default=2**20, ge=64 * 1024, le=64 * 2**20)
 
     # Faust worker
     app_id: str = "fapiao-sentinel"

@@ -50,6 +50,8 @@ def create_app(settings: Settings) -> Pipeline:
         key_serializer="raw",
         value_serializer="raw",
         producer_linger=settings.producer_linger_ms / 1000,  # seconds (producer_linger_ms is deprecated)
+        producer_max_batch_size=settings.producer_max_batch_bytes,
+        consumer_max_fetch_size=settings.consumer_max_fetch_bytes,
         stream_wait_empty=False,
         broker_session_timeout=settings.worker_session_timeout_seconds,
         broker_heartbeat_interval=settings.worker_heartbeat_seconds,

@@ -1,14 +1,16 @@
 """Batched agents' shared work: each entry a batch touches is read once and written once, around a pure step.
 
-`take_events` leaves no current event, and faust's RocksDB store reads and writes the partition of
-the current event (a table is co-partitioned with its source): `set_current_event` sets faust's context
-variable to the event of the key before each read and write.
+The reads and writes are streams/table_batch.py's (one multi-get and one write batch per partition, the
+changelog records into the batch's outbox), each entry in the partition of its event (a table is
+co-partitioned with its source). Where faust's own per-key path is taken (memory:// tables, the risk
+agent's reads), `take_events` leaves no current event, and faust's store reads and writes the partition
+of the current event: `set_current_event` sets faust's context variable to the event of the key first.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
@@ -16,7 +18,9 @@ import faust
 from faust.streams import _current_event
 
 from fapiao.domain import steps
+from streams import table_batch
 from streams.error_policy import StagePolicy
+from streams.outbox import Outbox
 
 
 def set_current_event(event: faust.EventT) -> None:
@@ -29,25 +33,6 @@ def set_current_event(event: faust.EventT) -> None:
     _current_event.set(weakref.ref(event))
 
 
-def read_entries(table: faust.types.TableT, keyed: Iterable[tuple[faust.EventT, str]]) -> dict[str, Any]:
-    """The table's entry (or None) of every key, each read once, in its event's partition."""
-    entries: dict[str, Any] = {}
-    for event, key in keyed:
-        if key not in entries:
-            set_current_event(event)
-            entries[key] = table.get(key)
-    return entries
-
-
-def write_entries(
-    table: faust.types.TableT, events: Mapping[str, faust.EventT], entries: Mapping[str, Any]
-) -> None:
-    """Store each changed entry once (its changelog record goes to its event's partition)."""
-    for key, entry in entries.items():
-        set_current_event(events[key])
-        table[key] = entry
-
-
 V = TypeVar("V")
 Step = Callable[[Mapping[str, Any], list[V]], steps.Outcome]
 
@@ -58,13 +43,15 @@ async def step_over_batch(
     events: list[faust.EventT],
     parse: Callable[[faust.EventT], tuple[str, V]],
     step: Step[V],
+    outbox: Outbox | None = None,
 ) -> steps.Outcome:
     """A batched agent's work on one batch, the same for the register and the verify agent: each
     message parsed once under the stage's error policy (an unreadable one goes to checks.dlq), the entries
     of the batch's keys read once, the pure `step` over the batch, the changed entries written once.
     Should the step raise for the whole batch (infrastructure errors crash), its events are stepped one
-    at a time under the policy, so only the guilty one is dead-lettered. Returns the step's outcome (the
-    caller publishes its outputs)."""
+    at a time under the policy, so only the guilty one is dead-lettered. The changed entries' changelog
+    records go to `outbox` (the caller adds its outputs and flushes it before it acknowledges the
+    batch). Returns the step's outcome (the caller publishes its outputs)."""
     parsed: list[tuple[faust.EventT, str, V]] = []
     for event in events:
         got = await policy.run(event, partial(parse, event))
@@ -72,7 +59,18 @@ async def step_over_batch(
             parsed.append((event, *got))
     if not parsed:
         return steps.Outcome()
-    entries = read_entries(table, ((event, key) for event, key, _ in parsed))
+    async with table_batch.lock_of(table):
+        return await _step_locked(policy, table, parsed, step, outbox)
+
+
+async def _step_locked(
+    policy: StagePolicy,
+    table: faust.types.TableT,
+    parsed: list[tuple[faust.EventT, str, V]],
+    step: Step[V],
+    outbox: Outbox | None,
+) -> steps.Outcome:
+    entries = table_batch.read_many(table, ((event, key) for event, key, _ in parsed))
     try:
         out = step(entries, [value for _, _, value in parsed])
     except Exception as exc:
@@ -83,5 +81,5 @@ async def step_over_batch(
             if one is not None:
                 entries.update(one.entries)
                 out.add(one)
-    write_entries(table, {key: event for event, key, _ in parsed}, out.entries)
+    await table_batch.write_many(table, {key: event for event, key, _ in parsed}, out.entries, outbox)
     return out

@@ -4,7 +4,10 @@ invoice arrived; a 一致 check of an invoice since voided or red-flushed).
 
 Batched (the tax feed publishes invoices in volume): events are taken in batches bounded by count and
 time, each message parsed once under the stage's error policy, the entries the batch touches read once
-and written once, and the pure `fapiao.domain.steps.fold_register` does the work. Should that step
+and written once (one RocksDB multi-get and write batch per partition, streams/table_batch.py), and the
+pure `fapiao.domain.steps.fold_register` does the work. The entries' changelog records, the follow-up
+results and the seller activity leave together and are acknowledged by Kafka before the batch is
+(streams/outbox.py). Should that step
 raise for the batch, its events are folded one at a time under the policy, so only the guilty event
 goes to checks.dlq.
 """
@@ -27,6 +30,7 @@ from streams.app import Pipeline
 from streams.batch_events import step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
+from streams.outbox import Outbox
 from streams.results_out import publish_answers
 
 log = structlog.get_logger(__name__)
@@ -41,7 +45,7 @@ def attach(pipeline: Pipeline) -> None:
         tz=ZoneInfo(settings.timezone), sync_window=timedelta(seconds=settings.sync_window_seconds)
     )
     table = pipeline.register
-    sellers = pipeline.topics[topics.SELLERS_ACTIVITY.name]
+    sellers_topic = pipeline.topics[topics.SELLERS_ACTIVITY.name].get_topic_name()
     issued_topic = settings.topic(topics.INVOICES_ISSUED.name)
     source = pipeline.app.topic(
         issued_topic,
@@ -64,11 +68,13 @@ def attach(pipeline: Pipeline) -> None:
 
     async def fold_batch(events: list[faust.EventT]) -> None:
         step = partial(steps.fold_register, now=datetime.now(UTC), rules=rules)
-        out = await step_over_batch(policy, table, events, parse, step)
-        await publish_answers(pipeline, out.answers)
+        outbox = Outbox(pipeline.app)  # the entries' changelog records, the answers, the activity
+        out = await step_over_batch(policy, table, events, parse, step, outbox)
+        await publish_answers(pipeline, out.answers, outbox)
         told = [(a.seller_tax_id.encode(), a.model_dump_json().encode()) for a in out.activities]
         for seller, value in told:  # encoded first, sent back to back (see results_out.publish_answers)
-            await sellers.send(key=seller, value=value)
+            await outbox.send(sellers_topic, seller, value)
+        await outbox.flush()  # all of it acknowledged by Kafka before the batch is
 
     async def fold(stream: faust.StreamT) -> None:
         batches = stream.take_events(settings.register_batch_size, within=settings.register_batch_seconds)  # type: ignore[attr-defined]

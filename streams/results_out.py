@@ -20,6 +20,7 @@ from fapiao.domain.check_context import check_context
 from fapiao.domain.results import build_result
 from schemas.events import CheckVerified
 from streams.app import Pipeline
+from streams.outbox import Outbox
 
 _FINISHERS: weakref.WeakKeyDictionary[faust.App, ResultFinisher] = weakref.WeakKeyDictionary()
 
@@ -57,10 +58,11 @@ def verdict_message(pipeline: Pipeline, answer: steps.Answer) -> tuple[str, byte
     return topics.CHECKS_VERIFIED.name, key.encode(), verified.model_dump_json().encode()
 
 
-async def publish_answers(pipeline: Pipeline, answers: Iterable[steps.Answer]) -> None:
-    """Publish a batch step's answers in order. Every message is encoded first and then all are sent
-    back to back: sends spread over the encoding would each leave in a produce request of its own once
-    the producer's linger (1 ms) has passed; sent together they share a few."""
+async def publish_answers(pipeline: Pipeline, answers: Iterable[steps.Answer], outbox: Outbox) -> None:
+    """Publish a batch step's answers in order, into the batch's outbox (the caller flushes it before it
+    acknowledges the batch). Every message is encoded first and then all are sent back to back: sends
+    spread over the encoding would each leave in a produce request of its own once the producer's linger
+    (1 ms) has passed; sent together they share a few."""
     messages = [verdict_message(pipeline, answer) for answer in answers]
     for name, key, value in messages:
-        await pipeline.topics[name].send(key=key, value=value)
+        await outbox.send(pipeline.topics[name].get_topic_name(), key, value)

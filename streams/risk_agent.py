@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import faust
 import numpy as np
@@ -40,18 +41,21 @@ from fapiao.risk.rules_feed import follow_rules
 from fapiao.risk.scoring import alert_due, assess, should_alert
 from fapiao.risk.seller_stats import fold_activity
 from schemas.events import CheckResult, CheckVerified, RiskAlert, RiskRules, SellerActivity
-from streams import metrics
+from streams import metrics, table_batch
 from streams.app import Pipeline
 from streams.batch_events import set_current_event
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.dead_letters import decode
 from streams.error_policy import StagePolicy
+from streams.outbox import Outbox
 from streams.profiles_table import profiles_table
 from streams.results_out import finisher_of
 from streams.seller_stats_table import seller_stats_table
 
 log = structlog.get_logger(__name__)
 STAGE = "risk"
+
+SellerBatch = dict[str, tuple[faust.EventT, Any]]  # seller tax id -> (its last activity, statistics)
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,18 @@ def attach(pipeline: Pipeline) -> None:
 
     policy = StagePolicy(pipeline, STAGE)
 
-    def prepare(item: CheckVerified, store: BatchProfiles | None) -> Prepared:
+    def seller_of(stats: SellerBatch, tax_id: str) -> Any:
+        """The seller's statistics as the batch left them (read from the table once per batch)."""
+        if tax_id in stats:
+            return stats[tax_id][1]
+        return sellers.get(tax_id)
+
+    def prepare(item: CheckVerified, store: BatchProfiles | None, stats: SellerBatch) -> Prepared:
         """Features and rule hits of one verdict, under its organisation's rules, and its behaviour
         deviations from the profiles as they were before it (then it is folded into them): pure but
         for the local seller and profile lookups."""
         current = book.for_org(item.result.org_id)
-        seller = sellers.get(item.context.seller_tax_id) if item.context.seller_tax_id else None
+        seller = seller_of(stats, item.context.seller_tax_id) if item.context.seller_tax_id else None
         found = None
         check = behaviour.check_of(item.result, item.context) if store is not None else None
         if check is not None and store is not None:
@@ -160,7 +170,9 @@ def attach(pipeline: Pipeline) -> None:
             await raise_alert(result, row.rules, datetime.now(UTC))
 
     async def score(
-        batch: list[tuple[faust.EventT, CheckVerified]], stores: dict[int, BatchProfiles]
+        batch: list[tuple[faust.EventT, CheckVerified]],
+        stores: dict[int, BatchProfiles],
+        stats: SellerBatch,
     ) -> None:
         """Rules and behaviour deviations per event, the models once per batch; an event whose
         scoring raises is dead-lettered alone (a model failure on the batch falls back to scoring
@@ -169,7 +181,7 @@ def attach(pipeline: Pipeline) -> None:
         prepared: list[tuple[faust.EventT, Prepared]] = []
         for event, item in batch:
             set_current_event(event)  # a table read goes to the current event's partition (RocksDB)
-            row = await policy.run(event, partial(prepare, item, store_of(stores, event)))
+            row = await policy.run(event, partial(prepare, item, store_of(stores, event), stats))
             if row is not None:
                 prepared.append((event, row))
         rows = [row for _, row in prepared]
@@ -246,31 +258,52 @@ def attach(pipeline: Pipeline) -> None:
             stores.clear()
             events_of.clear()
 
-    async def fold(event: faust.EventT, stores: dict[int, BatchProfiles]) -> CheckVerified | None:
+    async def fold(
+        event: faust.EventT, stores: dict[int, BatchProfiles], stats: SellerBatch
+    ) -> CheckVerified | None:
         if event.message.topic == verified_topic:
             return decode(CheckVerified, event.value)
         activity = decode(SellerActivity, event.value)
-        sellers[activity.seller_tax_id] = fold_activity(sellers.get(activity.seller_tax_id), activity)
+        seller = activity.seller_tax_id
+        stats[seller] = (event, fold_activity(seller_of(stats, seller), activity))
         store = store_of(stores, event)
         if store is not None:
             behaviour.observe_issued(store, activity)
         return None
+
+    async def store_sellers(stats: SellerBatch, outbox: Outbox) -> None:
+        """Each seller's statistics the batch changed, once (streams/table_batch.py), in the partition
+        of the seller's last activity of the batch; a failure exits before the batch is acknowledged."""
+        try:
+            events = {seller: event for seller, (event, _) in stats.items()}
+            values = {seller: value for seller, (_, value) in stats.items()}
+            async with table_batch.lock_of(sellers):
+                await table_batch.write_many(sellers, events, values, outbox)
+        except Exception as exc:
+            policy.on_crash(STAGE, exc)
 
     async def risk(stream: faust.StreamT) -> None:
         batches = stream.take_events(settings.risk_batch_size, within=settings.risk_batch_seconds)  # type: ignore[attr-defined]
         async for events in batches:
             batch: list[tuple[faust.EventT, CheckVerified]] = []
             stores: dict[int, BatchProfiles] = {}  # the batch's behaviour profiles, per partition
+            stats: SellerBatch = {}  # the batch's seller statistics: read once, written once
             for event in events:
                 metrics.EVENTS.labels(agent=STAGE).inc()
                 set_current_event(event)
-                item = await policy.run(event, partial(fold, event, stores))
+                item = await policy.run(event, partial(fold, event, stores, stats))
                 if item is not None:
                     batch.append((event, item))
+            outbox = Outbox(app)
+            await store_sellers(stats, outbox)
             if batch:
-                await score(batch, stores)
+                await score(batch, stores, stats)
             else:
                 write_back(stores)
+            try:
+                await outbox.flush()
+            except Exception as exc:  # a changelog record Kafka did not take: exit before the ack
+                policy.on_crash(STAGE, exc)
 
     async def reload_model() -> None:
         if watcher.poll():

@@ -14,7 +14,9 @@ What this subclass adds, none of which changes how faust recovers:
   before any agent runs: a partition is never served half-restored. A lock held by another process
   (a second worker on the same data dir) is not corruption and is left to faust's own retry;
 - how many changelog records the recovery applied, per table, logged when recovery completes
-  (`table_restored`), so a test and the register-scale benchmark can see that a restart read the tail.
+  (`table_restored`), so a test and the register-scale benchmark can see that a restart read the tail;
+- reads and writes of many keys of one partition at once (`read_many`: a multi-get; `write_many`: one
+  write batch), for streams/table_batch.py.
 
 Registered under the `rocksdb://` scheme (`settings.faust_store`) when `streams.app` is imported.
 """
@@ -22,10 +24,11 @@ Registered under the `rocksdb://` scheme (`settings.faust_store`) when `streams.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import rocksdict
 import structlog
 from faust import stores
 from faust.stores import rocksdb
@@ -90,6 +93,20 @@ class RocksStore(rocksdb.Store):  # type: ignore[misc]
                 action="reading its whole changelog",
             )
             return super()._open_for_partition(partition)
+
+    def read_many(self, partition: int, keys: Sequence[bytes]) -> list[bytes | None]:
+        """The raw values of `keys` (None where absent) in one partition's database: one multi-get."""
+        return list(self._db_for_partition(partition).get(list(keys)))
+
+    def write_many(self, partition: int, items: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Put (or, for value None, delete) raw keys in one partition's database: one write batch."""
+        batch = rocksdict.WriteBatch(raw_mode=True)
+        for key, value in items:
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        self._db_for_partition(partition).write(batch)
 
     def apply_changelog_batch(
         self, batch: Iterable[EventT], to_key: Callable[[Any], Any], to_value: Callable[[Any], Any]

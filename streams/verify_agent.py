@@ -31,6 +31,7 @@ from streams.app import Pipeline
 from streams.batch_events import step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
+from streams.outbox import Outbox
 from streams.results_out import publish_answers
 
 log = structlog.get_logger(__name__)
@@ -67,10 +68,12 @@ def attach(pipeline: Pipeline) -> None:
 
     async def answer_batch(events: list[faust.EventT]) -> None:
         step = partial(steps.answer_checks, now=datetime.now(UTC), rules=rules)
-        out = await step_over_batch(policy, table, events, parse, step)
+        outbox = Outbox(pipeline.app)  # the entries' changelog records and the answers
+        out = await step_over_batch(policy, table, events, parse, step, outbox)
         for ask in out.unknown:
             log.warning("recheck_unknown_check", check_id=str(ask.check_id), invoice_key=ask.invoice_key)
-        await publish_answers(pipeline, out.answers)
+        await publish_answers(pipeline, out.answers, outbox)
+        await outbox.flush()  # acknowledged by Kafka before the batch is
 
     async def verify(stream: faust.StreamT) -> None:
         batches = stream.take_events(settings.verify_batch_size, within=settings.verify_batch_seconds)  # type: ignore[attr-defined]

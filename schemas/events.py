@@ -180,7 +180,9 @@ class CheckRequested(Event):
     requested_at: RequestTime
     org_id: OrgId = Field(default="public", description="owning organisation (the API sets the caller's)")
     requester: str = Field(min_length=1, max_length=64, description="requesting user, system or taxpayer id")
-    channel: Literal["api", "batch", "document", "demo"] = "api"
+    channel: Literal["api", "batch", "document", "demo", "review"] = Field(
+        default="api", description="review: fields corrected by a person (人工复核), requester = reviewer"
+    )
     batch_id: UUID | None = None
     batch_row: int | None = Field(
         default=None, ge=1, le=UINT32_MAX, description="1-based row (or file) number in the batch"

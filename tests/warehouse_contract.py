@@ -121,3 +121,32 @@ def check_batch_queries(engine: Engine) -> None:
         and page[2]["result"]["verdict"] == "consistent"
     )
     assert page[0]["check_id"] == str(check_id_of(batch_id, 1))
+
+    # 人工复核: a corrected row goes back into its batch, even one whose item was stored in an earlier month
+    old = BatchItem(4, 5, "", None, (problem,), {"invoice_number": "1234567O"})
+    engine.insert(
+        batches.ITEMS,
+        (*batches.ITEM_COLUMNS, "created_at"),
+        [(*batches.item_row("acme", batch_id, old), datetime(2026, 10, 31, 23, 0, tzinfo=UTC))],
+    )
+    batches.save_batch(engine, batches.BatchRecord(**{**final.__dict__, "total_rows": 4, "rejected": 2}))
+    later = now + timedelta(minutes=5)
+    for row, line in ((2, 3), (4, 5)):
+        corrected = BatchItem(
+            row, line, "", fields, (), {"invoice_number": "12345678", "issue_date": "2026-11-20"}
+        )
+        assert batches.resubmit(engine, "other-org", batch_id, corrected, later) is None
+        put_back = batches.resubmit(engine, "acme", batch_id, corrected, later)
+        assert put_back is not None
+    assert (put_back.total_rows, put_back.accepted, put_back.rejected, put_back.version) == (4, 4, 0, 6)
+    assert batches.resubmit(engine, "acme", batch_id, BatchItem(9, 0, "", fields), later) is None  # no row 9
+    # a slower resubmission that counted fewer rows lands last: the higher version still wins
+    batches.save_batch(
+        engine, batches.BatchRecord(**{**put_back.__dict__, "version": 5, "accepted": 3, "rejected": 1})
+    )
+    stored = batches.get_batch(engine, "acme", batch_id)
+    assert stored is not None and (stored["accepted"], stored["rejected"]) == (4, 0)
+    assert batches.rejections(engine, "acme", batch_id, 10) == []
+    items_now = batches.items_page(engine, "acme", batch_id, 1, 4)
+    assert [i["check_id"] for i in items_now] == [str(check_id_of(batch_id, r)) for r in (1, 2, 3, 4)]
+    assert [i["issue_date"] for i in items_now][1::2] == ["2026-11-20", "2026-11-20"]

@@ -18,6 +18,7 @@ from fapiao.documents.to_check import check_fields
 from fapiao.domain.check_fields import CheckFields
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.request_rules import request_problems
+from fapiao.reviews.triage import review_need
 from schemas.events import CheckRequested
 
 DISPLAYED = ("invoice_code", "invoice_number", "issue_date", "amount", "check_code")
@@ -31,6 +32,8 @@ class BatchItem:
     fields: CheckFields | None
     problems: tuple[RowProblem, ...] = ()
     shown: dict[str, str] = field(default_factory=dict)  # the input's values, as text, for the results file
+    extraction: Extraction | None = None  # a document read but sent to review (fapiao.reviews.triage)
+    page_png: bytes | None = None  # its first page, for the reviewer
 
     @property
     def accepted(self) -> bool:
@@ -55,10 +58,15 @@ def item_from_document(
     read: Callable[[str, bytes], Extraction] = read_document,
 ) -> BatchItem:
     """Read one document (with `read`: the API passes its worker pool's) and make its check; a document
-    that cannot be read is a rejected item."""
+    that cannot be read is a rejected item, and one a person must look at (fields that disagree, or
+    read only by their shape) a rejected item carrying its reading, for the review queue."""
     try:
         extraction = read(name, data)
         shown = {n: extraction.value(n) or "" for n in ("invoice_code", "invoice_number", "issue_date")}
+        need = review_need(extraction)
+        if need is not None:  # a person settles it (人工复核): rejected until corrected and resubmitted
+            problem = RowProblem(0, "file", need.code, need.message_zh, need.message_en)
+            return BatchItem(row_number, 0, name, None, (problem,), shown, extraction)
         fields = check_fields(extraction)
     except DocumentError as exc:
         return BatchItem(

@@ -50,11 +50,20 @@ class InboxFilters:
             sorted(self.statuses),
             self.assignee,
         ]
-        return hashlib.sha256(json.dumps(chosen).encode()).hexdigest()[:16]
+        return filters_fingerprint(chosen)
+
+
+def filters_fingerprint(chosen: list[Any]) -> str:
+    """What a cursor is bound to, from the filters a user chose (JSON-able): a cursor of other filters
+    is refused. Shared by every list paged with `Cursor` (the alert inbox, the review queue)."""
+    return hashlib.sha256(json.dumps(chosen).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Cursor:
+    """Where a page ended: the last row's (time, id). The inbox pages alerts by (raised_at, alert_id);
+    the review queue pages its items by (created_at, id) with the same cursor."""
+
     raised_at: datetime
     alert_id: str
 

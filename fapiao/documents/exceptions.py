@@ -50,6 +50,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "票面文字与二维码不一致: {fields}",
         "the printed text and the QR code disagree on: {fields}",
     ),
+    "low_confidence": (
+        "以下字段仅按格式推断, 需人工复核: {fields}",
+        "these fields were only recognised by their shape and need a person's review: {fields}",
+    ),
 }
 
 

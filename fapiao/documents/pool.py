@@ -17,6 +17,7 @@ database queries need.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from fapiao.documents.exceptions import DocumentError
 from fapiao.documents.model import Extraction
-from fapiao.documents.pool_worker import _LENGTH
+from fapiao.documents.pool_worker import _LENGTH, PREVIEW
 
 _RECYCLE_AFTER = 500  # documents per worker before it is replaced (fragmented heaps only grow)
 _MAX_ANSWER_BYTES = 1 << 20  # an Extraction as JSON is a few KB
@@ -175,6 +176,19 @@ class DocumentPool:
             return Extraction.from_dict(reply["ok"])  # type: ignore[arg-type]
         code = str(reply.get("error"))
         raise DocumentError(code if code in _KNOWN else "document_too_complex")
+
+    def preview(self, data: bytes, org_id: str = "") -> bytes | None:
+        """The first page as PNG (PDFs; None otherwise, or when it cannot be drawn within the limits),
+        rendered in a worker like any reading."""
+        self.start()
+        with self._org_slot(org_id), self._worker() as worker:
+            reply = worker.ask(PREVIEW, data, self.limits.seconds)
+            if reply is None:
+                worker.broken = True
+                return None
+            worker.served += 1
+        png = reply.get("png")
+        return base64.b64decode(png) if isinstance(png, str) else None
 
     async def aread(self, name: str, data: bytes, org_id: str = "") -> Extraction:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.read, name, data, org_id)

@@ -3,8 +3,9 @@ MEMORY_BYTES`): it limits its own address space, then answers requests on stdin/
 closes.
 
 Framing: a request is `len(name) name len(data) data` (4-byte big-endian lengths); an answer is
-`len(json) json`, the JSON being `{"ok": Extraction.to_dict()}` or `{"error": code}`. JSON, not pickle:
-the worker has run pdfium on a stranger's file, so what it says is data, never code.
+`len(json) json`, the JSON being `{"ok": Extraction.to_dict()}` or `{"error": code}`. A name that
+starts with PREVIEW asks for the first page as PNG instead: `{"png": base64}` or `{"png": null}`.
+JSON, not pickle: the worker has run pdfium on a stranger's file, so what it says is data, never code.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from typing import BinaryIO
 
 _LENGTH = struct.Struct(">I")
+PREVIEW = "\x00preview\x00"  # no file name starts with NUL
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
@@ -36,6 +38,8 @@ def answer(name: str, data: bytes) -> dict[str, object]:
     from fapiao.documents.exceptions import DocumentError
     from fapiao.documents.reader import read_document
 
+    if name.startswith(PREVIEW):
+        return preview(data)
     try:
         return {"ok": read_document(name, data).to_dict()}
     except DocumentError as exc:
@@ -44,6 +48,18 @@ def answer(name: str, data: bytes) -> dict[str, object]:
         return {"error": "document_too_complex"}
     except Exception:
         return {"error": "document_too_complex"}
+
+
+def preview(data: bytes) -> dict[str, object]:
+    import base64
+
+    from fapiao.documents.preview import page_png
+
+    try:
+        png = page_png(data)
+    except Exception:  # a page pdfium cannot draw within the limits: no picture, the fields still show
+        png = None
+    return {"png": base64.b64encode(png).decode("ascii") if png else None}
 
 
 def main() -> None:

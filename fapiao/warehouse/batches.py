@@ -200,3 +200,41 @@ def results_page(
 def merge_page(items: Sequence[dict[str, Any]], results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """Each item with its result (or none yet), in input order (pure)."""
     return [{**item, "result": results.get(int(item["batch_row"]))} for item in items]
+
+
+def resubmit(
+    engine: Engine, org_id: str, batch_id: UUID, item: BatchItem, now: datetime
+) -> BatchRecord | None:
+    """Put a corrected row back into its batch (人工复核): the item is rewritten with its check and
+    without its problems, and the batch's counts are taken again from its items; None when the batch or
+    the row is not the organisation's.
+
+    The new item row gets the original's `created_at`, so it lands in the same monthly partition and
+    replaces it under FINAL (ReplacingMergeTree only collapses within a partition). The batch's version
+    is 2 + its accepted count: it grows with every resubmitted row, so of two resubmissions written at
+    once the one that counted more rows wins, whatever order their writes land in."""
+    batch = get_batch(engine, org_id, batch_id)
+    where = "org_id = %(org_id)s AND batch_id = %(batch_id)s"
+    params: dict[str, Any] = {"org_id": org_id, "batch_id": str(batch_id), "row": item.row}
+    found = engine.execute(
+        f"SELECT created_at FROM {ITEMS} FINAL WHERE {where} AND batch_row = %(row)s", params
+    )
+    if batch is None or not found:
+        return None
+    engine.insert(ITEMS, (*ITEM_COLUMNS, "created_at"), [(*item_row(org_id, batch_id, item), found[0][0])])
+    total, accepted = engine.execute(
+        f"SELECT count(), countIf(check_id != '') FROM {ITEMS} FINAL WHERE {where}", params
+    )[0]
+    record = BatchRecord(
+        **{
+            **batch,
+            "batch_id": batch_id,
+            "version": 2 + int(accepted),
+            "total_rows": int(total),
+            "accepted": int(accepted),
+            "rejected": int(total) - int(accepted),
+            "updated_at": now,
+        }
+    )
+    save_batch(engine, record)
+    return record

@@ -33,6 +33,7 @@ from services.api.routes import (
     orgs,
     receipts,
     reports,
+    reviews,
     risk_rules,
     webhooks,
 )
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(webhooks.router)
     app.include_router(kb.router)
+    app.include_router(reviews.router)  # 人工复核 of documents and batch rows
     errors.install(app)
     app.add_middleware(
         BodyLimit, max_body_bytes=settings.api_max_body_bytes, max_upload_bytes=settings.api_max_upload_bytes

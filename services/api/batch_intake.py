@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import PurePosixPath
@@ -20,11 +20,14 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from fapiao import topics
+from fapiao.accounts.context import AccountsContext
 from fapiao.batches.items import BatchItem, check_request, document_failure, item_from_document, item_from_row
 from fapiao.batches.row_checks import RowProblem, parse_row
 from fapiao.batches.sheets import read_csv, read_xlsx
 from fapiao.documents import DOCUMENT_SUFFIXES, DocumentError, Extraction
 from fapiao.documents.safe_zip import SafeZip, ZipLimits
+from fapiao.reviews import store as review_store
+from fapiao.reviews.drafts import batch_draft
 from fapiao.warehouse.batches import BatchRecord, save_batch, save_items
 from services.api.state import ApiState
 
@@ -65,8 +68,17 @@ def batch_kind(uploads: list[Upload]) -> str:
 class BatchIntake:
     """One upload becoming one batch of one organisation."""
 
-    def __init__(self, state: ApiState, org_id: str, requester: str, file_name: str, kind: str) -> None:
+    def __init__(
+        self,
+        state: ApiState,
+        org_id: str,
+        requester: str,
+        file_name: str,
+        kind: str,
+        reviews: AccountsContext | None = None,
+    ) -> None:
         self.state = state
+        self.reviews = reviews  # where rejected rows and documents to review are queued (人工复核)
         self.batch_id = uuid.uuid4()
         now = datetime.now(UTC)
         self.today: date = now.astimezone(ZoneInfo(state.settings.timezone)).date()
@@ -102,7 +114,11 @@ class BatchIntake:
             items = []
             for n, (name, read) in islice(numbered, DOCUMENT_CHUNK):
                 try:
-                    items.append(item_from_document(n, name, read(), self.today, read_in_worker))
+                    data = read()
+                    item = item_from_document(n, name, data, self.today, read_in_worker)
+                    if item.extraction is not None:  # for the review queue: the page beside the fields
+                        item = replace(item, page_png=pool.preview(data, org_id))
+                    items.append(item)
                 except DocumentError as exc:
                     items.append(document_failure(n, name, exc))
             return items
@@ -144,6 +160,7 @@ class BatchIntake:
                     state.publisher.publish_many(
                         (topics.CHECKS_REQUESTED, key, event) for key, event in checks
                     ),
+                    self._queue_for_review(chunk),
                 )
                 total += len(chunk)
                 accepted += len(checks)
@@ -153,6 +170,14 @@ class BatchIntake:
             await self._finish("failed", total, accepted)
             raise
         return await self._finish("accepted", total, accepted)
+
+    async def _queue_for_review(self, chunk: list[BatchItem]) -> None:
+        drafts = [d for d in (batch_draft(item, self.batch_id) for item in chunk) if d is not None]
+        if drafts and self.reviews is not None:
+            record = self.record
+            await asyncio.to_thread(
+                review_store.enqueue, self.reviews, record.org_id, record.requester, drafts
+            )
 
     async def _finish(self, state_name: str, total: int, accepted: int) -> BatchRecord:
         self.record = BatchRecord(

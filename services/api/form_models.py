@@ -67,6 +67,9 @@ class DocumentFormOut(BaseModel):
     confidence: float
     form: CheckFormOut | None
     problem: ProblemOut | None = None
+    review_id: str | None = Field(
+        default=None, description="the document went to the review queue (人工复核): /v1/reviews/{review_id}"
+    )
 
 
 class FeedbackIn(BaseModel):

@@ -7,6 +7,7 @@ from alembic import context
 
 from fapiao.accounts.models import Base
 from fapiao.cases import tables as _cases_tables  # noqa: F401  (their tables are on Base)
+from fapiao.reviews import tables as _review_tables  # noqa: F401  (the review queue's tables too)
 from fapiao.webhooks import tables as _webhook_tables  # noqa: F401
 
 config = context.config

@@ -25,7 +25,7 @@ from services.api.batch_intake import BatchIntake, BatchRefused, Upload, batch_k
 from services.api.batch_models import BatchAccepted, BatchView, RejectionView
 from services.api.deps import StateDep
 from services.api.people import requester_of
-from services.api.principal import ReadPrincipal, SubmitPrincipal
+from services.api.principal import ReadPrincipal, SubmitPrincipal, accounts_of
 from services.api.state import ApiState
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -60,7 +60,8 @@ async def create_batch(
     try:
         kind = batch_kind(uploads)
         file_name = uploads[0].name if len(uploads) == 1 else f"{uploads[0].name} (+{len(uploads) - 1})"
-        intake = BatchIntake(state, principal.org_id, requester_of(request, principal), file_name, kind)
+        requester = requester_of(request, principal)
+        intake = BatchIntake(state, principal.org_id, requester, file_name, kind, accounts_of(request).ctx)
         record = await (intake.rows(uploads[0]) if kind == "rows" else intake.documents(uploads))
     except (BatchRefused, SheetError, DocumentError) as exc:
         raise HTTPException(

@@ -3,20 +3,27 @@ server so the browser never repeats the code, number, QR and document rules."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 
 from fapiao.documents import DocumentError, Extraction
 from fapiao.documents.to_check import check_fields
 from fapiao.domain.check_form import CheckForm, read_pasted
 from fapiao.domain.request_rules import expected_fourth_field
+from fapiao.reviews import store as review_store
+from fapiao.reviews.drafts import document_draft
+from fapiao.reviews.triage import ReviewNeed, review_need
 from services.api.deps import StateDep
 from services.api.form_models import CheckFormOut, DocumentFormOut, ProblemOut
-from services.api.principal import PrincipalDep, SubmitPrincipal
+from services.api.principal import Principal, PrincipalDep, SubmitPrincipal, accounts_of
+from services.api.state import ApiState
 
 router = APIRouter(tags=["check form"])
 MAX_DOCUMENT_BYTES = 20 << 20  # one invoice; batches of documents go to /v1/batches
@@ -38,9 +45,13 @@ async def inspect(
     "/v1/documents/extract",
     response_model=DocumentFormOut,
     summary="Read one e-invoice (PDF, OFD or 数电 XML) into check fields; nothing is submitted",
+    description="A document whose printed text and QR code disagree on a checked field, that lacks one, "
+    "or whose fields were only recognised by their shape, is not refused: it goes to the organisation's "
+    "review queue (`review_id`, see `/v1/reviews`), where an analyst corrects and submits it.",
     responses={413: {"description": "over 20 MiB"}, 422: {"description": "not a readable invoice document"}},
 )
 async def extract(
+    request: Request,
     state: StateDep,
     caller: SubmitPrincipal,
     file: Annotated[UploadFile, File(description="a PDF, OFD or XML invoice")],
@@ -63,7 +74,33 @@ async def extract(
         raise HTTPException(
             status_code=422, detail={"code": exc.code, "msg": exc.message_en, "msg_zh": exc.message_zh}
         ) from None
-    return _document_form(extraction)
+    out = _document_form(extraction)
+    need = review_need(extraction)
+    if need is not None:  # not refused outright: a person settles it (人工复核)
+        out.form = None
+        out.problem = ProblemOut(code=need.code, msg=need.message_en, msg_zh=need.message_zh)
+        out.review_id = await _queue_for_review(request, state, caller, extraction, need, data)
+    return out
+
+
+async def _queue_for_review(
+    request: Request,
+    state: ApiState,
+    caller: Principal,
+    extraction: Extraction,
+    need: ReviewNeed,
+    data: bytes,
+) -> str:
+    """Into the organisation's review queue with its first page (rendered in a worker, like the reading);
+    the same file dropped twice is one item."""
+    page = await asyncio.get_running_loop().run_in_executor(
+        state.documents.executor, state.documents.preview, data, caller.org_id
+    )
+    draft = document_draft(extraction, need, digest=hashlib.new("sm3", data).hexdigest(), page_png=page)
+    ids = await run_in_threadpool(
+        review_store.enqueue, accounts_of(request).ctx, caller.org_id, caller.subject, [draft]
+    )
+    return ids[0]
 
 
 def _document_form(extraction: Extraction) -> DocumentFormOut:

@@ -15,10 +15,11 @@ import * as help from "./pages/help.js";
 import * as history from "./pages/history.js";
 import * as home from "./pages/home.js";
 import * as keys from "./pages/keys.js";
+import * as reviews from "./pages/reviews.js";
 
 const PAGES = { "": home, check, batch, history, analytics, alerts, account, register: account, keys, feedback,
-  case: caseView, help };
-const NEEDS_LOGIN = new Set(["batch", "history", "analytics", "alerts", "keys", "feedback", "case"]);
+  case: caseView, help, reviews, review: reviews };
+const NEEDS_LOGIN = new Set(["batch", "history", "analytics", "alerts", "keys", "feedback", "case", "reviews", "review"]);
 export const NAV = [
   ["", "home", "nav_home"],
   ["check", "check", "nav_check"],

@@ -13,7 +13,7 @@ const seen = []; // alerts of this tab, newest first, kept across page changes
 
 function tabs(active) {
   return h("nav", { class: "tabs", "aria-label": t("in_title") },
-    [["alerts", "in_tab_inbox", "inbox"], ["alerts/live", "in_tab_live", "live"]].map(([href, label, name]) =>
+    [["alerts", "in_tab_inbox", "inbox"], ["alerts/live", "in_tab_live", "live"], ["reviews", "rv_title", "reviews"]].map(([href, label, name]) =>
       h("a", { href: `#/${href}`, id: `tab-${name}`, "aria-current": name === active ? "page" : null }, t(label))));
 }
 

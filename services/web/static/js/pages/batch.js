@@ -1,12 +1,13 @@
 // 批量查验: upload a sheet or e-invoice documents, watch the progress, download the results.
-import { api, file } from "../api.js";
+import { api, file, session } from "../api.js";
 import { h, icon, replace, saveBlob } from "../dom.js";
 import { pick, t, verdictName } from "../i18n.js";
 
 let last = null; // the batch this tab uploaded last, shown again on return
 let ui = null;
 
-export function render() {
+export function render({ id } = {}) {
+  if (id) last = id; // #/batch/<id>: that batch (a review's link back to it)
   const input = h("input", { id: "b-files", type: "file", multiple: true, accept: ".csv,.xlsx,.zip,.pdf,.ofd,.xml",
     "aria-describedby": "b-err" });
   const error = h("p", { class: "field-error", id: "b-err", role: "alert" });
@@ -96,6 +97,8 @@ function show(batch) {
     batch.rejected ? h("details", {}, h("summary", {}, t("b_rejected", { n: batch.rejected })),
       h("ul", {}, batch.rejections.map((r) => h("li", {}, r.line ? t("b_line", { n: r.line }) : r.file, ": ",
         r.problems.map((p) => pick(p, "message")).join("; "))))) : null,
+    batch.rejected && session.has("analyst")
+      ? h("p", {}, h("a", { href: `#/reviews/${batch.batch_id}`, id: "b-review" }, t("b_review"))) : null,
     h("div", { class: "actions" },
       ["csv", "xlsx"].map((format) => h("button", { type: "button", id: `b-download-${format}`,
         onclick: () => download(batch.batch_id, format) }, icon("download"), `${t("b_download")} (${format.toUpperCase()})`))));

@@ -96,6 +96,12 @@ export async function fromFile(doc, searchError) {
   body.append("file", doc);
   try {
     const read = await api("/v1/documents/extract", { method: "POST", body });
+    if (!read.form && read.review_id) {
+      state.note = t("doc_review", { name: read.file, msg: pick(read.problem, "msg") });
+      applyForm();
+      if (ui) ui.note.append(" ", h("a", { href: `#/review/${read.review_id}`, id: "doc-review" }, t("doc_review_open")));
+      return;
+    }
     if (!read.form) {
       state.note = "";
       applyForm();

@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
+from fapiao import topics
 from fapiao.bus import Publisher, delete_topics, ensure_topics
+from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
+from schemas.events import InvoiceIssued
 from tests.integration.processes import cli_process, free_port, wait_for_line, wait_until_ok
 from tests.smtp_server import Mailbox, smtp_server
 
@@ -339,6 +342,21 @@ async def until_registered(consume, settings: Settings, inv) -> None:  # type: i
     needs the invoice registered waits for it, as a producer's "issued, then checked" naturally does."""
     number = f'"invoice_number":"{inv.invoice_number}"'.encode()
     await consume(f"{settings.app_id}-register-changelog", lambda v: number in v.replace(b" ", b""), 30)
+
+
+async def issue_all(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
+    """Publish the issuances and wait (bounded) until the register holds every one of them."""
+    invoices = list(invoices)
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        await publisher.publish_many(
+            (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i) for i in invoices
+        )
+    finally:
+        await publisher.stop()
+    async with consuming(settings) as consume:
+        await asyncio.gather(*(until_registered(consume, settings, i) for i in invoices))
 
 
 async def wait_rows(

@@ -16,18 +16,16 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from fapiao import topics
 from fapiao.batches.row_checks import parse_row
 from fapiao.batches.sheets import read_csv, read_xlsx
-from fapiao.bus import Publisher
 from fapiao.demo.documents import einvoice_xml, invoice_ofd, invoice_pdf, sample_invoices, zip_bytes
 from fapiao.domain.check_fields import fourth_field_value
-from fapiao.domain.invoice_types import invoice_key, invoice_type
+from fapiao.domain.invoice_types import invoice_type
 from fapiao.settings import Settings
 from schemas.events import InvoiceIssued
 from services import batch_client
 from services.cli import app
-from tests.integration.conftest import _env
+from tests.integration.conftest import _env, issue_all
 from tests.integration.processes import cli_process, free_port, wait_until_ok
 
 INVOICES = sample_invoices(seed=11)
@@ -51,17 +49,8 @@ def _row(invoice: InvoiceIssued, *, tamper: bool = False) -> str:
 
 @pytest.fixture(scope="module")
 async def registered(worker, settings: Settings) -> dict[str, InvoiceIssued]:  # type: ignore[no-untyped-def]
-    """The sample invoices of every type, in the register."""
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        await publisher.publish_many(
-            (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i)
-            for i in INVOICES.values()
-        )
-    finally:
-        await publisher.stop()
-    await asyncio.sleep(2)  # let the register agent fold them in before the checks arrive
+    """The sample invoices of every type, in the register (before the checks arrive)."""
+    await issue_all(settings, INVOICES.values())
     return INVOICES
 
 

@@ -16,13 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from fapiao import topics
-from fapiao.bus import Publisher
 from fapiao.demo.documents import invoice_pdf, qr_text, sample_invoices
-from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from schemas.events import InvoiceIssued
-from tests.integration.conftest import Org, consuming, until_registered
+from tests.integration.conftest import Org, issue_all
 
 INVOICES = sample_invoices(seed=29)
 
@@ -35,18 +32,7 @@ def doctored_pdf(genuine: InvoiceIssued) -> bytes:
 
 @pytest.fixture(scope="module")
 async def registered(worker, settings: Settings) -> dict[str, InvoiceIssued]:  # type: ignore[no-untyped-def]
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        await publisher.publish_many(
-            (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i)
-            for i in INVOICES.values()
-        )
-    finally:
-        await publisher.stop()
-    async with consuming(settings) as consume:
-        for kind in ("01", "31", "32"):
-            await until_registered(consume, settings, INVOICES[kind])
+    await issue_all(settings, INVOICES.values())
     return INVOICES
 
 

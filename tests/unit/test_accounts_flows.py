@@ -36,8 +36,8 @@ from fapiao.accounts.models import AuditEvent, Base, User
 from fapiao.accounts.passwords import Passwords
 from fapiao.cases import tables as _cases_tables  # noqa: F401  (the cases tables are on Base)
 from fapiao.crypto.keys import CryptoKeys
-from fapiao.settings import Settings
 from fapiao.reviews import tables as _review_tables  # noqa: F401
+from fapiao.settings import Settings
 from fapiao.webhooks import tables as _webhook_tables  # noqa: F401
 
 PASSWORD = "Tr1cky-Lantern-47"

@@ -1,7 +1,8 @@
 // 历史查验记录: filters, pages by cursor, export of the same query as CSV or XLSX.
-import { api, file } from "../api.js";
-import { field, h, icon, replace, saveBlob } from "../dom.js";
+import { file } from "../api.js";
+import { field, h, icon, saveBlob } from "../dom.js";
 import { fmtMoney, fmtTime, t, VERDICTS, verdictName } from "../i18n.js";
+import { showPage } from "../paging.js";
 
 let ui = null;
 
@@ -52,23 +53,8 @@ async function load(next) {
   const mine = ui;
   const q = query();
   q.set("limit", "20");
-  if (next && ui.cursor) q.set("cursor", ui.cursor);
-  ui.error.textContent = "";
-  try {
-    const page = await api(`/v1/history?${q}`);
-    if (ui !== mine) return;
-    if (!next) {
-      replace(ui.list);
-      ui.shown = 0;
-    }
-    ui.shown += page.count;
-    for (const item of page.data) ui.list.append(row(item));
-    ui.cursor = page.next_cursor;
-    ui.more.hidden = !page.next_cursor;
-    ui.count.textContent = ui.shown ? t("h_count", { n: ui.shown }) : t("h_empty");
-  } catch (e) {
-    if (ui === mine) ui.error.textContent = e.message;
-  }
+  await showPage(ui, { path: "/v1/history", query: q, next, row, stale: () => ui !== mine,
+    counted: (n) => (n ? t("h_count", { n }) : t("h_empty")) });
 }
 
 function row(item) {

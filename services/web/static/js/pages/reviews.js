@@ -4,6 +4,7 @@
 import { api, send } from "../api.js";
 import { field, h, replace, setError } from "../dom.js";
 import { fmtTime, pick, t } from "../i18n.js";
+import { showPage } from "../paging.js";
 
 const FIELDS = [
   ["invoice_code", "f_code"],
@@ -51,22 +52,8 @@ async function loadQueue(next) {
   const q = new URLSearchParams({ status: ui.status.input.value, limit: "20" });
   if (ui.kind.input.value) q.set("kind", ui.kind.input.value);
   if (ui.batch) q.set("batch_id", ui.batch);
-  if (next && ui.cursor) q.set("cursor", ui.cursor);
-  try {
-    const page = await api(`/v1/reviews?${q}`);
-    if (ui !== mine) return;
-    if (!next) {
-      replace(ui.list);
-      ui.shown = 0;
-    }
-    ui.shown += page.count;
-    for (const item of page.data) ui.list.append(row(item));
-    ui.cursor = page.next_cursor;
-    ui.more.hidden = !page.next_cursor;
-    ui.count.textContent = ui.shown ? t("rv_count", { n: ui.shown }) : t("rv_empty");
-  } catch (e) {
-    if (ui === mine) ui.error.textContent = e.message;
-  }
+  await showPage(ui, { path: "/v1/reviews", query: q, next, row, stale: () => ui !== mine,
+    counted: (n) => (n ? t("rv_count", { n }) : t("rv_empty")) });
 }
 
 function where(item) {

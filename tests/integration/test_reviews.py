@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from fapiao.crypto.keys import CryptoKeys
 from fapiao.demo.documents import invoice_pdf, qr_text, sample_invoices
 from fapiao.settings import Settings
 from schemas.events import InvoiceIssued
+from services.api.people import member_ref
 from tests.integration.conftest import Org, issue_all
 
 INVOICES = sample_invoices(seed=29)
@@ -52,7 +54,7 @@ async def _done(client: httpx.AsyncClient, location: str, timeout: float = 45) -
 
 
 async def test_a_disputed_document_is_reviewed_submitted_and_attributed(
-    api_url: str, registered: dict[str, InvoiceIssued], make_org: Callable[..., Org]
+    api_url: str, settings: Settings, registered: dict[str, InvoiceIssued], make_org: Callable[..., Org]
 ) -> None:
     genuine = registered["01"]  # 专票: the fourth field is 不含税金额, which the QR code carries
     org, other = make_org("复核企业 Review Co."), make_org("别家企业 Other Co.")
@@ -114,8 +116,9 @@ async def test_a_disputed_document_is_reviewed_submitted_and_attributed(
 
         check = await _done(client, done["check"])
         assert check["verdict"] == "consistent"
-        history = await _history_of(client, me["subject"], done["check_id"])
-        assert (history["channel"], history["requester"]) == ("review", me["subject"])
+        reviewer = member_ref(me["subject"], CryptoKeys.from_settings(settings).hmac_key)
+        history = await _history_of(client, reviewer, done["check_id"])
+        assert (history["channel"], history["requester"]) == ("review", reviewer)  # never the user id
         audit = (await client.get("/v1/orgs/me/audit-events")).json()["data"]
         assert {"review.queued", "review.submitted"} <= {e["kind"] for e in audit}
         assert (await client.get("/v1/reviews")).json()["data"] == []  # nothing left open

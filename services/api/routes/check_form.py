@@ -22,6 +22,7 @@ from fapiao.reviews.drafts import document_draft
 from fapiao.reviews.triage import ReviewNeed, review_need
 from services.api.deps import StateDep
 from services.api.form_models import CheckFormOut, DocumentFormOut, ProblemOut
+from services.api.people import requester_of
 from services.api.principal import Principal, PrincipalDep, SubmitPrincipal, accounts_of
 from services.api.state import ApiState
 
@@ -98,7 +99,7 @@ async def _queue_for_review(
     )
     draft = document_draft(extraction, need, digest=hashlib.new("sm3", data).hexdigest(), page_png=page)
     ids = await run_in_threadpool(
-        review_store.enqueue, accounts_of(request).ctx, caller.org_id, caller.subject, [draft]
+        review_store.enqueue, accounts_of(request).ctx, caller.org_id, requester_of(request, caller), [draft]
     )
     return ids[0]
 

@@ -1,6 +1,7 @@
 """`/v1/reviews`: the review queue (人工复核) — documents whose fields disagree or were read too weakly,
 and rejected batch rows — where an analyst sees the page beside what was read, corrects the fields
-and sends the check, as themselves (`requester` is the reviewer, `channel` is `review`). A corrected
+and sends the check, as themselves (`requester` is the reviewer's member reference, `channel` is
+`review`; the item keeps the reviewer's user id, shown to the organisation's users). A corrected
 batch row goes back into its batch: its counts and results file include it."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from fapiao.warehouse import batches as batch_store
 from schemas.events import CheckRequested
 from services.api.alert_inbox import invalid
 from services.api.deps import StateDep
+from services.api.people import requester_of
 from services.api.principal import AnalystPrincipal, Principal, accounts_of, client_ip
 from services.api.review_models import ReviewOut, ReviewPage, ReviewSubmit, ReviewSummary
 from services.api.state import ApiState
@@ -148,7 +150,7 @@ async def submit_review(
         request_id=f"review:{item.id}",
         requested_at=now,
         org_id=principal.org_id,
-        requester=principal.subject,
+        requester=requester_of(request, principal),  # the reviewer (a member reference, never the id)
         channel="review",
         batch_id=batch_id,
         batch_row=item.batch_row if batch_id else None,

@@ -101,6 +101,7 @@ def test_no_answer_to_an_api_key_carries_a_user_id(
             "key_id": "none",
             "sub_id": "none",
             "article_id": "none",
+            "review_id": "none",  # the review queue is users' only (analysts): keys get 403
             "name": "checks",
             "fmt": "svg",
         }

@@ -145,13 +145,13 @@ def _sync_job(opts: Options, rate: float | None, duration: float | None, wait: f
     )
 
 
-def _verify_job(opts: Options, checks: int | None, invoices: int | None) -> Job:
+def _verify_job(opts: Options, checks: int | None, invoices: int | None, workers: int = 1) -> Job:
     from bench import verify_throughput
 
     q: dict[str, Any] = QUICK["verify-throughput"] if opts.quick else {"checks": 50_000, "invoices": 25_000}
     k = checks or q["checks"]
     m = invoices or (q["invoices"] if checks is None else max(1, k // 2))
-    return lambda: verify_throughput.run(checks=k, invoices=m, profile=opts.profile)
+    return lambda: verify_throughput.run(checks=k, invoices=m, profile=opts.profile, workers=workers)
 
 
 def _sink_job(opts: Options, rows: int | None) -> Job:
@@ -202,13 +202,14 @@ def verify_throughput_cmd(
     ctx: typer.Context,
     checks: Annotated[int | None, typer.Option(help="check requests K (default 50,000; quick 5,000)")] = None,
     invoices: Annotated[int | None, typer.Option(help="issued invoices M (default K/2)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes in the group")] = 1,
     quick: QuickOpt = False,
     record: RecordOpt = None,
     profile: ProfileOpt = False,
 ) -> None:
     """Worker results/s over a pre-loaded backlog, vs a raw aiokafka passthrough."""
     opts = _merge(ctx, quick, record, profile)
-    _run(opts, [("verify-throughput", _verify_job(opts, checks, invoices))])
+    _run(opts, [("verify-throughput", _verify_job(opts, checks, invoices, workers))])
 
 
 @app.command("sink-throughput")

@@ -1,12 +1,18 @@
 """sink-throughput: rows/s the worker's ClickHouse sink writes, vs a direct batched insert.
 
-1. Pre-load K results (一致, with the invoice face) on `checks.results`.
-2. Baselines, worker not running, into a copy of the table (`CREATE TABLE … AS check_results`):
+1. Pre-load K results (一致, with the invoice face, sealed and tagged as the worker publishes them:
+   two parties, so `check_party_rows` gets its two rows per result) on `checks.results`.
+2. Baselines, worker not running, into a copy of the table (`CREATE TABLE … AS check_results`, which
+   copies no materialized view):
    a. a direct clickhouse-driver insert of the same rows (decoded beforehand), in batches of the
       sink's batch size (FAPIAO_SINK_BATCH_ROWS), on one connection;
    b. the same with the sink's per-row work included: JSON → CheckResult (pydantic) → row tuple.
-3. Start the worker and poll `SELECT count() FROM check_results` until all K rows are in; the rate is
-   K over the time from the first row seen to the last (and from "Worker ready").
+3. The cost of the materialized views: the same direct insert into `check_results` of a scratch
+   database migrated like the real one (every view fires), then again after dropping the views one
+   at a time (`check_party_rows_mv` first), down to none: each step's rate says what that view costs.
+4. Start the worker and poll `SELECT count() FROM check_results` until all K rows are in; the rate is
+   K over the time from the first row seen to the last (and from "Worker ready"), compared with 3's
+   insert with every view (the same server-side work as the sink's).
 """
 
 from __future__ import annotations
@@ -21,7 +27,11 @@ from bench.harness import Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
 from bench.stats import Result, rate, secs
+from fapiao.crypto.keys import CryptoKeys
+from fapiao.crypto.protect import ResultFinisher
+from fapiao.warehouse import migrations
 from fapiao.warehouse import results as results_table
+from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckResult
 
 BASELINE_TABLE = "check_results_baseline"
@@ -37,15 +47,51 @@ def _progress() -> Progress:
     )
 
 
-def _insert_batches(stack: Stack, rows_of, values: list, batch: int, on_progress) -> float:  # type: ignore[no-untyped-def]
+def _insert_batches(  # type: ignore[no-untyped-def]
+    engine: NativeEngine, table: str, rows_of, values: list, batch: int, on_progress
+) -> float:
     """Insert `values` in batches (converting each batch with `rows_of`); returns seconds."""
-    assert stack.engine is not None
     started = time.perf_counter()
     for i in range(0, len(values), batch):
         rows = rows_of(values[i : i + batch])
-        stack.engine.insert(BASELINE_TABLE, results_table.COLUMNS, rows)
+        engine.insert(table, results_table.COLUMNS, rows)
         on_progress(min(i + batch, len(values)))
     return time.perf_counter() - started
+
+
+def _views_on(engine: NativeEngine, table: str) -> list[str]:
+    """The materialized views fed by `table`, `check_party_rows_mv` first."""
+    rows = engine.execute(
+        "SELECT dependencies_table FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+        {"db": engine.database, "t": table},
+    )
+    views = sorted(rows[0][0]) if rows else []
+    return sorted(views, key=lambda v: v != "check_party_rows_mv")
+
+
+def view_costs(stack: Stack, decoded: list, batch: int, on_progress) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+    """(which views fire, seconds) of the same direct insert into a scratch copy of the schema, with
+    every view, then with one view fewer each time, down to none."""
+    scratch = f"{stack.settings.clickhouse_database}_views"
+    engine = NativeEngine(stack.settings, database=scratch)
+    try:
+        migrations.migrate(engine)
+        views = _views_on(engine, results_table.TABLE)
+        out = []
+        for dropped in [None, *views]:
+            if dropped is not None:
+                engine.execute(f"DROP TABLE {dropped}")
+            label = (
+                f"every view ({len(views)})"
+                if dropped is None
+                else f"without {', '.join(views[: views.index(dropped) + 1])}"
+            )
+            seconds = _insert_batches(engine, results_table.TABLE, lambda c: c, decoded, batch, on_progress)
+            out.append((label, seconds))
+        return out
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS {scratch}")
+        engine.close()
 
 
 async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
@@ -58,7 +104,8 @@ async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
     async with Stack("sink-throughput") as stack:
         batch = stack.settings.sink_batch_rows
         result.params.update({"sink batch": f"{batch} rows / {stack.settings.sink_batch_seconds:g}s"})
-        res = data.results(rows)
+        finisher = ResultFinisher.from_keys(CryptoKeys.from_settings(stack.settings), encrypt=True)
+        res = [finisher.result(r) for r in data.results(rows)]
         messages = list(data.result_messages(res))
         count_sql = f"SELECT count() FROM {results_table.TABLE}"
 
@@ -73,9 +120,11 @@ async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
             await stack.sql(f"CREATE TABLE IF NOT EXISTS {BASELINE_TABLE} AS {results_table.TABLE}")
             decoded = [results_table.result_row(r) for r in res]
             t = progress.add_task("baseline: direct insert (rows ready)", total=rows)
+            assert stack.engine is not None
             direct_s = await asyncio.to_thread(
                 _insert_batches,
-                stack,
+                stack.engine,
+                BASELINE_TABLE,
                 lambda chunk: chunk,
                 decoded,
                 batch,
@@ -88,11 +137,17 @@ async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
             t = progress.add_task("baseline: decode + insert", total=rows)
             decode_s = await asyncio.to_thread(
                 _insert_batches,
-                stack,
+                stack.engine,
+                BASELINE_TABLE,
                 lambda chunk: [results_table.result_row(CheckResult.model_validate_json(v)) for v in chunk],
                 values,
                 batch,
                 lambda n, t=t: progress.update(t, completed=n),
+            )
+            await stack.sql(f"DROP TABLE {BASELINE_TABLE}")
+            t = progress.add_task("direct insert, views dropped one by one", total=rows)
+            views = await asyncio.to_thread(
+                view_costs, stack, decoded, batch, lambda n, t=t: progress.update(t, completed=n)
             )
 
             t = progress.add_task("worker: sink the results", total=rows)
@@ -156,12 +211,32 @@ async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
         rate(rows, decode_s),
         f"{secs(decode_s)}; pydantic CheckResult decode and result_row per message, same batches",
     )
+    for label, seconds in views:
+        result.add(
+            f"direct insert into check_results, {label}",
+            rate(rows, seconds),
+            f"{secs(seconds)}; {seconds / direct_s:.1f}× the copy without views"
+            if direct_s
+            else secs(seconds),
+        )
+    full_rate = rows / views[0][1] if views and views[0][1] else None
     if sink_rate and direct_rate:
         ratio = sink_rate / direct_rate
-        result.add("sink / direct insert", f"{ratio:.1%}", "")
+        result.add("sink / direct insert", f"{ratio:.1%}", "into the copy without views")
+        if full_rate:
+            result.add(
+                "sink / direct insert with every view",
+                f"{sink_rate / full_rate:.1%}",
+                "the same server-side work",
+            )
         result.verdict = (
             f"sink {sink_rate:,.0f} rows/s vs direct insert {direct_rate:,.0f} rows/s ({ratio:.1%}); "
             f"vs decode+insert {rows / decode_s:,.0f} rows/s ({sink_rate / (rows / decode_s):.1%})"
+            + (
+                f"; vs direct insert with every view {full_rate:,.0f} rows/s ({sink_rate / full_rate:.1%})"
+                if full_rate
+                else ""
+            )
         )
     if done_at is None:
         result.notes.append(
@@ -169,7 +244,8 @@ async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
         )
     result.notes.append(
         "The sink runs inside the worker process (its own agent, batches of "
-        f"{batch} rows or 0.5 s, inserts in a thread); the register and verify agents are idle here."
+        f"{batch} rows or {stack.settings.sink_batch_seconds:g} s, inserts in a thread); the register and "
+        "verify agents are idle here."
     )
     if profile_path is not None:
         result.details.extend(summarise(profile_path))

@@ -12,8 +12,12 @@
    and poll the end offsets of `checks.results` until all K results are there; then read them back
    and take the first/last result timestamps (Kafka CreateTime, set by the worker's producer).
 
-The worker process also runs the ClickHouse sink, which writes the same K results while the verify
-agent works: that is the deployed shape, and it shares the worker's one event loop / core.
+The worker process also runs the risk stage (rules, model, sealing) and the ClickHouse sink, which
+writes the same K results while the verify agent works: that is the deployed shape, and it shares the
+worker's one event loop / core. `workers=2` starts two worker processes in one group (own data dir
+each; the second recovers its partitions from the changelog). The run ends when every result is on
+`checks.results` and every check is in ClickHouse's `check_results` (polled); worker CPU (utime +
+stime from /proc) is counted from 'Worker ready' to the last result.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from bench import data, kafka_requests
 from bench.harness import ResultsTail, Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
+from bench.risk_throughput import _stat_cpu
 from bench.stats import Result, rate, secs
 from fapiao.kafka_auth import client_kwargs
 from schemas.events import CheckRequested
@@ -125,7 +130,29 @@ def _pydantic_roundtrip(value: bytes) -> bytes:
     return CheckRequested.model_validate_json(value).model_dump_json().encode()
 
 
-async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = False) -> Result:
+def _cpu(pids: list[int]) -> float:
+    """utime + stime (seconds) of the processes, together."""
+    return sum(v for p in pids if (v := _stat_cpu(f"/proc/{p}/stat")) is not None)
+
+
+async def _all_in_clickhouse(stack: Stack, checks: int, timeout: float) -> tuple[float | None, int, int]:
+    """Poll check_results until it holds every check; (time.time() when it did or None, distinct
+    checks, rows at their newest result)."""
+    deadline = time.monotonic() + timeout
+    distinct = newest = 0
+    while time.monotonic() < deadline:
+        distinct = int((await stack.sql("SELECT uniqExact(check_id) FROM check_results"))[0][0])
+        if distinct >= checks:
+            done = time.time()
+            newest = int((await stack.sql("SELECT count() FROM check_results FINAL"))[0][0])
+            return done, distinct, newest
+        await asyncio.sleep(0.2)
+    return None, distinct, newest
+
+
+async def run(
+    *, checks: int = 50_000, invoices: int = 25_000, profile: bool = False, workers: int = 1
+) -> Result:
     result = Result(
         "verify-throughput",
         "verify-throughput — backlog of check requests → results (worker vs raw aiokafka)",
@@ -133,11 +160,17 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
             "checks K": f"{checks:,}",
             "invoices M": f"{invoices:,}",
             "mix": "90% 一致, 5% 不一致, 5% 查无此票",
-            "partitions": 4,
+            "workers": workers,
         },
     )
     profile_path = None
     async with Stack("verify-throughput") as stack:
+        result.params["partitions"] = stack.settings.topic_partitions
+        result.params["pipeline"] = (
+            f"verify + risk (sealing {'on' if stack.settings.field_encryption else 'off'}) + ClickHouse sink"
+            if stack.settings.risk_enabled
+            else "verify (sealed) + ClickHouse sink, risk stage off"
+        )
         requests_topic = stack.topic("checks.requested")
         results_topic = stack.topic("checks.results")
         invs = data.invoices(invoices)
@@ -188,14 +221,20 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
             t = progress.add_task("worker: verify the backlog (distinct checks answered)", total=checks)
             tail = ResultsTail(stack, results_topic)
             await tail.start()
-            requests_file = stack.logs / "kafka-requests.json"
-            worker = stack.spawn(
-                "worker",
-                ["worker"],
-                {"FAPIAO_BENCH_KAFKA_REQUESTS": str(requests_file)},
-                module="bench.kafka_requests",
-            )
+            files = [stack.logs / f"kafka-requests-{n}.json" for n in range(workers)]
+            procs = [
+                stack.spawn(
+                    "worker",
+                    ["worker"],
+                    {"FAPIAO_BENCH_KAFKA_REQUESTS": str(file)}
+                    | ({"FAPIAO_DATA_DIR": str(stack.tmp / f"worker-{n + 1}")} if n else {}),
+                    module="bench.kafka_requests",
+                )
+                for n, file in enumerate(files)
+            ]
+            worker = procs[0]
             spawned = time.monotonic()
+            cpu_ready = cpu_done = 0.0
             at_ready: Counter[str] = Counter()
             at_done: Counter[str] = Counter()
             spawned_wall = worker.started_wall
@@ -207,9 +246,10 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
             stalled = False
             try:
                 while time.monotonic() < deadline:
-                    if ready_at is None and worker.log_has("Worker ready"):
+                    if ready_at is None and all(p.log_has("Worker ready") for p in procs):
                         ready_at = last_change = time.monotonic()
-                        at_ready = kafka_requests.read(requests_file)
+                        at_ready = sum((kafka_requests.read(f) for f in files), Counter())
+                        cpu_ready = _cpu([p.pid for p in procs])
                         if profile:
                             profile_path = stack.logs / "worker.profile.txt"
                             profiler = Profiler(worker, profile_path, 900).__enter__()
@@ -217,16 +257,21 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
                     progress.update(t, completed=have)
                     if have >= checks:
                         done_at = time.monotonic()
+                        cpu_done = _cpu([p.pid for p in procs])
                         await asyncio.sleep(1.1)  # the counts are written once a second
-                        at_done = kafka_requests.read(requests_file)
+                        at_done = sum((kafka_requests.read(f) for f in files), Counter())
                         break
                     if have != last_count:
                         last_count, last_change = have, time.monotonic()
                     elif ready_at is not None and time.monotonic() - last_change > STALL_SECONDS:
                         stalled = True  # no new result for a while: the rest is not coming
                         break
-                    if worker.popen.poll() is not None:
-                        raise RuntimeError(f"worker exited:\n{worker.log_text()[-3000:]}")
+                    for proc in procs:
+                        if proc.popen.poll() is not None:
+                            raise RuntimeError(f"worker exited:\n{proc.log_text()[-3000:]}")
+                stored_at, stored, newest = (
+                    await _all_in_clickhouse(stack, checks, timeout=120) if done_at else (None, 0, 0)
+                )
             finally:
                 if profiler is not None:
                     profiler.__exit__(None, None, None)
@@ -276,6 +321,21 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
         rate(unique, first_last),
         f"{secs(first_last)} from the first result's timestamp to the one completing the last check",
     )
+    first_to_stored = stored_at - tail.first_ts / 1000 if stored_at and tail.first_ts else None
+    result.add(
+        "full pipeline: first result → every check in ClickHouse",
+        rate(unique, first_to_stored),
+        f"{secs(first_to_stored)}; check_results holds {stored:,} distinct checks, {newest:,} rows at "
+        "their newest result (FINAL)",
+    )
+    if done_at and ready_at:
+        spent_cpu = cpu_done - cpu_ready
+        result.add(
+            "worker CPU per check",
+            f"{spent_cpu / max(unique, 1) * 1000:.2f} ms",
+            f"utime + stime of the worker process{'es' if workers > 1 else ''}, ready → last result: "
+            f"{spent_cpu:.1f} s in {done_at - ready_at:.1f} s",
+        )
     result.add(
         "worker throughput (ready → last result)",
         rate(unique, ready_to_last),
@@ -296,12 +356,15 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
         rate(pyd_n, pyd_active),
         f"{pyd_n:,} msgs, {secs(pyd_active)} first record → last ack",
     )
-    if first_last and raw_active:
+    if first_last and raw_active and pyd_active:
         ratio = (unique / first_last) / (raw_n / raw_active)
+        pyd_ratio = (unique / first_last) / (pyd_n / pyd_active)
         result.add("worker / raw passthrough", f"{ratio:.1%}", "share of the raw Kafka round-trip rate")
+        result.add("worker / passthrough + pydantic", f"{pyd_ratio:.1%}", "target ≥ 20%")
         result.verdict = (
             f"worker {unique / first_last:,.0f} checks/s vs raw aiokafka passthrough "
-            f"{raw_n / raw_active:,.0f} msgs/s ({ratio:.1%})"
+            f"{raw_n / raw_active:,.0f} msgs/s ({ratio:.1%}), vs passthrough + pydantic "
+            f"{pyd_n / pyd_active:,.0f} msgs/s ({pyd_ratio:.1%})"
         )
     result.add(
         "register fold (phase 1)",
@@ -328,8 +391,9 @@ async def run(*, checks: int = 50_000, invoices: int = 25_000, profile: bool = F
             f"the worker did not finish within {deadline - spawned:.0f}s; numbers are partial"
         )
     result.notes.append(
-        "One worker process (one event loop, so at most one core) with 4 partitions; the same process "
-        "also runs the ClickHouse sink over the results it produces. Kafka and ClickHouse share the 2 CPUs."
+        f"{workers} worker process{'es' if workers > 1 else ''} (one event loop each, so at most one core "
+        f"each) with {result.params['partitions']} partitions; the same process also runs the risk stage "
+        "and the ClickHouse sink over the results it produces. Kafka and ClickHouse share the 2 CPUs."
     )
     if profile_path is not None:
         result.details.extend(summarise(profile_path))

@@ -23,7 +23,6 @@ CHUNK = 500  # distinct values per mutation (the mapping arrays travel in the st
 # what views derive from the sealed columns: migration -> tables dropped and rebuilt, or refilled
 _REBUILT: dict[int, tuple[str, ...]] = {
     10: ("sellers_daily", "sellers_monthly", "requesters_daily"),
-    12: ("seller_days",),
     13: ("check_party_rows",),
 }
 _SEP = "|"  # tax ids never contain it, so tax_id|name splits at its first one
@@ -156,9 +155,9 @@ def seal_plaintext(
 
 def rebuild_rollups(engine: Engine) -> None:
     """Refill what materialized views derive from the sealed columns, from check_results, with the
-    migrations' own statements: sellers_daily, sellers_monthly, requesters_daily (010) and seller_days
-    (012) are dropped and rebuilt (their sums would double otherwise), and so is check_party_rows
-    (013), whose copies of the mutated rows still hold their plaintext."""
+    migrations' own statements: sellers_daily, sellers_monthly, requesters_daily (010) are dropped and
+    rebuilt (their sums would double otherwise), and so is check_party_rows (013), whose copies of the
+    mutated rows still hold their plaintext. (012's seller_days is gone since 021.)"""
     by_version = {m.version: m for m in migrations.load()}
     for version, tables in _REBUILT.items():
         migration = by_version.get(version)

@@ -54,6 +54,7 @@ from streams.seller_stats_table import seller_stats_table
 
 log = structlog.get_logger(__name__)
 STAGE = "risk"
+Message = tuple[bytes, bytes]  # (key, value), encoded
 
 SellerBatch = dict[str, tuple[faust.EventT, Any]]  # seller tax id -> (its last activity, statistics)
 
@@ -150,9 +151,11 @@ def attach(pipeline: Pipeline) -> None:
         matrix = np.asarray([row.features for row in rows], dtype=float)
         return [float(s) for s in model.score(matrix)]
 
-    async def publish(
+    def finished(
         event: faust.EventT, row: Prepared, model: AnomalyModel | None, model_score: float | None
-    ) -> None:
+    ) -> tuple[Message, Message | None]:
+        """The encoded final result of one scored verdict, and its alert if one is due (the alert
+        table is updated here, in the event's partition)."""
         assessment = assess(
             row.hits,
             model_score,
@@ -164,10 +167,11 @@ def attach(pipeline: Pipeline) -> None:
             row.item.result.model_copy(update={"risk": assessment, "enrichment": enrich(row.item.result)})
         )
         metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
-        await results_out.send(key=result.invoice_key.encode(), value=tagged_json(result, hmac_key))
+        alert = None
         if should_alert(assessment, row.rules):
             set_current_event(event)  # the alert table's changelog partition is the event's
-            await raise_alert(result, row.rules, datetime.now(UTC))
+            alert = alert_of(result, row.rules, datetime.now(UTC))
+        return (result.invoice_key.encode(), tagged_json(result, hmac_key)), alert
 
     async def score(
         batch: list[tuple[faust.EventT, CheckVerified]],
@@ -197,18 +201,36 @@ def attach(pipeline: Pipeline) -> None:
                     scored.append(((event, single[0][0]), single[1][0]))
             prepared, scores = [p for p, _ in scored], [s for _, s in scored]
         write_back(stores)
+        results: list[Message] = []
+        alerts: list[Message] = []
         for (event, row), model_score in zip(prepared, scores, strict=True):
             set_current_event(event)
-            await policy.run(event, partial(publish, event, row, model, model_score))
+            out = await policy.run(event, partial(finished, event, row, model, model_score))
+            if out is not None:
+                results.append(out[0])
+                if out[1] is not None:
+                    alerts.append(out[1])
+        # Sent back to back once all are encoded: sends spread over the scoring would each leave in a
+        # produce request of their own once the producer's linger has passed; together they share a few.
+        # Every result before the alerts (each alert after its result, as before).
+        try:
+            for key, value in results:
+                await results_out.send(key=key, value=value)
+            for key, value in alerts:
+                await alerts_out.send(key=key, value=value)
+        except Exception as exc:  # a send failed: exit before the batch is acknowledged
+            policy.on_crash(STAGE, exc)
 
-    async def raise_alert(result: CheckResult, current: RiskRules, now: datetime) -> None:
+    def alert_of(result: CheckResult, current: RiskRules, now: datetime) -> Message | None:
+        """The encoded alert of a result above the threshold, or None if every reason was raised within
+        its window; the alert table remembers the reasons raised now."""
         assessment = result.risk
         assert assessment is not None
         # once per organisation, invoice and reason per window: one tenant's alert never mutes another's
         keys = {r: f"{result.org_id}|{result.invoice_key}|{r}" for r in assessment.reasons}
         due = [r for r, key in keys.items() if alert_due(raised.get(key), now, current)]
         if not due:
-            return
+            return None
         for reason in due:
             raised[keys[reason]] = now.isoformat()
         alert = RiskAlert(
@@ -227,7 +249,7 @@ def attach(pipeline: Pipeline) -> None:
         )
         alert = finish.alert(alert, result.invoice.seller if result.invoice else None)
         metrics.ALERTS.labels(severity=alert.severity).inc()
-        await alerts_out.send(key=result.invoice_key.encode(), value=alert.model_dump_json().encode())
+        return result.invoice_key.encode(), alert.model_dump_json().encode()
 
     def store_of(stores: dict[int, BatchProfiles], event: faust.EventT) -> BatchProfiles | None:
         """The batch's profiles of the event's partition (None with behaviour scoring off)."""

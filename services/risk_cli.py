@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -51,12 +51,19 @@ def train_command(
         int, typer.Option(min=MIN_TRAIN_ROWS, help="sample at most this many rows")
     ] = 200_000,
     seed: Annotated[int, typer.Option(help="seed of the sample and the model")] = 0,
+    decisions: Annotated[
+        bool,
+        typer.Option(
+            help="use the analysts' decisions (alert_decisions) as labels: confirmed checks are left out of "
+            "the training rows, and the model is reported without and with them"
+        ),
+    ] = True,
 ) -> None:
     """Train on the stored features of checks in a time window; save a new model version."""
     import numpy as np
 
     from fapiao.logs import configure_logging
-    from fapiao.risk import training
+    from fapiao.risk import decision_labels, training
     from fapiao.risk.features import FEATURE_NAMES, FEATURE_SET_VERSION
     from fapiao.risk.model import save, train
     from fapiao.settings import Settings
@@ -71,6 +78,9 @@ def train_command(
         with _progress() as progress:
             task = progress.add_task(f"reading {settings.clickhouse_database}.check_results", total=days)
             X = training.read_window(engine, start, end, on_day=lambda _d, _n: progress.advance(task))
+        labelled = decision_labels.read_labels(engine, start, end) if decisions else None
+        left_out = labelled.positives if labelled is not None else frozenset()
+        X_labelled = training.read_window(engine, start, end, exclude=left_out) if left_out else X
     finally:
         engine.close()
     if len(X) < MIN_TRAIN_ROWS:
@@ -80,6 +90,7 @@ def train_command(
         raise typer.Exit(1)
     rows_read = len(X)
     X = training.sample(X, max_rows, seed)
+    X_labelled = training.sample(X_labelled, max_rows, seed)
     trained_on = {
         "source": "clickhouse",
         "database": settings.clickhouse_database,
@@ -91,13 +102,47 @@ def train_command(
     }
     with console.status(f"training {algorithm} on {len(X):,} rows"):
         model = train(X, feature_names=FEATURE_NAMES, trained_on=trained_on, algorithm=algorithm, seed=seed)
+        if labelled is not None and len(labelled.y):
+            without = model
+            if left_out:
+                model = train(
+                    X_labelled,
+                    feature_names=FEATURE_NAMES,
+                    trained_on=trained_on,
+                    algorithm=algorithm,
+                    seed=seed,
+                )
+            report = decision_labels.compare(labelled, without, model)
+            model.metadata["decisions"] = report  # saved with the model it describes
+            _print_decisions(report)
+        elif labelled is not None:
+            console.print(
+                f"no analysts' decisions on checks between {start} and {end}: trained without labels"
+            )
         path = save(model, directory or settings.models_dir)
     scores = model.score(X)
     console.print(
-        f"model [bold]{model.version}[/bold] ({algorithm}) trained on {len(X):,} of {rows_read:,} rows "
+        f"model [bold]{model.version}[/bold] ({algorithm}) trained on {model.metadata['rows']:,} of "
+        f"{rows_read:,} rows "
         f"from {start} to {end}\n  saved to {path}\n"
         f"  training rows scoring ≥ 0.6: {np.mean(scores >= 0.6):.2%}, median score {np.median(scores):.3f}"
     )
+
+
+def _print_decisions(report: dict[str, Any]) -> None:
+    def cell(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    console.print(
+        f"analysts' decisions: {report['positives']} confirmed, {report['negatives']} dismissed; "
+        f"{report['left_out_of_training']} of them left out of training"
+    )
+    for name in ("without", "with"):
+        m = report[name]
+        console.print(
+            f"  {name} decisions: precision {cell(m['precision'])}, recall {cell(m['recall'])} at score ≥ "
+            f"0.6, PR-AUC {cell(m['pr_auc'])}"
+        )
 
 
 @model_app.command("evaluate")

@@ -114,3 +114,58 @@ def check_decisions(engine: Engine) -> None:
     assert (dup.confirmed, dup.dismissed, dup.precision) == (1, 1, 0.5)
     assert precision[("seller_burst", "2026-11-01")].precision == 0.0
     assert precision_by_reason(engine, "other") == []
+
+
+def check_decision_labels(engine: Engine) -> None:
+    """The decisions joined with the stored features of their checks: the labels of `fapiao model train`."""
+    from fapiao.domain import register
+    from fapiao.domain.results import build_result
+    from fapiao.domain.verification import decide
+    from fapiao.risk.decision_labels import read_labels
+    from fapiao.risk.features import FEATURE_NAMES
+    from fapiao.warehouse import results as results_table
+    from schemas.events import RiskAssessment
+    from tests.factories import check_of, issued
+
+    migrations.migrate(engine)
+    a, b, c, other = _alert(11), _alert(12), _alert(13), _alert(14, org="other")
+    rows = []
+    for n, alert in enumerate((a, b, c, other)):
+        invoice = issued(number=f"5550{n:04d}")
+        request = check_of(invoice).model_copy(update={"org_id": alert.org_id, "check_id": alert.check_id})
+        now = request.requested_at
+        decision = decide(
+            request, register.apply_issued(None, invoice), now.date(), now=now, sync_window=timedelta(days=1)
+        )
+        risk = RiskAssessment(score=80, severity="high", features=tuple([float(n)] * len(FEATURE_NAMES)))
+        result = build_result(request, decision, decided_at=now, check_count=1).model_copy(
+            update={"risk": risk}
+        )
+        rows.append(results_table.result_row(result))
+    engine.insert(results_table.TABLE, results_table.COLUMNS, rows)
+
+    def decision(alert: RiskAlert, what: str, version: int) -> DecisionRow:
+        return DecisionRow(
+            alert.org_id,
+            str(alert.alert_id),
+            str(alert.check_id),
+            alert.invoice_key,
+            what,
+            "u1",
+            T0,
+            version,
+            (),
+        )
+
+    insert_decisions(engine, [decision(a, "confirmed_fraud", 1), decision(b, "dismissed", 1)])
+    insert_decisions(engine, [decision(c, "confirmed_error", 1), decision(c, "reopened", 2)])  # withdrawn
+    insert_decisions(engine, [decision(other, "confirmed_error", 1)])
+    day = check_of(issued()).requested_at.date()
+    labelled = read_labels(engine, day, day + timedelta(days=1))
+    by_id = dict(zip(labelled.check_ids, labelled.y.tolist(), strict=True))
+    assert by_id == {str(a.check_id): 1, str(b.check_id): 0, str(other.check_id): 1}
+    assert labelled.X.shape == (3, len(FEATURE_NAMES)) and labelled.positives == {
+        str(a.check_id),
+        str(other.check_id),
+    }
+    assert read_labels(engine, day + timedelta(days=1), day + timedelta(days=2)).check_ids == ()

@@ -125,6 +125,8 @@ class FakeEngine:
 
     def execute(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         assert "FINAL" in sql and "risk_features" in sql
+        if "alert_decisions" in sql:  # no analysts' decisions here: tests/unit/test_decision_labels.py
+            return []
         self.calls.append(dict(params))
         return [(row,) for row in self.by_day.get(params["day"], [])]
 

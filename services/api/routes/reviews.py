@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from aiokafka.errors import KafkaError
+from clickhouse_driver.errors import Error as ClickHouseError
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -181,7 +183,7 @@ async def submit_review(
             send,
             client_ip(request),
         )
-    except (OSError, EOFError, TimeoutError, RuntimeError) as exc:
+    except (KafkaError, ClickHouseError, OSError, EOFError, TimeoutError, RuntimeError) as exc:
         raise HTTPException(
             status_code=503,
             detail={

@@ -37,6 +37,7 @@ SYNC_WINDOW_SECONDS = 8.0  # short, so the sync-timeout path runs within a test
 PARTITIONS = 4  # fewer than the production default (12): each test's stack starts faster
 TEST_SECRET = f"integration-{RUN_ID}-" + uuid.uuid4().hex  # signs the API's session tokens
 TEST_PASSWORD = "Tr1cky-Lantern-47"
+SESSION_TTL_SECONDS = 6 * 3600
 INTAKE_PRINCIPAL, INTAKE_ORG = "erp-intake", "org-intake-tests"  # an enterprise system over Kafka
 
 
@@ -62,6 +63,7 @@ def _env(settings: Settings) -> dict[str, str]:
         FAPIAO_MODELS_DIR=str(settings.models_dir),
         FAPIAO_MODEL_POLL_SECONDS=str(settings.model_poll_seconds),
         FAPIAO_RISK_BEHAVIOUR=str(settings.risk_behaviour).lower(),
+        FAPIAO_SESSION_TTL_SECONDS=str(settings.session_ttl_seconds),
         FAPIAO_SMTP_HOST=settings.smtp_host,
         FAPIAO_SMTP_PORT=str(settings.smtp_port),
         FAPIAO_SMTP_TLS=settings.smtp_tls,
@@ -135,6 +137,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Sett
         auth_rate_per_ip_per_minute=1_000_000,  # every test logs in from 127.0.0.1 (strict_api: limited)
         auth_rate_per_email_per_minute=1_000_000,
         kafka_intake=f"{INTAKE_PRINCIPAL}={INTAKE_ORG}",  # the worker's intake forwarder (test_kafka_intake)
+        # The session `org`'s admin token is minted once and must outlive the slowest run (the default
+        # 15 min expired it mid-suite on a loaded machine: 401s); expiry itself is tested with forged tokens.
+        session_ttl_seconds=SESSION_TTL_SECONDS,
     )
 
 

@@ -66,18 +66,23 @@ def _pages(engine: Engine, query: HistoryQuery, org: str) -> list[Any]:
     return pages
 
 
-def _plain_pages(engine: Engine, query: HistoryQuery, org: str) -> list[Any]:
-    """The same pages by the definition: one FINAL read of the whole range per page (page_sql)."""
-    span, cursor, pages = time_range(query.filters, TODAY), None, []
-    while len(pages) < 100:
-        rows = [parse_row(r) for r in engine.execute(*page_sql(org, query, span, cursor, query.limit + 1))]
-        items = rows[: query.limit]
-        more = len(rows) > query.limit and items
+def _plain_pages(engine: Engine, query: HistoryQuery, org: str, rows: list[Any] | None = None) -> list[Any]:
+    """The same pages by the definition: the whole range read once, FINAL and ordered (`_plain_read`),
+    cut into pages of `query.limit`, each but the last with the cursor after its last row. `rows`: that
+    read, when the caller already has it (one read serves every page size)."""
+    rows = _plain_read(engine, query, org) if rows is None else rows
+    pages = []
+    for start in range(0, max(len(rows), 1), query.limit):
+        items = rows[start : start + query.limit]
+        more = start + query.limit < len(rows)
         pages.append(HistoryPage(items, cursor_after(query, items[-1]).encode() if more else None))
-        if not more:
-            break
-        cursor = cursor_after(query, items[-1])
-    return pages
+    return pages[:100]
+
+
+def _plain_read(engine: Engine, query: HistoryQuery, org: str) -> list[Any]:
+    """Every row of the query's range, newest result per check, in the query's order (page_sql)."""
+    span = time_range(query.filters, TODAY)
+    return [parse_row(r) for r in engine.execute(*page_sql(org, query, span, None, 10_000))]
 
 
 def _rows(engine: Engine, query: HistoryQuery) -> list[tuple[str, int, str]]:
@@ -260,9 +265,10 @@ def check_pages_equal_the_plain_read(engine: Engine, ids: dict[str, str]) -> Non
         assert (lookup is not None and lookup.covers) == (filters in by_party)
         for sort in SortKey:
             for order in Order:
+                rows = _plain_read(engine, HistoryQuery(filters, sort, order), PARTIES)
                 for size in (1, 50):
                     query = HistoryQuery(filters, sort, order, size)
-                    got, plain = _pages(engine, query, PARTIES), _plain_pages(engine, query, PARTIES)
+                    got, plain = _pages(engine, query, PARTIES), _plain_pages(engine, query, PARTIES, rows)
                     assert got == plain, (filters, sort, order, size)
 
 

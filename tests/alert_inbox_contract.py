@@ -114,6 +114,7 @@ def check_decisions(engine: Engine) -> None:
     assert (dup.confirmed, dup.dismissed, dup.precision) == (1, 1, 0.5)
     assert precision[("seller_burst", "2026-11-01")].precision == 0.0
     assert precision_by_reason(engine, "other") == []
+    check_decision_labels(engine)  # on the same database: one migration run for both
 
 
 def check_decision_labels(engine: Engine) -> None:

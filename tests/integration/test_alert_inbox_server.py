@@ -26,7 +26,3 @@ def test_inbox_queries_on_the_server(engine: NativeEngine) -> None:
 
 def test_decisions_on_the_server(engine: NativeEngine) -> None:
     alert_inbox_contract.check_decisions(engine)
-
-
-def test_decision_labels_on_the_server(engine: NativeEngine) -> None:
-    alert_inbox_contract.check_decision_labels(engine)

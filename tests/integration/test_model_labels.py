@@ -4,8 +4,6 @@ confirmed and one dismissed in the cases API become the labels of a training run
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
+from typer.testing import CliRunner
 
 from fapiao.domain import register
 from fapiao.domain.results import build_result
@@ -22,12 +22,12 @@ from fapiao.settings import Settings
 from fapiao.warehouse import results as results_table
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import RiskAssessment
+from services.risk_cli import model_app
 from tests.factories import check_of, issued
 from tests.integration.conftest import Org, _env
 from tests.integration.test_alert_cases import _alerts
 
 DAY = datetime(2025, 1, 2, 3, 0, tzinfo=UTC)  # a window no other test writes checks in
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _results(org_id: str, check_ids: list[str], features: np.ndarray) -> list[tuple[object, ...]]:
@@ -49,7 +49,12 @@ def _results(org_id: str, check_ids: list[str], features: np.ndarray) -> list[tu
 
 
 def test_model_train_reads_the_decisions_made_in_the_cases_api(
-    api_url: str, settings: Settings, engine: NativeEngine, make_org: Callable[..., Org], tmp_path: Path
+    api_url: str,
+    settings: Settings,
+    engine: NativeEngine,
+    make_org: Callable[..., Org],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = make_org("标签企业 Labels Co.")
     confirmed, dismissed = _alerts(settings, engine, org.org_id, 2)
@@ -67,13 +72,11 @@ def test_model_train_reads_the_decisions_made_in_the_cases_api(
                 assert changed.status_code == 200, changed.text
 
     until = (DAY + timedelta(days=1)).date().isoformat()
-    command = [sys.executable, "-m", "services.cli", "model", "train", "--until", until, "--days", "1"]
-    done = subprocess.run(
-        [*command, "--directory", str(tmp_path)],
-        env=_env(settings), cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 confirmed, 1 dismissed; 1 of them left out of training" in done.stdout, done.stdout
+    monkeypatch.setattr("fapiao.logs.configure_logging", lambda settings: None)  # keep pytest's streams
+    args = ["train", "--until", until, "--days", "1", "--directory", str(tmp_path)]
+    done = CliRunner().invoke(model_app, args, env=_env(settings))  # the command, on the session's server
+    assert done.exit_code == 0, done.output
+    assert "1 confirmed, 1 dismissed; 1 of them left out of training" in done.output, done.output
     (meta,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     assert (meta["rows"], meta["decisions"]["positives"], meta["decisions"]["negatives"]) == (81, 1, 1)
     assert meta["decisions"]["with"]["recall"] == 1.0  # the confirmed check, far from the rest, is flagged

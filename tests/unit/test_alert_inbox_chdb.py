@@ -24,7 +24,3 @@ def test_inbox_queries_on_current_clickhouse(engine: ChdbEngine) -> None:
 
 def test_decisions_on_current_clickhouse(engine: ChdbEngine) -> None:
     alert_inbox_contract.check_decisions(engine)
-
-
-def test_decision_labels_on_current_clickhouse(engine: ChdbEngine) -> None:
-    alert_inbox_contract.check_decision_labels(engine)

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     # held as pending_sync, re-verified when the issuance arrives, and 查无此票 when the window ends.
     sync_window_seconds: float = Field(default=24 * 3600, gt=0)
     sync_sweep_seconds: float = Field(default=60, gt=0)
+    # Retention of the worker's tables (fapiao/domain/retention.py, streams/table_sweep.py): every this
+    # often each table's next `table_sweep_chunk` entries per partition are read and the expired ones
+    # deleted (tombstones); a full pass over P partitions of E entries takes E / (P x chunk) runs.
+    table_sweep_seconds: float = Field(default=60, gt=0)
+    table_sweep_chunk: int = Field(default=2000, ge=1)
 
     # Risk scoring: verdicts are scored in batches of at most this many, or this old. With
     # risk_enabled off the worker publishes verdicts straight to checks.results (verify-only pipeline).

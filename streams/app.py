@@ -28,6 +28,7 @@ class Pipeline:
     app: faust.App
     topics: dict[str, faust.TopicT]
     register: faust.types.TableT
+    sync_holds: faust.types.TableT  # invoice key -> its checks held for sync delay (register.held_checks)
 
 
 def create_app(settings: Settings) -> Pipeline:
@@ -77,7 +78,16 @@ def create_app(settings: Settings) -> Pipeline:
         extra_topic_configs=COMPACTED_CHANGELOG,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
     )
-    pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register)
+    # Kept from the register's entries in the same batches (streams/batch_events.Index), so the sweep
+    # that ends sync-delay holds reads this small table, never the whole register.
+    sync_holds = app.Table(
+        "sync_holds",
+        default=None,
+        partitions=settings.topic_partitions,
+        extra_topic_configs=COMPACTED_CHANGELOG,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    )
+    pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register, sync_holds=sync_holds)
 
     from streams import count_warmer, intake_forwarder, register_agent, risk_agent, sink_agent, verify_agent
 

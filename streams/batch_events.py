@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -37,6 +38,16 @@ V = TypeVar("V")
 Step = Callable[[Mapping[str, Any], list[V]], steps.Outcome]
 
 
+@dataclass(frozen=True)
+class Index:
+    """A second table kept from the first one's entries, written in the same batch and under the same
+    lock (sync_holds from the register): `changes(before, after)` gives its new values (None deletes)
+    for the entries a batch wrote."""
+
+    table: Any
+    changes: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+
+
 async def step_over_batch(
     policy: StagePolicy,
     table: faust.types.TableT,
@@ -44,6 +55,7 @@ async def step_over_batch(
     parse: Callable[[faust.EventT], tuple[str, V]],
     step: Step[V],
     outbox: Outbox | None = None,
+    index: Index | None = None,
 ) -> steps.Outcome:
     """A batched agent's work on one batch, the same for the register and the verify agent: each
     message parsed once under the stage's error policy (an unreadable one goes to checks.dlq), the entries
@@ -51,7 +63,8 @@ async def step_over_batch(
     Should the step raise for the whole batch (infrastructure errors crash), its events are stepped one
     at a time under the policy, so only the guilty one is dead-lettered. The changed entries' changelog
     records go to `outbox` (the caller adds its outputs and flushes it before it acknowledges the
-    batch). Returns the step's outcome (the caller publishes its outputs)."""
+    batch). `index`, if any, is written from the changed entries in the same go. Returns the step's
+    outcome (the caller publishes its outputs)."""
     parsed: list[tuple[faust.EventT, str, V]] = []
     for event in events:
         got = await policy.run(event, partial(parse, event))
@@ -60,7 +73,7 @@ async def step_over_batch(
     if not parsed:
         return steps.Outcome()
     async with table_batch.lock_of(table):
-        return await _step_locked(policy, table, parsed, step, outbox)
+        return await _step_locked(policy, table, parsed, step, outbox, index)
 
 
 async def _step_locked(
@@ -69,8 +82,10 @@ async def _step_locked(
     parsed: list[tuple[faust.EventT, str, V]],
     step: Step[V],
     outbox: Outbox | None,
+    index: Index | None,
 ) -> steps.Outcome:
     entries = table_batch.read_many(table, ((event, key) for event, key, _ in parsed))
+    before = dict(entries)
     try:
         out = step(entries, [value for _, _, value in parsed])
     except Exception as exc:
@@ -81,5 +96,20 @@ async def _step_locked(
             if one is not None:
                 entries.update(one.entries)
                 out.add(one)
-    await table_batch.write_many(table, {key: event for event, key, _ in parsed}, out.entries, outbox)
+    events = {key: event for event, key, _ in parsed}
+    if index is None:
+        await table_batch.write_many(table, events, out.entries, outbox)
+        return out
+    derived = index.changes(before, out.entries)
+    if table_batch.rocks_store(table) is None or outbox is None:
+        await table_batch.write_many(table, events, out.entries, outbox)
+        await table_batch.write_many(index.table, events, derived, outbox)
+        return out
+    # both stored before the first await (no other writer in between), then both sent
+    staged = [
+        table_batch.store(table, ((events[k].message.partition, k, v) for k, v in out.entries.items())),
+        table_batch.store(index.table, ((events[k].message.partition, k, v) for k, v in derived.items())),
+    ]
+    for records in staged:
+        await table_batch.send(records, outbox)
     return out

@@ -16,6 +16,7 @@ server refuses is dead-lettered alone, transient errors are retried with backoff
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import sys
@@ -49,12 +50,29 @@ def is_infrastructure(exc: BaseException) -> bool:
     return isinstance(exc, INFRASTRUCTURE) or type(exc).__module__.startswith("rocksdict")
 
 
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+_DISK_FULL_TEXTS = ("no space left on device", "file too large", "disk quota exceeded")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the process's file-size limit) is full: an OSError with ENOSPC,
+    EFBIG or EDQUOT, or RocksDB's IO error carrying their text (rocksdict raises a bare Exception)."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    return any(text in str(exc).lower() for text in _DISK_FULL_TEXTS)
+
+
 def crash(stage: str, exc: BaseException) -> NoReturn:
     """Exit the process now, without acknowledging the event in hand (no `finally` of the stream runs)."""
     log.critical(
         "worker_infrastructure_failure",
         stage=stage,
         error=f"{type(exc).__name__}: {exc}",
+        cause=(
+            "disk full: the batch in hand was not acknowledged; free space under FAPIAO_DATA_DIR, restart"
+            if disk_full(exc)
+            else None
+        ),
         exit_code=EXIT_INFRASTRUCTURE,
         stack="".join(traceback.format_exception(exc))[-4000:],
     )

@@ -16,22 +16,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import faust
 import structlog
 
 from fapiao import topics
-from fapiao.domain import steps
+from fapiao.domain import register, retention, steps
 from fapiao.domain.invoice_types import invoice_key
+from fapiao.domain.rechecks import expired_holds
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
-from streams import metrics
+from streams import metrics, table_batch
 from streams.app import Pipeline
 from streams.batch_events import step_over_batch
 from streams.dead_letters import decode, require_key
-from streams.error_policy import StagePolicy
+from streams.error_policy import StagePolicy, crash
 from streams.outbox import Outbox
 from streams.results_out import publish_answers
+from streams.table_sweep import TableSweep, busy, sweep_once
+from streams.verify_agent import ask_recheck, holds_index
 
 log = structlog.get_logger(__name__)
 STAGE = "register"
@@ -69,7 +73,7 @@ def attach(pipeline: Pipeline) -> None:
     async def fold_batch(events: list[faust.EventT]) -> None:
         step = partial(steps.fold_register, now=datetime.now(UTC), rules=rules)
         outbox = Outbox(pipeline.app)  # the entries' changelog records, the answers, the activity
-        out = await step_over_batch(policy, table, events, parse, step, outbox)
+        out = await step_over_batch(policy, table, events, parse, step, outbox, holds_index(pipeline))
         await publish_answers(pipeline, out.answers, outbox)
         told = [(a.seller_tax_id.encode(), a.model_dump_json().encode()) for a in out.activities]
         for seller, value in told:  # encoded first, sent back to back (see results_out.publish_answers)
@@ -86,3 +90,42 @@ def attach(pipeline: Pipeline) -> None:
                 policy.on_crash(STAGE, exc)
 
     pipeline.app.agent(source, name="register", concurrency=1)(fold)
+    attach_retention(pipeline, rules)
+
+
+def attach_retention(pipeline: Pipeline, rules: steps.Rules) -> None:
+    """The register's retention sweep (streams/table_sweep.py): entries past the five-year window leave
+    the table and their holds the sync_holds table; a chunk at a time, never the whole register. It
+    also asks for the recheck of any held check it meets whose window has run out (a hold the
+    sync_holds table does not list, e.g. one made before that table existed, ends all the same)."""
+    settings = pipeline.settings
+    due: list[tuple[str, str]] = []
+
+    def visit(partition: int, key: str, entry: Any) -> None:
+        due.extend(
+            (key, c) for c in expired_holds(entry, now=datetime.now(UTC), sync_window=rules.sync_window)
+        )
+
+    def also(doomed: list[tuple[int, str, Any]]) -> table_batch.Staged:
+        held = [(p, key, None) for p, key, entry in doomed if register.held_checks(entry)]
+        return table_batch.store(pipeline.sync_holds, held)
+
+    sweep = TableSweep(
+        pipeline.register, retention.register_entry_expired, settings.table_sweep_chunk, visit, also
+    )
+
+    async def sweep_register() -> None:
+        if busy(pipeline.app):
+            return
+        now = datetime.now(UTC)
+        outbox = Outbox(pipeline.app)
+        try:
+            await sweep_once(sweep, outbox, now, now.astimezone(rules.tz).date())
+            await outbox.flush()
+            while due:
+                key, check_id = due.pop()
+                await ask_recheck(pipeline, key, check_id, now)
+        except Exception as exc:  # the table store or Kafka failed: crash-only, as every stage
+            crash(STAGE, exc)
+
+    pipeline.app.timer(settings.table_sweep_seconds, name="sweep_register")(sweep_register)

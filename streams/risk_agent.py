@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import faust
 import numpy as np
@@ -30,6 +31,7 @@ import structlog
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.result_integrity import tagged_json
+from fapiao.domain import retention
 from fapiao.risk import behaviour, behaviour_model
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
@@ -46,11 +48,12 @@ from streams.app import Pipeline
 from streams.batch_events import set_current_event
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.dead_letters import decode
-from streams.error_policy import StagePolicy
+from streams.error_policy import StagePolicy, crash
 from streams.outbox import Outbox
 from streams.profiles_table import profiles_table
 from streams.results_out import finisher_of
 from streams.seller_stats_table import seller_stats_table
+from streams.table_sweep import TableSweep, busy, sweep_once
 
 log = structlog.get_logger(__name__)
 STAGE = "risk"
@@ -68,6 +71,32 @@ class Prepared:
     features: tuple[float, ...]
     hits: list[RuleHit]
     deviations: list[behaviour.Deviation] | None = None  # a presented check's, strongest first
+
+
+def attach_retention(pipeline: Pipeline, sellers: faust.types.TableT, raised: faust.types.TableT) -> None:
+    """The seller_stats and alerts_raised tables bounded as the register is (streams/table_sweep.py):
+    sellers without activity for five years, alert marks older than any alert window leave them."""
+    settings = pipeline.settings
+    chunk = settings.table_sweep_chunk
+    sweeps = [
+        TableSweep(sellers, retention.seller_stats_expired, chunk),
+        TableSweep(raised, retention.alert_mark_expired, chunk),
+    ]
+    tz = ZoneInfo(settings.timezone)
+
+    async def sweep_risk_tables() -> None:
+        if busy(pipeline.app):
+            return
+        now = datetime.now(UTC)
+        outbox = Outbox(pipeline.app)
+        try:
+            for sweep in sweeps:
+                await sweep_once(sweep, outbox, now, now.astimezone(tz).date())
+            await outbox.flush()
+        except Exception as exc:  # the table store or Kafka failed: crash-only, as every stage
+            crash(STAGE, exc)
+
+    pipeline.app.timer(settings.table_sweep_seconds, name="sweep_risk_tables")(sweep_risk_tables)
 
 
 def attach(pipeline: Pipeline) -> None:
@@ -338,5 +367,6 @@ def attach(pipeline: Pipeline) -> None:
         await follow_rules(settings, book)
 
     app.agent(source, name="risk", concurrency=1)(risk)
+    attach_retention(pipeline, sellers, raised)
     app.timer(settings.model_poll_seconds, name="reload_model")(reload_model)
     app.task(rules_task)

@@ -108,6 +108,31 @@ class RocksStore(rocksdb.Store):  # type: ignore[misc]
                 batch.put(key, value)
         self._db_for_partition(partition).write(batch)
 
+    def scan(self, partition: int, after: bytes | None, limit: int) -> list[tuple[bytes, bytes]]:
+        """Up to `limit` raw (key, value) pairs of one partition's database in key order, from the first
+        key after `after` (None: from the start); faust's own offset key is skipped. A sweep reads a
+        table this way a chunk at a time, never whole."""
+        it = self._db_for_partition(partition).iter()
+        if after is None:
+            it.seek_to_first()
+        else:
+            it.seek(after)
+            if it.valid() and it.key() == after:
+                it.next()
+        found: list[tuple[bytes, bytes]] = []
+        while it.valid() and len(found) < limit:
+            key = it.key()
+            if key != self.offset_key:
+                found.append((key, it.value()))
+            it.next()
+        return found
+
+    def active_partitions(self) -> list[int]:
+        """Partitions this worker holds as active (not standby) and has opened."""
+        actives = self.app.assignor.assigned_actives()
+        topic = self.table.changelog_topic.get_topic_name()
+        return sorted(p for p in list(self._dbs) if TP(topic=topic, partition=p) in actives)
+
     def apply_changelog_batch(
         self, batch: Iterable[EventT], to_key: Callable[[Any], Any], to_value: Callable[[Any], Any]
     ) -> None:

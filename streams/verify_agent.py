@@ -22,13 +22,13 @@ import faust
 import structlog
 
 from fapiao import topics
-from fapiao.domain import steps
+from fapiao.domain import register, steps
 from fapiao.domain.invoice_types import invoice_key
-from fapiao.domain.rechecks import expired_holds
+from fapiao.domain.rechecks import due_holds
 from schemas.events import CheckRecheck, CheckRequested
 from streams import metrics
 from streams.app import Pipeline
-from streams.batch_events import step_over_batch
+from streams.batch_events import Index, step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
 from streams.outbox import Outbox
@@ -38,6 +38,18 @@ log = structlog.get_logger(__name__)
 STAGE = "verify"
 
 Ask = CheckRequested | CheckRecheck
+
+
+def holds_index(pipeline: Pipeline) -> Index:
+    """The sync_holds table, kept from the register's entries in the batches that write them."""
+    return Index(pipeline.sync_holds, register.hold_changes)
+
+
+async def ask_recheck(pipeline: Pipeline, key: str, check_id: str, now: datetime) -> None:
+    """Ask the verify agent to re-verify a held check whose sync window has run out (→ 查无此票)."""
+    ask = CheckRecheck(check_id=UUID(check_id), invoice_key=key, reason="sync_timeout", requested_at=now)
+    out = pipeline.topics[topics.CHECKS_RECHECKS.name]
+    await out.send(key=key.encode(), value=ask.model_dump_json().encode())
 
 
 def attach(pipeline: Pipeline) -> None:
@@ -69,7 +81,7 @@ def attach(pipeline: Pipeline) -> None:
     async def answer_batch(events: list[faust.EventT]) -> None:
         step = partial(steps.answer_checks, now=datetime.now(UTC), rules=rules)
         outbox = Outbox(pipeline.app)  # the entries' changelog records and the answers
-        out = await step_over_batch(policy, table, events, parse, step, outbox)
+        out = await step_over_batch(policy, table, events, parse, step, outbox, holds_index(pipeline))
         for ask in out.unknown:
             log.warning("recheck_unknown_check", check_id=str(ask.check_id), invoice_key=ask.invoice_key)
         await publish_answers(pipeline, out.answers, outbox)
@@ -85,14 +97,11 @@ def attach(pipeline: Pipeline) -> None:
                 policy.on_crash(STAGE, exc)
 
     async def sweep_sync_holds() -> None:
+        """Reads the sync_holds table (only invoices with a held check), never the whole register."""
         now = datetime.now(UTC)
-        out = pipeline.topics[topics.CHECKS_RECHECKS.name]
-        for key, entry in list(table.items()):
-            for check_id in expired_holds(entry, now=now, sync_window=window):
-                ask = CheckRecheck(
-                    check_id=UUID(check_id), invoice_key=key, reason="sync_timeout", requested_at=now
-                )
-                await out.send(key=key.encode(), value=ask.model_dump_json().encode())
+        for key, holds in list(pipeline.sync_holds.items()):
+            for check_id in due_holds(holds or {}, now=now, sync_window=window):
+                await ask_recheck(pipeline, key, check_id, now)
 
     pipeline.app.agent(source, name="verify", concurrency=1)(verify)
     pipeline.app.timer(settings.sync_sweep_seconds, name="sweep_sync_holds")(sweep_sync_holds)

@@ -6,6 +6,7 @@ push a follow-up result instead. These functions decide which remembered checks 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,6 +65,12 @@ def expired_holds(entry: register.Entry | None, *, now: datetime, sync_window: t
         if now - requested_at >= sync_window:
             expired.append(str(record["check_id"]))
     return expired
+
+
+def due_holds(holds: Mapping[str, str], *, now: datetime, sync_window: timedelta) -> list[str]:
+    """Ids of the held checks (check id -> requested_at, `register.held_checks`) whose window has run
+    out: the same rule as `expired_holds`, from the sync_holds table instead of the entry."""
+    return [c for c, at in holds.items() if now - datetime.fromisoformat(at) >= sync_window]
 
 
 def with_records(entry: register.Entry | None, updates: list[FollowUp]) -> register.Entry | None:

@@ -7,6 +7,7 @@ An entry may exist before its issuance event arrives: a status change or a check
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -148,6 +149,32 @@ def is_expired(entry: Entry | None, today: date) -> bool:
 
 
 _HELD = "pending_sync"
+
+
+Holds = dict[str, str]  # check id -> requested_at (ISO) of each check held for sync delay
+
+
+def held_checks(entry: Entry | None) -> Holds:
+    """The entry's checks held as pending_sync, with when each was requested: what the sync_holds table
+    keeps per invoice, so the sweep that ends holds never reads the whole register."""
+    return {
+        str(c["check_id"]): str(c["request"]["requested_at"])
+        for c in (entry or {}).get("checks", ())
+        if c["verdict"] == _HELD
+    }
+
+
+def hold_changes(
+    before: Mapping[str, Entry | None], after: Mapping[str, Entry | None]
+) -> dict[str, Holds | None]:
+    """For each entry in `after` (the ones a batch wrote, None: deleted) whose held checks differ from
+    `before`'s: its holds now, or None when it has none left (a tombstone in sync_holds)."""
+    changes: dict[str, Holds | None] = {}
+    for key, entry in after.items():
+        now, was = held_checks(entry), held_checks(before.get(key))
+        if now != was:
+            changes[key] = now or None
+    return changes
 
 
 def _requested_at(check: dict[str, Any]) -> datetime:

@@ -12,7 +12,7 @@ import pytest
 
 from fapiao.domain import steps
 from schemas.events import DeadLetter
-from streams.batch_events import step_over_batch
+from streams.batch_events import Index, step_over_batch
 from streams.dead_letters import Unreadable
 from streams.error_policy import StagePolicy
 
@@ -136,3 +136,28 @@ async def test_an_infrastructure_error_of_the_batch_step_crashes_before_anything
     with pytest.raises(Crashed):
         await step_over_batch(policy, table, events("a:1", "b:99"), parse, lambda e, v: add(e, v, ["a", "b"]))  # type: ignore[arg-type]
     assert table.writes == [] and dlq.sent == []
+
+
+async def test_an_index_is_written_from_the_changed_entries_in_the_same_batch() -> None:
+    policy, _ = _policy()
+    table, index = FakeTable(a=10, b=3), FakeTable(b="odd")
+
+    def odd_ones(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+        """The index keeps 'odd' for odd entries and drops even ones (None), written only on a change."""
+        changes = {}
+        for key, value in after.items():
+            now, was = value % 2 == 1, (before.get(key) or 0) % 2 == 1
+            if now != was:
+                changes[key] = "odd" if now else None
+        return changes
+
+    out = await step_over_batch(
+        policy,
+        table,
+        events("a:1", "b:1"),
+        parse,
+        lambda e, v: add(e, v, ["a", "b"]),
+        index=Index(index, odd_ones),
+    )  # type: ignore[arg-type]
+    assert out.entries == {"a": 11, "b": 4}
+    assert dict(index) == {"a": "odd"} and index.writes == ["a"]  # b left the index, a joined it

@@ -201,3 +201,15 @@ def test_a_transient_error_propagates_for_the_caller_to_retry() -> None:
     with pytest.raises(ch_errors.NetworkError):
         insert_isolating(insert, [1, 2, 3])
     assert insert_isolating(insert, []) == []
+
+
+def test_a_full_disk_is_told_apart_in_the_crash_log() -> None:
+    import errno
+
+    from streams.error_policy import disk_full
+
+    assert disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert disk_full(OSError(errno.EFBIG, "File too large"))
+    assert disk_full(Exception("IO error: While appending to file: /data/000012.log: File too large"))
+    assert not disk_full(OSError(errno.ECONNREFUSED, "Connection refused"))
+    assert not disk_full(ValueError("negative amount"))

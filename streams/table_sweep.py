@@ -1,0 +1,75 @@
+"""Retention sweeps: what `fapiao.domain.retention` says has expired leaves a table as a tombstone (its
+RocksDB key deleted, a None value on its changelog, so compaction drops it from the changelog too).
+
+A sweep never reads a table whole: each run reads the next `chunk` entries of each partition this worker
+holds as active (a RocksDB iterator from a cursor per partition, wrapping round at the end), so a run
+costs the same at 10 thousand or 10 million entries and a full pass takes entries / chunk runs. It holds
+the table's write lock (streams/table_batch.py) from the read to the delete, so an agent's batch never
+writes back an entry the sweep has just judged, and it skips runs while the worker rebalances. A sweep
+writes outside any event: the changelog partition of a key is that of the database it was found in
+(co-partitioned with its source, like every write of the table). With a store that is not RocksDB
+(memory://, unit tests) there is nothing to sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import faust
+import structlog
+
+from streams import table_batch
+from streams.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+Expired = Callable[[Any, datetime, date], bool]  # (value, now, today) -> delete it
+Visit = Callable[[int, Any, Any], None]  # (partition, key, value) of an entry kept: what else to do
+# (partition, key, value) of the deleted entries -> writes of other tables kept from this one (under its lock)
+Also = Callable[[list[tuple[int, Any, Any]]], table_batch.Staged]
+
+
+@dataclass
+class TableSweep:
+    table: Any
+    expired: Expired
+    chunk: int
+    visit: Visit | None = None
+    also: Also | None = None
+    cursors: dict[int, bytes | None] = field(default_factory=dict)
+
+
+def busy(app: faust.App) -> bool:
+    """A rebalance or a table recovery is under way: partitions are moving, leave them alone."""
+    recovery = getattr(app.tables, "recovery", None)
+    return bool(getattr(app, "rebalancing", False) or getattr(recovery, "in_recovery", False))
+
+
+async def sweep_once(sweep: TableSweep, outbox: Outbox, now: datetime, today: date) -> int:
+    """One run of `sweep`: the next chunk of every active partition read, the expired entries deleted
+    (their tombstones into `outbox`, which the caller flushes). Returns how many were deleted."""
+    rocks = table_batch.rocks_store(sweep.table)
+    if rocks is None:
+        return 0
+    async with table_batch.lock_of(sweep.table):
+        doomed: list[tuple[int, Any, Any]] = []
+        for partition in rocks.active_partitions():
+            found = rocks.scan(partition, sweep.cursors.get(partition), sweep.chunk)
+            sweep.cursors[partition] = found[-1][0] if len(found) == sweep.chunk else None
+            for raw_key, raw in found:
+                key, value = rocks._decode_key(raw_key), rocks._decode_value(raw)
+                if sweep.expired(value, now, today):
+                    doomed.append((partition, key, value))
+                elif sweep.visit is not None:
+                    sweep.visit(partition, key, value)
+        staged = [table_batch.store(sweep.table, ((p, key, None) for p, key, _ in doomed))]
+        if sweep.also is not None and doomed:
+            staged.append(sweep.also(doomed))
+    for records in staged:
+        await table_batch.send(records, outbox)
+    if doomed:
+        log.info("table_entries_expired", table=sweep.table.name, deleted=len(doomed))
+    return len(doomed)

@@ -31,6 +31,17 @@ class Pipeline:
     sync_holds: faust.types.TableT  # invoice key -> its checks held for sync delay (register.held_checks)
 
 
+def json_table(app: faust.App, name: str, partitions: int) -> faust.types.TableT:
+    """A table of JSON keys and values (None when absent), its changelog compacted in small segments."""
+    return app.Table(
+        name,
+        default=None,
+        partitions=partitions,
+        extra_topic_configs=COMPACTED_CHANGELOG,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    )
+
+
 def create_app(settings: Settings) -> Pipeline:
     datadir = settings.data_dir / settings.faust_app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)
@@ -71,22 +82,10 @@ def create_app(settings: Settings) -> Pipeline:
         for spec in topics.ALL
     }
     # Keyed by invoice key, co-partitioned with invoices.* and checks.requested (same key, same count).
-    register = app.Table(
-        "register",
-        default=None,
-        partitions=settings.topic_partitions,
-        extra_topic_configs=COMPACTED_CHANGELOG,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    )
+    register = json_table(app, "register", settings.topic_partitions)
     # Kept from the register's entries in the same batches (streams/batch_events.Index), so the sweep
     # that ends sync-delay holds reads this small table, never the whole register.
-    sync_holds = app.Table(
-        "sync_holds",
-        default=None,
-        partitions=settings.topic_partitions,
-        extra_topic_configs=COMPACTED_CHANGELOG,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    )
+    sync_holds = json_table(app, "sync_holds", settings.topic_partitions)
     pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register, sync_holds=sync_holds)
 
     from streams import count_warmer, intake_forwarder, register_agent, risk_agent, sink_agent, verify_agent

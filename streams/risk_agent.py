@@ -44,9 +44,8 @@ from fapiao.risk.scoring import alert_due, assess, should_alert
 from fapiao.risk.seller_stats import fold_activity
 from schemas.events import CheckResult, CheckVerified, RiskAlert, RiskRules, SellerActivity
 from streams import metrics, table_batch
-from streams.app import Pipeline
+from streams.app import Pipeline, json_table
 from streams.batch_events import set_current_event
-from streams.changelogs import COMPACTED_CHANGELOG
 from streams.dead_letters import decode
 from streams.error_policy import StagePolicy, crash
 from streams.outbox import Outbox
@@ -103,13 +102,7 @@ def attach(pipeline: Pipeline) -> None:
     settings = pipeline.settings
     app = pipeline.app
     sellers = seller_stats_table(app, settings.topic_partitions)
-    raised = app.Table(
-        "alerts_raised",
-        default=None,
-        partitions=settings.topic_partitions,
-        extra_topic_configs=COMPACTED_CHANGELOG,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    )
+    raised = json_table(app, "alerts_raised", settings.topic_partitions)
     profiles = profiles_table(app, settings.topic_partitions) if settings.risk_behaviour else None
     book = RulesBook(DEFAULT_RULES)
     hmac_key = CryptoKeys.from_settings(settings).hmac_key

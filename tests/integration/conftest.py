@@ -356,9 +356,8 @@ async def until_registered(consume, settings: Settings, inv) -> None:  # type: i
     )
 
 
-async def issue_all(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
-    """Publish the issuances and wait (bounded) until the register holds every one of them."""
-    invoices = list(invoices)
+async def publish_issued(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
+    """Publish the issuances on invoices.issued, keyed by invoice (one publisher, batched)."""
     publisher = Publisher(settings)
     await publisher.start()
     try:
@@ -367,6 +366,12 @@ async def issue_all(settings: Settings, invoices: Iterable[InvoiceIssued]) -> No
         )
     finally:
         await publisher.stop()
+
+
+async def issue_all(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
+    """Publish the issuances and wait (bounded) until the register holds every one of them."""
+    invoices = list(invoices)
+    await publish_issued(settings, invoices)
     async with consuming(settings) as consume:
         await asyncio.gather(*(until_registered(consume, settings, i) for i in invoices))
 

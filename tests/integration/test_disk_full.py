@@ -28,14 +28,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from fapiao import topics
-from fapiao.bus import Publisher
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from streams.error_policy import EXIT_INFRASTRUCTURE
 from tests.factories import issued
-from tests.integration.conftest import _env, private_stack
+from tests.integration.conftest import _env, private_stack, publish_issued
 from tests.integration.processes import ROOT
 
 INVOICES = 4000
@@ -56,14 +55,7 @@ def _limit_files() -> None:
 async def _publish(settings: Settings, numbers: range) -> set[bytes]:
     day = date.today() - timedelta(days=3)
     invoices = [issued(number=f"{30_000_000 + i:08d}", issue_date=day) for i in numbers]
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        await publisher.publish_many(
-            (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i) for i in invoices
-        )
-    finally:
-        await publisher.stop()
+    await publish_issued(settings, invoices)
     return {invoice_key(i.invoice_code, i.invoice_number).encode() for i in invoices}
 
 

@@ -11,19 +11,15 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.integration.conftest import register_org
 
-# The live alert stream never ends; uploads are covered by test_batches (the batch's other routes are
-# fuzzed); random risk rules would be published to the session's rules topic and change what the risk
-# tests see (reading them is fuzzed).
+# The live alert stream never ends. Uploads (batches, documents) and risk-rule writes are fuzzed too:
+# what they make belongs to the fuzz organisation only (an organisation's rules are its own, issue 16
+# item 1), so no other test sees it.
 # Known 5xx, open bugs: drop each entry once fixed (dates before 1970 reaching ClickHouse, once here for
 # /v1/history and /v1/analytics, are refused with 422 now: test_analytics_api.py).
 KNOWN_5XX: tuple[str, ...] = ()
 SKIP: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/alerts/stream"),
     ("POST", "/v1/auth/logout"),  # would end the admin session the rest of the run uses
-    ("POST", "/v1/batches"),
-    ("PUT", "/v1/risk"),
-    ("POST", "/v1/risk"),
-    ("DELETE", "/v1/risk"),
     *((method, path) for path in KNOWN_5XX for method in ("GET", "POST", "PUT", "PATCH", "DELETE")),
 )
 EXAMPLES = 8
@@ -56,5 +52,6 @@ def test_no_operation_answers_5xx(api_url: str) -> None:
         except AssertionError as exc:  # go on: one run names every operation that fails
             failures.append(str(exc).splitlines()[0])
     assert not failures, "\n".join(failures)
-    assert seen >= 15
+    print(f"{seen} operations fuzzed")  # -s shows it
+    assert seen >= 60
     assert httpx.get(f"{api_url}/healthz", timeout=5).status_code == 200

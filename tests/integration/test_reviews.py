@@ -117,22 +117,26 @@ async def test_a_disputed_document_is_reviewed_submitted_and_attributed(
         check = await _done(client, done["check"])
         assert check["verdict"] == "consistent"
         reviewer = member_ref(me["subject"], CryptoKeys.from_settings(settings).hmac_key)
-        history = await _history_of(client, reviewer, done["check_id"])
+        history = await history_row(client, done["check_id"], reviewer)
         assert (history["channel"], history["requester"]) == ("review", reviewer)  # never the user id
         audit = (await client.get("/v1/orgs/me/audit-events")).json()["data"]
         assert {"review.queued", "review.submitted"} <= {e["kind"] for e in audit}
         assert (await client.get("/v1/reviews")).json()["data"] == []  # nothing left open
 
 
-async def _history_of(client: httpx.AsyncClient, requester: str, check_id: str) -> dict[str, Any]:
+async def history_row(
+    client: httpx.AsyncClient, check_id: str, requester: str | None = None
+) -> dict[str, Any]:
+    """The check's row of the history (filtered by `requester`), once the sink stored it (bounded)."""
+    params = {"requester": requester} if requester else {}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        rows = (await client.get("/v1/history", params={"requester": requester})).json()["data"]
+        rows = (await client.get("/v1/history", params=params)).json()["data"]
         found = [r for r in rows if r["check_id"] == check_id]
         if found:
             return found[0]  # type: ignore[no-any-return]
         await asyncio.sleep(0.3)
-    raise AssertionError(f"check {check_id} not in the history of {requester}")
+    raise AssertionError(f"check {check_id} not in the history (requester {requester})")
 
 
 async def test_a_rejected_batch_row_corrected_ends_in_its_batch(

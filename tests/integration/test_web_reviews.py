@@ -6,16 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 from playwright.async_api import expect
 
 from schemas.events import InvoiceIssued
 from tests.integration.conftest import Org
-from tests.integration.test_reviews import doctored_pdf, registered  # noqa: F401 (the module's invoices)
+from tests.integration.test_reviews import (  # noqa: F401 (registered: the module's invoices)
+    doctored_pdf,
+    history_row,
+    registered,
+)
 from tests.integration.web_browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
 
 
 async def test_an_analyst_corrects_a_disputed_document_beside_its_page(
     open_app,
+    api_url: str,
     registered: dict[str, InvoiceIssued],  # noqa: F811
     make_org: Callable[..., Org],
 ) -> None:
@@ -47,6 +53,10 @@ async def test_an_analyst_corrects_a_disputed_document_beside_its_page(
     await page.locator("#rv-check").click()
     await expect(page.locator("#verdict-title")).to_have_text("查验结果一致", timeout=30_000)
 
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=org.admin) as client:
+        await history_row(client, page.url.split("#/check/")[1])  # the page reads what the sink stored
+    await page.goto(page.url.split("#")[0] + "#/history")  # the check is the reviewer's, marked reviewed
+    await expect(page.locator("#h-list .badge.reviewed")).to_contain_text("人工复核 · member-")
     await page.goto(page.url.split("#")[0] + "#/reviews")
     await page.locator("#rv-status").select_option("submitted")
     await page.locator("#rv-go").click()

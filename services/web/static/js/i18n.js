@@ -338,6 +338,7 @@ const STRINGS = {
   rv_f_check_code: ["校验码", "Check code"],
   rv_f_seller_name: ["销售方", "Seller"],
   rv_f_buyer_name: ["购买方", "Buyer"],
+  h_reviewed: ["人工复核 · {who}", "reviewed · {who}"],
   b_review: ["改正未受理的行并重新提交（人工复核）", "Correct the rejected rows and resubmit them (review queue)"],
   doc_review: ["{name} 已转人工复核：{msg}", "{name} went to the review queue: {msg}"],
   doc_review_open: ["打开复核", "Open the review"],

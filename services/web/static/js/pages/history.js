@@ -66,7 +66,8 @@ function row(item) {
       h("span", { class: "seller" }, item.seller_name || item.seller_tax_id),
       h("span", { class: "num" }, Number(item.total) ? fmtMoney(item.total) : "—"),
       h("span", { class: "muted" }, fmtTime(item.requested_at)),
-      h("span", { class: "muted" }, t("v_count", { n: item.check_count }))));
+      h("span", { class: "muted" }, t("v_count", { n: item.check_count })),
+      item.channel === "review" ? h("span", { class: "badge reviewed", title: item.requester }, t("h_reviewed", { who: item.requester })) : null));
 }
 
 async function exportAs(format) {

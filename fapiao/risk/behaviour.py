@@ -18,7 +18,7 @@ the replay).
 from __future__ import annotations
 
 import math
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,7 +42,7 @@ MIN_AMOUNTS = 12  # samples before a profile's amounts are its own yardstick (el
 MIN_HOURS = 20  # issuances / checks before an hour histogram means anything
 MIN_ITEMS = 15  # lines before an unseen item is news
 MIN_DELAYS = 8
-MIN_RECORDS = 50  # invoices before "more than it ever billed" means anything
+MIN_RECORDS = 20  # invoices before "more than it ever billed" means anything
 RECORDS = 3  # … compared with this many largest others
 YOUNG_HOURS = 120.0
 
@@ -246,8 +246,18 @@ def vector(found: list[Deviation]) -> tuple[float, ...]:
 
 
 def _before(profile: Profile | None, own: str, check: Check) -> Profile | None:
-    """The seller or pair profile without this invoice's own issuance, if it was folded in."""
-    if not profile or own not in profile["recent"]:
+    """The seller or pair profile without this invoice's own issuance, if it was folded in: its marker
+    is among the recent ones, or (a busy profile forgets markers before the check comes) the invoice
+    was issued while the profile existed, and its issuance reaches the worker before any check of it."""
+    if not profile:
+        return profile
+    folded = own in profile["recent"] or (
+        check.issued_at is not None
+        and profile["first"] is not None
+        and profile["issued"] > 0
+        and check.issued_at.timestamp() >= profile["first"]
+    )
+    if not folded:
         return profile
     out = dict(profile)
     out["issued"] = max(0, out["issued"] - 1)
@@ -259,6 +269,12 @@ def _before(profile: Profile | None, own: str, check: Check) -> Profile | None:
         out["amounts"] = amounts
         if x in out["top"]:
             out["top"] = [v for i, v in enumerate(out["top"]) if i != out["top"].index(x)]
+        near, round_, all_ = out["shapes"]
+        out["shapes"] = [
+            max(0, near - pf.near_limit(check.total)),
+            max(0, round_ - pf.round_sum(check.total)),
+            max(0, all_ - 1),
+        ]
     if check.issued_at is not None:
         local = check.issued_at.astimezone(CST)
         out["issue_hours"] = _less(out["issue_hours"], local.hour)
@@ -304,6 +320,11 @@ _WHO = {
 }
 
 
+def profile_names() -> tuple[str, ...]:
+    """Every profile a deviation can name (`Deviation.profile`, the evidence's `profiles`)."""
+    return tuple(_WHO)
+
+
 def _money(log_value: float) -> str:
     return f"{math.exp(log_value):,.2f}"
 
@@ -345,11 +366,14 @@ def _amount(
     top = (profile or {}).get("top", []) if name == who and code == "amount_seller" else []
     top = top[-RECORDS:]  # `_before` took this invoice out, so these are the largest others
     n = (profile or {}).get("issued", 0)
-    if len(top) == RECORDS and x > top[0] and n >= MIN_RECORDS:
+    if len(top) == RECORDS and x > top[-2] and n >= MIN_RECORDS:
+        # how far past the largest but one (a new record by a hair is what a growing seller does; one
+        # earlier record, perhaps the very anomaly looked for, does not raise the bar), worth at most
+        # what beating n invoices is
         out.append(
             Deviation(
                 code,
-                _clip(min(3.0 * (x - top[0]), 1.5 * math.log((n + 1) / RECORDS))),
+                _clip(min(3.0 * (x - top[-2]), 1.5 * math.log((n + 1) / RECORDS))),
                 f"金额 {check.total:,.2f}；超过{zh}开过的最大几张（{_money(top[0])}–{_money(top[-1])}）",
                 f"amount {check.total:,.2f}; above {en}'s largest ever ({_money(top[0])}–{_money(top[-1])})",
                 name,
@@ -410,20 +434,28 @@ def _slot(
     code: str,
     histogram: list[int],
     slot: int,
-    prior: list[int] | None,
+    prior: Sequence[float] | None,
     name: str,
     what: tuple[str, str],
     value: str,
     slack: float,
     names: tuple[str, ...] | None = None,
 ) -> Deviation:
-    p = pf.share(histogram, slot, prior)
     usual = _slots_text(pf.usual_slots(histogram), names)
+    counts: Sequence[float] = histogram
+    if names is None:  # hours are ordinal: an hour next to the usual ones is ordinary, not news
+        counts = pf.circular_smooth(histogram)
+        prior = pf.circular_smooth(prior) if prior else prior
+    smoothed = pf.shares(counts, prior)
+    p = smoothed[slot]
     unit_zh, unit_en = ("", "") if names is not None else (" 时", "h")
     zh, en = _WHO[name]
+    # the surprise beyond the profile's own typical surprise (its entropy): a slot a seller keeping
+    # eight office hours never uses is more telling than one a round-the-clock seller rarely uses
+    typical = pf.entropy_of(smoothed)
     return Deviation(
         code,
-        _clip(-math.log(p * len(histogram)) - slack),
+        _clip(-math.log(p) - typical - slack),
         f"{what[0]} {value}；{zh}通常 {usual}{unit_zh}（此时段占 {100 * p:.1f}%）",
         f"{what[1]} {value}; {en} usually {usual}{unit_en} ({100 * p:.1f}% at this time)",
         name,
@@ -494,10 +526,15 @@ def _timing(
     return out
 
 
+LATE_FENCE = 0.98  # a delay is late past this quantile of the samples, not past their maximum: one
+# earlier late check in the window (the very anomaly looked for) must not make the next one ordinary
+
+
 def _late(samples: list[float], x: float, own: bool) -> float:
-    """How late ln(1 + days) `x` is against delay samples: past the latest of them, or (a party's own
-    delays, which are narrower than the traffic's mixture) past their robust spread."""
-    beyond = 5.0 * (x - max(samples))
+    """How late ln(1 + days) `x` is against delay samples: past their upper fence (a high quantile, so
+    an earlier late check does not hide the next), or (a party's own delays, which are narrower than
+    the traffic's mixture) past their robust spread."""
+    beyond = 5.0 * (x - pf.quantile(samples, LATE_FENCE))
     return max(pf.robust_z(samples, x, floor=0.3) - 3.0, beyond) if own else beyond
 
 

@@ -2,12 +2,12 @@
 
 s = Σ wᵢ·dᵢ over the deviation surprises of `fapiao.risk.behaviour` (DEVIATION_CODES order). Without
 labels every weight is 1: the score is the total surprise, no dimension preferred. It is calibrated
-like the anomaly model, over two decades instead of three: the share t of the training traffic (all
-presented checks of a period, no labels) scoring at least s gives m = min(1, −log10(t)/2), so m = 0.5
-is the top 10 % and 1 the top 1 %. The `behaviour_anomaly` hit is worth `points × m`, at most 100
-(90 by default: m ≥ 2/3, the top 4.6 % of the training traffic, reaches the alert threshold of 60
-alone; the training traffic holds anomalies too, so its top few percent are mostly them; the
-evaluation tunes `points` against a false-alert target, see `fapiao.risk.loko`). Its evidence holds
+like the anomaly model, over three decades: the share t of the reference traffic (presented checks of
+a period: the genuine ones in the evaluation, all of them less confirmed alerts in production) scoring
+at least s gives m = min(1, −log10(t)/3), so m = 1/3 is the top 10 % and 1 the top 0.1 %. The
+`behaviour_anomaly` hit is worth `points × m`, at most 100 (85 by default, the evaluation's tuned
+operating point: m ≥ 0.706, the top 0.77 % of the reference traffic, reaches the alert threshold of 60
+alone; `fapiao.risk.loko` tunes `points` against a false-alert target on genuine checks). Its evidence holds
 the strongest deviations as readable sentences, zh and en, each naming the profile it was compared
 with.
 
@@ -32,8 +32,8 @@ from fapiao.risk.rules import RuleHit
 
 REASON = "behaviour_anomaly"
 FILE = "behaviour.json"  # the calibrated model in the models directory (FAPIAO_MODELS_DIR)
-DEFAULT_POINTS = 90
-DECADES = 2.0
+DEFAULT_POINTS = 85
+DECADES = 3.0
 MAX_BOOST = 2.0
 TOP_REASONS = 3
 _LEVELS = np.linspace(0.0, 1.0, 2001)

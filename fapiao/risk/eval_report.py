@@ -116,6 +116,17 @@ def _loko(report: Report) -> list[str]:
         )
         + "."
     )
+    lines.append("")
+    lines.append(
+        "Readable reasons (in-sample fit, evaluation period): "
+        + "; ".join(
+            f"{loko.readable.alerts:,} alerts, {loko.readable.behaviour_alerts:,} with a behaviour hit, "
+            f"{len(loko.readable.unreadable)} without a readable reason naming its profile "
+            f"({'with' if loko.decisions else 'without'} decisions)"
+            for loko in report.loko
+        )
+        + "."
+    )
     return lines
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,15 +229,40 @@ def robust_z_sorted(ordered: list[float], x: float, floor: float) -> float:
     return (x - median) / max(1.4826 * mad, floor)
 
 
-def share(histogram: list[int], slot: int, prior: list[int] | None, strength: float = 2.0) -> float:
-    """Smoothed share of `slot`: the profile's counts plus `strength` pseudo-counts spread like `prior`
-    (the population), or uniformly without one."""
-    n = sum(histogram)
-    if prior and sum(prior):
-        p0 = (prior[slot] + 0.5) / (sum(prior) + 0.5 * len(prior))
-    else:
-        p0 = 1.0 / len(histogram)
-    return (histogram[slot] + strength * p0) / (n + strength)
+def shares(histogram: Sequence[float], prior: Sequence[float] | None, strength: float = 2.0) -> list[float]:
+    """Smoothed share of every slot: the profile's counts plus `strength` pseudo-counts spread like
+    `prior` (the population), or uniformly without one. They sum to 1."""
+    n, k = sum(histogram), len(histogram)
+    total = sum(prior) if prior else 0
+    base = [(v + 0.5) / (total + 0.5 * k) for v in prior] if prior and total else [1.0 / k] * k
+    return [(h + strength * p0) / (n + strength) for h, p0 in zip(histogram, base, strict=True)]
+
+
+def share(
+    histogram: Sequence[float], slot: int, prior: Sequence[float] | None, strength: float = 2.0
+) -> float:
+    """`shares` of one slot."""
+    return shares(histogram, prior, strength)[slot]
+
+
+def entropy_of(values: Sequence[float]) -> float:
+    """Entropy (nats) of shares summing to 1: the surprise of a profile's typical slot."""
+    return -sum(p * math.log(p) for p in values if p > 0)
+
+
+SMOOTH = (0.25, 0.5, 1.0, 0.5, 0.25)  # a slot's count spread over its neighbours (two each side)
+
+
+def circular_smooth(histogram: Sequence[float]) -> list[float]:
+    """Counts spread over neighbouring slots, wrapping (hours: 23 is next to 00), same total."""
+    n, half = len(histogram), len(SMOOTH) // 2
+    norm = sum(SMOOTH)
+    out = [0.0] * n
+    for slot, count in enumerate(histogram):
+        if count:
+            for offset, w in enumerate(SMOOTH, -half):
+                out[(slot + offset) % n] += count * w / norm
+    return out
 
 
 def usual_slots(histogram: list[int], mass: float = 0.9) -> list[int]:

@@ -94,6 +94,9 @@ def test_evaluation_is_reproducible_and_complete(tiny_report: Report) -> None:
     for loko in first.loko:
         assert [k.kind for k in loko.kinds] == list(BEHAVIOUR_KINDS) and len(loko.fold_points) == 8
         assert all(k.checks > 0 for k in loko.kinds) and 0 <= loko.held_out_recall <= 1
+        # every alert of the evaluation carries a readable reason naming what it was compared with
+        assert loko.readable.behaviour_alerts > 0 and loko.readable.alerts >= loko.readable.behaviour_alerts
+        assert loko.readable.unreadable == ()
     plain = replace(TINY, cases=(0, 0))  # without the leave-one-kind-out folds: the same run twice
     once, again = evaluate(plain, compare=False), evaluate(plain, compare=False)
     assert repr(once.rows) == repr(again.rows) and once.false_alerts == again.false_alerts  # NaN-safe

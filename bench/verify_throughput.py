@@ -36,7 +36,7 @@ from bench import data, kafka_requests
 from bench.harness import ResultsTail, Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
-from bench.risk_throughput import _stat_cpu
+from bench.risk_throughput import _server_pids, _stat_cpu
 from bench.stats import Result, rate, secs
 from fapiao.kafka_auth import client_kwargs
 from schemas.events import CheckRequested
@@ -235,6 +235,10 @@ async def run(
             worker = procs[0]
             spawned = time.monotonic()
             cpu_ready = cpu_done = 0.0
+            seen_ready: set[int] = set()
+            servers = _server_pids()
+            servers_ready: dict[str, float] = {}
+            servers_done: dict[str, float] = {}
             at_ready: Counter[str] = Counter()
             at_done: Counter[str] = Counter()
             spawned_wall = worker.started_wall
@@ -246,10 +250,15 @@ async def run(
             stalled = False
             try:
                 while time.monotonic() < deadline:
-                    if ready_at is None and all(p.log_has("Worker ready") for p in procs):
+                    # log_has searches only what it has not read yet: remember who was ready
+                    seen_ready.update(
+                        n for n, p in enumerate(procs) if n not in seen_ready and p.log_has("Worker ready")
+                    )
+                    if ready_at is None and len(seen_ready) == len(procs):
                         ready_at = last_change = time.monotonic()
                         at_ready = sum((kafka_requests.read(f) for f in files), Counter())
                         cpu_ready = _cpu([p.pid for p in procs])
+                        servers_ready = {name: _cpu(pids) for name, pids in servers.items()}
                         if profile:
                             profile_path = stack.logs / "worker.profile.txt"
                             profiler = Profiler(worker, profile_path, 900).__enter__()
@@ -258,6 +267,7 @@ async def run(
                     if have >= checks:
                         done_at = time.monotonic()
                         cpu_done = _cpu([p.pid for p in procs])
+                        servers_done = {name: _cpu(pids) for name, pids in servers.items()}
                         await asyncio.sleep(1.1)  # the counts are written once a second
                         at_done = sum((kafka_requests.read(f) for f in files), Counter())
                         break
@@ -336,6 +346,13 @@ async def run(
             f"utime + stime of the worker process{'es' if workers > 1 else ''}, ready → last result: "
             f"{spent_cpu:.1f} s in {done_at - ready_at:.1f} s",
         )
+        for name in sorted(servers_done):
+            spent_server = servers_done[name] - servers_ready.get(name, servers_done[name])
+            result.add(
+                f"{name} CPU per check",
+                f"{spent_server / max(unique, 1) * 1000:.2f} ms",
+                "the server process over the same window (other clients' work included)",
+            )
     result.add(
         "worker throughput (ready → last result)",
         rate(unique, ready_to_last),

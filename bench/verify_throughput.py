@@ -135,6 +135,14 @@ def _cpu(pids: list[int]) -> float:
     return sum(v for p in pids if (v := _stat_cpu(f"/proc/{p}/stat")) is not None)
 
 
+def _per_pid(groups: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    """utime + stime of each live process of each group (a process gone since is left out)."""
+    return {
+        name: {p: v for p in pids if (v := _stat_cpu(f"/proc/{p}/stat")) is not None}
+        for name, pids in groups.items()
+    }
+
+
 async def _all_in_clickhouse(stack: Stack, checks: int, timeout: float) -> tuple[float | None, int, int]:
     """Poll check_results until it holds every check; (time.time() when it did or None, distinct
     checks, rows at their newest result)."""
@@ -237,8 +245,8 @@ async def run(
             cpu_ready = cpu_done = 0.0
             seen_ready: set[int] = set()
             servers = _server_pids()
-            servers_ready: dict[str, float] = {}
-            servers_done: dict[str, float] = {}
+            servers_ready: dict[str, dict[int, float]] = {}
+            servers_done: dict[str, dict[int, float]] = {}
             at_ready: Counter[str] = Counter()
             at_done: Counter[str] = Counter()
             spawned_wall = worker.started_wall
@@ -258,7 +266,7 @@ async def run(
                         ready_at = last_change = time.monotonic()
                         at_ready = sum((kafka_requests.read(f) for f in files), Counter())
                         cpu_ready = _cpu([p.pid for p in procs])
-                        servers_ready = {name: _cpu(pids) for name, pids in servers.items()}
+                        servers_ready = _per_pid(servers)
                         if profile:
                             profile_path = stack.logs / "worker.profile.txt"
                             profiler = Profiler(worker, profile_path, 900).__enter__()
@@ -267,7 +275,7 @@ async def run(
                     if have >= checks:
                         done_at = time.monotonic()
                         cpu_done = _cpu([p.pid for p in procs])
-                        servers_done = {name: _cpu(pids) for name, pids in servers.items()}
+                        servers_done = _per_pid(servers)
                         await asyncio.sleep(1.1)  # the counts are written once a second
                         at_done = sum((kafka_requests.read(f) for f in files), Counter())
                         break
@@ -347,11 +355,13 @@ async def run(
             f"{spent_cpu:.1f} s in {done_at - ready_at:.1f} s",
         )
         for name in sorted(servers_done):
-            spent_server = servers_done[name] - servers_ready.get(name, servers_done[name])
+            before = servers_ready.get(name, {})
+            spent_server = sum(cpu - before[pid] for pid, cpu in servers_done[name].items() if pid in before)
             result.add(
                 f"{name} CPU per check",
                 f"{spent_server / max(unique, 1) * 1000:.2f} ms",
-                "the server process over the same window (other clients' work included)",
+                "every local server process of that kind over the same window (other clients' work "
+                "and other agents' servers included: indicative only on this shared machine)",
             )
     result.add(
         "worker throughput (ready → last result)",

@@ -47,6 +47,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _table_mib(path: Path) -> dict[str, float]:
+    """MiB on disk per table (its partition databases `<table>-<n>.db` together)."""
+    sizes: dict[str, float] = {}
+    for db in path.rglob("*.db"):
+        if db.is_dir():
+            name = db.name.rsplit("-", 1)[0]
+            sizes[name] = sizes.get(name, 0.0) + _disk_mib(db)
+    return dict(sorted(sizes.items()))
+
+
 def _disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
 
@@ -200,8 +210,10 @@ async def run(
         result.add(
             "RocksDB on disk",
             f"{_disk_mib(tables):.1f} MiB",
-            f"{_disk_mib(tables) * 2**20 / invoices:.0f} B/invoice, all three tables",
+            f"{_disk_mib(tables) * 2**20 / invoices:.0f} B/invoice, every table",
         )
+        for name, mib in _table_mib(tables).items():
+            result.add(f"  RocksDB: {name}", f"{mib:.1f} MiB", f"{mib * 2**20 / invoices:.0f} B/invoice")
         result.add("worker RSS, loaded", f"{_rss_mib(worker.pid):.0f} MiB", "")
         console.print(f"loaded {invoices:,} in {loaded:.1f} s")
         if fold_only:

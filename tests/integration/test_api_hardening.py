@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -100,32 +101,37 @@ def test_logins_are_limited_per_email_and_per_ip(strict_api: str) -> None:
         assert client.post("/v1/auth/register", json=body).status_code == 429
 
 
+def _granted_until_refused(limit: int, attempt: Callable[[int], int]) -> None:
+    """Call `attempt(n)` until it is refused (at most twice `limit` times): a shared bucket grants
+    `limit` and what refilled meanwhile (`limit` per minute), never what two buckets in memory gave."""
+    started, granted, code = time.monotonic(), 0, 0
+    while granted < 2 * limit:
+        code = attempt(granted)
+        if code != 202:
+            break
+        granted += 1
+    refilled = (time.monotonic() - started) * limit / 60
+    assert code == 429 and limit <= granted <= limit + refilled + 1, (granted, refilled)
+
+
 def test_limits_and_lockouts_hold_across_two_api_processes(strict_api: str, strict_api_twin: str) -> None:
     """Two API processes on one accounts store (as behind a balancer): the per-email and per-IP buckets
     and an unknown email's lock are the store's, so alternating between them gains nothing. They were in
     each process's memory: two processes allowed twice each limit, and the lock held on one only."""
     apis = (strict_api, strict_api_twin)
     victim = f"twin-victim-{uuid.uuid4().hex[:8]}@example.com"
-    codes = []
-    for n in range(STRICT_AUTH_PER_EMAIL + 1):  # each from its own address: only the email counts
+
+    def same_email(n: int) -> int:  # each from its own address: only the email counts
         with _from(f"127.0.4.{n + 1}", apis[n % 2]) as client:
-            codes.append(client.post("/v1/auth/password-reset/request", json={"email": victim}).status_code)
-    assert codes == [202] * STRICT_AUTH_PER_EMAIL + [429]
-    # one address, a new email each time: only the IP counts. Two buckets in memory granted twice the
-    # limit; one shared grants the limit and what refilled meanwhile (a token per 2 s at 30/min)
-    started, granted, code = time.monotonic(), 0, 0
-    while granted < 2 * STRICT_AUTH_PER_IP:
-        with _from("127.0.5.1", apis[granted % 2]) as client:
-            email = f"twin-{granted}-{uuid.uuid4().hex[:6]}@example.com"
-            code = client.post("/v1/auth/password-reset/request", json={"email": email}).status_code
-        if code != 202:
-            break
-        granted += 1
-    refilled = (time.monotonic() - started) * STRICT_AUTH_PER_IP / 60
-    assert code == 429 and STRICT_AUTH_PER_IP <= granted <= STRICT_AUTH_PER_IP + refilled + 1, (
-        granted,
-        refilled,
-    )
+            return client.post("/v1/auth/password-reset/request", json={"email": victim}).status_code
+
+    def same_address(n: int) -> int:  # one address, a new email each time: only the IP counts
+        with _from("127.0.5.1", apis[n % 2]) as client:
+            email = f"twin-{n}-{uuid.uuid4().hex[:6]}@example.com"
+            return client.post("/v1/auth/password-reset/request", json={"email": email}).status_code
+
+    _granted_until_refused(STRICT_AUTH_PER_EMAIL, same_email)
+    _granted_until_refused(STRICT_AUTH_PER_IP, same_address)
     nobody = f"twin-nobody-{uuid.uuid4().hex[:8]}@example.com"
     with _from("127.0.5.2", strict_api) as client:
         assert [_login(client, nobody).status_code for _ in range(5)] == [401] * 5

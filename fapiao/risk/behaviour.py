@@ -77,6 +77,9 @@ class Deviation:
     profile: str  # which profile it was compared with: seller / pair / buyer / requester / population
 
 
+_NOTHING = Deviation("", 0.0, "", "", "")  # no deviation (d = 0: filtered out by `deviations`)
+
+
 @dataclass(frozen=True)
 class Check:
     """What behaviour scoring reads of one result (built by `check_of`)."""
@@ -350,17 +353,19 @@ def _amount(
         samples, name = fallback["amounts"], fallback_who
     ordered = sorted(samples)  # once for the median, the spread and the range
     z = pf.robust_z_sorted(ordered, x, floor=0.3)
-    low, high = _money(pf.quantile_sorted(ordered, 0.1)), _money(pf.quantile_sorted(ordered, 0.9))
     zh, en = _WHO[name]
-    out = [
-        Deviation(
-            code,
-            _clip(abs(z) - slack),
-            f"金额 {check.total:,.2f}；{zh}通常 {low}–{high}",
-            f"amount {check.total:,.2f}; {en} usually {low}–{high}",
-            name,
+    out = []
+    if (d := _clip(abs(z) - slack)) > 0:  # the sentence only for a deviation that counts
+        low, high = _money(pf.quantile_sorted(ordered, 0.1)), _money(pf.quantile_sorted(ordered, 0.9))
+        out.append(
+            Deviation(
+                code,
+                d,
+                f"金额 {check.total:,.2f}；{zh}通常 {low}–{high}",
+                f"amount {check.total:,.2f}; {en} usually {low}–{high}",
+                name,
+            )
         )
-    ]
     # more than the seller ever billed: a record is news in proportion to the invoices it beats (one
     # in (n + 1) / 3 beats the three largest), so a young or small profile's records count little
     top = (profile or {}).get("top", []) if name == who and code == "amount_seller" else []
@@ -441,21 +446,23 @@ def _slot(
     slack: float,
     names: tuple[str, ...] | None = None,
 ) -> Deviation:
-    usual = _slots_text(pf.usual_slots(histogram), names)
     counts: Sequence[float] = histogram
     if names is None:  # hours are ordinal: an hour next to the usual ones is ordinary, not news
         counts = pf.circular_smooth(histogram)
         prior = pf.circular_smooth(prior) if prior else prior
     smoothed = pf.shares(counts, prior)
     p = smoothed[slot]
-    unit_zh, unit_en = ("", "") if names is not None else (" 时", "h")
-    zh, en = _WHO[name]
     # the surprise beyond the profile's own typical surprise (its entropy): a slot a seller keeping
     # eight office hours never uses is more telling than one a round-the-clock seller rarely uses
-    typical = pf.entropy_of(smoothed)
+    d = _clip(-math.log(p) - pf.entropy_of(smoothed) - slack)
+    if d <= 0:
+        return _NOTHING  # the sentence is written only for a deviation that counts (most do not)
+    usual = _slots_text(pf.usual_slots(histogram), names)
+    unit_zh, unit_en = ("", "") if names is not None else (" 时", "h")
+    zh, en = _WHO[name]
     return Deviation(
         code,
-        _clip(-math.log(p) - typical - slack),
+        d,
         f"{what[0]} {value}；{zh}通常 {usual}{unit_zh}（此时段占 {100 * p:.1f}%）",
         f"{what[1]} {value}; {en} usually {usual}{unit_en} ({100 * p:.1f}% at this time)",
         name,
@@ -512,6 +519,8 @@ def _timing(
             # invoices is a shift, not one requester's anomaly
             scored = [(_late(samples, x, name == "requester"), samples, name) for samples, name in compared]
             z, samples, name = min(scored, key=lambda item: item[0])
+            if _clip(z) <= 0:
+                return out
             high = math.expm1(pf.quantile(samples, 0.9))
             zh, en = _WHO[name]
             out.append(

@@ -257,12 +257,8 @@ def circular_smooth(histogram: Sequence[float]) -> list[float]:
     """Counts spread over neighbouring slots, wrapping (hours: 23 is next to 00), same total."""
     n, half = len(histogram), len(SMOOTH) // 2
     norm = sum(SMOOTH)
-    out = [0.0] * n
-    for slot, count in enumerate(histogram):
-        if count:
-            for offset, w in enumerate(SMOOTH, -half):
-                out[(slot + offset) % n] += count * w / norm
-    return out
+    weights = [(offset, w / norm) for offset, w in enumerate(SMOOTH, -half)]
+    return [sum(histogram[(slot - offset) % n] * w for offset, w in weights) for slot in range(n)]
 
 
 def usual_slots(histogram: list[int], mass: float = 0.9) -> list[int]:

@@ -188,3 +188,28 @@ def test_injected_behaviour_kinds_are_genuine_and_verify_consistent() -> None:
     assert {verdicts[cid] for cid in injected} == {"consistent"}
     assert any(s.deviations for s in scored if s.check_id in injected)
     assert all(math.isfinite(v) for s in scored for v in s.behaviour)
+
+
+def test_an_hour_next_to_the_usual_ones_is_ordinary_the_night_is_not(store: dict[str, pf.Profile]) -> None:
+    """Hours are ordinal (spread over their neighbours) and judged against the seller's own entropy."""
+    for i, hour, expected in ((61, 8, False), (62, 3, True)):
+        activity = _activity(i, 640.0, hour=hour)
+        behaviour.observe_issued(here := dict(store), activity)
+        found = behaviour.deviations(_check(i, 640.0, activity.issued_at), here)
+        assert any(d.code == "issue_hour" for d in found) is expected, (hour, found)
+    night = next(d for d in found if d.code == "issue_hour")
+    assert night.d > 3 and "该销售方通常 10 时" in night.zh and night.profile == "seller"
+
+
+def test_one_late_check_does_not_make_the_next_one_ordinary(store: dict[str, pf.Profile]) -> None:
+    """The traffic's delays are fenced at a high quantile, not their maximum: an earlier late check
+    (the anomaly looked for) in the window must not hide the next."""
+    here = dict(store)
+    for i in (63, 64):
+        issued = (T0 - timedelta(days=300)).replace(hour=10)
+        at = (T0 + timedelta(days=61)).timestamp()
+        check = _check(i, 640.0, issued, at=at, delay_days=(at - issued.timestamp()) / 86_400)
+        found = behaviour.deviations(check, here)
+        behaviour.observe_checked(here, check)
+        late = [d for d in found if d.code == "late_check"]
+        assert late and late[0].d > 3, (i, found)

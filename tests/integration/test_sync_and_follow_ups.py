@@ -44,12 +44,17 @@ async def test_a_check_before_its_issuance_is_held_then_answered(worker, publish
     assert second["check_count"] == 1  # the hold and its resolution are one check
 
 
-async def test_a_held_check_becomes_not_found_when_the_window_ends(worker, publisher, consume) -> None:
+async def test_a_held_check_becomes_not_found_when_the_window_ends(
+    worker, settings, publisher, consume
+) -> None:
     inv = issued(number="30000002", issue_date=_today())
     key = invoice_key(inv.invoice_code, inv.invoice_number)
     request = check_of(inv, requested_at=datetime.now(ZoneInfo("UTC")))
     await publisher.publish(topics.CHECKS_REQUESTED, key, request)
     assert (await _result(consume, request.check_id, 1))["verdict"] == "pending_sync"
+    # the hold is in the sync_holds table (what the hold sweep reads instead of the register)
+    held = str(request.check_id).encode()
+    await consume(f"{settings.app_id}-sync_holds-changelog", lambda v: v is not None and held in v, 10)
     final = await _result(consume, request.check_id, 2, timeout=SYNC_WINDOW_SECONDS + 20)
     assert final["verdict"] == "not_found" and final["follow_up"] is True
 

@@ -117,8 +117,8 @@ def attach(pipeline: Pipeline) -> None:
         key_serializer="raw",
         value_serializer="raw",
     )
-    results_out = pipeline.topics[topics.CHECKS_RESULTS.name]
-    alerts_out = pipeline.topics[topics.RISK_ALERTS.name]
+    results_topic = pipeline.topics[topics.CHECKS_RESULTS.name].get_topic_name()
+    alerts_topic = pipeline.topics[topics.RISK_ALERTS.name].get_topic_name()
 
     policy = StagePolicy(pipeline, STAGE)
 
@@ -199,10 +199,12 @@ def attach(pipeline: Pipeline) -> None:
         batch: list[tuple[faust.EventT, CheckVerified]],
         stores: dict[int, BatchProfiles],
         stats: SellerBatch,
+        outbox: Outbox,
     ) -> None:
         """Rules and behaviour deviations per event, the models once per batch; an event whose
         scoring raises is dead-lettered alone (a model failure on the batch falls back to scoring
-        each event by itself)."""
+        each event by itself). The results and alerts go into the batch's outbox, which the caller
+        flushes (Kafka holds them) before the batch is acknowledged."""
         model = watcher.current()
         prepared: list[tuple[faust.EventT, Prepared]] = []
         for event, item in batch:
@@ -237,9 +239,9 @@ def attach(pipeline: Pipeline) -> None:
         # Every result before the alerts (each alert after its result, as before).
         try:
             for key, value in results:
-                await results_out.send(key=key, value=value)
+                await outbox.send(results_topic, key, value)
             for key, value in alerts:
-                await alerts_out.send(key=key, value=value)
+                await outbox.send(alerts_topic, key, value)
         except Exception as exc:  # a send failed: exit before the batch is acknowledged
             policy.on_crash(STAGE, exc)
 
@@ -341,7 +343,7 @@ def attach(pipeline: Pipeline) -> None:
             outbox = Outbox(app)
             await store_sellers(stats, outbox)
             if batch:
-                await score(batch, stores, stats)
+                await score(batch, stores, stats, outbox)
             else:
                 write_back(stores)
             try:

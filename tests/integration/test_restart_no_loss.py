@@ -37,7 +37,8 @@ from tests.integration.conftest import _env, private_stack
 from tests.integration.processes import cli_process
 
 BACKLOG = 3000  # check requests waiting before the first start
-RUN_SECONDS = 2.0  # how long the first two workers work before they are killed / stopped
+STEP = BACKLOG // 10  # checks the first two workers answer before they are killed / stopped
+RUN_TIMEOUT = 120.0  # seconds they get for it
 QUIET_SECONDS = 15.0  # no new result nor commit for this long: the worker has nothing left to do
 WORKER = "tests.integration.slow_seek_worker"
 
@@ -98,9 +99,14 @@ async def _ready(proc: subprocess.Popen[bytes], log: Path, timeout: float = 120)
 
 
 async def _run_mid_backlog(engine: NativeEngine, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Let the worker work for RUN_SECONDS once ready; it must still be in the middle of the backlog."""
+    """Let the worker answer STEP more checks once ready (by progress, not by time: a fast pipeline
+    answered the whole backlog within a fixed two seconds); it must still be in the middle of it."""
     await _ready(proc, log)
-    await asyncio.sleep(RUN_SECONDS)
+    target, deadline = _answered(engine) + STEP, time.monotonic() + RUN_TIMEOUT
+    while _answered(engine) < target:
+        _alive(proc, log)
+        assert time.monotonic() < deadline, f"fewer than {STEP} checks answered in {RUN_TIMEOUT:.0f} s"
+        await asyncio.sleep(0.05)
     _alive(proc, log)
     assert _answered(engine) < BACKLOG, "the backlog is too small to stop the worker in its middle"
 

@@ -9,10 +9,12 @@ import json
 import time
 
 import httpx
+import pytest
 
 from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.risk.rules import DEFAULT_RULES
+from fapiao.risk.scoring import combine
 from tests.factories import issued
 from tests.integration.conftest import until_registered
 
@@ -43,7 +45,9 @@ async def test_an_organisations_rules_are_its_own(api_url, make_org, publisher, 
     ):
         refused = await a_admin.put("/v1/risk/rules", json={"version": 10**15, "alert_threshold": 40})
         assert refused.status_code == 422 and "version" in refused.text  # versions are the server's
-        made = await a_admin.put("/v1/risk/rules", json={"base_version": 0, "alert_threshold": 40})
+        # A lowers its threshold and raises its 不一致 weight: a lone mismatch always alerts A (>= 90)
+        mine = {"base_version": 0, "alert_threshold": 40, "weights": {"mismatch": 90}}
+        made = await a_admin.put("/v1/risk/rules", json=mine)
         assert made.status_code == 200, made.text
         assert made.json()["version"] == 1 and made.json()["org_id"] == a.org_id
         stale = await a_admin.put("/v1/risk/rules", json={"base_version": 0, "alert_threshold": 90})
@@ -55,7 +59,7 @@ async def test_an_organisations_rules_are_its_own(api_url, make_org, publisher, 
         platform = b_rules["rules"]
         assert platform["alert_threshold"] == DEFAULT_RULES.alert_threshold
 
-        # A's lowered threshold alerts on a lone 不一致; B's identical check does not alert
+        # A's rules alert on a lone 不一致
         deadline = time.monotonic() + 20
         while True:
             number = f"7100{int(time.monotonic() * 10) % 10000:04d}"
@@ -67,11 +71,20 @@ async def test_an_organisations_rules_are_its_own(api_url, make_org, publisher, 
             await asyncio.sleep(0.5)
         alert = json.loads(await consume("risk.alerts", lambda v: a_check.encode() in v))
         assert alert["org_id"] == a.org_id and "mismatch" in alert["reasons"]
+        assert raw["risk"]["score"] >= 90
+        # B's identical check is scored by the platform's rules: its score is the platform's 不一致
+        # weight combined with the model's share (whatever the session's model said), never A's 90,
+        # and it alerts only at the platform's threshold
         b_check = await _mismatched_check(b_keys, "72000001", publisher, consume, settings)
         b_result = json.loads(await consume("checks.results", lambda v: b_check.encode() in v))
-        assert b_result["risk"]["score"] < DEFAULT_RULES.alert_threshold
-        assert "mismatch" in b_result["risk"]["reasons"]
-        assert b_result["risk"]["rule_version"] == platform["version"]
+        b_risk = b_result["risk"]
+        assert b_risk["rule_version"] == platform["version"] and "mismatch" in b_risk["reasons"]
+        hits = [platform["weights"][r] for r in b_risk["reasons"] if r != "model_anomaly"]
+        expected = combine(hits, b_risk["model_score"], platform["model_weight"])
+        assert b_risk["score"] == expected < 90
+        if b_risk["score"] < platform["alert_threshold"]:  # A's 40 would alert it; B's rules do not
+            with pytest.raises(AssertionError, match="no matching message"):
+                await consume("risk.alerts", lambda v: b_check.encode() in v, 3)
 
         second = await a_admin.put("/v1/risk/rules", json={"base_version": 1, "alert_threshold": 95})
         assert second.status_code == 200 and second.json()["version"] == 2

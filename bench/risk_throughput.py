@@ -360,12 +360,13 @@ async def run_pipeline(
         out.register_s = time.monotonic() - ready
         if risk:
             activity = stack.topic("sellers.activity")
-            stats_changelog = f"{app_id}-seller_stats-changelog"
             want = await stack.end_offsets(activity)
             t2 = progress.add_task(f"{label}: fold seller statistics", total=want)
 
             async def stats_writes() -> int:
-                have = await stack.end_offsets(stats_changelog)
+                # the risk agent's committed offsets on sellers.activity: it writes each seller's
+                # statistics once per batch now, so its changelog no longer counts the activities
+                have = sum((await stack.committed(app_id, activity)).values())
                 progress.update(t2, completed=min(have, want))
                 return have
 

@@ -44,7 +44,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/mypy fapiao schemas streams services
 
 test: $(STAMP) services-up tools lint ## every test: unit, chdb, and integration against the real servers
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-unit: $(STAMP) ## the tests that need no server
 	$(BIN)/python -m pytest -q -m "not integration"

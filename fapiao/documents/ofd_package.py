@@ -44,6 +44,9 @@ class OfdPackage:
     attachments: list[str] = field(default_factory=list)  # archive paths of attached XML files
     paths: list[DrawnPath] = field(default_factory=list)  # the first page's path objects, template first
     page_mm: tuple[float, float] = (210.0, 140.0)  # the first page's PhysicalBox width and height
+    first_page_texts: int = 0  # texts[:first_page_texts] are the first page's and its templates'
+    # the first page's image objects: archive path and Boundary (x, y, width, height, mm), for the preview
+    page_images: list[tuple[str, tuple[float, ...]]] = field(default_factory=list)
 
 
 def read_package(archive: SafeZip) -> OfdPackage:
@@ -86,16 +89,20 @@ def read_package(archive: SafeZip) -> OfdPackage:
                 drawn.append(parsed)
         if index == 0:
             package.page_mm = _box(page) or package.page_mm
-        paths = [_objects(content, package, media) for content in drawn]
+        paths = [_objects(content, package, media, first=index == 0) for content in drawn]
         if index == 0:  # templates are the background: their paths first, the page's over them
             package.paths = [p for layer in reversed(paths) for p in layer]
+            package.first_page_texts = len(package.texts)
     package.tags = _custom_tags(archive, document, doc_dir)
     package.attachments = _attachment_files(archive, document, doc_dir)
     return package
 
 
-def _objects(content: Element, package: OfdPackage, media: dict[str, str]) -> list[DrawnPath]:
-    """Record the content's text and image objects in the package; its path objects, in order."""
+def _objects(
+    content: Element, package: OfdPackage, media: dict[str, str], *, first: bool = False
+) -> list[DrawnPath]:
+    """Record the content's text and image objects in the package (the first page's images with where
+    they are drawn); its path objects, in order."""
     count = 0
     paths: list[DrawnPath] = []
     for element in content.iter():
@@ -113,6 +120,9 @@ def _objects(content: Element, package: OfdPackage, media: dict[str, str]) -> li
             image = media.get(element.get("ResourceID", ""))
             if image and image not in package.images:
                 package.images.append(image)
+            box = numbers(element.get("Boundary", ""), 4)
+            if image and first and box and box[2] > 0 and box[3] > 0:
+                package.page_images.append((image, box))
             continue
         piece = _piece(element)
         if piece is not None:

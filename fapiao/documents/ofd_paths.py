@@ -83,15 +83,22 @@ def render(paths: list[DrawnPath], width_mm: float, height_mm: float) -> Image |
         return None
     k = RENDER_PX_PER_MM
     image = PILImage.new("L", (math.ceil(width_mm * k), math.ceil(height_mm * k)), 255)
-    draw = ImageDraw.Draw(image)
+    draw_paths(ImageDraw.Draw(image), paths, k)
+    return image
+
+
+def draw_paths(draw: ImageDraw.ImageDraw, paths: list[DrawnPath], px_per_mm: float) -> None:
+    """The paths drawn in gray at px_per_mm (on an "L" image, or an "RGB" one: the page preview)."""
+    k = px_per_mm
+    rgb = draw.mode == "RGB"
     for path in paths:
+        ink = (path.gray,) * 3 if rgb else path.gray
         for polygon in path.polygons:
             points = [(x * k, y * k) for x, y in polygon]
             if path.fill and len(points) > 2:
-                draw.polygon(points, fill=path.gray)
+                draw.polygon(points, fill=ink)
             elif path.stroke:
-                draw.line(points, fill=path.gray, width=max(1, round(path.width * k)))
-    return image
+                draw.line(points, fill=ink, width=max(1, round(path.width * k)))
 
 
 def _color(element: Element, name: str) -> int:

@@ -178,8 +178,8 @@ class DocumentPool:
         raise DocumentError(code if code in _KNOWN else "document_too_complex")
 
     def preview(self, data: bytes, org_id: str = "") -> bytes | None:
-        """The first page as PNG (PDFs; None otherwise, or when it cannot be drawn within the limits),
-        rendered in a worker like any reading."""
+        """The first page as PNG (PDFs and OFDs; None otherwise, or when it cannot be drawn within the
+        limits), rendered in a worker like any reading."""
         self.start()
         with self._org_slot(org_id), self._worker() as worker:
             reply = worker.ask(PREVIEW, data, self.limits.seconds)

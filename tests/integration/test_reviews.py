@@ -15,12 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.demo.documents import invoice_pdf, qr_text, sample_invoices
 from fapiao.settings import Settings
 from schemas.events import InvoiceIssued
 from services.api.people import member_ref
+from tests.document_layouts import digital_ofd
 from tests.integration.conftest import Org, issue_all
 
 INVOICES = sample_invoices(seed=29)
@@ -122,6 +124,16 @@ async def test_a_disputed_document_is_reviewed_submitted_and_attributed(
         audit = (await client.get("/v1/orgs/me/audit-events")).json()["data"]
         assert {"review.queued", "review.submitted"} <= {e["kind"] for e in audit}
         assert (await client.get("/v1/reviews")).json()["data"] == []  # nothing left open
+
+        # a 数电 OFD whose printed total contradicts its QR code: queued with its page drawn
+        ofd = digital_ofd(registered["31"], printed_total="1.00")
+        read = await client.post(
+            "/v1/documents/extract", files={"file": ("改过的.ofd", ofd, "application/ofd")}
+        )
+        assert read.status_code == 200 and read.json()["problem"]["code"] == "fields_disagree", read.text
+        page = await client.get(f"/v1/reviews/{read.json()['review_id']}/page.png")
+        assert page.status_code == 200 and page.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(page.content)).size == (892, 595)  # 210 x 140 mm at 108 dpi
 
 
 async def history_row(

@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     worker_instance_id: str = Field(default="", max_length=200, description="Kafka group.instance.id; '' off")
     # Fault injection, for the fault-injection tests and `python -m bench chaos` only (refused in
     # production): an event whose raw value contains `fault_marker` raises in each stage of `fault_stages`
-    # (verify, register, risk, sink): a poison pill (`poison`) or an infrastructure failure.
+    # (verify, register, risk, risk-send = after scoring, before sending, sink): a poison pill
+    # (`poison`) or an infrastructure failure.
     fault_marker: str = Field(default="", max_length=200)
     fault_stages: str = ""
     fault_kind: Literal["poison", "infrastructure"] = "poison"

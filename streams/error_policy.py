@@ -110,7 +110,8 @@ class StagePolicy:
         in_stage = settings is not None and stage in settings.fault_stages.split(",")
         self.fault_kind = settings.fault_kind if settings is not None and self.fault and in_stage else ""
 
-    def _inject(self, event: faust.EventT) -> None:
+    def inject(self, event: faust.EventT) -> None:
+        """Raise the configured fault if `event` carries the fault marker and this stage is chosen."""
         value = event.message.value
         if self.fault_kind and isinstance(value, bytes) and self.fault in value:
             fault = InjectedInfrastructureFault if self.fault_kind == "infrastructure" else InjectedFault
@@ -120,7 +121,7 @@ class StagePolicy:
         """The value of `handler()` (awaited if it is a coroutine), or None when the event went to the
         dead-letter topic."""
         try:
-            self._inject(event)
+            self.inject(event)
             value = handler()
             return await value if inspect.isawaitable(value) else value
         except Unreadable as exc:

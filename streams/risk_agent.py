@@ -121,6 +121,7 @@ def attach(pipeline: Pipeline) -> None:
     alerts_topic = pipeline.topics[topics.RISK_ALERTS.name].get_topic_name()
 
     policy = StagePolicy(pipeline, STAGE)
+    send_faults = StagePolicy(pipeline, "risk-send")  # only its fault injection is used
 
     def seller_of(stats: SellerBatch, tax_id: str) -> Any:
         """The seller's statistics as the batch left them (read from the table once per batch)."""
@@ -175,9 +176,9 @@ def attach(pipeline: Pipeline) -> None:
 
     def finished(
         event: faust.EventT, row: Prepared, model: AnomalyModel | None, model_score: float | None
-    ) -> tuple[Message, Message | None]:
-        """The encoded final result of one scored verdict, and its alert if one is due (the alert
-        table is updated here, in the event's partition)."""
+    ) -> tuple[Message, Message | None, dict[str, str]]:
+        """The encoded final result of one scored verdict, its alert if one is due, and the alert
+        marks (alert table key -> time) to remember once the alert is in Kafka."""
         assessment = assess(
             row.hits,
             model_score,
@@ -189,11 +190,12 @@ def attach(pipeline: Pipeline) -> None:
             row.item.result.model_copy(update={"risk": assessment, "enrichment": enrich(row.item.result)})
         )
         metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
-        alert = None
+        alert: Message | None = None
+        marks: dict[str, str] = {}
         if should_alert(assessment, row.rules):
-            set_current_event(event)  # the alert table's changelog partition is the event's
-            alert = alert_of(result, row.rules, datetime.now(UTC))
-        return (result.invoice_key.encode(), tagged_json(result, hmac_key)), alert
+            set_current_event(event)  # the alert table's partition is the event's
+            alert, marks = alert_of(result, row.rules, datetime.now(UTC))
+        return (result.invoice_key.encode(), tagged_json(result, hmac_key)), alert, marks
 
     async def score(
         batch: list[tuple[faust.EventT, CheckVerified]],
@@ -234,10 +236,13 @@ def attach(pipeline: Pipeline) -> None:
                 results.append(out[0])
                 if out[1] is not None:
                     alerts.append(out[1])
+                pending_marks.update({key: (event, at) for key, at in out[2].items()})
         # Sent back to back once all are encoded: sends spread over the scoring would each leave in a
         # produce request of their own once the producer's linger has passed; together they share a few.
         # Every result before the alerts (each alert after its result, as before).
         try:
+            for event, _ in prepared:  # fault injection between scoring and sending (stage risk-send)
+                send_faults.inject(event)
             for key, value in results:
                 await outbox.send(results_topic, key, value)
             for key, value in alerts:
@@ -245,18 +250,18 @@ def attach(pipeline: Pipeline) -> None:
         except Exception as exc:  # a send failed: exit before the batch is acknowledged
             policy.on_crash(STAGE, exc)
 
-    def alert_of(result: CheckResult, current: RiskRules, now: datetime) -> Message | None:
+    def alert_of(
+        result: CheckResult, current: RiskRules, now: datetime
+    ) -> tuple[Message | None, dict[str, str]]:
         """The encoded alert of a result above the threshold, or None if every reason was raised within
-        its window; the alert table remembers the reasons raised now."""
+        its window (in the table or earlier in this batch), and the marks of the reasons raised now."""
         assessment = result.risk
         assert assessment is not None
         # once per organisation, invoice and reason per window: one tenant's alert never mutes another's
         keys = {r: f"{result.org_id}|{result.invoice_key}|{r}" for r in assessment.reasons}
-        due = [r for r, key in keys.items() if alert_due(raised.get(key), now, current)]
+        due = [r for r, key in keys.items() if alert_due(last_raised(key), now, current)]
         if not due:
-            return None
-        for reason in due:
-            raised[keys[reason]] = now.isoformat()
+            return None, {}
         alert = RiskAlert(
             alert_id=uuid.uuid5(result.check_id, f"alert-{result.result_version}"),
             check_id=result.check_id,
@@ -273,7 +278,24 @@ def attach(pipeline: Pipeline) -> None:
         )
         alert = finish.alert(alert, result.invoice.seller if result.invoice else None)
         metrics.ALERTS.labels(severity=alert.severity).inc()
-        return result.invoice_key.encode(), alert.model_dump_json().encode()
+        return (result.invoice_key.encode(), alert.model_dump_json().encode()), {
+            keys[reason]: now.isoformat() for reason in due
+        }
+
+    # Alert marks wait until the batch's alerts are in Kafka: a mark written first and a kill -9 before
+    # the send would mute the redelivered event's alert for its whole window (a lost alert). Written
+    # after the flush, a kill in between re-raises the alert with the same alert_id (at-least-once).
+    pending_marks: dict[str, tuple[faust.EventT, str]] = {}
+
+    def last_raised(key: str) -> Any:
+        pending = pending_marks.get(key)
+        return pending[1] if pending is not None else raised.get(key)
+
+    def remember_marks() -> None:
+        for key, (event, at) in pending_marks.items():
+            set_current_event(event)  # each mark in its event's partition
+            raised[key] = at
+        pending_marks.clear()
 
     def store_of(stores: dict[int, BatchProfiles], event: faust.EventT) -> BatchProfiles | None:
         """The batch's profiles of the event's partition (None with behaviour scoring off)."""
@@ -340,6 +362,7 @@ def attach(pipeline: Pipeline) -> None:
                 item = await policy.run(event, partial(fold, event, stores, stats))
                 if item is not None:
                     batch.append((event, item))
+            pending_marks.clear()
             outbox = Outbox(app)
             await store_sellers(stats, outbox)
             if batch:
@@ -350,6 +373,7 @@ def attach(pipeline: Pipeline) -> None:
                 await outbox.flush()
             except Exception as exc:  # a changelog record Kafka did not take: exit before the ack
                 policy.on_crash(STAGE, exc)
+            remember_marks()
 
     async def reload_model() -> None:
         if watcher.poll():

@@ -31,11 +31,11 @@ from fapiao.settings import Settings
 from fapiao.warehouse import results as results_table
 from fapiao.warehouse.engine import NativeEngine
 from fapiao.warehouse.insert_errors import insert_isolating
-from schemas.events import CheckVerified, DeadLetter, Verdict
+from schemas.events import CheckVerified, DeadLetter, InvoiceStatus, Verdict
 from streams.dead_letters import key_partition
 from streams.error_policy import EXIT_INFRASTRUCTURE
-from tests.factories import check_of, issued
-from tests.integration.conftest import _env, private_stack
+from tests.factories import check_of, issued, status_change
+from tests.integration.conftest import _env, consuming, private_stack
 from tests.integration.processes import ROOT, cli_process, wait_for_line
 
 MARKER = f"POISON-{uuid.uuid4().hex[:8]}"
@@ -233,6 +233,45 @@ async def test_an_infrastructure_failure_exits_unacknowledged_and_a_restart_answ
         assert lag >= 1  # the event was not acknowledged
         with cli_process(["worker"], _env(settings), tmp_path / "worker-ok.log"):
             assert await _stored(engine, {str(request.check_id)}, timeout=90) == {str(request.check_id)}
+    finally:
+        await publisher.stop()
+
+
+async def test_a_crash_between_scoring_and_sending_loses_no_alert(
+    stack: tuple[Settings, NativeEngine], tmp_path: Path
+) -> None:
+    """The worker dies after the risk stage decided an alert is due but before it reached Kafka: the
+    redelivered check raises it (its alert mark is written only after the send; written first, the
+    restarted worker took the alert as raised already and it was lost)."""
+    settings, _engine = stack
+    publisher = Publisher(settings)
+    await publisher.start()
+    try:
+        inv = issued(number="62000002")
+        key = invoice_key(inv.invoice_code, inv.invoice_number)
+        await publisher.publish(topics.INVOICES_ISSUED, key, inv)
+        await publisher.publish(topics.INVOICES_STATUS, key, status_change(inv, InvoiceStatus.VOIDED))
+        request = check_of(inv, requested_at=datetime.now(UTC), requester=f"{MARKER}-send")
+        log = tmp_path / "worker-crash.log"
+        with cli_process(["worker"], _env_of(settings, "risk-send", "infrastructure"), log) as worker:
+            async with consuming(settings) as consume:  # the register holds the void before the check
+                number = f'"invoice_number":"{inv.invoice_number}"'.encode()
+                await consume(
+                    f"{settings.app_id}-register-changelog",
+                    lambda v: v is not None and number in v.replace(b" ", b"") and b'"voided"' in v,
+                    60,
+                )
+            await publisher.publish(topics.CHECKS_REQUESTED, key, request)  # 作废: presented_after_void 70
+            deadline = time.monotonic() + 120
+            while worker.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            assert worker.returncode == EXIT_INFRASTRUCTURE, log.read_text()[-3000:]
+        assert "fault injected in stage risk-send" in log.read_text()
+        with cli_process(["worker"], _env(settings), tmp_path / "worker-ok.log"):
+            async with consuming(settings) as consume:
+                wanted = str(request.check_id).encode()
+                alert = json.loads(await consume(topics.RISK_ALERTS.name, lambda v: wanted in v, 90))
+        assert "presented_after_void" in alert["reasons"]
     finally:
         await publisher.stop()
 

@@ -208,6 +208,14 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
+async def _exits_crash_only(worker: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait (bounded) until the worker exits, and require the infrastructure-failure exit code."""
+    deadline = time.monotonic() + 120
+    while worker.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert worker.returncode == EXIT_INFRASTRUCTURE, log.read_text()[-3000:]
+
+
 async def test_an_infrastructure_failure_exits_unacknowledged_and_a_restart_answers(
     stack: tuple[Settings, NativeEngine], tmp_path: Path
 ) -> None:
@@ -222,10 +230,7 @@ async def test_an_infrastructure_failure_exits_unacknowledged_and_a_restart_answ
         await publisher.publish(topics.CHECKS_REQUESTED, key, request)
         log = tmp_path / "worker-crash.log"
         with cli_process(["worker"], _env_of(settings, "verify", "infrastructure"), log) as worker:
-            deadline = time.monotonic() + 120
-            while worker.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            assert worker.returncode == EXIT_INFRASTRUCTURE, log.read_text()[-3000:]
+            await _exits_crash_only(worker, log)
         assert "worker_infrastructure_failure" in log.read_text()
         lag = await consumer_lag(
             settings, settings.faust_app_id, [settings.topic(topics.CHECKS_REQUESTED.name)]
@@ -262,10 +267,7 @@ async def test_a_crash_between_scoring_and_sending_loses_no_alert(
                     60,
                 )
             await publisher.publish(topics.CHECKS_REQUESTED, key, request)  # 作废: presented_after_void 70
-            deadline = time.monotonic() + 120
-            while worker.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            assert worker.returncode == EXIT_INFRASTRUCTURE, log.read_text()[-3000:]
+            await _exits_crash_only(worker, log)
         assert "fault injected in stage risk-send" in log.read_text()
         with cli_process(["worker"], _env(settings), tmp_path / "worker-ok.log"):
             async with consuming(settings) as consume:

@@ -28,7 +28,7 @@ from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import InvoiceIssued, Verdict
 from tests.factories import check_of, issued
-from tests.integration.conftest import _env, private_stack
+from tests.integration.conftest import _env, private_stack, publish_issued
 from tests.integration.processes import cli_process, wait_for_line
 
 INVOICES = 4000  # in the register before the restarts
@@ -45,17 +45,6 @@ def state_stack(tmp_path: Path) -> Iterator[tuple[Settings, NativeEngine]]:
 def _invoices(first: int, n: int) -> list[InvoiceIssued]:
     day = date.today() - timedelta(days=3)
     return [issued(number=f"{first + i:08d}", issue_date=day) for i in range(n)]
-
-
-async def _publish(settings: Settings, invoices: list[InvoiceIssued]) -> None:
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        await publisher.publish_many(
-            (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i) for i in invoices
-        )
-    finally:
-        await publisher.stop()
 
 
 def _changelog(settings: Settings) -> str:
@@ -107,7 +96,7 @@ async def test_restart_reads_only_the_changelog_tail_and_rebuilds_a_broken_parti
     settings, engine = state_stack
     env = _env(settings) | {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
     invoices = _invoices(60_000_000, INVOICES)
-    await _publish(settings, invoices)
+    await publish_issued(settings, invoices)
 
     # 1: the first worker folds the register, then stops cleanly
     log = tmp_path / "worker-1.log"
@@ -120,7 +109,7 @@ async def test_restart_reads_only_the_changelog_tail_and_rebuilds_a_broken_parti
     with cli_process(["worker"], env, log) as worker:
         wait_for_line(worker, log, "Worker ready", 120)
         after_clean_stop = _restored(log)
-        await _publish(settings, tail)
+        await publish_issued(settings, tail)
         await _wait_registered(settings, worker, log, INVOICES + TAIL // 3)
         worker.kill()
         worker.wait(10)

@@ -83,22 +83,29 @@ def check_inbox_queries(engine: Engine) -> None:
     assert list(found) == [str(rows[2].alert_id)]
 
 
+def _decision(
+    alert: RiskAlert, what: str, version: int, at: datetime = T0, reasons: tuple[str, ...] = ()
+) -> DecisionRow:
+    """An analyst's (u1) decision on `alert`, as the cases store writes it to alert_decisions."""
+    return DecisionRow(
+        alert.org_id,
+        str(alert.alert_id),
+        str(alert.check_id),
+        alert.invoice_key,
+        what,
+        "u1",
+        at,
+        version,
+        reasons,
+    )
+
+
 def check_decisions(engine: Engine) -> None:
     migrations.migrate(engine)
     a, b = _alert(1), _alert(2, reasons=("duplicate_reimbursement", "seller_burst"))
 
     def decision(alert: RiskAlert, what: str, version: int) -> DecisionRow:
-        return DecisionRow(
-            alert.org_id,
-            str(alert.alert_id),
-            str(alert.check_id),
-            alert.invoice_key,
-            what,
-            "u1",
-            T0 + timedelta(hours=version),
-            version,
-            alert.reasons,
-        )
+        return _decision(alert, what, version, at=T0 + timedelta(hours=version), reasons=alert.reasons)
 
     insert_decisions(engine, [decision(a, "confirmed_fraud", 1), decision(b, "confirmed_error", 1)])
     insert_decisions(engine, [decision(b, "reopened", 2), decision(b, "dismissed", 3)])
@@ -145,18 +152,7 @@ def check_decision_labels(engine: Engine) -> None:
         rows.append(results_table.result_row(result))
     engine.insert(results_table.TABLE, results_table.COLUMNS, rows)
 
-    def decision(alert: RiskAlert, what: str, version: int) -> DecisionRow:
-        return DecisionRow(
-            alert.org_id,
-            str(alert.alert_id),
-            str(alert.check_id),
-            alert.invoice_key,
-            what,
-            "u1",
-            T0,
-            version,
-            (),
-        )
+    decision = _decision
 
     insert_decisions(engine, [decision(a, "confirmed_fraud", 1), decision(b, "dismissed", 1)])
     insert_decisions(engine, [decision(c, "confirmed_error", 1), decision(c, "reopened", 2)])  # withdrawn

@@ -342,17 +342,21 @@ async def consume(settings: Settings) -> AsyncIterator[Any]:
         yield _consume
 
 
-async def until_registered(consume, settings: Settings, inv) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the register table holds `inv` (its changelog carries the entry). The register and
-    verify agents consume their topics independently (batches of a few ms each), so a check published
-    right behind its invoice's issuance may be verified before the issuance is folded: a test that
-    needs the invoice registered waits for it, as a producer's "issued, then checked" naturally does."""
+async def until_registered(  # type: ignore[no-untyped-def]
+    consume, settings: Settings, inv, status: str | None = None, timeout: float = 30
+) -> None:
+    """Wait until the register table holds `inv` (its changelog carries the entry), with `status`
+    (e.g. "voided") when one is given. The register and verify agents consume their topics
+    independently (batches of a few ms each), so a check published right behind its invoice's
+    issuance may be verified before the issuance is folded: a test that needs the invoice registered
+    waits for it, as a producer's "issued, then checked" naturally does."""
     number = f'"invoice_number":"{inv.invoice_number}"'.encode()
+    wanted = f'"{status}"'.encode() if status else b""
     # (a tombstone, None, is an expired invoice leaving the register: test_table_retention)
     await consume(
         f"{settings.app_id}-register-changelog",
-        lambda v: v is not None and number in v.replace(b" ", b""),
-        30,
+        lambda v: v is not None and number in v.replace(b" ", b"") and wanted in v,
+        timeout,
     )
 
 

@@ -35,7 +35,7 @@ from schemas.events import CheckVerified, DeadLetter, InvoiceStatus, Verdict
 from streams.dead_letters import key_partition
 from streams.error_policy import EXIT_INFRASTRUCTURE
 from tests.factories import check_of, issued, status_change
-from tests.integration.conftest import _env, consuming, private_stack
+from tests.integration.conftest import _env, consuming, private_stack, until_registered
 from tests.integration.processes import ROOT, cli_process, wait_for_line
 
 MARKER = f"POISON-{uuid.uuid4().hex[:8]}"
@@ -260,12 +260,7 @@ async def test_a_crash_between_scoring_and_sending_loses_no_alert(
         log = tmp_path / "worker-crash.log"
         with cli_process(["worker"], _env_of(settings, "risk-send", "infrastructure"), log) as worker:
             async with consuming(settings) as consume:  # the register holds the void before the check
-                number = f'"invoice_number":"{inv.invoice_number}"'.encode()
-                await consume(
-                    f"{settings.app_id}-register-changelog",
-                    lambda v: v is not None and number in v.replace(b" ", b"") and b'"voided"' in v,
-                    60,
-                )
+                await until_registered(consume, settings, inv, status="voided", timeout=60)
             await publisher.publish(topics.CHECKS_REQUESTED, key, request)  # 作废: presented_after_void 70
             await _exits_crash_only(worker, log)
         assert "fault injected in stage risk-send" in log.read_text()

@@ -13,7 +13,7 @@ import faust
 from fapiao import loop_monitor, topics
 from fapiao.kafka_auth import faust_credentials
 from fapiao.settings import Settings
-from streams import offset_guard
+from streams import bulk_feed
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
 from streams.table_store import register as register_table_store
@@ -71,7 +71,8 @@ def create_app(settings: Settings) -> Pipeline:
         table_standby_replicas=1,  # a failover finds the table (nearly) current on the other worker
     )
     # acks=all + idempotence (streams/idempotent_producer.py); never a commit past an unprocessed record
-    app.transport = offset_guard.Transport(app.conf.broker_consumer, app)
+    # and the records of bulk-fed topics taken in fetched batches (streams/bulk_feed.py)
+    app.transport = bulk_feed.Transport(app.conf.broker_consumer, app)
     declared = {
         spec.name: app.topic(
             settings.topic(spec.name),

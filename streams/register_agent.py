@@ -2,12 +2,13 @@
 publishes follow-up results for earlier checks whose verdict the change alters (a held check whose
 invoice arrived; a 一致 check of an invoice since voided or red-flushed).
 
-Batched (the tax feed publishes invoices in volume): events are taken in batches bounded by count and
-time, each message parsed once under the stage's error policy, the entries the batch touches read once
+Batched (the tax feed publishes invoices in volume): the records come in the batches faust's consumer
+fetches them (streams/bulk_feed.py, at most `register_batch_size`), not through a faust stream; each
+message parsed once under the stage's error policy, the entries the batch touches read once
 and written once (one RocksDB multi-get and write batch per partition, streams/table_batch.py), and the
 pure `fapiao.domain.steps.fold_register` does the work. The entries' changelog records, the follow-up
 results and the seller activity leave together and are acknowledged by Kafka before the batch is
-(streams/outbox.py). Should that step
+(streams/outbox.py). Should the fold
 raise for the batch, its events are folded one at a time under the policy, so only the guilty event
 goes to checks.dlq.
 """
@@ -27,7 +28,7 @@ from fapiao.domain import register, retention, steps
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import expired_holds
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
-from streams import metrics, table_batch
+from streams import bulk_feed, metrics, table_batch
 from streams.app import Pipeline
 from streams.batch_events import step_over_batch
 from streams.dead_letters import decode, require_key
@@ -80,16 +81,14 @@ def attach(pipeline: Pipeline) -> None:
             await outbox.send(sellers_topic, seller, value)
         await outbox.flush()  # all of it acknowledged by Kafka before the batch is
 
-    async def fold(stream: faust.StreamT) -> None:
-        batches = stream.take_events(settings.register_batch_size, within=settings.register_batch_seconds)  # type: ignore[attr-defined]
-        async for events in batches:
-            metrics.EVENTS.labels(agent=STAGE).inc(len(events))
-            try:
-                await fold_batch(events)
-            except Exception as exc:  # a table write or a send failed: exit before the batch is acked
-                policy.on_crash(STAGE, exc)
+    async def fold(events: list[faust.EventT]) -> None:
+        metrics.EVENTS.labels(agent=STAGE).inc(len(events))
+        try:
+            await fold_batch(events)
+        except Exception as exc:  # a table write or a send failed: exit before the batch is acked
+            policy.on_crash(STAGE, exc)
 
-    pipeline.app.agent(source, name="register", concurrency=1)(fold)
+    bulk_feed.attach(pipeline.app, source, fold, name=STAGE, batch_size=settings.register_batch_size)
     attach_retention(pipeline, rules)
 
 

@@ -1,0 +1,91 @@
+"""A bulk feed's batch (`streams.bulk_feed.BulkFeed.take`): its records acknowledged only after the handler
+returned, never when it raised, none of a partition this worker no longer holds, and nothing of a batch
+fetched before a rebalance (faust seeks back to the committed offsets and fetches them again)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.types import TP
+
+from streams.bulk_feed import Batch, BulkFeed, attach, feeds_of
+
+HELD = TP("invoices.issued", 0)
+GONE = TP("invoices.issued", 1)
+
+
+class FakeConsumer:
+    def __init__(self) -> None:
+        self.acked: list[Any] = []
+
+    def assignment(self) -> set[TP]:
+        return {HELD}
+
+    def ack(self, message: Any) -> bool:
+        self.acked.append(message)
+        return True
+
+
+def _message(tp: TP, offset: int) -> Any:
+    return SimpleNamespace(
+        tp=tp, topic=tp.topic, partition=tp.partition, offset=offset, key=b"k", value=b"v", headers=[]
+    )
+
+
+def _feed(handler: Any) -> tuple[BulkFeed, FakeConsumer]:
+    consumer = FakeConsumer()
+    app = SimpleNamespace(consumer=consumer, consumer_generation_id=7)
+    return BulkFeed(app, frozenset({HELD.topic}), handler, 100), consumer  # type: ignore[arg-type]
+
+
+async def test_the_held_records_are_handed_on_as_events_and_acknowledged_after_the_handler() -> None:
+    seen: list[list[faust.EventT]] = []
+
+    async def handler(events: list[faust.EventT]) -> None:
+        assert not consumer.acked  # nothing acknowledged while the batch is in hand
+        seen.append(events)
+
+    feed, consumer = _feed(handler)
+    held = [_message(HELD, 0), _message(HELD, 1)]
+    await feed.take(Batch(7, [held[0], _message(GONE, 5), held[1]]))
+    assert [[e.message for e in batch] for batch in seen] == [held]
+    assert [e.value for e in seen[0]] == [b"v", b"v"]
+    assert consumer.acked == held
+
+
+async def test_a_failing_handler_acknowledges_nothing() -> None:
+    async def handler(events: list[faust.EventT]) -> None:
+        raise RuntimeError("the table store failed")
+
+    feed, consumer = _feed(handler)
+    with pytest.raises(RuntimeError):
+        await feed.take(Batch(7, [_message(HELD, 0)]))
+    assert consumer.acked == []
+
+
+async def test_a_batch_fetched_before_a_rebalance_is_dropped_unhandled() -> None:
+    calls: list[int] = []
+
+    async def handler(events: list[faust.EventT]) -> None:
+        calls.append(len(events))
+
+    feed, consumer = _feed(handler)
+    await feed.take(Batch(6, [_message(HELD, 0)]))  # generation 6: before the current one
+    await feed.take(Batch(7, [_message(GONE, 0)]))  # only records of a revoked partition
+    assert calls == [] and consumer.acked == []
+
+
+def test_a_topic_has_at_most_one_bulk_feed() -> None:
+    app = faust.App("bulk-feed-unit", autodiscover=False)
+    source = app.topic("invoices.issued", "invoices.status")
+
+    async def handler(events: list[faust.EventT]) -> None:
+        return None
+
+    attach(app, source, handler, name="register", batch_size=10)
+    assert set(feeds_of(app)) == {"invoices.issued", "invoices.status"}
+    with pytest.raises(ValueError, match="already has a bulk feed"):
+        attach(app, app.topic("invoices.status"), handler, name="other", batch_size=10)

@@ -16,6 +16,7 @@ from fapiao.settings import Settings
 from streams import bulk_feed
 from streams.changelogs import COMPACTED_CHANGELOG
 from streams.flow_control import App
+from streams.recovery_guard import TableManager
 from streams.table_store import register as register_table_store
 from streams.tables import Table
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> Pipeline:
         broker_credentials=faust_credentials(settings),
         store=settings.faust_store,
         Table=Table,  # app.Table: faust's, safe on a just-created changelog (streams/tables.py)
+        TableManager=TableManager,  # recovery never seeks a partition it has not looked up (recovery_guard)
         datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,

@@ -95,14 +95,11 @@ class Settings(BaseSettings):
     # Risk scoring: verdicts are scored in batches of at most this many, or this old. With
     # risk_enabled off the worker publishes verdicts straight to checks.results (verify-only pipeline).
     risk_enabled: bool = True
-    # The register and verify agents take events in batches of at most this many, or this old: each
-    # entry a batch touches is read and written once, and the outputs go out back to back. Both windows
-    # are short: a sync check waits for the verify one, and a check right after its invoice's issuance
-    # should find it folded (the register's volume feed fills its batches by size anyway).
+    # The register and verify agents take records in the batches faust's consumer fetches them, at most
+    # this many (streams/bulk_feed.py; no time window: a fetch hands on what it has at once): each
+    # entry a batch touches is read and written once, and the outputs go out back to back.
     register_batch_size: int = Field(default=2000, ge=1)
-    register_batch_seconds: float = Field(default=0.005, gt=0)
     verify_batch_size: int = Field(default=500, ge=1)
-    verify_batch_seconds: float = Field(default=0.005, gt=0)
     risk_batch_size: int = Field(default=500, ge=1)
     risk_batch_seconds: float = Field(default=0.005, gt=0)
     # Behaviour scoring in the risk agent (issue 20, docs/risk-model.md): profiles folded in the

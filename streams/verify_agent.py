@@ -1,8 +1,9 @@
 """The verify agent: answers each `checks.requested` with a `checks.results` event, and re-verifies
 earlier checks on `checks.rechecks` (manual refresh, sync-delay timeout).
 
-It only moves data, a batch at a time (bounded by count and time, `verify_batch_size` /
-`verify_batch_seconds`): parse each message once under the stage's error policy, read the entries
+It only moves data, a batch at a time (the records as faust's consumer fetches them, at most
+`verify_batch_size`, outside faust's per-record stream: streams/bulk_feed.py): parse each message
+once under the stage's error policy, read the entries
 of the batch's invoices once from the (co-partitioned, local) register table, let the pure
 `fapiao.domain.steps.answer_checks` decide, count and remember every check in order, write each changed
 entry once, publish the answers. A redelivered request (same check_id) is re-answered with the same
@@ -26,7 +27,7 @@ from fapiao.domain import register, steps
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import due_holds
 from schemas.events import CheckRecheck, CheckRequested
-from streams import metrics
+from streams import bulk_feed, metrics
 from streams.app import Pipeline
 from streams.batch_events import Index, step_over_batch
 from streams.dead_letters import decode, require_key
@@ -87,14 +88,12 @@ def attach(pipeline: Pipeline) -> None:
         await publish_answers(pipeline, out.answers, outbox)
         await outbox.flush()  # acknowledged by Kafka before the batch is
 
-    async def verify(stream: faust.StreamT) -> None:
-        batches = stream.take_events(settings.verify_batch_size, within=settings.verify_batch_seconds)  # type: ignore[attr-defined]
-        async for events in batches:
-            metrics.EVENTS.labels(agent=STAGE).inc(len(events))
-            try:
-                await answer_batch(events)
-            except Exception as exc:  # a table write or a send failed: exit before the batch is acked
-                policy.on_crash(STAGE, exc)
+    async def verify(events: list[faust.EventT]) -> None:
+        metrics.EVENTS.labels(agent=STAGE).inc(len(events))
+        try:
+            await answer_batch(events)
+        except Exception as exc:  # a table write or a send failed: exit before the batch is acked
+            policy.on_crash(STAGE, exc)
 
     async def sweep_sync_holds() -> None:
         """Reads the sync_holds table (only invoices with a held check), never the whole register."""
@@ -103,5 +102,5 @@ def attach(pipeline: Pipeline) -> None:
             for check_id in due_holds(holds or {}, now=now, sync_window=window):
                 await ask_recheck(pipeline, key, check_id, now)
 
-    pipeline.app.agent(source, name="verify", concurrency=1)(verify)
+    bulk_feed.attach(pipeline.app, source, verify, name=STAGE, batch_size=settings.verify_batch_size)
     pipeline.app.timer(settings.sync_sweep_seconds, name="sweep_sync_holds")(sweep_sync_holds)

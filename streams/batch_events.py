@@ -10,7 +10,7 @@ of the current event: `set_current_event` sets faust's context variable to the e
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -19,7 +19,7 @@ import faust
 from faust.streams import _current_event
 
 from fapiao.domain import steps
-from streams import table_batch
+from streams import metrics, table_batch
 from streams.error_policy import StagePolicy
 from streams.outbox import Outbox
 
@@ -113,3 +113,19 @@ async def _step_locked(
     for records in staged:
         await table_batch.send(records, outbox)
     return out
+
+
+def crash_only(
+    policy: StagePolicy, work: Callable[[list[faust.EventT]], Awaitable[None]]
+) -> Callable[[list[faust.EventT]], Awaitable[None]]:
+    """A batched stage's handler (streams/bulk_feed.py): counts the batch's events and does `work`; a table
+    write or a send that failed (they raise out of `work`) exits the worker before the batch is acked."""
+
+    async def handle(events: list[faust.EventT]) -> None:
+        metrics.EVENTS.labels(agent=policy.stage).inc(len(events))
+        try:
+            await work(events)
+        except Exception as exc:
+            policy.on_crash(policy.stage, exc)
+
+    return handle

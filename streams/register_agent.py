@@ -28,9 +28,9 @@ from fapiao.domain import register, retention, steps
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import expired_holds
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
-from streams import bulk_feed, metrics, table_batch
+from streams import bulk_feed, table_batch
 from streams.app import Pipeline
-from streams.batch_events import step_over_batch
+from streams.batch_events import crash_only, step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy, crash
 from streams.outbox import Outbox
@@ -81,14 +81,8 @@ def attach(pipeline: Pipeline) -> None:
             await outbox.send(sellers_topic, seller, value)
         await outbox.flush()  # all of it acknowledged by Kafka before the batch is
 
-    async def fold(events: list[faust.EventT]) -> None:
-        metrics.EVENTS.labels(agent=STAGE).inc(len(events))
-        try:
-            await fold_batch(events)
-        except Exception as exc:  # a table write or a send failed: exit before the batch is acked
-            policy.on_crash(STAGE, exc)
-
-    bulk_feed.attach(pipeline.app, source, fold, name=STAGE, batch_size=settings.register_batch_size)
+    handler = crash_only(policy, fold_batch)
+    bulk_feed.attach(pipeline.app, source, handler, name=STAGE, batch_size=settings.register_batch_size)
     attach_retention(pipeline, rules)
 
 

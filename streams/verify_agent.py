@@ -27,9 +27,9 @@ from fapiao.domain import register, steps
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import due_holds
 from schemas.events import CheckRecheck, CheckRequested
-from streams import bulk_feed, metrics
+from streams import bulk_feed
 from streams.app import Pipeline
-from streams.batch_events import Index, step_over_batch
+from streams.batch_events import Index, crash_only, step_over_batch
 from streams.dead_letters import decode, require_key
 from streams.error_policy import StagePolicy
 from streams.outbox import Outbox
@@ -88,13 +88,6 @@ def attach(pipeline: Pipeline) -> None:
         await publish_answers(pipeline, out.answers, outbox)
         await outbox.flush()  # acknowledged by Kafka before the batch is
 
-    async def verify(events: list[faust.EventT]) -> None:
-        metrics.EVENTS.labels(agent=STAGE).inc(len(events))
-        try:
-            await answer_batch(events)
-        except Exception as exc:  # a table write or a send failed: exit before the batch is acked
-            policy.on_crash(STAGE, exc)
-
     async def sweep_sync_holds() -> None:
         """Reads the sync_holds table (only invoices with a held check), never the whole register."""
         now = datetime.now(UTC)
@@ -102,5 +95,6 @@ def attach(pipeline: Pipeline) -> None:
             for check_id in due_holds(holds or {}, now=now, sync_window=window):
                 await ask_recheck(pipeline, key, check_id, now)
 
-    bulk_feed.attach(pipeline.app, source, verify, name=STAGE, batch_size=settings.verify_batch_size)
+    handler = crash_only(policy, answer_batch)
+    bulk_feed.attach(pipeline.app, source, handler, name=STAGE, batch_size=settings.verify_batch_size)
     pipeline.app.timer(settings.sync_sweep_seconds, name="sweep_sync_holds")(sweep_sync_holds)

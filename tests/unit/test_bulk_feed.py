@@ -89,3 +89,20 @@ def test_a_topic_has_at_most_one_bulk_feed() -> None:
     assert set(feeds_of(app)) == {"invoices.issued", "invoices.status"}
     with pytest.raises(ValueError, match="already has a bulk feed"):
         attach(app, app.topic("invoices.status"), handler, name="other", batch_size=10)
+
+
+async def test_a_batch_handler_that_fails_exits_through_the_stage_policy() -> None:
+    from streams.batch_events import crash_only
+    from streams.error_policy import StagePolicy
+
+    crashed: list[tuple[str, str]] = []
+
+    def on_crash(stage: str, exc: BaseException) -> Any:
+        crashed.append((stage, str(exc)))
+
+    async def work(events: list[faust.EventT]) -> None:
+        raise OSError("disk full")
+
+    policy = StagePolicy(SimpleNamespace(), "register", on_crash)  # type: ignore[arg-type]
+    await crash_only(policy, work)([])
+    assert crashed == [("register", "disk full")]

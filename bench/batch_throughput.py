@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import os
@@ -21,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import delete_prefixed_topics
+from bench.profiling import Profiler, summarise
 from fapiao import topics
 from fapiao.bus import Publisher, consumer_lag, ensure_topics
 from fapiao.demo import DemoFeed
@@ -139,7 +142,59 @@ async def _register(settings: Settings, invoices: list[InvoiceIssued]) -> float:
     return time.perf_counter() - started
 
 
-def csv_batch(rows: int, workdir: Path) -> dict[str, float | int | str]:
+class Phases(threading.Thread):
+    """Samples, every 0.5 s from the upload on, where the batch's checks are: requests on
+    checks.requested, answered by the worker (its group's committed offsets there), results in
+    ClickHouse (rows of the batch, not FINAL); records when each first reached `rows`."""
+
+    def __init__(self, settings: Settings, rows: int, started: float) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.rows, self.started = settings, rows, started
+        self.batch_id = ""
+        self.reached: dict[str, float] = {}
+        self.samples: list[tuple[float, int, int, int]] = []  # (s, requested, answered, in ClickHouse)
+        self.stop = threading.Event()
+
+    async def _counts(self, engine: NativeEngine) -> tuple[int, int, int]:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        from fapiao.bus import partitions_of
+        from fapiao.kafka_auth import client_kwargs
+
+        name = self.settings.topic(topics.CHECKS_REQUESTED.name)
+        consumer = AIOKafkaConsumer(**client_kwargs(self.settings), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            parts = [TopicPartition(name, p) for p in await partitions_of(self.settings, name)]
+            requested = sum((await consumer.end_offsets(parts)).values())
+        finally:
+            await consumer.stop()
+        lag = await consumer_lag(self.settings, self.settings.faust_app_id, [name])
+        stored = 0
+        if self.batch_id:
+            stored = int(
+                engine.execute(
+                    "SELECT uniqExact(check_id) FROM check_results WHERE batch_id = %(b)s",
+                    {"b": self.batch_id},
+                )[0][0]
+            )
+        return requested, requested - lag, stored
+
+    def run(self) -> None:
+        engine = NativeEngine(self.settings)
+        try:
+            while not self.stop.wait(0.5):
+                requested, answered, stored = asyncio.run(self._counts(engine))
+                at = time.perf_counter() - self.started
+                self.samples.append((at, requested, answered, stored))
+                for name, n in (("requested", requested), ("answered", answered), ("stored", stored)):
+                    if n >= self.rows and name not in self.reached:
+                        self.reached[name] = at
+        finally:
+            engine.close()
+
+
+def csv_batch(rows: int, workdir: Path, profile: Path | None = None) -> dict[str, float | int | str]:
     run = uuid.uuid4().hex[:8]
     settings = Settings(
         topic_prefix=f"bench-batch-{run}-",
@@ -183,15 +238,32 @@ def csv_batch(rows: int, workdir: Path) -> dict[str, float | int | str]:
         with httpx.Client(base_url=url, timeout=600) as client:
             client.headers["X-API-Key"] = _api_key(client)
             rss_before = _memory_mib(api.pid, "VmRSS")
-            started = time.perf_counter()
-            with path.open("rb") as upload:
-                batch = client.post("/v1/batches", files={"files": ("batch.csv", upload, "text/csv")}).json()
-            accepted_at = time.perf_counter()
-            while not (view := client.get(batch["location"]).json())["finished"]:
-                time.sleep(0.5)
-            verdicts_at = time.perf_counter()
-            body = client.get(batch["results"]).content.decode("utf-8-sig")
-            done_at = time.perf_counter()
+            with contextlib.ExitStack() as profiling:
+                if profile is not None:
+                    profile.mkdir(parents=True, exist_ok=True)
+                    for name, proc in (("worker", worker), ("api", api)):
+                        profiling.enter_context(Profiler(proc, profile / f"{name}.txt", 900))  # type: ignore[arg-type]
+                started = time.perf_counter()
+                phases = Phases(settings, rows, started)
+                phases.start()
+                with path.open("rb") as upload:
+                    batch = client.post(
+                        "/v1/batches", files={"files": ("batch.csv", upload, "text/csv")}
+                    ).json()
+                phases.batch_id = str(batch["batch_id"])
+                accepted_at = time.perf_counter()
+                while not (view := client.get(batch["location"]).json())["finished"]:
+                    time.sleep(0.5)
+                verdicts_at = time.perf_counter()
+                body = client.get(batch["results"]).content.decode("utf-8-sig")
+                done_at = time.perf_counter()
+                phases.stop.set()
+                phases.join(30)
+            if profile is not None:
+                for name in ("worker", "api"):
+                    print("\n".join(summarise(profile / f"{name}.txt", top=25)), file=sys.stderr)
+            reached = ", ".join(f"{k} at {v:.1f} s" for k, v in phases.reached.items())
+            print(f"phases: {reached}", file=sys.stderr)
             lines = list(csv.reader(io.StringIO(body)))
         if len(lines) != rows + 1 or [int(r[0]) for r in lines[1:6]] != [1, 2, 3, 4, 5]:
             raise RuntimeError(f"results file has {len(lines) - 1} rows, expected {rows}")
@@ -210,6 +282,7 @@ def csv_batch(rows: int, workdir: Path) -> dict[str, float | int | str]:
             "by_verdict": ", ".join(f"{k} {v}" for k, v in sorted(view["by_verdict"].items())),
             "api_peak_rss_mib": _memory_mib(api.pid),
             "api_rss_before_mib": rss_before,
+            "phases": reached,
         }
     finally:
         for proc in (api, worker):
@@ -286,13 +359,14 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the CSV batch (0: skip)")
     parser.add_argument("--pdfs", type=int, default=1_000, help="PDFs to extract")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of worker and API here")
     args = parser.parse_args()
     pdf = pdf_extraction(args.pdfs)
     print(f"PDF extraction: {pdf['files_per_s']:.1f} files/s", file=sys.stderr)
     batch = None
     if args.rows:
         with tempfile.TemporaryDirectory(prefix="bench-batch-") as workdir:
-            batch = csv_batch(args.rows, Path(workdir))
+            batch = csv_batch(args.rows, Path(workdir), args.profile)
     sys.stdout.write(report(pdf, batch))
 
 

@@ -55,7 +55,7 @@ class ResultsCache:
 
     def get(self, check_id: UUID) -> CheckResult | None:
         entry = self._results.get(str(check_id))
-        return None if entry is None else CheckResult.model_validate_json(entry[1])
+        return None if entry is None else self._shown(CheckResult.model_validate_json(entry[1]))
 
     def put(self, result: CheckResult) -> None:
         key = str(result.check_id)
@@ -66,11 +66,17 @@ class ResultsCache:
         self._results.move_to_end(key)
         while len(self._results) > self._capacity:
             self._results.popitem(last=False)
+        handed: CheckResult | None = None
         for wanted in list(self._waiters.get(result.check_id, {})):
             if wanted(result):
+                handed = handed or self._shown(result)
                 for waiter in self._waiters[result.check_id].pop(wanted):
                     if not waiter.done():
-                        waiter.set_result(result)
+                        waiter.set_result(handed)
+
+    def _shown(self, result: CheckResult) -> CheckResult:
+        """The result as a reader gets it (a subclass opens sealed fields here, on read, not on put)."""
+        return result
 
     async def wait_final(self, check_id: UUID, timeout: float) -> CheckResult | None:
         """The first answer of a check, waiting up to `timeout` seconds for it.

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import structlog
 
 from fapiao.risk.behaviour import DEVIATION_CODES, Deviation, vector
 from fapiao.risk.rules import RuleHit
@@ -37,6 +38,12 @@ DECADES = 3.0
 MAX_BOOST = 2.0
 TOP_REASONS = 3
 _LEVELS = np.linspace(0.0, 1.0, 2001)
+# What a saved calibration means: its reference quantiles are only comparable with scores mapped over
+# the same number of decades. Files written before this was recorded (two decades, then three) carry
+# no scale and are refused, with a message saying to recalibrate, rather than read at the wrong scale.
+SCALE = {"decades": DECADES}
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class BehaviourModel:
         return json.dumps(
             {
                 "codes": list(DEVIATION_CODES),
+                "scale": SCALE,
                 "weights": list(self.weights),
                 "reference": list(self.reference),
                 "metadata": self.metadata,
@@ -178,11 +186,26 @@ def save(model: BehaviourModel, path: Path) -> None:
 
 
 def load(path: Path) -> BehaviourModel | None:
-    """The model saved at `path`, or None when it is missing or of another deviation set."""
+    """The model saved at `path`, or None when it is missing, unreadable, of another deviation set or
+    calibrated at another scale (each but a missing file logged: the worker then raises no behaviour
+    hit until the file is recalibrated)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("behaviour_model_unreadable", path=str(path), error=repr(exc))
         return None
     if data.get("codes") != list(DEVIATION_CODES):
+        log.warning("behaviour_model_other_deviations", path=str(path), codes=len(data.get("codes") or []))
+        return None
+    if data.get("scale") != SCALE:
+        log.warning(
+            "behaviour_model_other_scale",
+            path=str(path),
+            scale=data.get("scale"),
+            expected=SCALE,
+            hint="calibrated at another scale (or before the scale was recorded): recalibrate it",
+        )
         return None
     return BehaviourModel(tuple(data["weights"]), tuple(data["reference"]), data.get("metadata", {}))

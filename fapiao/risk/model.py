@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -142,6 +143,9 @@ def train(
     return AnomalyModel(metadata["version"], tuple(feature_names), estimator, reference, metadata)
 
 
+_VERSION_NAME = re.compile(r"\d{8}T\d{6}\.\d{6}Z")  # what `_version` writes
+
+
 def _version(now: datetime) -> str:
     """A sortable UTC timestamp: a later training gets a greater version."""
     return now.strftime("%Y%m%dT%H%M%S.%fZ")
@@ -190,12 +194,15 @@ def _sha256(path: Path) -> str:
 
 
 def versions(directory: Path) -> list[str]:
-    """Versions with a metadata file in `directory`, newest first (temporary files ignored)."""
+    """Versions with a metadata file in `directory`, newest first. Only names of the `_version` form
+    count: temporary files and other models' files sharing the directory (the behaviour model's
+    `behaviour.json`) are not anomaly-model versions, and reading them as such logged a false error."""
     try:
         names = [e.name for e in os.scandir(directory) if e.name.endswith(".json") and e.is_file()]
     except OSError:
         return []
-    return sorted((n[: -len(".json")] for n in names if not n.startswith(".")), reverse=True)
+    stems = (n[: -len(".json")] for n in names)
+    return sorted((v for v in stems if _VERSION_NAME.fullmatch(v)), reverse=True)
 
 
 def load(directory: Path, version: str) -> AnomalyModel:

@@ -170,6 +170,29 @@ def test_saved_models_load_only_for_the_same_deviation_set(tmp_path: object) -> 
     assert loaded is not None and loaded.weights == model.weights
     path.write_text(json.dumps({"codes": ["other"], "weights": [1], "reference": [0]}))
     assert behaviour_model.load(path) is None
+    # a file written before the calibration's scale was recorded, or at another scale, is refused
+    saved = json.loads(model.to_json())
+    assert saved["scale"] == {"decades": behaviour_model.DECADES}
+    for scale in (None, {"decades": 2.0}):
+        path.write_text(json.dumps({**saved, "scale": scale}))
+        assert behaviour_model.load(path) is None
+    path.write_text(json.dumps(saved))
+    assert behaviour_model.load(path) is not None
+
+
+def test_the_anomaly_watcher_ignores_the_behaviour_file(tmp_path: object) -> None:
+    """behaviour.json shares the models directory; it is no anomaly-model version (it was read as one
+    and logged `model_unreadable`)."""
+    from pathlib import Path
+
+    from fapiao.risk import model as anomaly_model
+
+    directory = Path(str(tmp_path))
+    calibration = behaviour_model.fit(np.ones((60, len(behaviour.DEVIATION_CODES))))
+    behaviour_model.save(calibration, directory / behaviour_model.FILE)
+    assert anomaly_model.versions(directory) == []
+    watcher = anomaly_model.ModelWatcher(directory)
+    assert not watcher.poll() and watcher.current() is None
 
 
 def test_injected_behaviour_kinds_are_genuine_and_verify_consistent() -> None:

@@ -542,7 +542,7 @@ def risk_shares(collapsed: Path) -> list[tuple[str, float, str]]:
                 buckets["verify: check context for the risk stage"] += n
         elif "streams/register_agent.py" in text:
             buckets["register agent"] += n
-        elif "streams/sink_agent.py" in text:
+        elif "streams/sink.py" in text:
             buckets["sink agent"] += n
         elif "aiokafka/" in text or "faust/transport" in text:
             buckets["Kafka client outside the agents (fetch, send, commit)"] += n

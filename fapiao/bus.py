@@ -181,6 +181,17 @@ async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str
         await admin.close()
 
 
+async def worker_lag(settings: Settings, specs: Iterable[topics.TopicSpec]) -> int:
+    """The worker's lag on `specs`: the topics the ClickHouse sink reads are counted in its own
+    group (`Settings.sink_group`), the others in the faust app's."""
+    sunk = {topics.CHECKS_RESULTS.name, topics.RISK_ALERTS.name}
+    wanted = list(specs)
+    app = [settings.topic(s.name) for s in wanted if s.name not in sunk]
+    sink = [settings.topic(s.name) for s in wanted if s.name in sunk]
+    lag = await consumer_lag(settings, settings.faust_app_id, app) if app else 0
+    return lag + (await consumer_lag(settings, settings.sink_group, sink) if sink else 0)
+
+
 async def apply_acls(settings: Settings, acls: Iterable[AclBinding]) -> int:
     """Create each ALLOW ACL on the broker (creating an existing one is a no-op); returns how many.
 

@@ -163,6 +163,8 @@ def bindings(settings: Settings, principals: dict[str, Access] = PRINCIPALS) -> 
         if access.owns_app_group:
             app = settings.faust_app_id
             grant(user, Resource.GROUP, app, Pattern.LITERAL, Operation.READ, Operation.DESCRIBE)
+            sink = settings.sink_group  # the ClickHouse sink's own consumer (streams/sink.py)
+            grant(user, Resource.GROUP, sink, Pattern.LITERAL, Operation.READ, Operation.DESCRIBE)
             grant(
                 user,
                 Resource.TOPIC,

@@ -243,6 +243,11 @@ class Settings(BaseSettings):
     def faust_app_id(self) -> str:
         return f"{self.topic_prefix}{self.app_id}"
 
+    @property
+    def sink_group(self) -> str:
+        """The ClickHouse sink's own consumer group (streams/sink.py), beside the faust app's."""
+        return f"{self.faust_app_id}-sink"
+
     def faust_brokers(self) -> list[str]:
         """The bootstrap list as Faust wants it: one kafka:// URL per broker."""
         return [f"kafka://{host.strip()}" for host in self.kafka_bootstrap.split(",") if host.strip()]

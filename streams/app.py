@@ -91,13 +91,13 @@ def create_app(settings: Settings) -> Pipeline:
     sync_holds = json_table(app, "sync_holds", settings.topic_partitions)
     pipeline = Pipeline(settings=settings, app=app, topics=declared, register=register, sync_holds=sync_holds)
 
-    from streams import count_warmer, intake_forwarder, register_agent, risk_agent, sink_agent, verify_agent
+    from streams import count_warmer, intake_forwarder, register_agent, risk_agent, sink, verify_agent
 
     register_agent.attach(pipeline)
     verify_agent.attach(pipeline)
     if settings.risk_enabled:
         risk_agent.attach(pipeline)
-    sink_agent.attach(pipeline)
+    sink.attach(pipeline)  # its own aiokafka consumer group, not a faust agent
     count_warmer.attach(pipeline)
     intake_forwarder.attach(pipeline)  # organisations' own systems over Kafka (FAPIAO_KAFKA_INTAKE)
 

@@ -16,5 +16,8 @@ SINK_REFUSED_ROWS = Counter(
 READY = Gauge("fapiao_worker_ready", "1 while the worker serves (recovery done, partitions assigned)")
 SINK_ROWS = Counter("fapiao_sink_rows_total", "Rows written to ClickHouse")
 SINK_FAILURES = Counter("fapiao_sink_failures_total", "Failed ClickHouse writes (retried)", ["kind"])
+SINK_PARTITIONS = Gauge(
+    "fapiao_sink_partitions", "Partitions assigned to this worker's sink consumer (0: not serving)"
+)
 SINK_BATCH_SECONDS = Histogram("fapiao_sink_batch_seconds", "Time to write one batch to ClickHouse")
 ALERTS = Counter("fapiao_alerts_total", "Risk alerts raised", ["severity"])

@@ -48,7 +48,7 @@ async def test_sink_keeps_uncommitted_rows_through_a_clickhouse_outage(outage, t
         await publisher.stop()
         wait_for_line(worker, log, "sink_write_failed", 30)
         await asyncio.sleep(4)  # several commit intervals: nothing of the unwritten batch may be committed
-        lag = await consumer_lag(good, good.faust_app_id, [good.topic(topics.CHECKS_RESULTS.name)])
+        lag = await consumer_lag(good, good.sink_group, [good.topic(topics.CHECKS_RESULTS.name)])
         assert lag == 20
 
     with cli_process(["worker"], _env_of(good), tmp_path / "worker-good.log"):

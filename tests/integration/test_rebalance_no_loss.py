@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, consumer_lag
+from fapiao.bus import Publisher, worker_lag
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.verification import DAILY_CHECK_LIMIT
 from fapiao.settings import Settings
@@ -78,16 +78,8 @@ def _answered(engine: NativeEngine) -> int:
 
 
 async def _lag(settings: Settings) -> int:
-    names = [
-        settings.topic(t.name)
-        for t in (
-            topics.CHECKS_REQUESTED,
-            topics.CHECKS_VERIFIED,
-            topics.CHECKS_RESULTS,
-            topics.INVOICES_ISSUED,
-        )
-    ]
-    return await consumer_lag(settings, settings.faust_app_id, names)
+    specs = (topics.CHECKS_REQUESTED, topics.CHECKS_VERIFIED, topics.CHECKS_RESULTS, topics.INVOICES_ISSUED)
+    return await worker_lag(settings, specs)
 
 
 class Workers:

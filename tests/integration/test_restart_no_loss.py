@@ -26,7 +26,7 @@ import pytest
 from fapiao import topics
 from fapiao.analytics.catalog import ANALYTICS_TZ, Bucket, Dimension
 from fapiao.analytics.trends import TrendQuery
-from fapiao.bus import Publisher, consumer_lag
+from fapiao.bus import Publisher, worker_lag
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
@@ -79,11 +79,8 @@ def _answered(engine: NativeEngine) -> int:
 
 async def _lag(settings: Settings) -> int:
     """The worker group's lag on the pipeline's topics (requests, verdicts, results)."""
-    names = [
-        settings.topic(t.name)
-        for t in (topics.CHECKS_REQUESTED, topics.CHECKS_VERIFIED, topics.CHECKS_RESULTS)
-    ]
-    return await consumer_lag(settings, settings.faust_app_id, names)
+    specs = (topics.CHECKS_REQUESTED, topics.CHECKS_VERIFIED, topics.CHECKS_RESULTS)
+    return await worker_lag(settings, specs)  # results: in the sink's own group
 
 
 def _alive(proc: subprocess.Popen[bytes], log: Path) -> None:

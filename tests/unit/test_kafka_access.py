@@ -86,6 +86,7 @@ def test_each_service_gets_only_its_own_topics() -> None:
         assert Operation.READ in _ops(acls, "worker", Resource.TOPIC, topic(name))
     assert Operation.WRITE in _ops(acls, "worker", Resource.TOPIC, topic("checks.results"))
     assert _ops(acls, "worker", Resource.GROUP, "p-sentinel") == CONSUME
+    assert _ops(acls, "worker", Resource.GROUP, "p-sentinel-sink") == CONSUME  # its ClickHouse sink
     internal = [a for a in acls if a.principal == "User:worker" and a.pattern == Pattern.PREFIXED]
     assert {a.name for a in internal} == {"p-sentinel-"}
     assert _ops(acls, "analyst", Resource.TOPIC, topic("risk.alerts")) == CONSUME

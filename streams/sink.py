@@ -1,0 +1,258 @@
+"""The ClickHouse sink: writes `checks.results` and `risk.alerts` in batches, at least once, idempotently.
+
+A plain aiokafka consumer in its own consumer group (`Settings.sink_group`), run as a task of the
+worker, not a faust agent: it needs no table, and faust's per-event stream machinery held it at a
+fraction of what ClickHouse takes (docs/benchmarks.md). Records are fetched with `getmany` until a
+batch has `sink_batch_rows` rows or is `sink_batch_seconds` old; the batch is decoded once, each
+table gets one insert, and only then are the batch's offsets committed. A crash or an unreachable
+server therefore never commits an offset for a row that was not written; the rows of a redelivered
+batch collapse in the ReplacingMergeTree tables (same check_id and result_version; same alert_id).
+
+Every record still goes through the stage's policy (streams/error_policy.py): unreadable or
+poisonous records are dead-lettered and the stream goes on, infrastructure failures crash the worker.
+A row ClickHouse refuses for its values is isolated by bisecting the batch and dead-lettered alone
+with the server's message (`fapiao.warehouse.insert_errors`); other failures are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, cast
+
+import faust
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
+from pydantic import BaseModel
+
+from fapiao import topics
+from fapiao.kafka_auth import client_kwargs
+from fapiao.settings import Settings
+from fapiao.warehouse import alerts as alerts_table
+from fapiao.warehouse import results as results_table
+from fapiao.warehouse.engine import NativeEngine
+from fapiao.warehouse.insert_errors import insert_isolating
+from schemas.events import CheckResult, RiskAlert
+from streams import metrics
+from streams.app import Pipeline
+from streams.dead_letters import decode, send_dead_letter
+from streams.error_policy import StagePolicy
+
+log = structlog.get_logger(__name__)
+STAGE = "sink"
+
+
+@dataclass(frozen=True)
+class Target:
+    schema: type[BaseModel]
+    table: str
+    columns: tuple[str, ...]
+    row: Callable[[Any], tuple[Any, ...]]
+
+
+def targets_of(settings: Settings) -> dict[str, Target]:
+    """The ClickHouse table each sunk topic (by its real name) is written to."""
+    return {
+        settings.topic(topics.CHECKS_RESULTS.name): Target(
+            CheckResult, results_table.TABLE, results_table.COLUMNS, results_table.result_row
+        ),
+        settings.topic(topics.RISK_ALERTS.name): Target(
+            RiskAlert, alerts_table.TABLE, alerts_table.COLUMNS, alerts_table.alert_row
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Received:
+    """One fetched record in the shape the error policy and the dead letters read (`event.message`)."""
+
+    message: ConsumerRecord  # type: ignore[type-arg]
+
+
+def as_event(record: ConsumerRecord) -> faust.EventT:  # type: ignore[type-arg]
+    """The policy and dead letters only read `.message.{topic,partition,offset,key,value}`, which an
+    aiokafka record has under the same names as faust's message."""
+    return cast(faust.EventT, Received(record))
+
+
+def row_of(target: Target, value: bytes | None) -> tuple[Any, ...]:
+    return target.row(decode(target.schema, value))
+
+
+def group_by_topic(records: Sequence[ConsumerRecord]) -> dict[str, list[ConsumerRecord]]:  # type: ignore[type-arg]
+    """The batch's records per topic, in fetch order (pure)."""
+    grouped: dict[str, list[ConsumerRecord]] = {}  # type: ignore[type-arg]
+    for record in records:
+        grouped.setdefault(record.topic, []).append(record)
+    return grouped
+
+
+def next_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:  # type: ignore[type-arg]
+    """The offsets to commit once `records` are stored: one past the highest per partition (pure)."""
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
+
+
+class Sink:
+    """The sink's consumer loop (see the module docstring); `run` until cancelled."""
+
+    def __init__(self, pipeline: Pipeline, policy: StagePolicy | None = None) -> None:
+        self.pipeline = pipeline
+        self.settings = pipeline.settings
+        self.targets = targets_of(self.settings)
+        self.policy = policy or StagePolicy(pipeline, STAGE)
+        self.engine: NativeEngine | None = None
+        self.assigned = 0
+
+    def write(self, target: Target, rows: list[tuple[Any, ...]]) -> list[tuple[int, str]]:
+        """Insert, isolating the rows ClickHouse refuses for their values; (index, error) of those."""
+        if self.engine is None:
+            self.engine = NativeEngine(self.settings)
+        live = self.engine
+        try:
+            return insert_isolating(lambda part: live.insert(target.table, target.columns, part), rows)
+        except Exception:
+            live.close()
+            self.engine = None
+            raise
+
+    async def write_with_retry(self, target: Target, rows: list[tuple[Any, ...]]) -> list[tuple[int, str]]:
+        """Retry transient failures (server down, timeouts, too many parts) with backoff, never drop."""
+        delay = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                refused = await asyncio.to_thread(self.write, target, rows)
+            except Exception as exc:
+                metrics.SINK_FAILURES.labels(kind="transient").inc()
+                log.warning(
+                    "sink_write_failed", table=target.table, rows=len(rows), error=repr(exc), retry_in=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.sink_retry_max_seconds)
+                continue
+            metrics.SINK_BATCH_SECONDS.observe(time.perf_counter() - started)
+            metrics.SINK_ROWS.inc(len(rows) - len(refused))
+            return refused
+
+    async def rows(
+        self,
+        target: Target,
+        records: list[ConsumerRecord],  # type: ignore[type-arg]
+    ) -> tuple[list[ConsumerRecord], list[tuple[Any, ...]]]:  # type: ignore[type-arg]
+        """The rows of `records` and the records they came from; the others were dead-lettered.
+
+        The whole batch is decoded in one loop; when that raises (or a fault is being injected), each
+        record is decoded again under the policy, so only the guilty one is dead-lettered."""
+        if not self.policy.fault_kind:
+            try:
+                return records, [row_of(target, r.value) for r in records]
+            except Exception as exc:
+                self.policy.check_batch_error(exc)
+        kept: list[ConsumerRecord] = []  # type: ignore[type-arg]
+        rows: list[tuple[Any, ...]] = []
+        for record in records:
+            row = await self.policy.run(as_event(record), partial(row_of, target, record.value))
+            if row is not None:
+                kept.append(record)
+                rows.append(row)
+        return kept, rows
+
+    async def store(self, records: list[ConsumerRecord]) -> int:  # type: ignore[type-arg]
+        """Write one batch: one insert per table, refused rows dead-lettered; how many letters."""
+        letters = len(records)
+        for topic_name, batch in group_by_topic(records).items():
+            target = self.targets[topic_name]
+            kept, rows = await self.rows(target, batch)
+            letters -= len(kept)
+            for index, error in await self.write_with_retry(target, rows):
+                letters += 1
+                metrics.SINK_FAILURES.labels(kind="permanent").inc()
+                metrics.SINK_REFUSED_ROWS.labels(table=target.table).inc()
+                await send_dead_letter(
+                    self.pipeline,
+                    as_event(kept[index]),
+                    f"ClickHouse refused the row for {target.table}: {error}",
+                    STAGE,
+                    kind="unstorable",
+                )
+        return letters
+
+    async def fetch(self, consumer: AIOKafkaConsumer) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+        """Records until the batch is full (`sink_batch_rows`) or old (`sink_batch_seconds`)."""
+        limit = self.settings.sink_batch_rows
+        deadline = time.monotonic() + self.settings.sink_batch_seconds
+        records: list[ConsumerRecord] = []  # type: ignore[type-arg]
+        while len(records) < limit:
+            left = deadline - time.monotonic()
+            if left <= 0 and records:
+                break
+            fetched = await consumer.getmany(
+                timeout_ms=max(1, int(left * 1000)), max_records=limit - len(records)
+            )
+            self.note_assignment(consumer)
+            for batch in fetched.values():
+                records.extend(batch)
+            if left <= 0:
+                break
+        return records
+
+    def note_assignment(self, consumer: AIOKafkaConsumer) -> None:
+        assigned = len(consumer.assignment())
+        if assigned != self.assigned:
+            log.info("sink_assigned", group=self.settings.sink_group, partitions=assigned)
+            self.assigned = assigned
+            metrics.SINK_PARTITIONS.set(assigned)
+
+    async def commit(self, consumer: AIOKafkaConsumer, records: list[ConsumerRecord]) -> None:  # type: ignore[type-arg]
+        try:
+            await consumer.commit(next_offsets(records))
+        except (CommitFailedError, RebalanceInProgressError, IllegalStateError) as exc:
+            # partitions moved to another member while the batch was written: it re-reads and re-writes
+            # them from the last commit, and the tables' dedupe absorbs the repeat (at least once)
+            log.warning("sink_commit_skipped_rebalance", records=len(records), error=repr(exc))
+
+    async def run(self) -> None:
+        names = list(self.targets)
+        consumer = AIOKafkaConsumer(
+            *names,
+            **client_kwargs(self.settings),
+            group_id=self.settings.sink_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            while True:
+                records = await self.fetch(consumer)
+                if not records:
+                    continue
+                metrics.EVENTS.labels(agent=STAGE).inc(len(records))
+                if await self.store(records):
+                    await self.pipeline.app.producer.flush()  # the dead letters are in Kafka first
+                await self.commit(consumer, records)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Kafka or a bug outside any one record: crash-only, never a silent stop
+            self.policy.on_crash(STAGE, exc)
+        finally:
+            metrics.SINK_PARTITIONS.set(0)
+            await consumer.stop()
+            if self.engine is not None:
+                self.engine.close()
+
+
+def attach(pipeline: Pipeline) -> None:
+    """Run the sink as a task of the worker's app (started and stopped with it)."""
+
+    async def sink() -> None:
+        await Sink(pipeline).run()
+
+    pipeline.app.task(sink)

@@ -1,0 +1,136 @@
+"""The ClickHouse sink's batch logic (streams/sink.py) without Kafka or ClickHouse: the offsets a
+stored batch commits, one insert per table per batch, and every record either stored or dead-lettered
+(unreadable, poison under an injected fault, refused by ClickHouse) while the rest of the batch is stored.
+The real consumer runs in the integration tests (test_pipeline, test_outages, test_fault_injection)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, NoReturn
+
+from aiokafka import ConsumerRecord, TopicPartition
+
+from fapiao import topics
+from fapiao.domain.results import build_result
+from fapiao.domain.verification import Decision
+from fapiao.settings import Settings
+from fapiao.warehouse import alerts as alerts_table
+from fapiao.warehouse import results as results_table
+from schemas.events import DeadLetter, RiskAlert, Verdict
+from streams.error_policy import StagePolicy
+from streams.sink import Sink, Target, group_by_topic, next_offsets
+from tests.factories import check_of, issued
+
+SETTINGS = Settings(topic_prefix="u-", fault_marker="", fault_stages="")
+RESULTS = SETTINGS.topic(topics.CHECKS_RESULTS.name)
+ALERTS = SETTINGS.topic(topics.RISK_ALERTS.name)
+
+
+def _record(topic: str, partition: int, offset: int, value: bytes) -> ConsumerRecord:  # type: ignore[type-arg]
+    return ConsumerRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value),
+        headers=(),
+    )
+
+
+def _result(number: str) -> bytes:
+    request = check_of(issued(number=number))
+    result = build_result(request, Decision(Verdict.NOT_FOUND), decided_at=datetime.now(UTC), check_count=1)
+    return result.model_dump_json().encode()
+
+
+def _alert() -> bytes:
+    return RiskAlert(
+        alert_id=uuid.uuid4(),
+        check_id=uuid.uuid4(),
+        invoice_key="011002300111:12345678",
+        raised_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
+        score=80,
+        severity="high",
+        reasons=("amount_outlier",),
+        rule_version=5,
+    ).model_dump_json().encode()
+
+
+class FakeTopic:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send(self, key: bytes | None, value: bytes) -> None:
+        self.sent.append(value)
+
+
+class RecordingSink(Sink):
+    """Writes into lists instead of ClickHouse; refuses the rows whose check_id is in `refuse`."""
+
+    def __init__(
+        self, pipeline: Any, policy: StagePolicy | None = None, refuse: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(pipeline, policy)
+        self.inserts: list[tuple[str, int]] = []
+        self.refuse = refuse
+
+    def write(self, target: Target, rows: list[tuple[Any, ...]]) -> list[tuple[int, str]]:
+        self.inserts.append((target.table, len(rows)))
+        check = target.columns.index("check_id")
+        return [(i, "TYPE_MISMATCH") for i, row in enumerate(rows) if str(row[check]) in self.refuse]
+
+
+def _pipeline(settings: Settings = SETTINGS) -> tuple[Any, FakeTopic]:
+    dlq = FakeTopic()
+    return SimpleNamespace(settings=settings, topics={topics.CHECKS_DLQ.name: dlq}), dlq
+
+
+def test_a_stored_batch_commits_one_past_the_highest_offset_of_each_partition() -> None:
+    records = [_record(RESULTS, 0, 5, b""), _record(RESULTS, 1, 9, b""), _record(RESULTS, 0, 7, b"")]
+    records.append(_record(ALERTS, 0, 2, b""))
+    assert next_offsets(records) == {
+        TopicPartition(RESULTS, 0): 8,
+        TopicPartition(RESULTS, 1): 10,
+        TopicPartition(ALERTS, 0): 3,
+    }
+    assert [len(v) for v in group_by_topic(records).values()] == [3, 1]
+
+
+async def test_one_insert_per_table_and_every_bad_record_dead_lettered_alone() -> None:
+    pipeline, dlq = _pipeline()
+    refused_value = _result("77000009")
+    refused_id = str(json.loads(refused_value)["check_id"])
+    batch = [_record(RESULTS, 0, i, _result(f"7700{i:04d}")) for i in range(5)]
+    batch += [_record(RESULTS, 1, 0, b"{oops"), _record(RESULTS, 1, 1, refused_value)]
+    batch += [_record(ALERTS, 0, 0, _alert()), _record(ALERTS, 0, 1, _alert())]
+    sink = RecordingSink(pipeline, refuse=frozenset({refused_id}))
+    assert await sink.store(batch) == 2
+    assert sorted(sink.inserts) == sorted([(alerts_table.TABLE, 2), (results_table.TABLE, 6)])
+    letters = [DeadLetter.model_validate_json(v) for v in dlq.sent]
+    assert {(x.kind, x.partition, x.offset) for x in letters} == {("unreadable", 1, 0), ("unstorable", 1, 1)}
+    unstorable = next(x for x in letters if x.kind == "unstorable")
+    assert "TYPE_MISMATCH" in unstorable.error and refused_id in unstorable.payload
+
+
+async def test_an_injected_poison_is_dead_lettered_and_the_rest_stored() -> None:
+    settings = Settings(topic_prefix="u-", fault_marker="POISON", fault_stages="sink")
+    pipeline, dlq = _pipeline(settings)
+
+    def on_crash(stage: str, exc: BaseException) -> NoReturn:
+        raise AssertionError(f"a poison pill must not crash the sink: {exc!r}")
+
+    sink = RecordingSink(pipeline, StagePolicy(pipeline, "sink", on_crash=on_crash))
+    good = [_record(RESULTS, 0, i, _result(f"7800{i:04d}")) for i in range(3)]
+    poison = _record(RESULTS, 0, 3, _result("78009999").replace(b'"requester":"', b'"requester":"POISON'))
+    assert await sink.store([*good, poison]) == 1
+    assert sink.inserts == [(results_table.TABLE, 3)]
+    (letter,) = [DeadLetter.model_validate_json(v) for v in dlq.sent]
+    assert (letter.stage, letter.kind, letter.offset) == ("sink", "exception", 3)

@@ -254,7 +254,8 @@ async def run(*, rows: int = 50_000, profile: bool = False) -> Result:
             f"only {have:,} of {rows:,} rows arrived (stalled or time limit); numbers are partial"
         )
     result.notes.append(
-        "The sink runs inside the worker process (its own agent, batches of "
+        "The sink runs inside the worker process (its own aiokafka consumer group, streams/sink.py; "
+        "batches of "
         f"{batch} rows or {stack.settings.sink_batch_seconds:g} s, inserts in a thread); the register and "
         "verify agents are idle here."
     )

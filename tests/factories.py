@@ -13,6 +13,7 @@ from schemas.events import (
     InvoiceStatus,
     InvoiceStatusChanged,
     Party,
+    RiskAlert,
 )
 
 SELLER = Party(name="北京海淀示例科技有限公司", tax_id="9111010829141777X4")
@@ -104,3 +105,17 @@ def api_check_body(invoice: InvoiceIssued, **extra: str) -> dict[str, str]:
         "check_code": invoice.check_code[-6:],
         **extra,
     }
+
+
+def risk_alert() -> RiskAlert:
+    """A valid alert with a fresh alert_id and check_id."""
+    return RiskAlert(
+        alert_id=uuid.uuid4(),
+        check_id=uuid.uuid4(),
+        invoice_key="011002300111:12345678",
+        raised_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
+        score=80,
+        severity="high",
+        reasons=("amount_outlier",),
+        rule_version=5,
+    )

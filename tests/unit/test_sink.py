@@ -6,7 +6,6 @@ The real consumer runs in the integration tests (test_pipeline, test_outages, te
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, NoReturn
@@ -19,10 +18,10 @@ from fapiao.domain.verification import Decision
 from fapiao.settings import Settings
 from fapiao.warehouse import alerts as alerts_table
 from fapiao.warehouse import results as results_table
-from schemas.events import DeadLetter, RiskAlert, Verdict
+from schemas.events import DeadLetter, Verdict
 from streams.error_policy import StagePolicy
 from streams.sink import Sink, Target, group_by_topic, next_offsets
-from tests.factories import check_of, issued
+from tests.factories import check_of, issued, risk_alert
 
 SETTINGS = Settings(topic_prefix="u-", fault_marker="", fault_stages="")
 RESULTS = SETTINGS.topic(topics.CHECKS_RESULTS.name)
@@ -52,16 +51,7 @@ def _result(number: str) -> bytes:
 
 
 def _alert() -> bytes:
-    return RiskAlert(
-        alert_id=uuid.uuid4(),
-        check_id=uuid.uuid4(),
-        invoice_key="011002300111:12345678",
-        raised_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
-        score=80,
-        severity="high",
-        reasons=("amount_outlier",),
-        rule_version=5,
-    ).model_dump_json().encode()
+    return risk_alert().model_dump_json().encode()
 
 
 class FakeTopic:

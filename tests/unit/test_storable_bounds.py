@@ -42,7 +42,7 @@ from schemas.events import (
     Verdict,
 )
 from tests.bounds_contract import base_result, check_bounds_stored
-from tests.factories import check_of, issued
+from tests.factories import check_of, issued, risk_alert
 
 _DT = "DateTime('UTC')"
 # What each column type holds on ClickHouse 18.16 (the narrowest engine we run): checked by hand on the
@@ -77,16 +77,7 @@ def types() -> Iterator[dict[str, dict[str, str]]]:
 
 
 def base_alert() -> RiskAlert:
-    return RiskAlert(
-        alert_id=uuid.uuid4(),
-        check_id=uuid.uuid4(),
-        invoice_key="011002300111:12345678",
-        raised_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
-        score=80,
-        severity="high",
-        reasons=("amount_outlier",),
-        rule_version=5,
-    )
+    return risk_alert()
 
 
 def leaves(model: BaseModel, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

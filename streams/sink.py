@@ -12,13 +12,21 @@ Every record still goes through the stage's policy (streams/error_policy.py): un
 poisonous records are dead-lettered and the stream goes on, infrastructure failures crash the worker.
 A row ClickHouse refuses for its values is isolated by bisecting the batch and dead-lettered alone
 with the server's message (`fapiao.warehouse.insert_errors`); other failures are retried with backoff.
+
+The sink used to be a faust agent in the worker's own group (`Settings.faust_app_id`), so a deployment
+that ran it has that group's committed offsets on the sunk topics. Before its consumer joins, the sink
+commits those offsets for the partitions its own group has never committed (`seed_group`), so an
+upgrade does not write the whole retained history again. Nothing in the faust app consumes the sunk
+topics any more, so those offsets only ever mark what the old sink stored (tests/unit/test_sink.py
+checks that no faust agent or bulk feed subscribes to them: one that did would move them past rows
+this sink has not written).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -26,10 +34,12 @@ from typing import Any, cast
 import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 from pydantic import BaseModel
 
 from fapiao import topics
+from fapiao.bus import partitions_of
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse import alerts as alerts_table
@@ -98,6 +108,68 @@ def next_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]
         tp = TopicPartition(record.topic, record.partition)
         offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
     return offsets
+
+
+def seeded_offsets(
+    partitions: Iterable[TopicPartition],
+    own: Mapping[TopicPartition, int],
+    worker: Mapping[TopicPartition, int],
+) -> dict[TopicPartition, int]:
+    """Where the sink starts the partitions its own group has never committed (pure): at the faust
+    worker group's committed offset (where the old sink agent stopped) when that group has one; the
+    others are absent and start at the earliest offset. A negative offset is Kafka's "none"."""
+    return {tp: worker[tp] for tp in partitions if own.get(tp, -1) < 0 and worker.get(tp, -1) >= 0}
+
+
+async def committed_offsets(
+    admin: AIOKafkaAdminClient, group: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    found = await admin.list_consumer_group_offsets(group, partitions=partitions)
+    return {tp: meta.offset for tp, meta in found.items()}
+
+
+async def seed_group(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:
+    """Before the sink's consumer joins, commit `seeded_offsets` for the partitions of `names` in the
+    sink's group; what was committed. On any failure (e.g. the group already has a member: Kafka refuses
+    a commit from outside its generation) those partitions start at the earliest offset instead: rows
+    written twice collapse in the tables, none is lost."""
+    try:
+        admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
+        await admin.start()
+        try:
+            partitions = [TopicPartition(n, p) for n in names for p in await partitions_of(settings, n)]
+            own = await committed_offsets(admin, settings.sink_group, partitions)
+            unseen = [tp for tp in partitions if own.get(tp, -1) < 0]
+            worker = await committed_offsets(admin, settings.faust_app_id, unseen) if unseen else {}
+        finally:
+            await admin.close()
+        seeds = seeded_offsets(partitions, own, worker)
+        if seeds:
+            committer = AIOKafkaConsumer(
+                **client_kwargs(settings), group_id=settings.sink_group, enable_auto_commit=False
+            )
+            await committer.start()
+            try:
+                committer.assign(list(seeds))
+                await committer.commit(seeds)
+            finally:
+                await committer.stop()
+            log.info("sink_seeded_from_worker_group", partitions=len(seeds), group=settings.faust_app_id)
+        return seeds
+    except Exception as exc:
+        log.warning("sink_seed_skipped", group=settings.sink_group, error=repr(exc))
+        return {}
+
+
+def sink_consumer(settings: Settings, names: list[str]) -> AIOKafkaConsumer:
+    """The sink group's consumer of `names` (not started): offsets committed by hand, after the insert."""
+    return AIOKafkaConsumer(
+        *names,
+        **client_kwargs(settings),
+        group_id=settings.sink_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
 
 
 class Sink:
@@ -221,13 +293,8 @@ class Sink:
 
     async def run(self) -> None:
         names = list(self.targets)
-        consumer = AIOKafkaConsumer(
-            *names,
-            **client_kwargs(self.settings),
-            group_id=self.settings.sink_group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+        await seed_group(self.settings, names)
+        consumer = sink_consumer(self.settings, names)
         await consumer.start()
         try:
             while True:

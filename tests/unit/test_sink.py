@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NoReturn
 
@@ -20,7 +21,7 @@ from fapiao.warehouse import alerts as alerts_table
 from fapiao.warehouse import results as results_table
 from schemas.events import DeadLetter, Verdict
 from streams.error_policy import StagePolicy
-from streams.sink import Sink, Target, group_by_topic, next_offsets
+from streams.sink import Sink, Target, group_by_topic, next_offsets, seeded_offsets
 from tests.factories import check_of, issued, risk_alert
 
 SETTINGS = Settings(topic_prefix="u-", fault_marker="", fault_stages="")
@@ -124,3 +125,37 @@ async def test_an_injected_poison_is_dead_lettered_and_the_rest_stored() -> None
     assert sink.inserts == [(results_table.TABLE, 3)]
     (letter,) = [DeadLetter.model_validate_json(v) for v in dlq.sent]
     assert (letter.stage, letter.kind, letter.offset) == ("sink", "exception", 3)
+
+
+def test_a_partition_the_sink_never_committed_starts_where_the_old_sink_agent_stopped() -> None:
+    own_p0, seeded_p1, fresh_p2, fresh_alerts = (
+        TopicPartition(RESULTS, 0),
+        TopicPartition(RESULTS, 1),
+        TopicPartition(RESULTS, 2),
+        TopicPartition(ALERTS, 0),
+    )
+    seeds = seeded_offsets(
+        [own_p0, seeded_p1, fresh_p2, fresh_alerts],
+        own={own_p0: 7, seeded_p1: -1},  # -1: Kafka's "no committed offset"
+        worker={own_p0: 40, seeded_p1: 30, fresh_p2: -1},
+    )
+    # its own commit wins; the worker group's offset seeds the rest; neither: absent (earliest)
+    assert seeds == {seeded_p1: 30}
+    assert seeded_offsets([seeded_p1], own={}, worker={seeded_p1: 0}) == {seeded_p1: 0}
+
+
+def test_no_faust_agent_or_bulk_feed_consumes_the_sunk_topics(tmp_path: Path) -> None:
+    """The seeding trusts the faust group's offsets on the sunk topics to be the old sink agent's:
+    an agent in that group consuming them would move those offsets past rows the sink never wrote."""
+    from streams.app import create_app
+    from streams.bulk_feed import feeds_of
+
+    settings = Settings(data_dir=tmp_path, topic_prefix="u-", risk_enabled=True)
+    app = create_app(settings).app
+    subscribed = set(feeds_of(app)) | {
+        topic for agent in app.agents.values() for topic in getattr(agent.channel, "topics", ())
+    }
+    assert settings.topic(topics.CHECKS_VERIFIED.name) in subscribed  # the risk agent's: the census works
+    assert settings.topic(topics.CHECKS_REQUESTED.name) in subscribed  # the verify agent's bulk feed
+    sunk = {settings.topic(topics.CHECKS_RESULTS.name), settings.topic(topics.RISK_ALERTS.name)}
+    assert not subscribed & sunk

@@ -567,11 +567,11 @@ def risk_shares(collapsed: Path) -> list[tuple[str, float, str]]:
 
 
 def _risk_batches() -> str:
-    """The risk worker's batch bounds (FAPIAO_RISK_BATCH_SIZE / _SECONDS pass through to the worker)."""
+    """The risk worker's batch bound (FAPIAO_RISK_BATCH_SIZE passes through to the worker; a batch is
+    what one fetch returns, at most that many: streams/bulk_feed.py)."""
     from fapiao.settings import Settings
 
-    settings = Settings()
-    return f"{settings.risk_batch_size} events / {settings.risk_batch_seconds * 1000:g} ms"
+    return f"at most {Settings().risk_batch_size} events per fetch (bulk feed)"
 
 
 def _behaviour() -> str:

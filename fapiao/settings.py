@@ -92,16 +92,15 @@ class Settings(BaseSettings):
     table_sweep_seconds: float = Field(default=60, gt=0)
     table_sweep_chunk: int = Field(default=2000, ge=1)
 
-    # Risk scoring: verdicts are scored in batches of at most this many, or this old. With
-    # risk_enabled off the worker publishes verdicts straight to checks.results (verify-only pipeline).
+    # Risk scoring. With risk_enabled off the worker publishes verdicts straight to checks.results
+    # (verify-only pipeline).
     risk_enabled: bool = True
-    # The register and verify agents take records in the batches faust's consumer fetches them, at most
-    # this many (streams/bulk_feed.py; no time window: a fetch hands on what it has at once): each
+    # The register, verify and risk agents take records in the batches faust's consumer fetches them, at
+    # most this many (streams/bulk_feed.py; no time window: a fetch hands on what it has at once): each
     # entry a batch touches is read and written once, and the outputs go out back to back.
     register_batch_size: int = Field(default=2000, ge=1)
     verify_batch_size: int = Field(default=500, ge=1)
     risk_batch_size: int = Field(default=500, ge=1)
-    risk_batch_seconds: float = Field(default=0.005, gt=0)
     # Behaviour scoring in the risk agent (issue 20, docs/risk-model.md): profiles folded in the
     # behaviour_profiles table and a `behaviour_anomaly` hit once a calibrated model (models_dir /
     # behaviour.json) is there. Off: the agent neither keeps the profiles nor scores behaviour.

@@ -1,8 +1,12 @@
 """The risk agent: scores verdicts and raises alerts.
 
 Consumes `checks.verified` and `sellers.activity`, both keyed by seller, so the seller's rolling
-statistics (a table keyed by seller tax id) are local. Verdicts are scored in batches bounded by
-size and time: rules per event (pure), the model once per batch (vectorised). Each scored result
+statistics (a table keyed by seller tax id) are local. The records come in the batches faust's
+consumer fetches them (streams/bulk_feed.py, at most `risk_batch_size`), not through a faust stream:
+each parsed once under the stage's error policy (an unreadable or raising one is dead-lettered, the
+batch goes on), the statistics of the batch's sellers read at once, each activity folded in place
+into the batch's copy (`seller_stats.fold_activity_into`), each changed seller written once; then
+rules per verdict (pure), the model once per batch (vectorised). Each scored result
 goes to `checks.results`; one above the threshold also goes to `risk.alerts`, at most once per
 invoice and reason per window (an alert table remembers when each was last raised).
 
@@ -12,7 +16,8 @@ folded into them as `sellers.activity` arrives, each presented check is compared
 (`behaviour.deviations`, per event) and folded in afterwards, and the calibrated behaviour model
 scores the batch's deviations at once: a `behaviour_anomaly` hit, worth its organisation's
 `weights['behaviour_anomaly']` × the score, with readable zh/en reasons. A batch reads each profile
-once and writes each changed one once (`profile_cache.BatchProfiles`).
+once, folds into its own copy in place, and writes each changed one once (`profile_cache.BatchProfiles`).
+Everything the batch wrote or produced is acknowledged by Kafka before its records are.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.result_integrity import tagged_json
 from fapiao.domain import retention
-from fapiao.risk import behaviour, behaviour_model
+from fapiao.risk import behaviour, behaviour_model, seller_stats
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
 from fapiao.risk.model import AnomalyModel, ModelWatcher
@@ -41,11 +46,10 @@ from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules, weight
 from fapiao.risk.rules_book import RulesBook
 from fapiao.risk.rules_feed import follow_rules
 from fapiao.risk.scoring import alert_due, assess, should_alert
-from fapiao.risk.seller_stats import fold_activity
 from schemas.events import CheckResult, CheckVerified, RiskAlert, RiskRules, SellerActivity
-from streams import metrics, table_batch
+from streams import bulk_feed, metrics, table_batch
 from streams.app import Pipeline, json_table
-from streams.batch_events import set_current_event
+from streams.batch_events import crash_only, set_current_event
 from streams.dead_letters import decode
 from streams.error_policy import StagePolicy, crash
 from streams.outbox import Outbox
@@ -123,18 +127,21 @@ def attach(pipeline: Pipeline) -> None:
     policy = StagePolicy(pipeline, STAGE)
     send_faults = StagePolicy(pipeline, "risk-send")  # only its fault injection is used
 
-    def seller_of(stats: SellerBatch, tax_id: str) -> Any:
+    def seller_of(stats: SellerBatch, read: dict[str, Any], tax_id: str) -> Any:
         """The seller's statistics as the batch left them (read from the table once per batch)."""
         if tax_id in stats:
             return stats[tax_id][1]
-        return sellers.get(tax_id)
+        return read[tax_id] if tax_id in read else sellers.get(tax_id)
 
-    def prepare(item: CheckVerified, store: BatchProfiles | None, stats: SellerBatch) -> Prepared:
+    def prepare(
+        item: CheckVerified, store: BatchProfiles | None, stats: SellerBatch, read: dict[str, Any]
+    ) -> Prepared:
         """Features and rule hits of one verdict, under its organisation's rules, and its behaviour
         deviations from the profiles as they were before it (then it is folded into them): pure but
         for the local seller and profile lookups."""
         current = book.for_org(item.result.org_id)
-        seller = seller_of(stats, item.context.seller_tax_id) if item.context.seller_tax_id else None
+        tax_id = item.context.seller_tax_id
+        seller = seller_of(stats, read, tax_id) if tax_id else None
         found = None
         check = behaviour.check_of(item.result, item.context) if store is not None else None
         if check is not None and store is not None:
@@ -201,6 +208,7 @@ def attach(pipeline: Pipeline) -> None:
         batch: list[tuple[faust.EventT, CheckVerified]],
         stores: dict[int, BatchProfiles],
         stats: SellerBatch,
+        read: dict[str, Any],
         outbox: Outbox,
     ) -> None:
         """Rules and behaviour deviations per event, the models once per batch; an event whose
@@ -211,7 +219,7 @@ def attach(pipeline: Pipeline) -> None:
         prepared: list[tuple[faust.EventT, Prepared]] = []
         for event, item in batch:
             set_current_event(event)  # a table read goes to the current event's partition (RocksDB)
-            row = await policy.run(event, partial(prepare, item, store_of(stores, event), stats))
+            row = await policy.run(event, partial(prepare, item, store_of(stores, event), stats, read))
             if row is not None:
                 prepared.append((event, row))
         rows = [row for _, row in prepared]
@@ -303,7 +311,9 @@ def attach(pipeline: Pipeline) -> None:
             return None
         partition = event.message.partition
         if partition not in stores:
-            stores[partition] = BatchProfiles(profiles.get, partition)
+            # RocksDB decodes a new value per read: the batch owns it (memory:// would hand out its own)
+            fresh = table_batch.rocks_store(profiles) is not None
+            stores[partition] = BatchProfiles(profiles.get, partition, fresh=fresh)
             events_of[partition] = event
         return stores[partition]
 
@@ -326,54 +336,75 @@ def attach(pipeline: Pipeline) -> None:
             stores.clear()
             events_of.clear()
 
-    async def fold(
-        event: faust.EventT, stores: dict[int, BatchProfiles], stats: SellerBatch
-    ) -> CheckVerified | None:
+    def parse(event: faust.EventT) -> CheckVerified | SellerActivity:
         if event.message.topic == verified_topic:
             return decode(CheckVerified, event.value)
-        activity = decode(SellerActivity, event.value)
+        return decode(SellerActivity, event.value)
+
+    def seller_key(item: CheckVerified | SellerActivity) -> str:
+        if isinstance(item, SellerActivity):
+            return item.seller_tax_id
+        return item.context.seller_tax_id
+
+    def fold(
+        event: faust.EventT,
+        activity: SellerActivity,
+        stores: dict[int, BatchProfiles],
+        stats: SellerBatch,
+        read: dict[str, Any],
+    ) -> None:
+        """One activity folded into its seller's statistics and (behaviour on) the profiles, in place
+        into the batch's own copies (read once per batch)."""
         seller = activity.seller_tax_id
-        stats[seller] = (event, fold_activity(seller_of(stats, seller), activity))
+        if seller in stats:
+            owned = stats[seller][1]
+        else:
+            owned = read.get(seller)
+            if owned is not None and table_batch.rocks_store(sellers) is None:
+                owned = seller_stats.copy_stats(owned)  # memory:// hands out the table's own value
+        stats[seller] = (event, seller_stats.fold_activity_into(owned, activity))
         store = store_of(stores, event)
         if store is not None:
             behaviour.observe_issued(store, activity)
-        return None
 
     async def store_sellers(stats: SellerBatch, outbox: Outbox) -> None:
         """Each seller's statistics the batch changed, once (streams/table_batch.py), in the partition
-        of the seller's last activity of the batch; a failure exits before the batch is acknowledged."""
-        try:
-            events = {seller: event for seller, (event, _) in stats.items()}
-            values = {seller: value for seller, (_, value) in stats.items()}
-            async with table_batch.lock_of(sellers):
-                await table_batch.write_many(sellers, events, values, outbox)
-        except Exception as exc:
-            policy.on_crash(STAGE, exc)
+        of the seller's last activity of the batch (a failure raises: crash_only exits unacknowledged)."""
+        events = {seller: event for seller, (event, _) in stats.items()}
+        values = {seller: value for seller, (_, value) in stats.items()}
+        async with table_batch.lock_of(sellers):
+            await table_batch.write_many(sellers, events, values, outbox)
 
-    async def risk(stream: faust.StreamT) -> None:
-        batches = stream.take_events(settings.risk_batch_size, within=settings.risk_batch_seconds)  # type: ignore[attr-defined]
-        async for events in batches:
-            batch: list[tuple[faust.EventT, CheckVerified]] = []
-            stores: dict[int, BatchProfiles] = {}  # the batch's behaviour profiles, per partition
-            stats: SellerBatch = {}  # the batch's seller statistics: read once, written once
-            for event in events:
-                metrics.EVENTS.labels(agent=STAGE).inc()
-                set_current_event(event)
-                item = await policy.run(event, partial(fold, event, stores, stats))
-                if item is not None:
-                    batch.append((event, item))
-            pending_marks.clear()
-            outbox = Outbox(app)
-            await store_sellers(stats, outbox)
-            if batch:
-                await score(batch, stores, stats, outbox)
-            else:
-                write_back(stores)
-            try:
-                await outbox.flush()
-            except Exception as exc:  # a changelog record Kafka did not take: exit before the ack
-                policy.on_crash(STAGE, exc)
-            remember_marks()
+    async def risk_batch(events: list[faust.EventT]) -> None:
+        """One fetched batch (streams/bulk_feed.py): each record parsed once under the stage's policy,
+        the statistics of the batch's sellers read at once, the activities folded, each changed seller
+        written once, the verdicts scored; results, alerts and changelog records acknowledged by Kafka
+        before the batch is (a failure there raises: crash_only)."""
+        parsed: list[tuple[faust.EventT, CheckVerified | SellerActivity]] = []
+        for event in events:
+            item = await policy.run(event, partial(parse, event))
+            if item is not None:
+                parsed.append((event, item))
+        keyed = [(event, key) for event, item in parsed if (key := seller_key(item))]
+        read = table_batch.read_many(sellers, keyed)
+        batch: list[tuple[faust.EventT, CheckVerified]] = []
+        stores: dict[int, BatchProfiles] = {}  # the batch's behaviour profiles, per partition
+        stats: SellerBatch = {}  # the sellers the batch folded: written once
+        for event, item in parsed:
+            if isinstance(item, CheckVerified):
+                batch.append((event, item))
+                continue
+            set_current_event(event)
+            await policy.run(event, partial(fold, event, item, stores, stats, read))
+        pending_marks.clear()
+        outbox = Outbox(app)
+        await store_sellers(stats, outbox)
+        if batch:
+            await score(batch, stores, stats, read, outbox)
+        else:
+            write_back(stores)
+        await outbox.flush()
+        remember_marks()
 
     async def reload_model() -> None:
         if watcher.poll():
@@ -385,7 +416,8 @@ def attach(pipeline: Pipeline) -> None:
     async def rules_task() -> None:
         await follow_rules(settings, book)
 
-    app.agent(source, name="risk", concurrency=1)(risk)
+    handler = crash_only(policy, risk_batch)
+    bulk_feed.attach(app, source, handler, name=STAGE, batch_size=settings.risk_batch_size)
     attach_retention(pipeline, sellers, raised)
     app.timer(settings.model_poll_seconds, name="reload_model")(reload_model)
     app.task(rules_task)

@@ -11,8 +11,9 @@ value and the range of the profile it was compared with ("金额 9,980.00；该�
 (`fapiao.risk.behaviour_model`).
 
 `observe_issued` / `observe_checked` fold what was observed into the profiles afterwards; the store is
-any mutable mapping of key → profile, keyed as `profile_keys` says (the worker's tables, or a dict in
-the replay).
+any mutable mapping of key → profile, keyed as `profile_keys` says (the worker's batch of its table,
+or the replay's). A store that owns its profiles (an `owned(key)` method: `BatchProfiles`,
+`OwnedProfiles`) has them folded in place; any other mapping gets a folded copy per observation.
 """
 
 from __future__ import annotations
@@ -150,6 +151,18 @@ def profile_keys(seller: str, buyer: str, requester: str) -> dict[str, str]:
 Store = MutableMapping[str, Profile]
 
 
+def owned(store: Store, key: str) -> Profile | None:
+    """The profile at `key` to fold in place: the store's own where it owns its values (a batch's
+    `BatchProfiles`, the replay's `OwnedProfiles`: an `owned(key)` method), else a copy (any other
+    mapping keeps the values it holds as they were)."""
+    own = getattr(store, "owned", None)
+    if own is not None:
+        value: Profile | None = own(key)
+        return value
+    found = store.get(key)
+    return pf.copy_profile(found) if found is not None else None
+
+
 def observe_issued(store: Store, activity: SellerActivity) -> None:
     """Fold an issuance (`sellers.activity`, kind issued) into the seller, pair and populations."""
     if activity.kind != "issued":
@@ -165,15 +178,15 @@ def observe_issued(store: Store, activity: SellerActivity) -> None:
         issue_hour=issued.hour,
         issue_day=issued.weekday(),
     )
-    seller = store.get(keys["seller"])
+    seller = owned(store, keys["seller"])
     seller_fast = pf.decayed(seller["issue_rate"], at)[0] if seller else 0.0
-    store[keys["seller"]] = pf.fold(seller, _with(base, party=activity.buyer_tax_id))
-    store[keys["issued"]] = pf.fold_population(store.get(keys["issued"]), base, seller_fast)
+    store[keys["seller"]] = pf.fold_into(seller, _with(base, party=activity.buyer_tax_id))
+    store[keys["issued"]] = pf.fold_population_into(owned(store, keys["issued"]), base, seller_fast)
     if keys["pair"]:
-        pair = store.get(keys["pair"])
+        pair = owned(store, keys["pair"])
         pair_fast = pf.decayed(pair["issue_rate"], at)[0] if pair else 0.0
-        store[keys["pair"]] = pf.fold(pair, base)
-        store[keys["pairs"]] = pf.fold_population(store.get(keys["pairs"]), base, pair_fast)
+        store[keys["pair"]] = pf.fold_into(pair, base)
+        store[keys["pairs"]] = pf.fold_population_into(owned(store, keys["pairs"]), base, pair_fast)
 
 
 def observe_checked(store: Store, check: Check) -> None:
@@ -200,16 +213,16 @@ def observe_checked(store: Store, check: Check) -> None:
         issue_day=issued.weekday() if issued else -1,
     )
     if keys["seller"]:
-        store[keys["seller"]] = pf.fold(store.get(keys["seller"]), base)
+        store[keys["seller"]] = pf.fold_into(owned(store, keys["seller"]), base)
     if keys["pair"]:
-        store[keys["pair"]] = pf.fold(store.get(keys["pair"]), _with(base, items=(), tax_rates=()))
+        store[keys["pair"]] = pf.fold_into(owned(store, keys["pair"]), _with(base, items=(), tax_rates=()))
     if keys["buyer"]:
-        store[keys["buyer"]] = pf.fold(store.get(keys["buyer"]), _with(with_face, party=check.seller))
+        store[keys["buyer"]] = pf.fold_into(owned(store, keys["buyer"]), _with(with_face, party=check.seller))
     if keys["requester"]:
-        requester = store.get(keys["requester"])
+        requester = owned(store, keys["requester"])
         fast = pf.decayed(requester["rate"], check.at)[0] if requester else 0.0
-        store[keys["requester"]] = pf.fold(requester, _with(with_face, party=check.seller))
-        store[keys["checked"]] = pf.fold_population(store.get(keys["checked"]), with_face, fast)
+        store[keys["requester"]] = pf.fold_into(requester, _with(with_face, party=check.seller))
+        store[keys["checked"]] = pf.fold_population_into(owned(store, keys["checked"]), with_face, fast)
 
 
 def _with(obs: Observed, **changes: Any) -> Observed:

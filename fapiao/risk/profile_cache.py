@@ -18,9 +18,9 @@ only (docs/risk-model.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 
-from fapiao.risk.profiles import Profile
+from fapiao.risk.profiles import Profile, copy_profile
 
 _PER_PARTITION = ("*|", "b|", "r|")
 
@@ -31,13 +31,34 @@ def table_key(key: str, partition: int) -> str:
 
 
 class BatchProfiles(MutableMapping[str, Profile]):
-    """Profiles of one partition during one batch, over `read` (the table's get)."""
+    """Profiles of one partition during one batch, over `read` (the table's get). `owned(key)` gives
+    the batch's own copy of a profile to fold in place (copied once per batch, on the first fold; not
+    at all when `fresh`: each read decodes a new value, e.g. from RocksDB)."""
 
-    def __init__(self, read: Callable[[str], Profile | None], partition: int) -> None:
+    def __init__(self, read: Callable[[str], Profile | None], partition: int, *, fresh: bool = False) -> None:
         self._read = read
         self.partition = partition
+        self.fresh = fresh
         self._values: dict[str, Profile | None] = {}
         self._dirty: set[str] = set()
+        self._owned: set[str] = set()
+
+    def preload(self, values: Mapping[str, Profile | None]) -> None:
+        """Profiles (by profile key, None where absent) read beforehand, e.g. in one multi-get."""
+        for key, value in values.items():
+            self._values.setdefault(key, value)
+
+    def owned(self, key: str) -> Profile | None:
+        """The batch's own copy of the profile at `key` (None if there is none yet), to fold in place
+        (the caller stores it back, which marks it changed)."""
+        value = self.get(key)
+        if value is None or key in self._owned:
+            return value
+        if not self.fresh:
+            value = copy_profile(value)
+            self._values[key] = value
+        self._owned.add(key)
+        return value
 
     def __getitem__(self, key: str) -> Profile:
         if key not in self._values:
@@ -50,6 +71,7 @@ class BatchProfiles(MutableMapping[str, Profile]):
     def __setitem__(self, key: str, value: Profile) -> None:
         self._values[key] = value
         self._dirty.add(key)
+        self._owned.add(key)  # a value stored in the batch belongs to it (the folds made it)
 
     def __delitem__(self, key: str) -> None:
         raise TypeError("profiles are folded, never deleted")
@@ -65,3 +87,11 @@ class BatchProfiles(MutableMapping[str, Profile]):
         out = [(table_key(key, self.partition), self._values[key]) for key in sorted(self._dirty)]
         self._dirty.clear()
         return [(key, value) for key, value in out if value is not None]
+
+
+class OwnedProfiles(dict[str, Profile]):
+    """A store that owns every profile in it (the replay's: nothing else holds them), so the folds
+    change them in place."""
+
+    def owned(self, key: str) -> Profile | None:
+        return self.get(key)

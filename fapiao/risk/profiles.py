@@ -14,7 +14,9 @@ Every part is bounded: amounts and delays are the last `MAX_SAMPLES` values (a r
 statistics of it, median and quantiles, are what features use), counterparties, requesters and items
 are space-saving top-k maps, histograms have fixed length. `recent` remembers the last markers folded,
 so an at-least-once redelivery is not counted twice, as in `seller_stats`. A profile stays under about
-8 kB of JSON however long the worker runs. Nothing mutates its input.
+8 kB of JSON however long the worker runs. `fold` and `fold_population` leave their input as it was;
+`fold_into` and `fold_population_into` change a profile the caller owns (a batch's copy: the worker
+folds each event in place instead of copying the whole profile per observation).
 
 A population profile (the same shape, keys `*|…`) is folded with every observation of a role:
 features compare a young profile with it.
@@ -101,79 +103,105 @@ class Observed:
     org: str = ""
 
 
+def copy_profile(profile: Profile) -> Profile:
+    """A copy sharing no mutable container with `profile` (for the in-place folds)."""
+    return {k: v.copy() if isinstance(v, list | dict) else v for k, v in profile.items()}
+
+
 def fold(profile: Profile | None, obs: Observed, samples: int = MAX_SAMPLES) -> Profile:
     """The profile with one more observation counted (a marker already folded changes nothing);
-    `samples` amounts and delays are kept (more for a population)."""
-    new = dict(profile) if profile else empty_profile()
-    if obs.marker in new["recent"]:
+    `samples` amounts and delays are kept (more for a population). The input is left as it was."""
+    return fold_into(copy_profile(profile) if profile else None, obs, samples)
+
+
+def fold_into(profile: Profile | None, obs: Observed, samples: int = MAX_SAMPLES) -> Profile:
+    """`fold` in place: `profile` (the caller's own copy, e.g. a batch's) is changed and returned;
+    None starts a new one. The same result as `fold`, without copying the profile per observation."""
+    new = profile if profile is not None else empty_profile()
+    recent = new["recent"]
+    if obs.marker in recent:
         return new
-    new["recent"] = [*new["recent"], obs.marker][-MAX_RECENT:]
+    _push(recent, obs.marker, MAX_RECENT)
     new["n"] += 1
     new[obs.kind] = new.get(obs.kind, 0) + 1
     new["first"] = obs.at if new["first"] is None else min(new["first"], obs.at)
     new["last"] = obs.at if new["last"] is None else max(new["last"], obs.at)
-    new["rate"] = _bumped(new["rate"], obs.at)
+    _bump_rate(new["rate"], obs.at)
     if obs.kind == "issued":
-        new["issue_rate"] = _bumped(new["issue_rate"], obs.at)
-    if obs.total is not None and obs.total > 0:
-        new["amounts"] = [*new["amounts"], math.log(obs.total)][-samples:]
-        new["top"] = sorted([*new["top"], math.log(obs.total)])[-TOP_AMOUNTS:]
-        near, round_, all_ = new["shapes"]
-        new["shapes"] = [near + near_limit(obs.total), round_ + round_sum(obs.total), all_ + 1]
+        _bump_rate(new["issue_rate"], obs.at)
+    total = obs.total
+    if total is not None and total > 0:
+        x = math.log(total)
+        _push(new["amounts"], x, samples)
+        top = new["top"]
+        bisect.insort(top, x)
+        if len(top) > TOP_AMOUNTS:
+            del top[: len(top) - TOP_AMOUNTS]
+        shapes = new["shapes"]
+        shapes[0] += near_limit(total)
+        shapes[1] += round_sum(total)
+        shapes[2] += 1
     if 0 <= obs.issue_hour < 24:
-        new["issue_hours"] = _bump(new["issue_hours"], obs.issue_hour)
+        new["issue_hours"][obs.issue_hour] += 1
     if 0 <= obs.issue_day < 7:
-        new["issue_days"] = _bump(new["issue_days"], obs.issue_day)
+        new["issue_days"][obs.issue_day] += 1
     if 0 <= obs.check_hour < 24:
-        new["check_hours"] = _bump(new["check_hours"], obs.check_hour)
+        new["check_hours"][obs.check_hour] += 1
     if obs.party:
-        new["parties"], new["parties_seen"] = _top(
-            new["parties"], new["parties_seen"], obs.party, MAX_PARTIES
-        )
+        new["parties_seen"] += _count_top(new["parties"], obs.party, MAX_PARTIES)
     if obs.requester:
-        new["requesters"], new["requesters_seen"] = _top(
-            new["requesters"], new["requesters_seen"], obs.requester, MAX_REQUESTERS
-        )
-    for item in obs.items:
-        new["items"], new["items_seen"] = _top(new["items"], new["items_seen"], item, MAX_ITEMS)
-    new["item_lines"] += len(obs.items)
+        new["requesters_seen"] += _count_top(new["requesters"], obs.requester, MAX_REQUESTERS)
+    if obs.items:
+        items = new["items"]
+        for item in obs.items:
+            new["items_seen"] += _count_top(items, item, MAX_ITEMS)
+        new["item_lines"] += len(obs.items)
     if obs.tax_rates:
-        rates = dict(new["tax_rates"])
+        rates = new["tax_rates"]
         for rate in obs.tax_rates:
             rates[rate] = rates.get(rate, 0) + 1
-        new["tax_rates"] = rates
     if obs.fplx:
-        new["types"] = {**new["types"], obs.fplx: new["types"].get(obs.fplx, 0) + 1}
+        types = new["types"]
+        types[obs.fplx] = types.get(obs.fplx, 0) + 1
     if obs.delay_days is not None:
-        new["delays"] = [*new["delays"], math.log1p(max(0.0, obs.delay_days))][-samples:]
+        _push(new["delays"], math.log1p(max(0.0, obs.delay_days)), samples)
     if obs.requester_is_buyer is not None:
-        same, known = new["buyer_requester"]
-        new["buyer_requester"] = [same + int(obs.requester_is_buyer), known + 1]
+        pair = new["buyer_requester"]
+        pair[0] += int(obs.requester_is_buyer)
+        pair[1] += 1
     if obs.org and obs.org not in new["orgs"]:
-        new["orgs"] = [*new["orgs"], obs.org][-MAX_ORGS:]
+        _push(new["orgs"], obs.org, MAX_ORGS)
     return new
 
 
 def fold_population(population: Profile | None, obs: Observed, entity_fast: float) -> Profile:
     """The population profile with one more observation, and the share of the last hour's events its
-    entity had then (its fast rate over the population's: a share does not move when traffic grows)."""
+    entity had then (its fast rate over the population's: a share does not move when traffic grows).
+    The input is left as it was."""
+    return fold_population_into(copy_profile(population) if population else None, obs, entity_fast)
+
+
+def fold_population_into(population: Profile | None, obs: Observed, entity_fast: float) -> Profile:
+    """`fold_population` in place (as `fold_into`)."""
     if population is not None and obs.marker in population["recent"]:
-        return dict(population)
+        return population
     pop_fast = decayed(population["rate"], obs.at)[0] if population else 0.0
-    new = fold(population, obs, POPULATION_SAMPLES)
-    new["bursts"] = [*new["bursts"], (float(entity_fast) + 1.0) / (pop_fast + 1.0)][-POPULATION_SAMPLES:]
+    new = fold_into(population, obs, POPULATION_SAMPLES)
+    _push(new["bursts"], (float(entity_fast) + 1.0) / (pop_fast + 1.0), POPULATION_SAMPLES)
     return new
 
 
-def _bump(histogram: list[int], slot: int) -> list[int]:
-    out = list(histogram)
-    out[slot] += 1
-    return out
+def _push(values: list[Any], value: Any, keep: int) -> None:
+    """Append, keeping the last `keep`."""
+    values.append(value)
+    if len(values) > keep:
+        del values[: len(values) - keep]
 
 
-def _bumped(rate: list[Any], at: float) -> list[Any]:
+def _bump_rate(rate: list[Any], at: float) -> None:
     fast, slow = decayed(rate, at)
-    return [fast + 1.0, slow + 1.0, at if rate[2] is None else max(rate[2], at)]
+    rate[0], rate[1] = fast + 1.0, slow + 1.0
+    rate[2] = at if rate[2] is None else max(rate[2], at)
 
 
 def decayed(rate: list[Any], at: float) -> tuple[float, float]:
@@ -185,20 +213,22 @@ def decayed(rate: list[Any], at: float) -> tuple[float, float]:
     return fast * math.exp(-gap / FAST_SECONDS), slow * math.exp(-gap / SLOW_SECONDS)
 
 
-def _top(counts: dict[str, int], seen: int, key: str, limit: int) -> tuple[dict[str, int], int]:
-    """Space-saving top-k (Metwally et al.), as seller_stats counts buyers."""
-    out = dict(counts)
-    if key in out:
-        out[key] += 1
-        return out, seen
+def _count_top(counts: dict[str, int], key: str, limit: int) -> int:
+    """Space-saving top-k (Metwally et al.), as seller_stats counts buyers, in place: a new key in a
+    full map takes the place of the smallest (the smallest count, the smallest key among equals).
+    Returns 1 when `key` entered the map (the map's `…_seen` counts those), else 0."""
+    if key in counts:
+        counts[key] += 1
+        return 0
     key = sys.intern(key)
-    if len(out) >= limit:
-        smallest = min(out.items(), key=lambda item: (item[1], item[0]))
-        del out[smallest[0]]
-        out[key] = smallest[1] + 1
+    if len(counts) >= limit:
+        least = min(counts.values())
+        smallest = min(k for k, count in counts.items() if count == least)
+        del counts[smallest]
+        counts[key] = least + 1
     else:
-        out[key] = 1
-    return out, seen + 1
+        counts[key] = 1
+    return 1
 
 
 # -- reading a profile ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from fapiao.domain.results import build_result
 from fapiao.domain.verification import Decision
 from fapiao.risk import behaviour, seller_stats
 from fapiao.risk.features import features
+from fapiao.risk.profile_cache import OwnedProfiles
 from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules
 from schemas.events import (
     CheckRequested,
@@ -69,7 +70,8 @@ class Replay:
         self.tz = ZoneInfo(timezone)
         self.entries: dict[str, register.Entry] = {}
         self.sellers: dict[str, dict[str, Any]] = {}
-        self.profiles: dict[str, dict[str, Any]] = {}  # behaviour profiles, keyed as behaviour.profile_keys
+        # behaviour profiles, keyed as behaviour.profile_keys, folded in place (the replay owns them)
+        self.profiles: dict[str, dict[str, Any]] = OwnedProfiles()
         self.labels: dict[str, str] = {}  # check_id -> demo label: ground truth, never scored
         self._holds: list[tuple[datetime, int, str, str]] = []  # (deadline, order, key, check_id)
         self._order = itertools.count()
@@ -104,7 +106,8 @@ class Replay:
         done = steps.fold_register({key: self.entries.get(key)}, [value], at, self._steps)
         for activity in done.activities:
             seller = activity.seller_tax_id
-            self.sellers[seller] = seller_stats.fold_activity(self.sellers.get(seller), activity)
+            # in place: the replay owns its statistics, as the risk agent's batch owns its copies
+            self.sellers[seller] = seller_stats.fold_activity_into(self.sellers.get(seller), activity)
             behaviour.observe_issued(self.profiles, activity)
         self.entries.update(done.entries)
         return [self._scored(answer, at) for answer in done.answers]

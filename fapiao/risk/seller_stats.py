@@ -3,9 +3,10 @@
 The worker keeps one dict per seller in a Faust table (stored with `seller_stats_codec`), so the
 statistics are plain ints, floats, strings, lists and dicts, and their size is bounded however long
 the worker runs: the amount distribution is a running mean and variance (Welford) of log amounts, the
-buyers a space-saving top-k, the invoice numbers only the last few per recently active buyer. Nothing
-here mutates its input; nested containers of an output may be shared with its input, so treat both as
-immutable. Buyer tax ids and invoice series are interned, so the codec writes each of them once per value.
+buyers a space-saving top-k, the invoice numbers only the last few per recently active buyer.
+`fold_activity` leaves its input as it was; `fold_activity_into` folds in place into statistics the
+caller owns (the risk agent's batch: each seller's statistics read once, folded in place, written
+once). Buyer tax ids and invoice series are interned, so the codec writes each of them once per value.
 """
 
 from __future__ import annotations
@@ -49,13 +50,34 @@ def empty_stats() -> Stats:
     }
 
 
+def copy_stats(stats: Stats) -> Stats:
+    """A copy sharing no mutable container with `stats` (for `fold_activity_into`)."""
+    new = dict(stats)
+    new["hours"] = list(stats["hours"])
+    new["buyers"] = dict(stats["buyers"])
+    new["numbers"] = dict(stats["numbers"])  # its lists are replaced, never changed
+    new["recent"] = list(stats["recent"])
+    return new
+
+
 def fold_activity(stats: Stats | None, activity: SellerActivity) -> Stats:
-    """The statistics with one more issuance, void or red flush of this seller counted."""
-    new = dict(stats) if stats else empty_stats()
+    """The statistics with one more issuance, void or red flush of this seller counted (the input is
+    left as it was)."""
+    return fold_activity_into(copy_stats(stats) if stats else None, activity)
+
+
+def fold_activity_into(stats: Stats | None, activity: SellerActivity) -> Stats:
+    """`fold_activity` in place: `stats` (the caller's own copy, e.g. a batch's, read once) is changed
+    and returned; None starts new statistics. What a batch folds per activity is then a few list and
+    dict updates, not copies of the seller's 200 buyers and their invoice numbers."""
+    new = stats if stats is not None else empty_stats()
     marker = f"{activity.kind}:{activity.invoice_key}"
-    if marker in new["recent"]:  # redelivered (at-least-once): already counted
+    recent = new["recent"]
+    if marker in recent:  # redelivered (at-least-once): already counted
         return new
-    new["recent"] = [*new["recent"], marker][-MAX_RECENT_KEYS:]
+    recent.append(marker)
+    if len(recent) > MAX_RECENT_KEYS:
+        del recent[: len(recent) - MAX_RECENT_KEYS]
     at = activity.at.isoformat()
     new["last_at"] = at if new["last_at"] is None or _later(at, new["last_at"]) else new["last_at"]
     if activity.kind == "voided":
@@ -70,9 +92,7 @@ def fold_activity(stats: Stats | None, activity: SellerActivity) -> Stats:
     new["issued"] = n
     new["log_mean"] = new["log_mean"] + delta / n
     new["log_m2"] = new["log_m2"] + delta * (x - new["log_mean"])
-    hours = list(new["hours"])
-    hours[activity.issued_at.astimezone(_TZ).hour] += 1
-    new["hours"] = hours
+    new["hours"][activity.issued_at.astimezone(_TZ).hour] += 1
     if activity.buyer_tax_id:
         buyer = sys.intern(activity.buyer_tax_id)  # one object in buyers and numbers: encoded once
         _count_buyer(new, buyer)
@@ -85,19 +105,20 @@ def _later(a_iso: str, b_iso: str) -> bool:
 
 
 def _count_buyer(new: Stats, buyer: str) -> None:
-    """Space-saving (Metwally et al.): a new buyer in a full map takes the place of the smallest."""
-    buyers = dict(new["buyers"])
+    """Space-saving (Metwally et al.): a new buyer in a full map takes the place of the smallest (the
+    smallest count, the smallest id among equals)."""
+    buyers = new["buyers"]
     if buyer in buyers:
         buyers[buyer] += 1
-    else:
-        new["buyers_seen"] += 1
-        if len(buyers) < MAX_BUYERS:
-            buyers[buyer] = 1
-        else:
-            smallest = min(buyers.items(), key=lambda item: (item[1], item[0]))
-            del buyers[smallest[0]]
-            buyers[buyer] = smallest[1] + 1
-    new["buyers"] = buyers
+        return
+    new["buyers_seen"] += 1
+    if len(buyers) < MAX_BUYERS:
+        buyers[buyer] = 1
+        return
+    least = min(buyers.values())
+    smallest = min(key for key, count in buyers.items() if count == least)
+    del buyers[smallest]
+    buyers[buyer] = least + 1
 
 
 def _remember_number(new: Stats, buyer: str, activity: SellerActivity) -> None:
@@ -105,7 +126,7 @@ def _remember_number(new: Stats, buyer: str, activity: SellerActivity) -> None:
     if parsed is None:
         return
     series, number = parsed
-    numbers = dict(new["numbers"])
+    numbers = new["numbers"]
     kept = numbers.pop(buyer, [])  # re-inserted last: the most recently active buyer
     if not any(s == series and n == number for s, n, _ in kept):
         entry = [sys.intern(series), number, int(activity.issued_at.timestamp())]
@@ -113,7 +134,6 @@ def _remember_number(new: Stats, buyer: str, activity: SellerActivity) -> None:
     numbers[buyer] = kept
     while len(numbers) > MAX_TRACKED_BUYERS:
         del numbers[next(iter(numbers))]
-    new["numbers"] = numbers
 
 
 def invoice_series(invoice_key: str, invoice_number: str) -> tuple[str, int] | None:

@@ -7,6 +7,8 @@ columns. Beijing divisions are named down to the district ("北京·海淀"), ot
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fapiao.domain.invoice_codes import UNKNOWN_FPLX, fplx_from_code, region_of
 from fapiao.domain.invoice_types import invoice_type
 from fapiao.domain.regions import BEIJING_DISTRICTS, PROVINCES, region_name
@@ -72,6 +74,7 @@ def type_names(result: CheckResult) -> tuple[str, str]:
     return kind.name_zh, kind.name_en
 
 
+@lru_cache(maxsize=16_384)  # per result, twice: the same sellers and buyers again and again (pure)
 def division_of(tax_id: str | None) -> tuple[str, str]:
     """(6-digit division, name) where a taxpayer is registered, from its USCC or legacy number."""
     if not tax_id:

@@ -283,12 +283,19 @@ def entropy_of(values: Sequence[float]) -> float:
 SMOOTH = (0.25, 0.5, 1.0, 0.5, 0.25)  # a slot's count spread over its neighbours (two each side)
 
 
+_NORM = sum(SMOOTH)
+_WEIGHTS = tuple((offset, w / _NORM) for offset, w in enumerate(SMOOTH, -(len(SMOOTH) // 2)))
+
+
 def circular_smooth(histogram: Sequence[float]) -> list[float]:
-    """Counts spread over neighbouring slots, wrapping (hours: 23 is next to 00), same total."""
-    n, half = len(histogram), len(SMOOTH) // 2
-    norm = sum(SMOOTH)
-    weights = [(offset, w / norm) for offset, w in enumerate(SMOOTH, -half)]
-    return [sum(histogram[(slot - offset) % n] * w for offset, w in weights) for slot in range(n)]
+    """Counts spread over neighbouring slots, wrapping (hours: 23 is next to 00), same total: slot s
+    gets Σ histogram[(s − offset) mod n] · w, summed in offset order (five rotated copies of the
+    histogram added slot by slot, not a generator per slot)."""
+    n, h = len(histogram), list(histogram)
+    (_, w0), (_, w1), (_, w2), (_, w3), (_, w4) = _WEIGHTS
+    a, b, c, d, e = (h[n - offset % n :] + h[: n - offset % n] for offset, _ in _WEIGHTS)
+    columns = zip(a, b, c, d, e, strict=True)
+    return [0 + x0 * w0 + x1 * w1 + x2 * w2 + x3 * w3 + x4 * w4 for x0, x1, x2, x3, x4 in columns]
 
 
 def usual_slots(histogram: list[int], mass: float = 0.9) -> list[int]:

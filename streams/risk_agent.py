@@ -41,7 +41,7 @@ from fapiao.risk import behaviour, behaviour_model, seller_stats
 from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
 from fapiao.risk.model import AnomalyModel, ModelWatcher
-from fapiao.risk.profile_cache import BatchProfiles
+from fapiao.risk.profile_cache import BatchProfiles, table_key
 from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules, weight
 from fapiao.risk.rules_book import RulesBook
 from fapiao.risk.rules_feed import follow_rules
@@ -319,6 +319,34 @@ def attach(pipeline: Pipeline) -> None:
 
     events_of: dict[int, faust.EventT] = {}  # an event of each partition of the batch, for write_back
 
+    def preload_profiles(
+        parsed: list[tuple[faust.EventT, CheckVerified | SellerActivity]], stores: dict[int, BatchProfiles]
+    ) -> None:
+        """The profiles the batch's issuances and presented checks fold into, read at once (one RocksDB
+        multi-get per partition) before the first fold; anything else is read when first needed."""
+        if profiles is None:
+            return
+        wanted: dict[int, set[str]] = {}
+        first: dict[int, faust.EventT] = {}
+        for event, item in parsed:
+            if isinstance(item, SellerActivity):
+                if item.kind != "issued":
+                    continue
+                keys = behaviour.profile_keys(item.seller_tax_id, item.buyer_tax_id, "")
+            else:
+                check = behaviour.check_of(item.result, item.context)
+                if check is None:
+                    continue
+                keys = behaviour.profile_keys(check.seller, check.buyer, check.requester)
+            partition = event.message.partition
+            store_of(stores, event)
+            first.setdefault(partition, event)
+            wanted.setdefault(partition, set()).update(key for key in keys.values() if key)
+        keyed = [(first[p], table_key(key, p)) for p, needed in wanted.items() for key in needed]
+        found = table_batch.read_many(profiles, keyed)
+        for p, needed in wanted.items():
+            stores[p].preload({key: found[table_key(key, p)] for key in needed})
+
     def write_back(stores: dict[int, BatchProfiles]) -> None:
         """Each profile the batch changed, once, to its partition's changelog (the current event says
         which partition faust writes); redelivered events fold nothing twice (profile markers). A
@@ -389,6 +417,7 @@ def attach(pipeline: Pipeline) -> None:
         read = table_batch.read_many(sellers, keyed)
         batch: list[tuple[faust.EventT, CheckVerified]] = []
         stores: dict[int, BatchProfiles] = {}  # the batch's behaviour profiles, per partition
+        preload_profiles(parsed, stores)
         stats: SellerBatch = {}  # the sellers the batch folded: written once
         for event, item in parsed:
             if isinstance(item, CheckVerified):

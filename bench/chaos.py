@@ -5,6 +5,8 @@ lost checks (requested, neither stored nor dead-lettered), double-counted ones (
 row per check through FINAL, or 第N次查验 numbers of an invoice not 1..n) and dead letters, and times the
 recovery. Phases:
 
+- `failover`: two workers in one group on a backlog, each in turn killed -9 and restarted: failover
+  time per kill, lost / double-counted, and where each lost check stopped (bench/worker_kills.py);
 - `kills`: kill -9 the worker N times mid-backlog (static membership on, as compose runs it, and off),
   timing restart → answering again;
 - `poison`: a backlog with every bad kind mixed in (schema-invalid extremes, not JSON, wrong partition,
@@ -27,12 +29,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import data
+from bench.check_fates import numbering_gaps
 from bench.harness import ROOT, Proc, ResultsTail, Stack, free_port
 from bench.report import console
 from bench.stats import Result, percentiles, secs
 from schemas.events import DeadLetter
+
+if TYPE_CHECKING:
+    from bench.worker_kills import Sizes as FailoverSizes
 
 MARKER = "CHAOS-POISON"
 QUIET_SECONDS = 30.0
@@ -66,7 +73,7 @@ class Supervised:
             self.restarts += 1
 
 
-def _kill9(proc: Proc) -> None:
+def kill9(proc: Proc) -> None:
     os.killpg(proc.popen.pid, signal.SIGKILL)
     proc.popen.wait(10)
 
@@ -83,7 +90,7 @@ async def _answered(stack: Stack, tail: ResultsTail, want: int, quiet: float = Q
             return have
 
 
-async def _stored_counts(
+async def stored_counts(
     stack: Stack, check_ids: set[str], timeout: float = 60.0
 ) -> tuple[set[str], int, int]:
     """(check ids stored, rows through FINAL beyond one per check, invoices whose 第N次 are not 1..n)."""
@@ -103,18 +110,13 @@ async def _stored_counts(
         "SELECT invoice_key, groupArray(check_count) FROM check_results FINAL "
         "WHERE check_count > 0 GROUP BY invoice_key"
     )
-    bad = [
-        (key, sorted(counts))
-        for key, counts in numbering
-        if sorted(counts) != list(range(1, len(counts) + 1))
-    ]
+    bad = numbering_gaps(dict(numbering))
     if bad:
-        console.print(f"  [red]第N次 not 1..n for {len(bad)} invoices[/red], e.g. {bad[:3]}")
-    gaps = len(bad)
-    return stored, extra, gaps
+        console.print(f"  [red]第N次 not 1..n for {len(bad)} invoices[/red], e.g. {list(bad.items())[:3]}")
+    return stored, extra, len(bad)
 
 
-async def _letters(stack: Stack) -> list[DeadLetter]:
+async def dead_letters(stack: Stack) -> list[DeadLetter]:
     records = await stack.read_topic(stack.topic("checks.dlq"), timeout=30)
     return [DeadLetter.model_validate_json(r.value) for r in records]
 
@@ -146,7 +148,7 @@ async def kills(checks: int, n: int, static: bool) -> Tally:
                 while await tail.poll(timeout_ms=200) < step * (k + 1):
                     worker.keep_alive()
                 before = await tail.poll(timeout_ms=10)
-                _kill9(worker.proc)
+                kill9(worker.proc)
                 stack.procs.remove(worker.proc)
                 restarted = time.monotonic()
                 worker.proc = stack.spawn("worker", ["worker"], env)
@@ -166,9 +168,9 @@ async def kills(checks: int, n: int, static: bool) -> Tally:
             tally.restarts = worker.restarts
         finally:
             await tail.stop()
-        stored, tally.double_counted, tally.numbering_gaps = await _stored_counts(stack, set(ids))
+        stored, tally.double_counted, tally.numbering_gaps = await stored_counts(stack, set(ids))
         tally.stored = len(stored)
-        tally.dead_letters = len(await _letters(stack))
+        tally.dead_letters = len(await dead_letters(stack))
         tally.lost = checks - tally.stored
     return tally
 
@@ -229,10 +231,10 @@ async def poison(checks: int) -> tuple[Tally, dict[str, str]]:
             kind: json.loads(value).get("check_id", "") if value.startswith(b'{"') else ""
             for kind, _k, value, _p in bad
         }
-        stored, tally.double_counted, tally.numbering_gaps = await _stored_counts(
+        stored, tally.double_counted, tally.numbering_gaps = await stored_counts(
             stack, set(ids) | {c for c in bad_ids.values() if c}, timeout=20
         )
-        letters = await _letters(stack)
+        letters = await dead_letters(stack)
         for kind, _key, value, _p in bad:
             cid = bad_ids[kind]
             letter = next(
@@ -321,11 +323,11 @@ async def outage(checks: int, which: str, down_seconds: float) -> Tally:
                 if count >= checks:
                     break
                 await asyncio.sleep(0.5)
-            stored, tally.double_counted, tally.numbering_gaps = await _stored_counts(
+            stored, tally.double_counted, tally.numbering_gaps = await stored_counts(
                 stack, set(ids), timeout=30
             )
             tally.stored = len(stored)
-            tally.dead_letters = len(await _letters(stack))
+            tally.dead_letters = len(await dead_letters(stack))
             tally.lost = checks - tally.stored
             tally.restarts = worker.restarts
             console.print(
@@ -349,13 +351,40 @@ def _row(result: Result, label: str, tally: Tally) -> None:
     )
 
 
-async def run(checks: int, kills_n: int, phases: Sequence[str], down_seconds: float) -> Result:
-    result = Result(
-        "chaos",
-        "Fault injection at size: kill -9, outages, bad messages",
-        {"checks": checks, "kills": kills_n, "phases": ",".join(phases), "down_seconds": down_seconds},
-    )
+async def run(
+    checks: int,
+    kills_n: int,
+    phases: Sequence[str],
+    down_seconds: float,
+    failover: FailoverSizes | None = None,
+) -> Result:
+    from bench import worker_kills
+
+    sizes = failover or worker_kills.Sizes(checks=checks)
+    params: dict[str, object] = {
+        "checks": checks,
+        "kills": kills_n,
+        "phases": ",".join(phases),
+        "down_seconds": down_seconds,
+    }
+    if "failover" in phases:
+        params |= {
+            "failover": f"{sizes.cycles} cycles, at most {sizes.checks} checks, backlog {sizes.backlog} "
+            f"outstanding, fed at ≤ {sizes.rate:.0f}/s, "
+            f"{'static' if sizes.static else 'dynamic'} membership, "
+            f"restart {'at once' if sizes.restart_at_once else 'after the failover'}"
+        }
+    if list(phases) == ["failover"]:  # its own section in docs/benchmarks.md, beside the other phases
+        result = Result(
+            "chaos-failover", "Two workers, kill -9 in turn: failover, loss, double counts", params
+        )
+    else:
+        result = Result("chaos", "Fault injection at size: kill -9, outages, bad messages", params)
     ok = True
+    if "failover" in phases:
+        console.print("two workers, kill -9 in turn")
+        outcome, details = await worker_kills.run(sizes)
+        ok &= worker_kills.report(result, sizes, outcome, details)
     if "kills" in phases:
         for static in (True, False):
             label = f"worker kill -9 x{kills_n} ({'static membership' if static else 'no static membership'})"
@@ -383,5 +412,10 @@ async def run(checks: int, kills_n: int, phases: Sequence[str], down_seconds: fl
             tally = await outage(checks, which, down_seconds)
             _row(result, f"{which} killed -9 for {down_seconds:.0f} s", tally)
             ok &= tally.lost == 0 and tally.double_counted == 0
-    result.verdict = "0 lost, 0 double-counted in every phase" if ok else "LOSS OR DOUBLE COUNT: see the rows"
+    result.verdict = (
+        "0 lost, 0 double-counted in every phase"
+        + (", failover within its target" if "failover" in phases else "")
+        if ok
+        else "LOSS, DOUBLE COUNT" + (" OR SLOW FAILOVER" if "failover" in phases else "") + ": see the rows"
+    )
     return result

@@ -351,19 +351,32 @@ def chaos_cmd(
     ctx: typer.Context,
     checks: Annotated[int, typer.Option(help="check requests per phase")] = 10_000,
     kills: Annotated[int, typer.Option(help="kill -9 of the worker per kills run")] = 5,
-    phases: Annotated[str, typer.Option(help="comma list: kills, poison, clickhouse, broker")] = (
+    phases: Annotated[str, typer.Option(help="comma list: failover, kills, poison, clickhouse, broker")] = (
         "kills,poison,clickhouse,broker"
     ),
     down: Annotated[float, typer.Option(help="seconds a killed server stays down")] = 20.0,
+    cycles: Annotated[int, typer.Option(min=1, help="failover: kill -9 cycles (two workers, in turn)")] = 10,
+    backlog: Annotated[
+        int, typer.Option(min=10, help="failover: checks kept outstanding by the feed")
+    ] = 1000,
+    dynamic: Annotated[
+        bool, typer.Option("--dynamic", help="failover: no static membership (default: an id per worker)")
+    ] = False,
+    restart_at_once: Annotated[
+        bool,
+        typer.Option("--restart-at-once", help="failover: restart the victim at once, not after failover"),
+    ] = False,
     record: RecordOpt = None,
 ) -> None:
     """Not a speed benchmark: kill -9 the worker, the broker, ClickHouse; mix in bad messages; count
     lost / double-counted / dead-lettered checks and time the recoveries."""
     from bench import chaos
+    from bench.worker_kills import Sizes
 
     opts = _merge(ctx, False, record, False)
     chosen = [p.strip() for p in phases.split(",") if p.strip()]
-    _run(opts, [("chaos", lambda: chaos.run(checks, kills, chosen, down))])
+    sizes = Sizes(checks, backlog, cycles, static=not dynamic, restart_at_once=restart_at_once)
+    _run(opts, [("chaos", lambda: chaos.run(checks, kills, chosen, down, sizes))])
 
 
 def _split_source(argv: list[str]) -> tuple[str | None, list[str]]:

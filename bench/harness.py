@@ -11,6 +11,7 @@ import asyncio
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import TopicAlreadyExistsError
 
 from fapiao.bus import ensure_topics, partitions_of
@@ -85,6 +87,13 @@ class Proc:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def member_id(self, group: str) -> str | None:
+        """The member id this process last joined `group` with (aiokafka's "Joined group" log line)."""
+        found = re.findall(
+            rf"Joined group '{re.escape(group)}' \(generation \d+\) with member_id (\S+)", self.log_text()
+        )
+        return found[-1] if found else None
 
     def log_has(self, needle: str) -> bool:
         """Whether `needle` appeared in the log (reads only what is new since the last call)."""
@@ -297,12 +306,16 @@ class Stack:
 
     async def end_offsets(self, topic: str) -> int:
         """Messages ever written to `topic` (sum of end offsets; 0 when it does not exist yet)."""
+        return sum((await self.partition_ends(topic)).values())
+
+    async def partition_ends(self, topic: str) -> dict[int, int]:
+        """The end offset of each partition of `topic` ({} when it does not exist yet)."""
         assert self._offsets is not None
         parts = await partitions_of(self.settings, topic)
         if not parts:
-            return 0
+            return {}
         ends = await self._offsets.end_offsets([TopicPartition(topic, p) for p in parts])
-        return int(sum(ends.values()))
+        return {tp.partition: int(end) for tp, end in ends.items()}
 
     async def produce(
         self,
@@ -352,6 +365,22 @@ class Stack:
             await admin.close()
         return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
+    async def group_members(self, group: str) -> GroupState:
+        """The group's state and, per member id, the partitions assigned to it (from the coordinator)."""
+        admin = AIOKafkaAdminClient(**client_kwargs(self.settings), request_timeout_ms=15000)
+        await admin.start()
+        try:
+            (response,) = await admin.describe_consumer_groups([group])
+        finally:
+            await admin.close()
+        (described,) = response.to_object()["groups"]
+        members: dict[str, dict[str, set[int]]] = {}
+        for member in described["members"]:
+            raw = member["member_assignment"]
+            assigned = ConsumerProtocolMemberAssignment.decode(raw).assignment if raw else []
+            members[member["member_id"]] = {topic: set(parts) for topic, parts in assigned}
+        return GroupState(described["state"], members)
+
     async def read_topic(self, topic: str, *, want: int | None = None, timeout: float = 120.0) -> list:
         """Every record of `topic` from the beginning up to its current end (group-less)."""
         parts = [TopicPartition(topic, p) for p in await partitions_of(self.settings, topic)]
@@ -386,6 +415,18 @@ class Stack:
     async def sql(self, query: str, params: dict[str, object] | None = None) -> list[tuple]:
         assert self.engine is not None
         return await asyncio.to_thread(self.engine.execute, query, params)
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """A consumer group as its coordinator describes it: state ("Stable", "PreparingRebalance" …) and
+    each member's assigned partitions by topic."""
+
+    state: str
+    members: dict[str, dict[str, set[int]]]
+
+    def owned(self, member_id: str, topic: str) -> set[int]:
+        return self.members.get(member_id, {}).get(topic, set())
 
 
 class ResultsTail:

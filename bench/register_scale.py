@@ -17,20 +17,15 @@ import re
 import shutil
 import signal
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka.partitioner import murmur2
-
-from bench import data
+from bench import data, probes
 from bench.harness import Proc, ResultsTail, Stack, wait_for_log
+from bench.probes import Prober
 from bench.profiling import Profiler, summarise
 from bench.report import console
 from bench.stats import Result, rate, secs
-from fapiao.domain.invoice_types import invoice_key
-from tests.factories import check_of
 
-PROBE_SECONDS = 0.5
 FAILOVER_LIMIT = 180.0
 
 
@@ -82,18 +77,10 @@ async def _kill(stack: Stack, proc: Proc) -> None:
         stack.procs.remove(proc)
 
 
-def _partition(key: str, partitions: int) -> int:
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions  # the producers' default partitioner
-
-
 async def _failover(stack: Stack, invoices: int, workers_env: list[dict[str, str]]) -> tuple[float, int]:
     """Two workers; kill -9 the second; seconds until every partition answers a check sent after the
     kill, and how many probe checks were sent."""
     partitions = stack.settings.topic_partitions
-    by_partition: dict[int, list[int]] = {}
-    for i in range(min(invoices, 50 * partitions)):
-        p = _partition(invoice_key(data.CODE, f"{data.FIRST_NUMBER + i:08d}"), partitions)
-        by_partition.setdefault(p, []).append(i)
     procs = []
     for env in workers_env:
         proc = stack.spawn("worker", ["worker"], env)
@@ -102,29 +89,12 @@ async def _failover(stack: Stack, invoices: int, workers_env: list[dict[str, str
     await asyncio.sleep(15)  # let the group settle (both members assigned, standbys caught up)
     tail = ResultsTail(stack, stack.topic("checks.results"))
     await tail.start()
-    requests = stack.topic("checks.requested")
-    sent: dict[bytes, int] = {}  # check id -> partition
-    answered: set[int] = set()
-    n = 0
     try:
+        prober = Prober(stack, tail, probes.pool(range(min(invoices, 50 * partitions)), partitions))
         await _kill(stack, procs[1])
         killed = time.monotonic()
-        while len(answered) < partitions and time.monotonic() - killed < FAILOVER_LIMIT:
-            batch = []
-            for p, numbers in by_partition.items():
-                if p in answered:
-                    continue
-                i = numbers[n % len(numbers)]  # a different invoice each round: under the daily limit
-                check = check_of(data.invoice(i), requested_at=datetime.now(UTC))
-                sent[str(check.check_id).encode()] = p
-                batch.append(data.encode(invoice_key(check.invoice_code, check.invoice_number), check))
-            n += 1
-            await stack.produce(requests, batch)
-            deadline = time.monotonic() + PROBE_SECONDS
-            while time.monotonic() < deadline:
-                await tail.poll(timeout_ms=100)
-                answered |= {sent[c] for c in tail.ids if c in sent}
-        return time.monotonic() - killed, len(sent)
+        run = await prober.until_answered(range(partitions), since=killed, limit=FAILOVER_LIMIT)
+        return time.monotonic() - killed, run.sent
     finally:
         await tail.stop()
 

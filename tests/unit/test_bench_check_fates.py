@@ -1,0 +1,110 @@
+"""chaos failover phase: where a lost check stopped, the counts and the issue-13 verdict (pure)."""
+
+from __future__ import annotations
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, numbering_gaps, recounted, verdict
+from bench.probes import ProbeRun, partition_of, pool
+
+REQ, VER, RES = "checks.requested", "checks.verified", "checks.results"
+STAGES = [Stage(REQ, "app"), Stage(VER, "app"), Stage(RES, "app-sink")]
+
+
+def test_a_check_is_judged_at_the_furthest_topic_it_reached() -> None:
+    seen = {
+        REQ: {"a": Seen(0, 10), "b": Seen(1, 5), "c": Seen(2, 7)},
+        VER: {"b": Seen(3, 40)},
+    }
+    committed = {(REQ, 0): 11, (REQ, 1): 6, (REQ, 2): 7, (VER, 3): 40}
+    ends = {(REQ, 0): 20, (REQ, 1): 9, (REQ, 2): 9, (VER, 3): 50}
+    by_id = {f.check_id: f for f in fates(["a", "b", "c"], STAGES, seen, committed, ends)}
+    # a: the verify agent's group committed past it (11 > 10) and it never reached checks.verified
+    assert (by_id["a"].topic, by_id["a"].partition, by_id["a"].dropped) == (REQ, 0, True)
+    # b: reached checks.verified; the risk agent has not taken offset 40 yet (committed 40 = next to read)
+    assert (by_id["b"].topic, by_id["b"].offset, by_id["b"].committed, by_id["b"].dropped) == (
+        VER,
+        40,
+        40,
+        False,
+    )
+    assert by_id["b"].end == 50
+    # c: committed 7 is the offset it sits at: not read yet, stuck
+    assert by_id["c"].dropped is False
+    assert "STUCK" in by_id["c"].describe() and "DROPPED" in by_id["a"].describe()
+
+
+def test_the_last_copy_counts_and_no_commit_means_stuck() -> None:
+    seen = {RES: {"x": Seen(4, 3)}}
+    (fate,) = fates(["x"], STAGES, seen, {}, {(RES, 4): 9})
+    assert (fate.topic, fate.committed, fate.dropped) == (RES, -1, False)
+
+
+def test_a_check_nowhere_is_reported_not_hidden() -> None:
+    (fate,) = fates(["ghost"], STAGES, {}, {}, {})
+    assert fate.topic == "(nowhere)" and fate.dropped
+
+
+def test_numbering_gaps_and_recounts() -> None:
+    assert numbering_gaps({"k1": [2, 1, 3], "k2": [1, 3], "k3": [1, 1], "k4": []}) == {
+        "k2": [1, 3],
+        "k3": [1, 1],
+    }
+    records = [
+        ("a", 1, False),
+        ("a", 1, False),
+        ("b", 2, False),
+        ("b", 3, False),
+        ("c", 1, False),
+        ("c", 2, True),
+    ]
+    assert recounted(records) == {"b": [2, 3]}  # a redone with the same number and c's follow-up are fine
+
+
+def _outcome(**kw: object) -> Outcome:
+    base: dict[str, object] = dict(
+        requested=100, stored=100, dead_letters=0, unanswered=0, extra_rows=0, numbering_gaps=0
+    )
+    return Outcome(**(base | kw))  # type: ignore[arg-type]
+
+
+def _cycles(*failovers: float | None) -> list[Cycle]:
+    return [Cycle("worker-a", (0, 1), 50, failover=f) for f in failovers]
+
+
+def test_verdict_met_only_when_every_target_is() -> None:
+    ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 10)), 10, 15.0)
+    assert ok and text.startswith("met: 10 kill -9 cycles, failover ≤ 9.0 s")
+
+    ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 9, 15.1)), 10, 15.0)
+    assert not ok and "failover > 15 s in 1 cycles (#10: 15.1 s)" in text
+
+    ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 9, None)), 10, 15.0)
+    assert not ok and "#10: never" in text
+
+    ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 4)), 10, 15.0)
+    assert not ok and "4/10 cycles ran" in text
+
+
+def test_verdict_counts_lost_and_double_counted_exactly() -> None:
+    lost = fates(["a", "b"], STAGES, {REQ: {"a": Seen(0, 1), "b": Seen(0, 9)}}, {(REQ, 0): 5}, {(REQ, 0): 12})
+    outcome = _outcome(
+        stored=97, dead_letters=1, fates=lost, extra_rows=2, numbering_gaps=1, cycles=_cycles(*[1.0] * 10)
+    )
+    assert outcome.lost == 2 and outcome.double_counted == 3
+    ok, text = verdict(outcome, 10, 15.0)
+    assert not ok
+    assert "2 lost (1 dropped, 1 stuck)" in text
+    assert "3 double-counted (2 extra rows, 1 invoices with 第N次 not 1..n)" in text
+
+
+def test_probe_pool_and_run() -> None:
+    by_partition = pool(range(600), 12)
+    assert set(by_partition) == set(range(12)) and sum(map(len, by_partition.values())) == 600
+    for key in ("011002300111-10000000", "011002300111-10000599", "24312000000000123456"):
+        # the producers' default partitioner (the API's Publisher and the bench's produce use it)
+        assert partition_of(key, 12) == DefaultPartitioner()(key.encode(), list(range(12)), list(range(12)))
+    run = ProbeRun(answered={0: 2.0, 1: 7.5})
+    assert run.seconds([0, 1]) == 7.5
+    assert run.seconds([0, 1, 2]) is None
+    assert run.seconds([]) is None

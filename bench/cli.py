@@ -349,7 +349,9 @@ def restart_loss_cmd(
 @app.command("chaos")
 def chaos_cmd(
     ctx: typer.Context,
-    checks: Annotated[int, typer.Option(help="check requests per phase")] = 10_000,
+    checks: Annotated[
+        int | None, typer.Option(help="check requests per phase (default 10,000; failover: at most 40,000)")
+    ] = None,
     kills: Annotated[int, typer.Option(help="kill -9 of the worker per kills run")] = 5,
     phases: Annotated[str, typer.Option(help="comma list: failover, kills, poison, clickhouse, broker")] = (
         "kills,poison,clickhouse,broker"
@@ -359,6 +361,7 @@ def chaos_cmd(
     backlog: Annotated[
         int, typer.Option(min=10, help="failover: checks kept outstanding by the feed")
     ] = 1000,
+    rate: Annotated[float, typer.Option(min=1, help="failover: checks/s the feed adds at most")] = 100.0,
     dynamic: Annotated[
         bool, typer.Option("--dynamic", help="failover: no static membership (default: an id per worker)")
     ] = False,
@@ -375,8 +378,16 @@ def chaos_cmd(
 
     opts = _merge(ctx, False, record, False)
     chosen = [p.strip() for p in phases.split(",") if p.strip()]
-    sizes = Sizes(checks, backlog, cycles, static=not dynamic, restart_at_once=restart_at_once)
-    _run(opts, [("chaos", lambda: chaos.run(checks, kills, chosen, down, sizes))])
+    sizes = Sizes(
+        checks or Sizes.checks,
+        backlog=backlog,
+        rate=rate,
+        cycles=cycles,
+        static=not dynamic,
+        restart_at_once=restart_at_once,
+    )
+    per_phase = checks or 10_000
+    _run(opts, [("chaos", lambda: chaos.run(per_phase, kills, chosen, down, sizes))])
 
 
 def _split_source(argv: list[str]) -> tuple[str | None, list[str]]:

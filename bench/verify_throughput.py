@@ -23,8 +23,11 @@ stime from /proc) is counted from 'Worker ready' to the last result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from bench import data, kafka_requests
+from bench import data, kafka_requests, pipeline_trace
 from bench.harness import ResultsTail, Stack
 from bench.profiling import Profiler, summarise
 from bench.report import console
@@ -297,13 +300,19 @@ async def run(
 
             unanswered: list[tuple[int, int]] = []
             committed: dict[int, int] = {}
+            where: pipeline_trace.Trace | None = None
             if len(tail.ids) < checks:
-                unanswered = sorted(
-                    (r.partition, r.offset)
+                for proc in procs:  # each live worker dumps its threads' and tasks' stacks into its log
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, signal.SIGUSR1)
+                missing = {
+                    check_id: (r.partition, r.offset)
                     for r in await stack.read_topic(requests_topic)
-                    if json.loads(r.value)["check_id"].encode() not in tail.ids
-                )
+                    if (check_id := json.loads(r.value)["check_id"].encode()) not in tail.ids
+                }
+                unanswered = sorted(missing.values())
                 committed = await stack.committed(stack.settings.faust_app_id, requests_topic)
+                where = await pipeline_trace.trace(stack, missing)
 
     # ---------------------------------------------------------------- numbers
     unique = len(tail.ids)
@@ -406,12 +415,17 @@ async def run(
             f"{why}; unanswered (partition: offsets) {_ranges(unanswered)}; worker group committed "
             "offsets on checks.requested " + ", ".join(f"p{p}={o}" for p, o in sorted(committed.items())),
         )
+        if where is not None:
+            for kind, n in where.counts().most_common():
+                result.add("unanswered: " + kind.split(" (")[0], f"{n:,}", kind)
+            result.details.extend(
+                ["where the unanswered checks are (bench/pipeline_trace.py):", *where.lines()]
+            )
         result.notes.append(
-            "Some check requests were never answered (see 'never answered'). When the worker group's "
-            "committed offsets on checks.requested are at the end, the requests were consumed and lost "
-            "further down the worker (with as many duplicate results: see docs/benchmarks.md, findings); "
-            "when they stop at the first unanswered offset, the worker skipped them at start-up. Rates "
-            "are of the checks that were answered."
+            "Some check requests were never answered (see 'never answered' and 'unanswered: …'): 'stuck' "
+            "ones are still ahead of the worker group's committed offset (a stalled partition), 'lost' ones "
+            "were committed past without an output. Each worker dumped its task stacks into its log "
+            "(SIGUSR1) when the run stopped. Rates are of the checks that were answered."
         )
     elif done_at is None:
         result.notes.append(

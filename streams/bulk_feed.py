@@ -20,19 +20,28 @@ that (crash-only, streams/error_policy.py): the batch is redelivered.
 
 Still faust's: the subscription and assignment (the topic stays an `app.topic` channel, so a table
 co-partitioned with it is assigned with it), the fetching, the pausing of partitions during table
-recovery, the commits. At a rebalance a queued batch whose consumer generation is gone is dropped, as
-faust clears its stream queues; the consumer's seek to the committed offsets fetches those records
-again (the same at-least-once as faust's streams; every handler's folding is idempotent).
+recovery, the commits. At a revoke the batch in the handler's hands is finished and acknowledged
+(bounded: `BulkConsumer.commit_before_handover`, then committed), the queued ones are dropped, as faust
+clears its stream queues, and no new one starts while the flow is stopped; the consumer's seek to the
+committed offsets at the end of the rebalance fetches the dropped records again (for a partition never
+committed, the seek to its earliest offset: streams/offset_guard.py rule 3). A batch is tagged with the
+consumer generation its fetch returned in (read once the fetch returned: one read before could be a
+whole rebalance old), and a batch not queued for its feed is sought back to its first records, so no
+record read from Kafka is left behind unprocessed (at-least-once; every handler's folding is idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import faust
 import structlog
+from aiokafka.errors import IllegalStateError
 from faust.types import TP, Message
 
 from streams import offset_guard
@@ -57,6 +66,10 @@ class BulkFeed:
     handler: Handler
     batch_size: int
     queue: asyncio.Queue[Batch] = field(default_factory=lambda: asyncio.Queue(maxsize=2))
+    idle: asyncio.Event = field(default_factory=asyncio.Event)  # no batch in the handler's hands
+
+    def __post_init__(self) -> None:
+        self.idle.set()
 
     async def run(self) -> None:
         """Take batches off the queue for ever (the feed's app task)."""
@@ -65,17 +78,33 @@ class BulkFeed:
             await self.take(batch)
 
     async def take(self, batch: Batch) -> None:
-        app, consumer = self.app, self.app.consumer
-        if batch.generation != app.consumer_generation_id:
-            return  # a rebalance since the fetch: faust sought back to the committed offsets
+        app, consumer = self.app, cast("BulkConsumer", self.app.consumer)
+        if batch.generation != app.consumer_generation_id or not consumer.flow_active:
+            # a rebalance since the fetch, or one under way (the flow is stopped at a revoke): its
+            # records are fetched again after faust's seek to the committed offsets
+            return
         held = consumer.assignment()
         messages = [m for m in batch.messages if m.tp in held]
         if not messages:
             return
         events: list[faust.EventT] = [faust.Event(app, m.key, m.value, m.headers, m) for m in messages]
-        await self.handler(events)
-        for message in messages:
-            consumer.ack(message)
+        self.idle.clear()
+        try:
+            await self.handler(events)
+            for message in messages:
+                consumer.ack(message)
+        finally:
+            self.idle.set()
+
+    async def settle(self, timeout: float) -> bool:
+        """At a revoke: drop the queued batches (fetched again after the rebalance) and wait, at most
+        `timeout` seconds, for the one in the handler's hands to be done and acknowledged. True if it
+        was done in time."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), timeout)
+        return self.idle.is_set()
 
 
 def feeds_of(app: faust.types.AppT) -> dict[str, BulkFeed]:
@@ -115,10 +144,15 @@ class BulkConsumer(offset_guard.GuardedConsumer):
             async for pair in super().getmany(timeout):
                 yield pair
             return
-        generation = self.app.consumer_generation_id
+        # The generation of the fetch is the one faust's getmany checks its records against, read once
+        # the fetch returned (it may have waited through a whole rebalance): a generation read before
+        # the fetch tagged the first records of the next generation as stale, and they were dropped.
+        generation: int | None = None
         gathered: dict[int, tuple[BulkFeed, list[Message]]] = {}
         read_offset = self._read_offset
         async for tp, message in super().getmany(timeout):
+            if generation is None:
+                generation = self.app.consumer_generation_id
             feed = feeds.get(tp.topic)
             if feed is None:
                 yield tp, message
@@ -131,20 +165,49 @@ class BulkConsumer(offset_guard.GuardedConsumer):
             batch.append(message)
             if len(batch) >= feed.batch_size:
                 del gathered[id(feed)]
+                assert generation is not None
                 await self._hand_on(feed, generation, batch)
         for feed, batch in gathered.values():
+            assert generation is not None
             await self._hand_on(feed, generation, batch)
+
+    async def commit_before_handover(self, timeout: float) -> None:
+        """At a revoke: the feeds' batches in hand are finished and acknowledged first (within the same
+        bound), so the commit that follows hands over what they did (streams/offset_guard.py)."""
+        deadline = time.monotonic() + timeout
+        unsettled = []
+        for feed in {id(f): f for f in feeds_of(self.app).values()}.values():
+            if not await feed.settle(max(0.0, deadline - time.monotonic())):
+                unsettled.append(sorted(feed.topics))
+        if unsettled:
+            log.warning("bulk_feed_unsettled_at_revoke", topics=unsettled, seconds=timeout)
+        await super().commit_before_handover(max(0.0, deadline - time.monotonic()))
 
     async def _hand_on(self, feed: BulkFeed, generation: int, messages: list[Message]) -> None:
         """Queue a batch for its feed; waits while the feed is behind (back-pressure on the fetch), and
-        gives up if the flow is suspended meanwhile (a rebalance: the records are fetched again)."""
-        if generation != self.app.consumer_generation_id or not self.flow_active:
-            return
-        batch = Batch(generation, messages)
-        if not feed.queue.full():
-            feed.queue.put_nowait(batch)
-            return
-        await self.wait_first(feed.queue.put(batch), self.suspend_flow.wait())
+        gives up if the flow is suspended meanwhile (a rebalance). A batch not queued is fetched again:
+        its partitions are sought back to its first records (the rebalance's seek to the committed
+        offsets, if it comes later, moves them again)."""
+        if generation == self.app.consumer_generation_id and self.flow_active:
+            batch = Batch(generation, messages)
+            if not feed.queue.full():
+                feed.queue.put_nowait(batch)
+                return
+            put = feed.queue.put(batch)
+            if put in (await self.wait_first(put, self.suspend_flow.wait())).done:
+                return  # queued (take() drops it should a rebalance come first: faust seeks back then)
+        await self._fetch_again(messages)
+
+    async def _fetch_again(self, messages: list[Message]) -> None:
+        """Seek each partition of `messages` (records read but not handed on) back to its first one."""
+        first: dict[TP, int] = {}
+        for message in messages:
+            first[message.tp] = min(first.get(message.tp, message.offset), message.offset)
+        held = self.assignment()
+        for tp, offset in first.items():
+            if tp in held:
+                with contextlib.suppress(IllegalStateError):  # revoked meanwhile: its next owner reads it
+                    await self.seek(tp, offset)
 
 
 class Transport(offset_guard.Transport):

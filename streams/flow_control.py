@@ -20,9 +20,13 @@ after a `suspend()` (a rebalance or shutdown) it clears them exactly as before.
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
+
+REVOKE_DRAIN_SECONDS = 5.0  # in-flight batches finish in well under a second; a stuck stage waits no longer
 
 
 class KeepFetchedOnResume(FlowControlEvent):
@@ -40,3 +44,12 @@ class App(faust.App):
     @cached_property
     def flow_control(self) -> FlowControlEvent:
         return KeepFetchedOnResume(loop=self.loop)
+
+    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
+        """At a revoke (after the queues are cleared): commit what the agents finish within the bound
+        (streams/offset_guard.py `commit_before_handover`), so the next owner does not redo it."""
+        commit = getattr(consumer, "commit_before_handover", None)
+        if commit is None:  # not the worker's guarded consumer
+            return await super()._consumer_wait_empty(consumer, logger)
+        logger.info("Commit before handover...")
+        await commit(REVOKE_DRAIN_SECONDS)

@@ -27,11 +27,27 @@ transactions), so their offsets have no real gaps: a gap always means records we
   the committed offset must be acknowledged first. After a seek, a partition with no committed offset
   counts from its earliest offset.
 
+3. **A partition with no committed offset is not sought back at a rebalance.** faust relies on its
+   eager rebalance seeking every assigned partition to its committed offset (`perform_seek`, at the end
+   of each rebalance's recovery), so that whatever was fetched and then dropped unprocessed (queued for
+   an agent and cleared by `flow_control.clear()`, a bulk batch of an older generation:
+   streams/bulk_feed.py) is fetched again. But aiokafka's `seek_to_committed` seeks only partitions
+   that have a committed offset above 0: one that nobody committed yet keeps the fetcher's position,
+   past the dropped records, and they were never fetched again. With rule 2 replaced the commit holds
+   at them for ever: a stalled partition (issue 13, two workers: every check of the partitions a
+   worker took at start-up unanswered, the group's committed offset on checks.requested missing; with
+   faust's own rule 2, db54b84, the commit moved past them: lost). The guard seeks such a partition to
+   its earliest offset (the `earliest` reset of `consumer_auto_offset_reset`), and the stream
+   partitions are paused while their positions move, so nothing is handed on from the old position
+   in between (it would be processed twice: once before the seek, once after).
+
 Installed by `streams.app.create_app` (`app.transport`).
 """
 
 from __future__ import annotations
 
+import gc
+import time
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -48,16 +64,23 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
     """`faust`'s aiokafka consumer with the two rules above replaced."""
 
     async def perform_seek(self) -> None:
-        await super().perform_seek()
-        unknown = [
-            tp
-            for tp in self.assignment()
-            if self._committed_offset.get(tp) is None and self.app.topics.acks_enabled_for(tp.topic)
-        ]
-        if unknown:  # never committed (or at 0): the run of acknowledged offsets starts at the earliest
-            earliest = await self.earliest_offsets(*unknown)
-            for tp in unknown:
-                self._committed_offset[tp] = earliest.get(tp) or 0
+        """faust's seek of every assigned partition to its committed offset, and of every stream
+        partition never committed (or at 0) to its earliest offset (rule 3), with the stream partitions
+        paused meanwhile."""
+        streams = {tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
+        fetching = streams & self._get_active_partitions()
+        self.pause_partitions(fetching)
+        try:
+            await super().perform_seek()
+            unknown = [tp for tp in streams if self._committed_offset.get(tp) is None]
+            if unknown:  # the run of acknowledged offsets starts at the earliest, and so does the fetch
+                earliest = await self.earliest_offsets(*unknown)
+                for tp in unknown:
+                    offset = earliest.get(tp) or 0
+                    await self.seek(tp, offset)
+                    self._committed_offset[tp] = offset
+        finally:
+            self.resume_partitions(fetching & self.assignment())
 
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
@@ -89,6 +112,30 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
                 )
                 continue
             yield tp, message
+
+    async def commit_before_handover(self, timeout: float) -> None:
+        """At a revoke: let the records agents already hold finish (at most `timeout` s), then commit.
+
+        faust commits at a revoke only with `stream_wait_empty` (off here: its wait is unbounded, so one
+        stuck stage would hold the whole group's rebalance). Without any commit the partitions went to
+        the other worker at the last periodic commit (`broker_commit_every`/`broker_commit_interval`),
+        and it answered again every check processed since: 987 and 42 duplicate results on
+        checks.results at a two-worker start-up (docs/benchmarks.md). Queued records were already
+        dropped (`flow_control.clear()`); what is still unacknowledged after the bound is handed over
+        and redelivered (at-least-once, bounded by the agents' batch sizes)."""
+        started = time.monotonic()
+        gc.collect()  # events dropped with the cleared queues leave `_unacked_messages` (a weak set)
+        self._clean_unacked_messages()
+        while self._unacked_messages and time.monotonic() - started < timeout:
+            await self.commit()
+            await self._wait_for_ack(timeout=1.0)
+            self._clean_unacked_messages()
+        await self.commit()
+        log.info(
+            "revoke_committed",
+            seconds=round(time.monotonic() - started, 3),
+            handed_over_unacknowledged=len(self._unacked_messages),
+        )
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Never take offsets nobody processed as done (`getmany` above seeks back before a gap reaches

@@ -1,14 +1,16 @@
 """Two workers in one group, partitions moving under a backlog: every check is answered exactly once.
 
-Each round publishes its checks in four parts, one right before each move (so each move happens with
-records fetched and in flight, however fast the workers are): worker A works alone, worker B joins (a
-rebalance), B is killed -9 and restarted (two more), then A is killed -9 and restarted; then both
-drain the rest. Afterwards every check has exactly one result row in ClickHouse (FINAL), the group
-has committed everything, the 第N次查验 numbers of each invoice are 1…5 with no gap and the
-5-per-day limit refused exactly the rest. Guards the loss seen with two workers (records fetched
-before a rebalance, then committed without being processed: streams/offset_guard.py). Rounds:
-FAPIAO_TEST_REBALANCE_ROUNDS (default 1, ~90 s; raise it, with a longer --timeout, to hunt a
-timing-dependent loss).
+Each round: a backlog of checks is waiting when worker B joins worker A (in the first round both start
+together on it: the first to join works it alone until the other one's join moves half of its
+partitions); once it is drained, no check was answered twice (A committed what it had finished before
+it handed the partitions over) and none is left. Then the round's repeated checks come in two parts,
+each right before a move: B is killed -9 and restarted, then A is killed -9 and restarted, and both
+drain the rest. Afterwards every check has exactly one result row in ClickHouse (FINAL), the group has
+committed everything, the 第N次查验 numbers of each invoice are 1…5 with no gap and the 5-per-day
+limit refused exactly the rest. Guards the loss and the stalls seen with two workers
+(streams/offset_guard.py rules 1-3, streams/bulk_feed.py) and the redone checks at a clean rebalance
+(the commit at a revoke: streams/flow_control.py). Rounds: FAPIAO_TEST_REBALANCE_ROUNDS (default 1;
+raise it, with a longer --timeout, to hunt a timing-dependent loss).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from pathlib import Path
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, worker_lag
+from fapiao.bus import Publisher, partitions_of, worker_lag
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.verification import DAILY_CHECK_LIMIT
+from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckRequested, InvoiceIssued, Verdict
@@ -36,7 +39,8 @@ from tests.integration.conftest import _env, private_stack
 from tests.integration.processes import cli_process
 
 ROUNDS = int(os.environ.get("FAPIAO_TEST_REBALANCE_ROUNDS", "1"))
-MISSING = 2400  # checks of invoices never issued per round (answered 查无此票 at once)
+BACKLOG = 1600  # checks of invoices never issued waiting at each join (answered 查无此票 at once)
+MISSING = 800  # more of them among the repeated checks, in the kill -9 phases
 REPEATED = 40  # issued invoices per round, each checked DAILY_CHECK_LIMIT + 2 times
 STEP_SECONDS = 1.5  # how long the workers work between two moves
 QUIET_SECONDS = 20.0
@@ -48,20 +52,23 @@ def rebalance_stack(tmp_path: Path) -> Iterator[tuple[Settings, NativeEngine]]:
         yield stack
 
 
-def _round_events(n: int) -> tuple[list[InvoiceIssued], list[CheckRequested]]:
+def _round_events(n: int) -> tuple[list[InvoiceIssued], list[CheckRequested], list[CheckRequested]]:
+    """The round's invoices, the backlog waiting at the join (never-issued invoices: answered whatever
+    the register holds yet), and the checks of the kill phases (the repeated ones among more missing)."""
     now = datetime.now(UTC)
     never = date.today() - timedelta(days=30)
     missing = [
         check_of(issued(number=f"{40_000_000 + n * 100_000 + i:08d}", issue_date=never), requested_at=now)
-        for i in range(MISSING)
+        for i in range(BACKLOG + MISSING)
     ]
     invoices = [
         issued(number=f"{50_000_000 + n * 1000 + i:08d}", issue_date=date.today() - timedelta(days=2))
         for i in range(REPEATED)
     ]
     repeated = [check_of(inv, requested_at=now) for _ in range(DAILY_CHECK_LIMIT + 2) for inv in invoices]
-    checks = [c for pair in zip(missing, repeated + [None] * len(missing), strict=False) for c in pair if c]
-    return invoices, checks
+    later = missing[BACKLOG:]
+    mixed = [c for pair in zip(later, repeated + [None] * len(later), strict=False) for c in pair if c]
+    return invoices, missing[:BACKLOG], mixed
 
 
 async def _publish(settings: Settings, items: list[tuple[topics.TopicSpec, str, object]]) -> None:
@@ -86,7 +93,8 @@ class Workers:
     """The two workers (own data dirs, one group), started and killed by name."""
 
     def __init__(self, settings: Settings, tmp: Path, exits: ExitStack) -> None:
-        self.env = _env(settings)
+        # a worker killed -9 holds its partitions until its session times out: the shortest allowed
+        self.env = _env(settings) | {"FAPIAO_WORKER_SESSION_TIMEOUT_SECONDS": "6"}
         self.tmp, self.exits = tmp, exits
         self.procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
         self.started = 0
@@ -102,6 +110,10 @@ class Workers:
             assert proc.poll() is None, f"worker {name} exited:\n{log.read_text(errors='replace')[-4000:]}"
             assert time.monotonic() < deadline, f"worker {name} not ready"
             await asyncio.sleep(0.2)
+
+    async def start_together(self, *names: str) -> None:
+        """Spawn the workers at once (the first to join the group works alone until the next joins)."""
+        await asyncio.gather(*(self.start(name) for name in names))
 
     def stop(self, name: str) -> None:
         proc, _ = self.procs.pop(name)
@@ -130,17 +142,25 @@ async def _drain(settings: Settings, engine: NativeEngine, workers: Workers, wan
     return now[1]
 
 
-def _quarters(checks: list[CheckRequested]) -> list[list[CheckRequested]]:
-    """Four consecutive runs (an invoice's repeated checks keep their order across them)."""
-    size = -(-len(checks) // 4)
-    return [checks[i : i + size] for i in range(0, len(checks), size)]
-
-
 async def _publish_checks(settings: Settings, checks: list[CheckRequested]) -> None:
     await _publish(
         settings,
         [(topics.CHECKS_REQUESTED, invoice_key(c.invoice_code, c.invoice_number), c) for c in checks],
     )
+
+
+async def _records_on(settings: Settings, spec: topics.TopicSpec) -> int:
+    """Records ever written to the topic (the sum of its end offsets)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    name = settings.topic(spec.name)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(name, p) for p in await partitions_of(settings, name)]
+        return sum((await consumer.end_offsets(parts)).values())
+    finally:
+        await consumer.stop()
 
 
 async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
@@ -152,9 +172,8 @@ async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
     with ExitStack() as exits:
         workers = Workers(settings, tmp_path, exits)
         for n in range(ROUNDS):
-            round_invoices, checks = _round_events(n)
+            round_invoices, backlog, later = _round_events(n)
             invoices += round_invoices
-            sent += checks
             await _publish(
                 settings,
                 [
@@ -162,27 +181,28 @@ async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
                     for i in round_invoices
                 ],
             )
+            await _publish_checks(settings, backlog)
+            results_before = await _records_on(settings, topics.CHECKS_RESULTS)
             if n == 0:
-                await workers.start("a")
-                await asyncio.sleep(3)  # the register folds the invoices before their checks come
-            # a quarter of the round's checks is published right before each move, so that each move
-            # happens with records fetched and in flight however fast the workers are
-            quarters = _quarters(checks)
-            await _publish_checks(settings, quarters[0])
-            if "a" not in workers.procs:
-                await workers.start("a")
-            await asyncio.sleep(STEP_SECONDS)
-            await _publish_checks(settings, quarters[1])
-            await workers.start("b")  # joins mid-backlog
-            await asyncio.sleep(STEP_SECONDS)
-            await _publish_checks(settings, quarters[2])
-            workers.kill("b")
+                await workers.start_together("a", "b")
+            else:
+                await workers.start("b")  # joins while A works the backlog
+            sent += backlog
+            lag = await _drain(settings, engine, workers, len(sent))
+            assert (_answered(engine), lag) == (len(sent), 0), f"round {n}: the join left checks unanswered"
+            redone = await _records_on(settings, topics.CHECKS_RESULTS) - results_before - len(backlog)
+            assert redone == 0, f"round {n}: {redone} checks answered twice at a clean rebalance"
+            # the register holds the round's invoices now (lag 0 on invoices.issued): their checks come
+            halves = [later[: len(later) // 2], later[len(later) // 2 :]]
+            await _publish_checks(settings, halves[0])
+            workers.kill("b")  # mid-backlog
             await workers.start("b")
             await asyncio.sleep(STEP_SECONDS)
-            await _publish_checks(settings, quarters[3])
+            await _publish_checks(settings, halves[1])
             workers.kill("a")
             await asyncio.sleep(STEP_SECONDS)
             await workers.start("a")
+            sent += later
             lag = await _drain(settings, engine, workers, len(sent))
             assert lag == 0, f"round {n}: {lag} records processed but never committed"
             workers.stop("b")  # the next round's B joins again

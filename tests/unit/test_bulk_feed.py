@@ -4,6 +4,7 @@ fetched before a rebalance (faust seeks back to the committed offsets and fetche
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +21,7 @@ GONE = TP("invoices.issued", 1)
 class FakeConsumer:
     def __init__(self) -> None:
         self.acked: list[Any] = []
+        self.flow_active = True
 
     def assignment(self) -> set[TP]:
         return {HELD}
@@ -75,7 +77,28 @@ async def test_a_batch_fetched_before_a_rebalance_is_dropped_unhandled() -> None
     feed, consumer = _feed(handler)
     await feed.take(Batch(6, [_message(HELD, 0)]))  # generation 6: before the current one
     await feed.take(Batch(7, [_message(GONE, 0)]))  # only records of a revoked partition
+    consumer.flow_active = False  # a revoke under way: faust stopped the flow
+    await feed.take(Batch(7, [_message(HELD, 1)]))
     assert calls == [] and consumer.acked == []
+
+
+async def test_settling_at_a_revoke_drops_the_queued_batches_and_waits_for_the_one_in_hand() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def handler(events: list[faust.EventT]) -> None:
+        started.set()
+        await release.wait()
+
+    feed, consumer = _feed(handler)
+    in_hand = asyncio.ensure_future(feed.take(Batch(7, [_message(HELD, 0)])))
+    await started.wait()
+    feed.queue.put_nowait(Batch(7, [_message(HELD, 1)]))
+    assert not await feed.settle(0.05)  # still in hand after the bound: not settled
+    assert feed.queue.empty()
+    asyncio.get_running_loop().call_later(0.05, release.set)
+    assert await feed.settle(5)  # done and acknowledged within the bound
+    await in_hand
+    assert [m.offset for m in consumer.acked] == [0]
 
 
 def test_a_topic_has_at_most_one_bulk_feed() -> None:

@@ -86,6 +86,17 @@ def fates(
     return out
 
 
+def where_stopped(found: Iterable[Fate], prefix: str = "") -> dict[str, int]:
+    """How many checks stopped where: 'stuck at <topic>[p]' / 'dropped after <topic>[p]' -> count
+    (topic names without the run's `prefix`)."""
+    out: dict[str, int] = {}
+    for f in found:
+        state = "dropped after" if f.dropped else "stuck at"
+        where = f"{state} {f.topic.removeprefix(prefix)}[{f.partition}]"
+        out[where] = out.get(where, 0) + 1
+    return out
+
+
 def numbering_gaps(counts: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
     """Invoices whose 第N次查验 numbers (check_count > 0 of their stored checks) are not 1..n."""
     bad = {}

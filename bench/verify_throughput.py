@@ -312,7 +312,7 @@ async def run(
                 }
                 unanswered = sorted(missing.values())
                 committed = await stack.committed(stack.settings.faust_app_id, requests_topic)
-                where = await pipeline_trace.trace(stack, missing)
+                where = await pipeline_trace.trace(stack, {check_id.decode() for check_id in missing})
 
     # ---------------------------------------------------------------- numbers
     unique = len(tail.ids)
@@ -416,15 +416,19 @@ async def run(
             "offsets on checks.requested " + ", ".join(f"p{p}={o}" for p, o in sorted(committed.items())),
         )
         if where is not None:
-            for kind, n in where.counts().most_common():
-                result.add("unanswered: " + kind.split(" (")[0], f"{n:,}", kind)
+            notes = {
+                "stuck": "ahead of the committed offset of the group reading it there (a stalled partition)",
+                "dropped": "the group that reads it there committed past it, and nothing came out",
+            }
+            for kind, n in where.counts().items():
+                result.add(f"unanswered: {kind}", f"{n:,}", notes[kind])
             result.details.extend(
                 ["where the unanswered checks are (bench/pipeline_trace.py):", *where.lines()]
             )
         result.notes.append(
             "Some check requests were never answered (see 'never answered' and 'unanswered: …'): 'stuck' "
-            "ones are still ahead of the worker group's committed offset (a stalled partition), 'lost' ones "
-            "were committed past without an output. Each worker dumped its task stacks into its log "
+            "ones are still ahead of the worker group's committed offset (a stalled partition), 'dropped' "
+            "ones were committed past without an output. Each worker dumped its task stacks into its log "
             "(SIGUSR1) when the run stopped. Rates are of the checks that were answered."
         )
     elif done_at is None:

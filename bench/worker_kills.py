@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from bench import data, probes
 from bench.chaos import dead_letters, kill9, stored_counts
-from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, recounted, verdict
+from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, recounted, verdict, where_stopped
 from bench.harness import GroupState, Proc, ResultsTail, Stack
 from bench.probes import Prober
 from bench.report import console
@@ -204,7 +204,7 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
     return cycle
 
 
-def _ids(records: list, marker: bytes = b'"check_id":"') -> dict[str, Seen]:
+def last_copies(records: list, marker: bytes = b'"check_id":"') -> dict[str, Seen]:
     """check id -> its last copy on the topic (partition, offset)."""
     out: dict[str, Seen] = {}
     for r in records:
@@ -219,7 +219,7 @@ def _ids(records: list, marker: bytes = b'"check_id":"') -> dict[str, Seen]:
     return out
 
 
-async def _offsets(
+async def stage_offsets(
     stack: Stack, stages: list[Stage]
 ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
     committed: dict[tuple[str, int], int] = {}
@@ -281,8 +281,8 @@ async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
         if settings.risk_enabled:
             stages.append(Stage(stack.topic("checks.verified"), group))
         stages.append(Stage(stack.topic("checks.results"), sink))
-        committed, ends = await _offsets(stack, stages)  # before the topics are read: the workers go on
-        seen = {s.topic: _ids(await stack.read_topic(s.topic)) for s in stages}
+        committed, ends = await stage_offsets(stack, stages)  # before the topics are read: the workers go on
+        seen = {s.topic: last_copies(await stack.read_topic(s.topic)) for s in stages}
         answered = set(seen[stack.topic("checks.results")]) & wanted
         stored, extra, gaps = await stored_counts(stack, wanted, timeout=60)
         letters = {
@@ -338,11 +338,7 @@ def _details(
             f"  {stage.topic.removeprefix(stack.settings.topic_prefix)} ({stage.group}): {' '.join(cells)}"
         )
     if outcome.fates:
-        by_where: dict[str, int] = {}
-        for f in outcome.fates:
-            state = "dropped after" if f.dropped else "stuck at"
-            where = f"{state} {f.topic.removeprefix(stack.settings.topic_prefix)}[{f.partition}]"
-            by_where[where] = by_where.get(where, 0) + 1
+        by_where = where_stopped(outcome.fates, stack.settings.topic_prefix)
         lines.append(
             "lost checks by where they stopped: "
             + ", ".join(f"{w}: {n}" for w, n in sorted(by_where.items()))

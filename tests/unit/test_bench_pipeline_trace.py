@@ -1,27 +1,30 @@
-"""bench/pipeline_trace.py's classification of unanswered checks: stuck (ahead of the committed offset)
-or lost (committed past), at verify or at risk."""
+"""bench/pipeline_trace.py's report of a run's unanswered checks (the fates are bench/check_fates.py's):
+how many are stuck and dropped, where they stopped, the offsets of every stage and who held what."""
 
 from __future__ import annotations
 
-from bench.pipeline_trace import LOST_RISK, LOST_VERIFY, STUCK_RISK, STUCK_VERIFY, Trace, classify
+from bench.check_fates import Seen, Stage, fates
+from bench.harness import GroupState
+from bench.pipeline_trace import Trace
 
 
-def test_each_unanswered_check_is_placed_by_the_stage_it_reached_and_the_committed_offset() -> None:
-    requested = {b"a": (0, 5), b"b": (0, 9), b"c": (1, 3), b"d": (1, 4), b"e": (2, 0)}
-    verified = {b"c": (7, 20), b"d": (7, 30)}  # re-keyed by seller: another partition
-    committed_requested = {0: 9, 1: 10}  # p2: nothing committed
-    committed_verified = {7: 25}
-    where = classify(requested, verified, committed_requested, committed_verified)
-    assert where == {
-        b"a": (LOST_VERIFY, (0, 5)),  # below the commit, never verified
-        b"b": (STUCK_VERIFY, (0, 9)),  # the record at the committed offset is the next one to take
-        b"c": (LOST_RISK, (7, 20)),
-        b"d": (STUCK_RISK, (7, 30)),
-        b"e": (STUCK_VERIFY, (2, 0)),  # nothing committed: counts from 0
+def test_the_report_says_where_the_unanswered_checks_stopped_and_who_held_those_partitions() -> None:
+    stages = [Stage("x-checks.requested", "app"), Stage("x-checks.verified", "app")]
+    seen = {
+        "x-checks.requested": {"a": Seen(0, 5), "b": Seen(0, 9), "c": Seen(1, 3)},
+        "x-checks.verified": {"c": Seen(7, 20)},  # re-keyed by seller: another partition
     }
-    lines = Trace(
-        where, {"checks.requested": {0: (10, 9), 1: (10, 10)}}, [("w1", {"checks.requested": [0, 1]})]
-    ).lines()
-    assert any(line.startswith("2 " + STUCK_VERIFY) and "p0: 1, p2: 1" in line for line in lines)
-    assert "checks.requested: 20 records; committed/end where behind: p0 9/10" in lines
-    assert "  w1: checks.requested 0-1" in lines
+    committed = {("x-checks.requested", 0): 9, ("x-checks.verified", 7): 25}
+    ends = {("x-checks.requested", 0): 10, ("x-checks.requested", 1): 4, ("x-checks.verified", 7): 25}
+    found = fates({"a", "b", "c"}, stages, seen, committed, ends)
+    group = GroupState("Stable", {"w1": {"x-checks.requested": {0, 1}, "x-checks.verified": {5, 6, 7}}})
+    trace = Trace(found, stages, committed, ends, group, "x-")
+    assert trace.counts() == {"stuck": 1, "dropped": 2}
+    lines = trace.lines()
+    assert lines[0] == (
+        "unanswered checks by where they stopped: dropped after checks.requested[0]: 1, "
+        "dropped after checks.verified[7]: 1, stuck at checks.requested[0]: 1"
+    )
+    assert "  checks.requested (app): 0:9/10* 1:-1/4*" in lines
+    assert "  checks.verified (app): 7:25/25" in lines
+    assert "  w1: checks.requested 0-1, checks.verified 5-7" in lines

@@ -360,6 +360,23 @@ async def until_registered(  # type: ignore[no-untyped-def]
     )
 
 
+async def records_on(settings: Settings, spec: topics.TopicSpec) -> int:
+    """Records ever written to the topic (the sum of its partitions' end offsets)."""
+    from aiokafka import TopicPartition
+
+    from fapiao.bus import partitions_of
+    from fapiao.kafka_auth import client_kwargs
+
+    name = settings.topic(spec.name)
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(name, p) for p in await partitions_of(settings, name)]
+        return sum((await consumer.end_offsets(parts)).values())
+    finally:
+        await consumer.stop()
+
+
 async def publish_issued(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
     """Publish the issuances on invoices.issued, keyed by invoice (one publisher, batched)."""
     publisher = Publisher(settings)

@@ -53,7 +53,7 @@ from fapiao.warehouse.engine import NativeEngine
 from fapiao.warehouse.trends import fetch_trend
 from tests import analytics_contract
 from tests.analytics_contract import Dataset
-from tests.integration.conftest import INTAKE_ORG, INTAKE_PRINCIPAL, PARTITIONS, _env
+from tests.integration.conftest import INTAKE_ORG, INTAKE_PRINCIPAL, PARTITIONS, _env, records_on
 from tests.integration.processes import ROOT, cli_process, wait_for_line
 from tests.integration.test_restart_no_loss import Requests
 
@@ -368,18 +368,7 @@ def _stored_once_through(settings: Settings, sent: list[str]) -> None:
 
 async def _requests_on_topic(settings: Settings) -> int:
     """Records on checks.requested (each published once: the publisher is idempotent)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    from fapiao.bus import partitions_of
-
-    name = settings.topic(topics.CHECKS_REQUESTED.name)
-    consumer = AIOKafkaConsumer(**client_kwargs(settings))
-    await consumer.start()
-    try:
-        parts = [TopicPartition(name, p) for p in await partitions_of(settings, name)]
-        return sum((await consumer.end_offsets(parts)).values())
-    finally:
-        await consumer.stop()
+    return await records_on(settings, topics.CHECKS_REQUESTED)
 
 
 @pytest.fixture

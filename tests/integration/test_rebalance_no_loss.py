@@ -27,15 +27,14 @@ from pathlib import Path
 import pytest
 
 from fapiao import topics
-from fapiao.bus import Publisher, partitions_of, worker_lag
+from fapiao.bus import Publisher, worker_lag
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.verification import DAILY_CHECK_LIMIT
-from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckRequested, InvoiceIssued, Verdict
 from tests.factories import check_of, issued
-from tests.integration.conftest import _env, private_stack
+from tests.integration.conftest import _env, private_stack, records_on
 from tests.integration.processes import cli_process
 
 ROUNDS = int(os.environ.get("FAPIAO_TEST_REBALANCE_ROUNDS", "1"))
@@ -149,20 +148,6 @@ async def _publish_checks(settings: Settings, checks: list[CheckRequested]) -> N
     )
 
 
-async def _records_on(settings: Settings, spec: topics.TopicSpec) -> int:
-    """Records ever written to the topic (the sum of its end offsets)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    name = settings.topic(spec.name)
-    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(name, p) for p in await partitions_of(settings, name)]
-        return sum((await consumer.end_offsets(parts)).values())
-    finally:
-        await consumer.stop()
-
-
 async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
     rebalance_stack: tuple[Settings, NativeEngine], tmp_path: Path
 ) -> None:
@@ -182,7 +167,7 @@ async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
                 ],
             )
             await _publish_checks(settings, backlog)
-            results_before = await _records_on(settings, topics.CHECKS_RESULTS)
+            results_before = await records_on(settings, topics.CHECKS_RESULTS)
             if n == 0:
                 await workers.start_together("a", "b")
             else:
@@ -190,7 +175,7 @@ async def test_partitions_moving_under_a_backlog_lose_and_double_count_nothing(
             sent += backlog
             lag = await _drain(settings, engine, workers, len(sent))
             assert (_answered(engine), lag) == (len(sent), 0), f"round {n}: the join left checks unanswered"
-            redone = await _records_on(settings, topics.CHECKS_RESULTS) - results_before - len(backlog)
+            redone = await records_on(settings, topics.CHECKS_RESULTS) - results_before - len(backlog)
             assert redone == 0, f"round {n}: {redone} checks answered twice at a clean rebalance"
             # the register holds the round's invoices now (lag 0 on invoices.issued): their checks come
             halves = [later[: len(later) // 2], later[len(later) // 2 :]]

@@ -51,7 +51,10 @@ async def test_sink_keeps_uncommitted_rows_through_a_clickhouse_outage(outage, t
         lag = await consumer_lag(good, good.sink_group, [good.topic(topics.CHECKS_RESULTS.name)])
         assert lag == 20
 
-    with cli_process(["worker"], _env_of(good), tmp_path / "worker-good.log"):
+    good_log = tmp_path / "worker-good.log"
+    with cli_process(["worker"], _env_of(good), good_log) as worker:
+        # the same start-up bound as the first worker's: on a loaded machine start-up alone can take a minute
+        wait_for_line(worker, good_log, "sink_assigned", 120)
         deadline = time.monotonic() + 60
         count = 0
         while time.monotonic() < deadline and count < 20:

@@ -234,7 +234,7 @@ def attach(pipeline: Pipeline) -> None:
                 if single is not None:
                     scored.append(((event, single[0][0]), single[1][0]))
             prepared, scores = [p for p, _ in scored], [s for _, s in scored]
-        write_back(stores)
+        await write_back(stores, outbox)
         results: list[Message] = []
         alerts: list[Message] = []
         for (event, row), model_score in zip(prepared, scores, strict=True):
@@ -347,16 +347,22 @@ def attach(pipeline: Pipeline) -> None:
         for p, needed in wanted.items():
             stores[p].preload({key: found[table_key(key, p)] for key in needed})
 
-    def write_back(stores: dict[int, BatchProfiles]) -> None:
-        """Each profile the batch changed, once, to its partition's changelog (the current event says
-        which partition faust writes); redelivered events fold nothing twice (profile markers). A
-        failure is a batch error: infrastructure crashes the worker unacked, anything else is logged
-        and the batch's profile changes are lost (the results went out regardless)."""
+    async def write_back(stores: dict[int, BatchProfiles], outbox: Outbox) -> None:
+        """Each profile the batch changed, once, in its partition: one RocksDB write batch per
+        partition, the changelog records into the batch's outbox (streams/table_batch.py; faust's
+        per-key path encoded each twice and sent its changelog records one at a time); redelivered
+        events fold nothing twice (profile markers). A failure is a batch error: infrastructure
+        crashes the worker unacked, anything else is logged and the batch's profile changes are lost
+        (the results went out regardless)."""
         try:
+            events: dict[str, faust.EventT] = {}
+            values: dict[str, Any] = {}
             for partition, store in stores.items():
-                set_current_event(events_of[partition])
                 for key, value in store.dirty():
-                    profiles[key] = value  # type: ignore[index]  # stores exist only with profiles
+                    events[key], values[key] = events_of[partition], value
+            if values:
+                async with table_batch.lock_of(profiles):
+                    await table_batch.write_many(profiles, events, values, outbox)
         except Exception as exc:
             policy.check_batch_error(exc)
             log.exception("behaviour_profiles_not_written", partitions=sorted(stores))
@@ -431,7 +437,7 @@ def attach(pipeline: Pipeline) -> None:
         if batch:
             await score(batch, stores, stats, read, outbox)
         else:
-            write_back(stores)
+            await write_back(stores, outbox)
         await outbox.flush()
         remember_marks()
 

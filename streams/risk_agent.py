@@ -63,6 +63,10 @@ STAGE = "risk"
 Message = tuple[bytes, bytes]  # (key, value), encoded
 
 SellerBatch = dict[str, tuple[faust.EventT, Any]]  # seller tax id -> (its last activity, statistics)
+# a record of the batch, decoded: a verdict with its check as behaviour reads it (None with behaviour
+# off or nothing presented), or a seller activity (None)
+Parsed = tuple[faust.EventT, CheckVerified | SellerActivity, behaviour.Check | None]
+Verified = tuple[faust.EventT, CheckVerified, behaviour.Check | None]
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,11 @@ def attach(pipeline: Pipeline) -> None:
         return read[tax_id] if tax_id in read else sellers.get(tax_id)
 
     def prepare(
-        item: CheckVerified, store: BatchProfiles | None, stats: SellerBatch, read: dict[str, Any]
+        item: CheckVerified,
+        check: behaviour.Check | None,
+        store: BatchProfiles | None,
+        stats: SellerBatch,
+        read: dict[str, Any],
     ) -> Prepared:
         """Features and rule hits of one verdict, under its organisation's rules, and its behaviour
         deviations from the profiles as they were before it (then it is folded into them): pure but
@@ -143,7 +151,6 @@ def attach(pipeline: Pipeline) -> None:
         tax_id = item.context.seller_tax_id
         seller = seller_of(stats, read, tax_id) if tax_id else None
         found = None
-        check = behaviour.check_of(item.result, item.context) if store is not None else None
         if check is not None and store is not None:
             found = behaviour.deviations(check, store)
             behaviour.observe_checked(store, check)
@@ -205,7 +212,7 @@ def attach(pipeline: Pipeline) -> None:
         return (result.invoice_key.encode(), tagged_json(result, hmac_key)), alert, marks
 
     async def score(
-        batch: list[tuple[faust.EventT, CheckVerified]],
+        batch: list[Verified],
         stores: dict[int, BatchProfiles],
         stats: SellerBatch,
         read: dict[str, Any],
@@ -217,9 +224,9 @@ def attach(pipeline: Pipeline) -> None:
         flushes (Kafka holds them) before the batch is acknowledged."""
         model = watcher.current()
         prepared: list[tuple[faust.EventT, Prepared]] = []
-        for event, item in batch:
+        for event, item, check in batch:
             set_current_event(event)  # a table read goes to the current event's partition (RocksDB)
-            row = await policy.run(event, partial(prepare, item, store_of(stores, event), stats, read))
+            row = await policy.run(event, partial(prepare, item, check, store_of(stores, event), stats, read))
             if row is not None:
                 prepared.append((event, row))
         rows = [row for _, row in prepared]
@@ -319,25 +326,22 @@ def attach(pipeline: Pipeline) -> None:
 
     events_of: dict[int, faust.EventT] = {}  # an event of each partition of the batch, for write_back
 
-    def preload_profiles(
-        parsed: list[tuple[faust.EventT, CheckVerified | SellerActivity]], stores: dict[int, BatchProfiles]
-    ) -> None:
+    def preload_profiles(parsed: list[Parsed], stores: dict[int, BatchProfiles]) -> None:
         """The profiles the batch's issuances and presented checks fold into, read at once (one RocksDB
         multi-get per partition) before the first fold; anything else is read when first needed."""
         if profiles is None:
             return
         wanted: dict[int, set[str]] = {}
         first: dict[int, faust.EventT] = {}
-        for event, item in parsed:
+        for event, item, check in parsed:
             if isinstance(item, SellerActivity):
                 if item.kind != "issued":
                     continue
                 keys = behaviour.profile_keys(item.seller_tax_id, item.buyer_tax_id, "")
-            else:
-                check = behaviour.check_of(item.result, item.context)
-                if check is None:
-                    continue
+            elif check is not None:
                 keys = behaviour.profile_keys(check.seller, check.buyer, check.requester)
+            else:
+                continue
             partition = event.message.partition
             store_of(stores, event)
             first.setdefault(partition, event)
@@ -370,10 +374,13 @@ def attach(pipeline: Pipeline) -> None:
             stores.clear()
             events_of.clear()
 
-    def parse(event: faust.EventT) -> CheckVerified | SellerActivity:
+    def parse(event: faust.EventT) -> Parsed:
+        """The record decoded, and (behaviour on) a verdict's check as behaviour scoring reads it."""
         if event.message.topic == verified_topic:
-            return decode(CheckVerified, event.value)
-        return decode(SellerActivity, event.value)
+            item = decode(CheckVerified, event.value)
+            check = behaviour.check_of(item.result, item.context) if profiles is not None else None
+            return event, item, check
+        return event, decode(SellerActivity, event.value), None
 
     def seller_key(item: CheckVerified | SellerActivity) -> str:
         if isinstance(item, SellerActivity):
@@ -414,20 +421,20 @@ def attach(pipeline: Pipeline) -> None:
         the statistics of the batch's sellers read at once, the activities folded, each changed seller
         written once, the verdicts scored; results, alerts and changelog records acknowledged by Kafka
         before the batch is (a failure there raises: crash_only)."""
-        parsed: list[tuple[faust.EventT, CheckVerified | SellerActivity]] = []
+        parsed: list[Parsed] = []
         for event in events:
-            item = await policy.run(event, partial(parse, event))
-            if item is not None:
-                parsed.append((event, item))
-        keyed = [(event, key) for event, item in parsed if (key := seller_key(item))]
+            got = await policy.run(event, partial(parse, event))
+            if got is not None:
+                parsed.append(got)
+        keyed = [(event, key) for event, item, _ in parsed if (key := seller_key(item))]
         read = table_batch.read_many(sellers, keyed)
-        batch: list[tuple[faust.EventT, CheckVerified]] = []
+        batch: list[Verified] = []
         stores: dict[int, BatchProfiles] = {}  # the batch's behaviour profiles, per partition
         preload_profiles(parsed, stores)
         stats: SellerBatch = {}  # the sellers the batch folded: written once
-        for event, item in parsed:
+        for event, item, check in parsed:
             if isinstance(item, CheckVerified):
-                batch.append((event, item))
+                batch.append((event, item, check))
                 continue
             set_current_event(event)
             await policy.run(event, partial(fold, event, item, stores, stats, read))

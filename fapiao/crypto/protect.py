@@ -46,6 +46,11 @@ class FieldSealer:
     # envelope, which ClickHouse compresses. Reusing a ciphertext reveals only that two parties are the
     # same, which their pseudonym already says; each sealer (process) still draws its own nonces.
     _parties: dict[tuple[str, ...], Party] = field(default_factory=dict, compare=False, repr=False)
+    # (active key, requester) -> (ref, envelope): a requester recurs as a party does (the same reasoning;
+    # its pseudonym already says two results have the same requester)
+    _requesters: dict[tuple[str, str], tuple[str, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_keys(cls, keys: CryptoKeys) -> FieldSealer:
@@ -112,6 +117,16 @@ class FieldSealer:
         ref = self.requester_ref(requester)
         return ref, self.sm4.encrypt_text(requester, _requester_context(ref))
 
+    def _sealed_requester(self, requester: str) -> tuple[str, str]:
+        """`seal_requester`, each distinct requester sealed once per key and reused (as parties are)."""
+        key = (self.sm4.active, requester)
+        sealed = self._requesters.get(key)
+        if sealed is None:
+            if len(self._requesters) >= PARTY_CACHE_SIZE:
+                self._requesters.clear()
+            sealed = self._requesters[key] = self.seal_requester(requester)
+        return sealed
+
     def open_requester(self, envelope: str, ref: str) -> str:
         if not envelope:
             return ""
@@ -141,7 +156,7 @@ class FieldSealer:
         """The result as it may leave the trusted zone (Kafka checks.results, ClickHouse)."""
         if result.requester_sealed:
             return result
-        ref, envelope = self.seal_requester(result.requester)
+        ref, envelope = self._sealed_requester(result.requester)
         update: dict[str, object] = {"requester": "", "requester_ref": ref, "requester_sealed": envelope}
         if result.invoice is not None:
             update["invoice"] = _with_parties(

@@ -193,3 +193,14 @@ def test_a_sealer_seals_each_party_once_and_bounds_what_it_remembers(monkeypatch
     for i in range(5):
         bounded.seal_party(SELLER.model_copy(update={"name": f"卖方{i}"}), "seller")
     assert len(bounded._parties) <= 2
+
+
+def test_a_sealer_seals_each_requester_once_per_key_and_the_envelope_opens() -> None:
+    s = sealer({"k1": K1, "k2": K2}, "k1")
+    one, two = s.seal_result(consistent()), s.seal_result(consistent())
+    assert one.requester_sealed == two.requester_sealed and one.requester_ref == two.requester_ref
+    assert s.open_requester(one.requester_sealed, one.requester_ref) == consistent().requester != ""
+    assert sealer().seal_result(consistent()).requester_sealed != one.requester_sealed  # own nonces
+    s.sm4.active = "k2"  # rotated
+    rotated = s.seal_result(consistent())  # a new active key: a new envelope under it
+    assert rotated.requester_sealed.startswith("v1:k2:") and rotated.requester_ref == one.requester_ref

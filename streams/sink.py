@@ -25,11 +25,12 @@ this sink has not written).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import faust
 import structlog
@@ -74,6 +75,15 @@ def targets_of(settings: Settings) -> dict[str, Target]:
             RiskAlert, alerts_table.TABLE, alerts_table.COLUMNS, alerts_table.alert_row
         ),
     }
+
+
+class Prepared(NamedTuple):
+    """One table's part of a fetched batch, decoded: its rows and the records they came from."""
+
+    target: Target
+    unreadable: int  # records dead-lettered by the decode
+    kept: list[ConsumerRecord]  # type: ignore[type-arg]
+    rows: list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -237,13 +247,24 @@ class Sink:
                 rows.append(row)
         return kept, rows
 
-    async def store(self, records: list[ConsumerRecord]) -> int:  # type: ignore[type-arg]
-        """Write one batch: one insert per table, refused rows dead-lettered; how many letters."""
-        letters = len(records)
+    async def prepare(self, records: list[ConsumerRecord]) -> list[Prepared]:  # type: ignore[type-arg]
+        """Decode one batch into each table's rows (the unreadable records dead-lettered)."""
+        prepared = []
         for topic_name, batch in group_by_topic(records).items():
             target = self.targets[topic_name]
             kept, rows = await self.rows(target, batch)
-            letters -= len(kept)
+            prepared.append(Prepared(target, len(batch) - len(kept), kept, rows))
+        return prepared
+
+    async def store(self, records: list[ConsumerRecord]) -> int:  # type: ignore[type-arg]
+        """Write one batch: one insert per table, refused rows dead-lettered; how many letters."""
+        return await self.write_prepared(await self.prepare(records))
+
+    async def write_prepared(self, prepared: list[Prepared]) -> int:
+        """One insert per table; the rows ClickHouse refuses dead-lettered; how many letters in all."""
+        letters = 0
+        for target, unreadable, kept, rows in prepared:
+            letters += unreadable
             for index, error in await self.write_with_retry(target, rows):
                 letters += 1
                 metrics.SINK_FAILURES.labels(kind="permanent").inc()
@@ -291,25 +312,47 @@ class Sink:
             # them from the last commit, and the tables' dedupe absorbs the repeat (at least once)
             log.warning("sink_commit_skipped_rebalance", records=len(records), error=repr(exc))
 
+    async def settle(
+        self,
+        consumer: AIOKafkaConsumer,
+        records: list[ConsumerRecord],  # type: ignore[type-arg]
+        prepared: list[Prepared],
+    ) -> None:
+        """Insert a decoded batch, then commit its offsets (after its dead letters are in Kafka)."""
+        if await self.write_prepared(prepared):
+            await self.pipeline.app.producer.flush()
+        await self.commit(consumer, records)
+
     async def run(self) -> None:
+        """Fetch and decode the next batch while the previous one is inserted: one insert in flight at
+        a time, so batches are written and committed in fetch order."""
         names = list(self.targets)
         await seed_group(self.settings, names)
         consumer = sink_consumer(self.settings, names)
         await consumer.start()
+        writing: asyncio.Task[None] | None = None
         try:
             while True:
                 records = await self.fetch(consumer)
+                if writing is not None and writing.done():
+                    done, writing = writing, None
+                    await done  # its error, if any, crashes the loop here
                 if not records:
                     continue
                 metrics.EVENTS.labels(agent=STAGE).inc(len(records))
-                if await self.store(records):
-                    await self.pipeline.app.producer.flush()  # the dead letters are in Kafka first
-                await self.commit(consumer, records)
+                prepared = await self.prepare(records)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self.settle(consumer, records, prepared))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Kafka or a bug outside any one record: crash-only, never a silent stop
             self.policy.on_crash(STAGE, exc)
         finally:
+            if writing is not None and not writing.done():
+                writing.cancel()  # its offsets stay uncommitted: the batch is read and written again
+                with contextlib.suppress(BaseException):
+                    await writing
             metrics.SINK_PARTITIONS.set(0)
             await consumer.stop()
             if self.engine is not None:

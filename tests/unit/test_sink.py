@@ -5,12 +5,16 @@ The real consumer runs in the integration tests (test_pipeline, test_outages, te
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NoReturn
 
+import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from fapiao import topics
@@ -20,8 +24,9 @@ from fapiao.settings import Settings
 from fapiao.warehouse import alerts as alerts_table
 from fapiao.warehouse import results as results_table
 from schemas.events import DeadLetter, Verdict
+from streams import sink as sink_module
 from streams.error_policy import StagePolicy
-from streams.sink import Sink, Target, group_by_topic, next_offsets, seeded_offsets
+from streams.sink import Prepared, Sink, Target, group_by_topic, next_offsets, seeded_offsets
 from tests.factories import check_of, issued, risk_alert
 
 SETTINGS = Settings(topic_prefix="u-", fault_marker="", fault_stages="")
@@ -159,3 +164,69 @@ def test_no_faust_agent_or_bulk_feed_consumes_the_sunk_topics(tmp_path: Path) ->
     assert settings.topic(topics.CHECKS_REQUESTED.name) in subscribed  # the verify agent's bulk feed
     sunk = {settings.topic(topics.CHECKS_RESULTS.name), settings.topic(topics.RISK_ALERTS.name)}
     assert not subscribed & sunk
+
+
+class FakeConsumer:
+    """Hands out `batches` one per getmany (then nothing) and records the commits."""
+
+    def __init__(self, batches: list[list[ConsumerRecord]], log: list[str]) -> None:  # type: ignore[type-arg]
+        self.batches, self.log = batches, log
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(RESULTS, 0)}
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[ConsumerRecord]]:  # type: ignore[type-arg]
+        if not self.batches:
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        return {TopicPartition(RESULTS, 0): self.batches.pop(0)}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.log.append(f"commit {offsets[TopicPartition(RESULTS, 0)]}")
+
+
+async def test_the_next_batch_is_decoded_while_one_is_inserted_and_commits_follow_the_inserts_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings(topic_prefix="u-", fault_marker="", fault_stages="", sink_batch_rows=2)
+    pipeline, _dlq = _pipeline(settings)
+    log: list[str] = []
+    second_decoded = threading.Event()
+    batches = [
+        [_record(RESULTS, 0, 2 * b + i, _result(f"7900{b}{i:03d}")) for i in range(2)] for b in range(2)
+    ]
+
+    class OrderedSink(RecordingSink):
+        async def prepare(self, records: list[ConsumerRecord]) -> list[Prepared]:  # type: ignore[type-arg]
+            prepared = await super().prepare(records)
+            log.append(f"decoded {records[-1].offset + 1}")
+            if records[0].offset > 0:
+                second_decoded.set()
+            return prepared
+
+        def write(self, target: Target, rows: list[tuple[Any, ...]]) -> list[tuple[int, str]]:
+            log.append(f"insert {len(self.inserts)}")
+            if not self.inserts:  # the first insert lasts until the next batch is decoded
+                assert second_decoded.wait(10)
+            return super().write(target, rows)
+
+    async def no_seed(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:
+        return {}
+
+    monkeypatch.setattr(sink_module, "seed_group", no_seed)
+    monkeypatch.setattr(sink_module, "sink_consumer", lambda settings, names: FakeConsumer(batches, log))
+    task = asyncio.create_task(OrderedSink(pipeline).run())
+    deadline = time.monotonic() + 10
+    while "commit 4" not in log and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # the second batch is decoded while the first insert runs (in either order with its start); each
+    # batch is committed after its own insert, and the next insert starts only after that commit
+    assert log[0] == "decoded 2" and sorted(log[1:3]) == ["decoded 4", "insert 0"], log
+    assert log[3:] == ["commit 2", "insert 1", "commit 4"], log

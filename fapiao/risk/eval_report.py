@@ -127,6 +127,16 @@ def _loko(report: Report) -> list[str]:
         )
         + "."
     )
+    if report.loko:
+        lines.append("")
+        lines.append(
+            "Alerts per kind, and of them without a readable reason (in-sample fit, without decisions): "
+            + ", ".join(
+                f"{kind} {alerts:,}/{unreadable}"
+                for kind, (alerts, unreadable) in report.loko[0].readable.by_kind.items()
+            )
+            + "."
+        )
     return lines
 
 

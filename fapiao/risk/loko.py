@@ -3,15 +3,16 @@
 For each behaviour kind k: every training-period check of kind k is removed, the anomaly model and the
 behaviour score are fitted and calibrated on what is left (no labels), and — "with decisions" — the
 analysts' decisions on the training period's alerts are simulated (an alert on an anomalous check is
-confirmed, on a genuine one dismissed; kind k has none, it was never seen) and raise the behaviour
-weights (`behaviour_model.fit_weights`). The behaviour score is calibrated on the genuine checks of
-the training period's last days (only genuine labels are read). Then the operating point is tuned on
-the training period:
-the behaviour hit's points are the largest of `POINTS` whose false-alert rate on the training period's
-last days' genuine checks stays at or under `TUNE_FALSE_ALERTS` (only genuine labels are read, so the
-tuning knows no kind; in production the dismissed share of decided alerts plays that part). The
-evaluation period is then scored and recall on kind k is measured at the operating threshold;
-precision and PR-AUC count kind k against every genuine check, the false-alert rate is the share of
+confirmed, on a genuine one dismissed; kind k has none, it was never seen) and weight a second,
+labelled behaviour score (`behaviour_model.fit_weights`, `with_labels`: the larger of the two counts,
+so the unlabelled one a kind nobody labelled is caught by stays as it was). The behaviour score is
+calibrated on the genuine checks of the training period's last days (only genuine labels are read).
+Then the operating point is tuned on the training period: the behaviour hit's points are the largest
+of `POINTS` (steps of 1) whose false-alert rate on the training period's last days' genuine checks
+stays at or under `TUNE_FALSE_ALERTS` (only genuine labels are read, so the tuning knows no kind; in
+production the dismissed share of decided alerts plays that part). The evaluation period is then
+scored and recall on kind k is measured at the operating threshold; precision and PR-AUC count kind
+k against every genuine check, the false-alert rate is the share of
 genuine checks alerted. The headline is the mean held-out recall
 over the kinds. "In-sample" fits once on everything (every kind seen and, with decisions, labelled)
 and reports every kind.
@@ -21,7 +22,7 @@ The unit is a check; its score is the highest of its results, as in `fapiao.risk
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,7 +33,6 @@ from fapiao.risk.evaluation import (
     GENUINE,
     Metrics,
     Replayed,
-    behaviour_points,
     behaviour_rows,
     calibration_rows,
     metrics,
@@ -44,7 +44,7 @@ from fapiao.risk.rules import RuleHit
 from fapiao.risk.scoring import combine
 from schemas.events import RiskRules
 
-POINTS: tuple[int, ...] = tuple(range(60, 201, 5))  # behaviour points (× m, at most 100) tried when tuning
+POINTS: tuple[int, ...] = tuple(range(60, 201))  # behaviour points (× m, at most 100) tried when tuning
 TUNE_FALSE_ALERTS = 0.01  # the training period's genuine false-alert rate tuning aims under (the target)
 
 
@@ -85,6 +85,46 @@ class Fitted:
     decisions: int
 
 
+@dataclass(frozen=True)
+class _Results:
+    """What scoring a set of checks needs, computed once: every result's check id, rule points, anomaly
+    score and behaviour score (0 unless presented and deviating), so the operating point can be tried
+    at many behaviour points without scoring the models again."""
+
+    ids: tuple[str, ...]
+    rules: tuple[tuple[int, ...], ...]
+    model: np.ndarray
+    behaviour: np.ndarray
+
+
+def _results(
+    checks: dict[str, list[Scored]], model: AnomalyModel, behaviour: behaviour_model.BehaviourModel
+) -> _Results:
+    results = [(cid, s) for cid, items in checks.items() for s in items]
+    if not results:
+        return _Results((), (), np.zeros(0), np.zeros(0))
+    m = model.score(np.asarray([s.features for _, s in results], dtype=float))
+    b = behaviour.score(np.asarray([s.behaviour for _, s in results], dtype=float))
+    scoring = np.asarray([s.presented and bool(s.deviations) for _, s in results], dtype=bool)
+    return _Results(
+        tuple(cid for cid, _ in results),
+        tuple(tuple(hit.points for hit in s.hits) for _, s in results),
+        m,
+        np.where(scoring, b, 0.0),
+    )
+
+
+def _best(results: _Results, rules: RiskRules, points: int) -> dict[str, int]:
+    """Combined score of each check (the highest of its results) at `points` for the behaviour hit
+    (as `behaviour_model.hit` values it)."""
+    extra = np.minimum(100, np.rint(max(0, points) * np.clip(results.behaviour, 0.0, 1.0))).astype(int)
+    best: dict[str, int] = {}
+    for cid, hits, value, b in zip(results.ids, results.rules, results.model, extra, strict=True):
+        score = combine([*hits, int(b)] if b > 0 else list(hits), float(value), rules.model_weight)
+        best[cid] = max(best.get(cid, 0), score)
+    return best
+
+
 def _score_checks(
     checks: dict[str, list[Scored]],
     model: AnomalyModel,
@@ -93,16 +133,7 @@ def _score_checks(
     points: int = behaviour_model.DEFAULT_POINTS,
 ) -> dict[str, int]:
     """Combined score of each check (the highest of its results)."""
-    results = [(cid, s) for cid, items in checks.items() for s in items]
-    if not results:
-        return {}
-    m = model.score(np.asarray([s.features for _, s in results], dtype=float))
-    extra = behaviour_points([s for _, s in results], behaviour, points)
-    best: dict[str, int] = {}
-    for (cid, scored), value, b in zip(results, m, extra, strict=True):
-        hits = [hit.points for hit in scored.hits] + ([b] if b else [])
-        best[cid] = max(best.get(cid, 0), combine(hits, float(value), rules.model_weight))
-    return best
+    return _best(_results(checks, model, behaviour), rules, points)
 
 
 PROFILE_NAMES = frozenset(behaviour_names())
@@ -115,6 +146,7 @@ class Readable:
     alerts: int
     behaviour_alerts: int  # … with a behaviour_anomaly hit among their reasons
     unreadable: tuple[str, ...]  # check ids of alerts with no readable reason naming its comparison
+    by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)  # label -> (alerts, unreadable)
 
 
 def readable_alerts(
@@ -123,10 +155,13 @@ def readable_alerts(
     behaviour: behaviour_model.BehaviourModel,
     rules: RiskRules,
     points: int,
+    labels: dict[str, str] | None = None,
 ) -> Readable:
     """Whether every alert carries at least one readable reason with what it was compared with: a
     behaviour hit its zh and en sentences and a known profile for each; a verdict rule (which compares
-    with the register, not a profile) its evidence."""
+    with the register, not a profile) its evidence (its reason's zh/en label is the web app's, a unit
+    test checks every reason has one). Counted per label too (`labels`: check id -> kind), so a kind
+    whose alerts all come from one rule cannot hide behind the others."""
     results = [(cid, s) for cid, items in checks.items() for s in items]
     if not results:
         return Readable(0, 0, ())
@@ -144,7 +179,14 @@ def readable_alerts(
         if hit is not None:
             with_behaviour.add(cid)
     bad = tuple(sorted(cid for cid, ok in alerted.items() if not ok))
-    return Readable(len(alerted), len(with_behaviour), bad)
+    by_kind: dict[str, list[int]] = {}
+    for cid, ok in alerted.items():
+        counts = by_kind.setdefault((labels or {}).get(cid, GENUINE), [0, 0])
+        counts[0] += 1
+        counts[1] += int(not ok)
+    return Readable(
+        len(alerted), len(with_behaviour), bad, {kind: (n, b) for kind, (n, b) in sorted(by_kind.items())}
+    )
 
 
 def _readable(hit: RuleHit) -> bool:
@@ -185,12 +227,13 @@ def _fit(
             dtype=bool,
         )
         weights = behaviour_model.fit_weights(behaviour_rows(presented), confirmed, seed=seed)
-        behaviour = behaviour_model.fit(Xb, weights, {"decisions": len(alerted)})
+        behaviour = behaviour_model.with_labels(behaviour, Xb, weights, {"decisions": len(alerted)})
         used = len(alerted)
     genuine = {s.check_id: [s] for s in recent if labels.get(s.check_id, GENUINE) == GENUINE}
+    prepared = _results(genuine, model, behaviour)
     points = POINTS[0]
     for candidate in POINTS:
-        scores = _score_checks(genuine, model, behaviour, rules, candidate)
+        scores = _best(prepared, rules, candidate)
         if _false_alerts(scores, labels, rules.alert_threshold) <= TUNE_FALSE_ALERTS:
             points = candidate
     return Fitted(model, behaviour, points, used)
@@ -246,5 +289,5 @@ def leave_one_kind_out(
         fitted.decisions,
         fitted.points,
         tuple(fold_points),
-        readable_alerts(replayed.evaluate, fitted.model, fitted.behaviour, rules, fitted.points),
+        readable_alerts(replayed.evaluate, fitted.model, fitted.behaviour, rules, fitted.points, labels),
     )

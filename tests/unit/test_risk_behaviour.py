@@ -160,6 +160,38 @@ def test_calibration_labels_and_the_readable_hit() -> None:
     assert np.allclose(loaded.score(X[:5]), model.score(X[:5]))
 
 
+def test_the_labelled_score_never_lowers_a_deviation_nobody_labelled(tmp_path: object) -> None:
+    """Decisions weight a second score; the model takes the larger. Weighting the one sum instead (as
+    before) raised the reference's tail with the boosted codes, so an unlabelled code alone fell under
+    the threshold it met without labels (the evaluation's held-out shell_seller, 0.92 → 0.70)."""
+    from pathlib import Path
+
+    rng = np.random.default_rng(1)
+    n, codes = 4000, len(behaviour.DEVIATION_CODES)
+    X = np.zeros((n, codes))
+    X[:300, 0] = rng.uniform(0, 2.5, 300)  # genuine noise in a code the confirmed cases also show
+    X[300:340, 12] = rng.uniform(0, 1.5, 40)  # … and a little in a code nobody confirmed
+    confirmed = np.zeros(n, dtype=bool)
+    X[-20:, 0] = 4.0
+    confirmed[-20:] = True
+    weights = behaviour_model.fit_weights(X, confirmed)
+    assert weights[0] == pytest.approx(1 + behaviour_model.MAX_BOOST) and weights[12] < 1.5
+    plain = behaviour_model.fit(X)
+    labelled = behaviour_model.with_labels(plain, X, weights, {"decisions": 20})
+    unlabelled_kind = np.zeros((1, codes))
+    unlabelled_kind[0, 12] = 2.4
+    summed = behaviour_model.fit(X, weights)  # the old way: one weighted sum
+    assert summed.score(unlabelled_kind)[0] < plain.score(unlabelled_kind)[0]
+    assert labelled.score(unlabelled_kind)[0] >= plain.score(unlabelled_kind)[0]
+    probe = np.vstack([X[:400], unlabelled_kind])
+    assert np.all(labelled.score(probe) >= plain.score(probe))
+    path = Path(str(tmp_path)) / behaviour_model.FILE
+    behaviour_model.save(labelled, path)
+    loaded = behaviour_model.load(path)
+    assert loaded is not None and loaded.labelled == labelled.labelled
+    assert np.array_equal(loaded.score(probe), labelled.score(probe))
+
+
 def test_saved_models_load_only_for_the_same_deviation_set(tmp_path: object) -> None:
     from pathlib import Path
 

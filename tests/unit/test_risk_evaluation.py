@@ -97,6 +97,9 @@ def test_evaluation_is_reproducible_and_complete(tiny_report: Report) -> None:
         # every alert of the evaluation carries a readable reason naming what it was compared with
         assert loko.readable.behaviour_alerts > 0 and loko.readable.alerts >= loko.readable.behaviour_alerts
         assert loko.readable.unreadable == ()
+        by_kind = loko.readable.by_kind  # every kind that alerted: each alert readable
+        assert sum(n for n, _ in by_kind.values()) == loko.readable.alerts
+        assert all(bad == 0 for _, bad in by_kind.values()) and set(by_kind) & set(BEHAVIOUR_KINDS)
     plain = replace(TINY, cases=(0, 0))  # without the leave-one-kind-out folds: the same run twice
     once, again = evaluate(plain, compare=False), evaluate(plain, compare=False)
     assert repr(once.rows) == repr(again.rows) and once.false_alerts == again.false_alerts  # NaN-safe

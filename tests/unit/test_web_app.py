@@ -88,3 +88,15 @@ def test_feedback_is_kept_per_organisation_newest_first(tmp_path: Path) -> None:
     feedback.add(ctx, theirs, "u2", "question", "别家的", "", "web")
     assert [f.id for f in feedback.listing(ctx, mine, 10)] == [second.id, first.id]
     assert [f.message for f in feedback.listing(ctx, mine, 10, before_id=second.id)] == ["上传后没有进度"]
+
+
+def test_every_risk_reason_has_a_label_in_both_languages() -> None:
+    """An alert's reasons are shown by their label (`r_<reason>`): every rule, the model and the
+    behaviour score need one in zh and en, or an alert would show a bare code (issue 20)."""
+    from fapiao.risk import behaviour_model
+    from fapiao.risk.rules import DEFAULT_RULES
+
+    dictionary = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8")
+    labels = dict(re.findall(r'^\s+r_(\w+): \["([^"]+)", "[^"]+"\],$', dictionary, re.MULTILINE))
+    reasons = {*DEFAULT_RULES.weights, "model_anomaly", behaviour_model.REASON}
+    assert reasons - set(labels) == set()

@@ -167,10 +167,10 @@ def test_the_labelled_score_never_lowers_a_deviation_nobody_labelled(tmp_path: o
     from pathlib import Path
 
     rng = np.random.default_rng(1)
-    n, codes = 4000, len(behaviour.DEVIATION_CODES)
+    n, codes = 1500, len(behaviour.DEVIATION_CODES)
     X = np.zeros((n, codes))
-    X[:300, 0] = rng.uniform(0, 2.5, 300)  # genuine noise in a code the confirmed cases also show
-    X[300:340, 12] = rng.uniform(0, 1.5, 40)  # … and a little in a code nobody confirmed
+    X[:120, 0] = rng.uniform(0, 2.5, 120)  # genuine noise in a code the confirmed cases also show
+    X[120:140, 12] = rng.uniform(0, 1.5, 20)  # … and a little in a code nobody confirmed
     confirmed = np.zeros(n, dtype=bool)
     X[-20:, 0] = 4.0
     confirmed[-20:] = True
@@ -183,7 +183,7 @@ def test_the_labelled_score_never_lowers_a_deviation_nobody_labelled(tmp_path: o
     summed = behaviour_model.fit(X, weights)  # the old way: one weighted sum
     assert summed.score(unlabelled_kind)[0] < plain.score(unlabelled_kind)[0]
     assert labelled.score(unlabelled_kind)[0] >= plain.score(unlabelled_kind)[0]
-    probe = np.vstack([X[:400], unlabelled_kind])
+    probe = np.vstack([X[:200], unlabelled_kind])
     assert np.all(labelled.score(probe) >= plain.score(probe))
     path = Path(str(tmp_path)) / behaviour_model.FILE
     behaviour_model.save(labelled, path)

@@ -26,7 +26,7 @@ import faust
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-REVOKE_DRAIN_SECONDS = 5.0  # in-flight batches finish in well under a second; a stuck stage waits no longer
+from streams.offset_guard import REVOKE_DRAIN_SECONDS
 
 
 class KeepFetchedOnResume(FlowControlEvent):
@@ -46,8 +46,9 @@ class App(faust.App):
         return KeepFetchedOnResume(loop=self.loop)
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
-        """At a revoke (after the queues are cleared): commit what the agents finish within the bound
-        (streams/offset_guard.py `commit_before_handover`), so the next owner does not redo it."""
+        """At a clean stop (and again at a revoke, where the guarded consumer committed already before
+        faust forgot the acknowledgements: streams/offset_guard.py rule 4): commit what the agents
+        finish within the bound, so the next owner does not redo it."""
         commit = getattr(consumer, "commit_before_handover", None)
         if commit is None:  # not the worker's guarded consumer
             return await super()._consumer_wait_empty(consumer, logger)

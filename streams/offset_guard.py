@@ -41,6 +41,12 @@ transactions), so their offsets have no real gaps: a gap always means records we
    partitions are paused while their positions move, so nothing is handed on from the old position
    in between (it would be processed twice: once before the seek, once after).
 
+4. **Nothing is committed at a revoke.** With `stream_wait_empty` off (streams/app.py), faust commits
+   nothing when it gives partitions up, and with it on it commits after it has forgotten their
+   acknowledgements: the next owner redid everything since the last periodic commit. The guard stops
+   the flow, lets the batches in the agents' hands finish (bounded, streams/bulk_feed.py) and commits
+   before faust's revoke runs (`on_partitions_revoked`).
+
 Installed by `streams.app.create_app` (`app.transport`).
 """
 
@@ -58,6 +64,8 @@ from faust.types import TP, Message
 from streams.idempotent_producer import IdempotentTransport
 
 log = structlog.get_logger(__name__)
+
+REVOKE_DRAIN_SECONDS = 5.0  # in-flight batches finish in well under a second; a stuck stage waits no longer
 
 
 class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
@@ -113,16 +121,29 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
                 continue
             yield tp, message
 
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """The handover comes first (rule 4): faust's `Consumer.on_partitions_revoked` forgets every
+        acknowledgement of the revoked partitions (`_acked`, `_committed_offset`) before the app's
+        revoke handler runs, so a commit made there (faust's own `wait_empty`, or ours) had nothing to
+        commit: the flow is stopped here (no new batch starts), what the agents hold is finished within
+        the bound and committed while the old assignment and generation still stand, and only then
+        does faust's revoke run."""
+        if revoked and not self.app.should_stop:
+            self.stop_flow()
+            await self.commit_before_handover(REVOKE_DRAIN_SECONDS)
+        await super().on_partitions_revoked(revoked)
+
     async def commit_before_handover(self, timeout: float) -> None:
-        """At a revoke: let the records agents already hold finish (at most `timeout` s), then commit.
+        """At a revoke (and a clean stop): let the records agents already hold finish (at most `timeout`
+        s), then commit.
 
         faust commits at a revoke only with `stream_wait_empty` (off here: its wait is unbounded, so one
-        stuck stage would hold the whole group's rebalance). Without any commit the partitions went to
-        the other worker at the last periodic commit (`broker_commit_every`/`broker_commit_interval`),
-        and it answered again every check processed since: 987 and 42 duplicate results on
-        checks.results at a two-worker start-up (docs/benchmarks.md). Queued records were already
-        dropped (`flow_control.clear()`); what is still unacknowledged after the bound is handed over
-        and redelivered (at-least-once, bounded by the agents' batch sizes)."""
+        stuck stage would hold the whole group's rebalance), and then after it forgot the revoked
+        partitions' acknowledgements. Without a commit the partitions went to the next owner at the last
+        periodic commit (`broker_commit_interval`, 2.8 s), and it answered again every check processed
+        since: 987 and 42 duplicate results at a two-worker start-up (docs/benchmarks.md), every one of
+        1,600 checks twice in tests/integration/test_rebalance_no_loss.py. What is still unacknowledged
+        after the bound is handed over and redelivered (at-least-once, bounded by the batch sizes)."""
         started = time.monotonic()
         gc.collect()  # events dropped with the cleared queues leave `_unacked_messages` (a weak set)
         self._clean_unacked_messages()
@@ -130,10 +151,13 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
             await self.commit()
             await self._wait_for_ack(timeout=1.0)
             self._clean_unacked_messages()
-        await self.commit()
+        pending = sorted(f"{tp.topic}[{tp.partition}]" for tp, acked in self._acked.items() if acked)
+        committed = await self.commit() or await self.commit()  # (the first one may only wait for another)
         log.info(
             "revoke_committed",
             seconds=round(time.monotonic() - started, 3),
+            committed=committed,
+            partitions=len(pending),
             handed_over_unacknowledged=len(self._unacked_messages),
         )
 

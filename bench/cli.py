@@ -304,6 +304,12 @@ def register_scale_cmd(
     fold_only: Annotated[
         bool, typer.Option("--fold-only", help="stop after the fold (no restarts, no failover)")
     ] = False,
+    register_only: Annotated[
+        bool,
+        typer.Option(
+            "--register-only", help="risk stage off: the register fold alone (no seller activity fold)"
+        ),
+    ] = False,
     record: RecordOpt = None,
     profile: ProfileOpt = False,
 ) -> None:
@@ -317,6 +323,7 @@ def register_scale_cmd(
         partitions=partitions,
         fold_only=fold_only,
         profile=opts.profile,
+        register_only=register_only,
     )
     _run(opts, [("register-scale", job)])
 

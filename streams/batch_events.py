@@ -67,7 +67,11 @@ async def step_over_batch(
     outcome (the caller publishes its outputs)."""
     parsed: list[tuple[faust.EventT, str, V]] = []
     for event in events:
-        got = await policy.run(event, partial(parse, event))
+        try:  # the common case without a coroutine per event; a failure goes through the policy
+            policy.inject(event)
+            got = parse(event)
+        except Exception:
+            got = await policy.run(event, partial(parse, event))  # the same failure, dead-lettered
         if got is not None:
             parsed.append((event, *got))
     if not parsed:

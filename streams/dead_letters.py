@@ -7,10 +7,10 @@ from typing import TypeVar
 
 import faust
 import structlog
-from aiokafka.partitioner import murmur2
 from pydantic import BaseModel, ValidationError
 
 from fapiao import topics
+from fapiao.murmur2 import partition_of
 from schemas.events import DeadLetter, DeadLetterKind
 from streams import metrics
 from streams.app import Pipeline
@@ -80,7 +80,7 @@ async def send_dead_letter(
 
 def key_partition(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as the Java client and aiokafka) gives `key`."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return partition_of(key.encode(), partitions)
 
 
 def require_key(event: faust.EventT, expected: str, partitions: int) -> None:

@@ -28,6 +28,7 @@ from fapiao.domain import register, retention, steps
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import expired_holds
 from schemas.events import InvoiceIssued, InvoiceStatusChanged
+from schemas.stored_issued import stored_form
 from streams import bulk_feed, table_batch
 from streams.app import Pipeline
 from streams.batch_events import crash_only, step_over_batch
@@ -41,7 +42,7 @@ from streams.verify_agent import ask_recheck, holds_index
 log = structlog.get_logger(__name__)
 STAGE = "register"
 
-Change = InvoiceIssued | InvoiceStatusChanged
+Change = steps.StoredIssuance | InvoiceStatusChanged
 
 
 def attach(pipeline: Pipeline) -> None:
@@ -64,10 +65,16 @@ def attach(pipeline: Pipeline) -> None:
     def parse(event: faust.EventT) -> tuple[str, Change]:
         change: Change
         if event.message.topic == issued_topic:
-            change = decode(InvoiceIssued, event.value)
+            # the feed's usual form read without the model; any other goes through it (or its reason
+            # to the dead letter): schemas/stored_issued.py
+            stored = stored_form(event.value) if isinstance(event.value, bytes) else None
+            if stored is None:
+                stored = decode(InvoiceIssued, event.value).model_dump(mode="json")
+            change = steps.StoredIssuance(stored)
+            key = change.key
         else:
-            change = decode(InvoiceStatusChanged, event.value)
-        key = invoice_key(change.invoice_code, change.invoice_number)
+            status = decode(InvoiceStatusChanged, event.value)
+            change, key = status, invoice_key(status.invoice_code, status.invoice_number)
         require_key(event, key, settings.topic_partitions)
         return key, change
 
@@ -76,9 +83,8 @@ def attach(pipeline: Pipeline) -> None:
         outbox = Outbox(pipeline.app)  # the entries' changelog records, the answers, the activity
         out = await step_over_batch(policy, table, events, parse, step, outbox, holds_index(pipeline))
         await publish_answers(pipeline, out.answers, outbox)
-        told = [(a.seller_tax_id.encode(), a.model_dump_json().encode()) for a in out.activities]
-        for seller, value in told:  # encoded first, sent back to back (see results_out.publish_answers)
-            await outbox.send(sellers_topic, seller, value)
+        told = [(a.seller_tax_id.encode(), a.value) for a in out.activities]
+        await outbox.send_keyed(sellers_topic, told)  # in record batches, per the seller's partition
         await outbox.flush()  # all of it acknowledged by Kafka before the batch is
 
     handler = crash_only(policy, fold_batch)

@@ -9,7 +9,8 @@ register agent's time (docs/benchmarks.md, "register fold: where the time went")
 What stays faust's: the RocksDB database of each partition, the changelog topic and its records (key and
 value in the table's own serializers, so recovery and standbys read them as faust's; a tombstone for a
 deleted key), the data written before its changelog record and the persisted offset after the record is
-acknowledged (so a restart reads the same tail). Only for tables whose default is None (a missing key
+acknowledged (so a restart reads the same tail). The records of a partition go to the producer as whole
+record batches (`Outbox.send_many`). Only for tables whose default is None (a missing key
 reads as None). A store that is not RocksDB (memory://, unit tests) takes faust's per-key path.
 
 Reads and writes happen without an await between them (`store` is synchronous; the sends come after),
@@ -112,8 +113,7 @@ async def send(staged: Staged, outbox: Outbox) -> None:
     topic = staged.table.changelog_topic.get_topic_name()
     last: dict[int, int] = {}
     for partition, pairs in staged.records.items():
-        for key, value in pairs:
-            last[partition] = await outbox.send(topic, key, value, partition)
+        last[partition] = await outbox.send_many(topic, partition, pairs)
 
     def persist(acks: list[Any]) -> None:
         for partition, index in last.items():

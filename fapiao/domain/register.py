@@ -32,8 +32,14 @@ def empty_entry() -> Entry:
 
 def apply_issued(entry: Entry | None, event: InvoiceIssued) -> Entry:
     """Record the issued invoice (a redelivered issuance overwrites itself: idempotent)."""
+    return store_issued(entry, event.model_dump(mode="json"))
+
+
+def store_issued(entry: Entry | None, invoice: dict[str, Any]) -> Entry:
+    """Record an issued invoice already in its stored form (`InvoiceIssued.model_dump(mode="json")`,
+    e.g. read by `schemas.stored_issued` from a bulk feed without the model)."""
     new = dict(entry or empty_entry())
-    new["invoice"] = event.model_dump(mode="json")
+    new["invoice"] = invoice
     return new
 
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from fapiao.domain import register
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.domain.rechecks import FollowUp, follow_ups, recheck, with_records
-from fapiao.domain.seller_activity import seller_activity
+from fapiao.domain.seller_activity import Told, issued_told, seller_activity
 from fapiao.domain.verification import Decision, decide
-from schemas.events import CheckRecheck, CheckRequested, InvoiceIssued, InvoiceStatusChanged, SellerActivity
+from schemas.events import CheckRecheck, CheckRequested, InvoiceIssued, InvoiceStatusChanged
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,19 @@ class Rules:
 
     tz: ZoneInfo
     sync_window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIssuance:
+    """An issuance already in the register's stored form (`InvoiceIssued.model_dump(mode="json")`):
+    what the register agent folds when it read a bulk feed's payload without the model
+    (`schemas.stored_issued`), the same as folding the `InvoiceIssued` it dumps from."""
+
+    invoice: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return invoice_key(self.invoice["invoice_code"], self.invoice["invoice_number"])
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ class Outcome:
 
     entries: dict[str, register.Entry] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
-    activities: list[SellerActivity] = field(default_factory=list)
+    activities: list[Told] = field(default_factory=list)
     unknown: list[CheckRecheck] = field(default_factory=list)
 
     def add(self, later: Outcome) -> None:
@@ -138,7 +151,7 @@ def answer_checks(
 
 def fold_register(
     entries: Mapping[str, register.Entry | None],
-    events: Iterable[InvoiceIssued | InvoiceStatusChanged],
+    events: Iterable[InvoiceIssued | InvoiceStatusChanged | StoredIssuance],
     now: datetime,
     rules: Rules,
 ) -> Outcome:
@@ -148,20 +161,27 @@ def fold_register(
     current = dict(entries)
     out = Outcome()
     for event in events:
-        key = invoice_key(event.invoice_code, event.invoice_number)
-        issued = event if isinstance(event, InvoiceIssued) else None
-        if isinstance(event, InvoiceIssued):
-            entry = register.apply_issued(current.get(key), event)
+        told: Told | None
+        if isinstance(event, StoredIssuance):
+            key = event.key
+            entry = register.store_issued(current.get(key), event.invoice)
+            told = issued_told(event.invoice)
         else:
-            entry = register.apply_status(current.get(key), event)
+            key = invoice_key(event.invoice_code, event.invoice_number)
+            if isinstance(event, InvoiceIssued):
+                entry = register.apply_issued(current.get(key), event)
+                activity = seller_activity(entry, True, event)
+            else:
+                entry = register.apply_status(current.get(key), event)
+                activity = seller_activity(entry, False)
+            told = None if activity is None else Told.of(activity)
         updates = follow_ups(entry, now=now, tz=rules.tz, sync_window=rules.sync_window)
         stored = with_records(entry, updates)
         assert stored is not None  # apply_* always returns an entry
         current[key] = out.entries[key] = stored
         out.answers.extend(_follow_up(entry, u) for u in updates)
-        activity = seller_activity(entry, issued is not None, issued)
-        if activity is not None:
-            out.activities.append(activity)
+        if told is not None:
+            out.activities.append(told)
     return out
 
 

@@ -104,8 +104,8 @@ class Replay:
     def _register_change(self, value: InvoiceIssued | InvoiceStatusChanged, at: datetime) -> list[Scored]:
         key = invoice_key(value.invoice_code, value.invoice_number)
         done = steps.fold_register({key: self.entries.get(key)}, [value], at, self._steps)
-        for activity in done.activities:
-            seller = activity.seller_tax_id
+        for told in done.activities:
+            activity, seller = told.activity(), told.seller_tax_id
             # in place: the replay owns its statistics, as the risk agent's batch owns its copies
             self.sellers[seller] = seller_stats.fold_activity_into(self.sellers.get(seller), activity)
             behaviour.observe_issued(self.profiles, activity)

@@ -139,7 +139,7 @@ def test_a_held_check_is_answered_when_its_issuance_arrives_in_a_batch() -> None
     # one follow-up: the redelivered issuance in the same batch finds the check already answered
     assert summary(out.answers) == [(str(request.check_id), "consistent", 1, 2, True)]
     assert out.answers[0].entry is not None and out.answers[0].entry["invoice"] is not None
-    assert [a.kind for a in out.activities] == ["issued", "issued"]
+    assert [a.activity().kind for a in out.activities] == ["issued", "issued"]
     assert list(out.entries) == [key(FRESH)]
 
 
@@ -149,8 +149,30 @@ def test_a_void_after_a_consistent_check_gives_a_follow_up_and_a_seller_activity
     voided = status_change(OLD, InvoiceStatus.VOIDED, at=NOW + timedelta(hours=1))
     out = steps.fold_register(done.entries, [voided], NOW + timedelta(hours=1), RULES)
     assert summary(out.answers) == [(str(request.check_id), "voided", 1, 2, True)]
-    assert [a.kind for a in out.activities] == ["voided"]
+    assert [a.activity().kind for a in out.activities] == ["voided"]
     assert out.entries[key(OLD)]["status"] == "voided"
+
+
+def test_an_issuance_in_its_stored_form_folds_as_the_model_does() -> None:
+    """The register agent folds the bulk feed's payloads read without the model (schemas.stored_issued):
+    the same entries, follow-ups and seller activity (to the byte) as the InvoiceIssued they dump from."""
+    request = check_of(FRESH)
+    held = steps.answer_checks({}, [request], NOW, RULES)
+    later = NOW + timedelta(minutes=1)
+    seller = DIGITAL.seller.model_copy(update={"tax_id": None})
+    nameless = DIGITAL.model_copy(update={"seller": seller, "invoice_number": "26322000000000000010"})
+    invoices = [FRESH, OLD, DIGITAL, nameless]
+    as_model = steps.fold_register(held.entries, invoices, later, RULES)
+    stored = [steps.StoredIssuance(i.model_dump(mode="json")) for i in invoices]
+    as_stored = steps.fold_register(held.entries, stored, later, RULES)
+    assert as_stored.entries == as_model.entries and len(as_stored.entries) == 4
+    assert summary(as_stored.answers) == summary(as_model.answers) != []
+    assert [(a.seller_tax_id, a.value) for a in as_stored.activities] == [
+        (a.seller_tax_id, a.value) for a in as_model.activities
+    ]  # the same bytes on sellers.activity
+    assert [a.activity() for a in as_stored.activities] == [a.activity() for a in as_model.activities]
+    assert len(as_stored.activities) == 3  # none for the seller without a tax id
+    assert [s.key for s in stored] == [key(i) for i in invoices]
 
 
 def test_fold_register_over_many_invoices_writes_each_once() -> None:

@@ -115,6 +115,13 @@ async def _activity_folded(stack: Stack, want: int) -> None:
 FOLD_LIMIT = 3600.0
 
 
+async def _start_worker(stack: Stack, env: dict[str, str]) -> Proc:
+    """A worker (as `Stack.start_worker`) with `env` on top of the stack's (the risk stage off)."""
+    proc = stack.spawn("worker", ["worker"], env)
+    await wait_for_log(proc, "Worker ready", 300)
+    return proc
+
+
 async def run(
     *,
     invoices: int = 50_000,
@@ -124,6 +131,7 @@ async def run(
     register_only: bool = False,
 ) -> Result:
     overrides: dict[str, object] = {"risk_enabled": not register_only}
+    worker_env = {"FAPIAO_RISK_ENABLED": "false"} if register_only else {}
     if partitions:
         overrides["topic_partitions"] = partitions
     async with Stack("register-scale", overrides) as stack:
@@ -145,7 +153,7 @@ async def run(
         )
         result.add("feed produced", rate(fed, time.monotonic() - t0), f"{fed:,} invoices on invoices.issued")
 
-        worker = await stack.start_worker()
+        worker = await _start_worker(stack, worker_env)
         started = time.monotonic()
         cpu_at_start = _cpu_seconds(worker.pid)
         profile_path = stack.logs / "worker.profile.txt" if profile else None
@@ -202,14 +210,14 @@ async def run(
             return result
 
         await stack.stop(worker)
-        worker = await stack.start_worker()
+        worker = await _start_worker(stack, worker_env)
         result.add(
             "restart → ready, clean stop",
             secs(_ready_seconds(worker)),
             f"read {_restored(worker)} changelog records",
         )
         await _kill(stack, worker)
-        worker = await stack.start_worker()
+        worker = await _start_worker(stack, worker_env)
         result.add(
             "restart → ready, kill -9",
             secs(_ready_seconds(worker)),

@@ -18,6 +18,7 @@ or the replay's). A store that owns its profiles (an `owned(key)` method: `Batch
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
@@ -448,6 +449,13 @@ def _slots_text(slots: list[int], names: tuple[str, ...] | None) -> str:
     return "、".join(f"{s:02d}" for s in slots) if len(slots) <= 4 else f"{slots[0]:02d}–{slots[-1]:02d}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _smoothed_prior(prior: tuple[float, ...]) -> tuple[float, ...]:
+    """The population's smoothed hours: the same for every check of a batch (issuances are folded
+    before its checks), so smoothed once, not per check."""
+    return tuple(pf.circular_smooth(prior))
+
+
 def _slot(
     code: str,
     histogram: list[int],
@@ -462,7 +470,7 @@ def _slot(
     counts: Sequence[float] = histogram
     if names is None:  # hours are ordinal: an hour next to the usual ones is ordinary, not news
         counts = pf.circular_smooth(histogram)
-        prior = pf.circular_smooth(prior) if prior else prior
+        prior = _smoothed_prior(tuple(prior)) if prior else prior
     smoothed = pf.shares(counts, prior)
     p = smoothed[slot]
     # the surprise beyond the profile's own typical surprise (its entropy): a slot a seller keeping

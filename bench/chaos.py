@@ -375,6 +375,7 @@ async def run(
             f"restart {'at once' if sizes.restart_at_once else 'after the failover'}"
         }
     if list(phases) == ["failover"]:  # its own section in docs/benchmarks.md, beside the other phases
+        params = {"phases": "failover", "failover": params["failover"]}
         result = Result(
             "chaos-failover", "Two workers, kill -9 in turn: failover, loss, double counts", params
         )

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -87,6 +88,17 @@ class Proc:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def log_times(self, needle: str) -> list[float]:
+        """When (epoch seconds) each log line containing `needle` was written, from the logging
+        prefix `[YYYY-mm-dd HH:MM:SS,mmm]` (local time, the same clock as this process's)."""
+        out = []
+        for line in self.log_text().splitlines():
+            if needle in line and line.startswith("[") and len(line) > 24:
+                with contextlib.suppress(ValueError):
+                    stamp = datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+                    out.append(stamp.timestamp())
+        return out
 
     def member_id(self, group: str) -> str | None:
         """The member id this process last joined `group` with (aiokafka's "Joined group" log line)."""

@@ -167,8 +167,9 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
     cycle = Cycle(name, owned, feed.outstanding)
     if state is None:  # kill it anyway (it may be the one that hangs): a cycle that failed over never
         cycle.note = f"not both workers assigned {STABLE_LIMIT:.0f} s before the kill ({unstable})"
+    survivor = next(p for n, p in workers.procs.items() if n != name)
     workers.kill(name)
-    killed = time.monotonic()
+    killed, killed_wall = time.monotonic(), time.time()
     ready: dict[str, float | None] = {}
     restarted: Proc | None = workers.start(name) if sizes.restart_at_once else None
 
@@ -187,6 +188,10 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
         restarted = workers.start(name)
     cycle.ready = ready.get("at") or await _until_ready(restarted, READY_LIMIT)
     state, unstable = await workers.stable(STABLE_LIMIT)
+    # from the survivor's log timestamps, read now that those lines are surely written
+    cycle.survivor_joined, cycle.survivor_ready = _survivor_split(
+        survivor, stack.settings.faust_app_id, killed_wall
+    )
     if state is not None:
         cycle.rejoined = time.monotonic() - restarted.started
     else:
@@ -195,13 +200,26 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
     console.print(
         f"  kill -9 {k + 1}/{sizes.cycles} {name} "
         f"(partitions {list(owned)}, {cycle.outstanding} outstanding): "
-        f"failover {secs(cycle.failover)} (all partitions {secs(cycle.all_partitions)})"
+        f"failover {secs(cycle.failover)} (all partitions {secs(cycle.all_partitions)}; the survivor "
+        f"rejoined +{secs(cycle.survivor_joined)}, resumed +{secs(cycle.survivor_ready)})"
         + (f", never answered: {slow}" if slow else "")
         + f"; restart → ready {secs(cycle.ready)}, → rejoined {secs(cycle.rejoined)}"
         + (f" [red]{cycle.note}[/red]" if cycle.note else "")
     )
     await asyncio.sleep(sizes.settle)
     return cycle
+
+
+def _survivor_split(proc: Proc, group: str, since: float) -> tuple[float | None, float | None]:
+    """Seconds from `since` (the kill, epoch) until the survivor joined the group's next generation,
+    and until faust resumed its streams after that ("Resuming flow...": the active tables recovered),
+    from its log's timestamps: where a failover's time goes — the dead member's session running out
+    and the rebalance, the tables' recovery, then what was ahead of the probes."""
+    joined = next((t for t in proc.log_times(f"Joined group '{group}'") if t > since), None)
+    if joined is None:
+        return None, None
+    resumed = next((t for t in proc.log_times("Resuming flow") if t >= joined), None)
+    return joined - since, None if resumed is None else resumed - since
 
 
 def last_copies(records: list, marker: bytes = b'"check_id":"') -> dict[str, Seen]:
@@ -368,6 +386,17 @@ def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -
         "kill → each of its partitions answered a probe sent after the kill; "
         f"target ≤ {FAILOVER_TARGET:.0f} s; "
         f"per cycle: {', '.join(secs(c.failover) for c in outcome.cycles)}",
+    )
+    joined = [c.survivor_joined for c in outcome.cycles if c.survivor_joined is not None]
+    recovered = [c.survivor_ready for c in outcome.cycles if c.survivor_ready is not None]
+    result.add(
+        "  where it went: survivor rejoined / resumed",
+        f"median {secs(percentiles(joined, (50,))['p50'] if joined else None)} / "
+        f"{secs(percentiles(recovered, (50,))['p50'] if recovered else None)}",
+        "kill → the other worker's next generation (the dead member's session timeout + the rebalance) "
+        "/ → its streams resumed ('Resuming flow': tables recovered); the rest: what was ahead of the "
+        "probes (records since the dead worker's last commit, and those queued meanwhile); per cycle: "
+        + ", ".join(f"{secs(c.survivor_joined)} / {secs(c.survivor_ready)}" for c in outcome.cycles),
     )
     every = [c.all_partitions for c in outcome.cycles if c.all_partitions is not None]
     result.add(

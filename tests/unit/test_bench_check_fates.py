@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, numbering_gaps, recounted, verdict
+from bench.harness import Proc
 from bench.probes import ProbeRun, partition_of, pool
+from bench.worker_kills import _survivor_split
 
 REQ, VER, RES = "checks.requested", "checks.verified", "checks.results"
 STAGES = [Stage(REQ, "app"), Stage(VER, "app"), Stage(RES, "app-sink")]
@@ -108,3 +114,21 @@ def test_probe_pool_and_run() -> None:
     assert run.seconds([0, 1]) == 7.5
     assert run.seconds([0, 1, 2]) is None
     assert run.seconds([]) is None
+
+
+def test_the_survivors_log_says_where_a_failover_went(tmp_path: Path) -> None:
+    log = tmp_path / "worker-b.log"
+    log.write_text(
+        "[2026-12-07 23:20:10,000] [1] [INFO] Joined group 'app' (generation 3) with member_id m-1 \n"
+        "[2026-12-07 23:20:11,000] [1] [INFO] [^---GuardedRecovery]: Resuming flow... \n"
+        "\x1b[2m2026-12-07T23:20:12Z\x1b[0m structlog line, no faust prefix\n"
+        "[2026-12-07 23:20:27,500] [1] [INFO] Joined group 'app-sink' (generation 2) with member_id s-1 \n"
+        "[2026-12-07 23:20:27,750] [1] [INFO] Joined group 'app' (generation 4) with member_id m-1 \n"
+        "[2026-12-07 23:20:31,000] [1] [INFO] [^---GuardedRecovery]: Resuming flow... \n"
+    )
+    proc = Proc("worker-b", None, log, 0.0, 0.0)  # type: ignore[arg-type]
+    assert proc.member_id("app") == "m-1" and proc.member_id("app-sink") == "s-1"
+    killed = datetime(2026, 12, 7, 23, 20, 17).timestamp()  # local time, as the log's
+    joined, resumed = _survivor_split(proc, "app", killed)
+    assert joined == pytest.approx(10.75) and resumed == pytest.approx(14.0)
+    assert _survivor_split(proc, "app", killed + 60) == (None, None)

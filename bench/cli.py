@@ -136,12 +136,18 @@ def _wait_for_quiet(max_load: float, patience: float = 1800.0) -> None:
         time.sleep(15)
 
 
-def _sync_job(opts: Options, rate: float | None, duration: float | None, wait: float) -> Job:
+def _sync_job(
+    opts: Options, rate: float | None, duration: float | None, wait: float, register: int = 0
+) -> Job:
     from bench import sync_latency
 
     q: dict[str, Any] = QUICK["sync-latency"] if opts.quick else {"rate": 100.0, "duration": 60.0}
     return lambda: sync_latency.run(
-        rate=rate or q["rate"], duration=duration or q["duration"], wait=wait, profile=opts.profile
+        rate=rate or q["rate"],
+        duration=duration or q["duration"],
+        wait=wait,
+        profile=opts.profile,
+        register=register,
     )
 
 
@@ -188,13 +194,16 @@ def sync_latency_cmd(
     rate: Annotated[float | None, typer.Option(help="requests per second (default 100; quick 50)")] = None,
     duration: Annotated[float | None, typer.Option(help="seconds of load (default 60; quick 10)")] = None,
     wait: Annotated[float, typer.Option(help="the ?wait= of each request, seconds")] = 2.0,
+    register: Annotated[
+        int, typer.Option(help="invoices in the register (default: one per request), checks spread over it")
+    ] = 0,
     quick: QuickOpt = False,
     record: RecordOpt = None,
     profile: ProfileOpt = False,
 ) -> None:
     """POST /v1/checks?wait=2 latency at a fixed open-loop rate (verdict in the response)."""
     opts = _merge(ctx, quick, record, profile)
-    _run(opts, [("sync-latency", _sync_job(opts, rate, duration, wait))])
+    _run(opts, [("sync-latency", _sync_job(opts, rate, duration, wait, register))])
 
 
 @app.command("verify-throughput")
@@ -310,6 +319,10 @@ def register_scale_cmd(
             "--register-only", help="risk stage off: the register fold alone (no seller activity fold)"
         ),
     ] = False,
+    memory: Annotated[
+        bool, typer.Option(help="restart once with memory:// tables (needs RAM for the whole register)")
+    ] = True,
+    failover: Annotated[bool, typer.Option(help="two workers, kill -9 one, time the failover")] = True,
     record: RecordOpt = None,
     profile: ProfileOpt = False,
 ) -> None:
@@ -324,6 +337,8 @@ def register_scale_cmd(
         fold_only=fold_only,
         profile=opts.profile,
         register_only=register_only,
+        memory=memory,
+        failover=failover,
     )
     _run(opts, [("register-scale", job)])
 

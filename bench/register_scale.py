@@ -19,7 +19,7 @@ import signal
 import time
 from pathlib import Path
 
-from bench import data, probes
+from bench import bulk_produce, data, probes
 from bench.harness import Proc, ResultsTail, Stack, wait_for_log
 from bench.probes import Prober
 from bench.profiling import Profiler, summarise
@@ -50,6 +50,22 @@ def _table_mib(path: Path) -> dict[str, float]:
             name = db.name.rsplit("-", 1)[0]
             sizes[name] = sizes.get(name, 0.0) + _disk_mib(db)
     return dict(sorted(sizes.items()))
+
+
+def _log_mib(stack: Stack) -> dict[str, float]:
+    """MiB of the broker's log segments (`*.log`) per topic of this run that the register feeds (the
+    feed, the register changelog), when the broker's log directory is given in
+    FAPIAO_BENCH_KAFKA_LOG_DIR (read from the file system: Kafka's admin API here has no log-dir sizes)."""
+    root = Path(os.environ.get("FAPIAO_BENCH_KAFKA_LOG_DIR", "/nonexistent"))
+    if not root.is_dir():
+        return {}
+    sizes: dict[str, float] = {}
+    for topic in (stack.topic("invoices.issued"), stack.changelog):
+        for part in root.glob(f"{topic}-*"):
+            if part.name.rsplit("-", 1)[0] == topic:
+                mib = sum(f.stat().st_size for f in part.glob("*.log")) / 2**20
+                sizes[topic] = sizes.get(topic, 0.0) + mib
+    return sizes
 
 
 def _disk_mib(path: Path) -> float:
@@ -99,7 +115,7 @@ async def _failover(stack: Stack, invoices: int, workers_env: list[dict[str, str
         await tail.stop()
 
 
-async def _activity_folded(stack: Stack, want: int) -> None:
+async def activity_folded(stack: Stack, want: int) -> None:
     """Until the worker's group has committed `want` records of sellers.activity (the risk agent folded
     every seller activity the register told), bounded."""
     topic = stack.topic("sellers.activity")
@@ -129,6 +145,8 @@ async def run(
     fold_only: bool = False,
     profile: bool = False,
     register_only: bool = False,
+    memory: bool = True,
+    failover: bool = True,
 ) -> Result:
     overrides: dict[str, object] = {"risk_enabled": not register_only}
     worker_env = {"FAPIAO_RISK_ENABLED": "false"} if register_only else {}
@@ -147,11 +165,14 @@ async def run(
             },
         )
         t0 = time.monotonic()
-        fed = await stack.produce(
-            stack.topic("invoices.issued"),
-            data.issued_messages(data.invoice(i) for i in range(invoices)),  # type: ignore[arg-type]
+        fed = await bulk_produce.produce(
+            settings, stack.topic("invoices.issued"), data.issued_payloads(range(invoices))
         )
-        result.add("feed produced", rate(fed, time.monotonic() - t0), f"{fed:,} invoices on invoices.issued")
+        result.add(
+            "feed produced",
+            rate(fed, time.monotonic() - t0),
+            f"{fed:,} invoices on invoices.issued (bench/bulk_produce.py: whole record batches)",
+        )
 
         worker = await _start_worker(stack, worker_env)
         started = time.monotonic()
@@ -166,7 +187,7 @@ async def run(
             loaded = time.monotonic() - started
             fold_cpu = _cpu_seconds(worker.pid) - cpu_at_start
             if not register_only:
-                await _activity_folded(stack, invoices)
+                await activity_folded(stack, invoices)
             told = time.monotonic() - started
             cpu = _cpu_seconds(worker.pid) - cpu_at_start
         finally:
@@ -203,6 +224,9 @@ async def run(
         )
         for name, mib in _table_mib(tables).items():
             result.add(f"  RocksDB: {name}", f"{mib:.1f} MiB", f"{mib * 2**20 / invoices:.0f} B/invoice")
+        for topic, mib in _log_mib(stack).items():
+            per = f"{mib * 2**20 / invoices:.0f} B/invoice, 1 replica"
+            result.add(f"  broker log: {topic}", f"{mib:.1f} MiB", per)
         result.add("worker RSS, loaded", f"{_rss_mib(worker.pid):.0f} MiB", "")
         console.print(f"loaded {invoices:,} in {loaded:.1f} s")
         if fold_only:
@@ -226,31 +250,44 @@ async def run(
         result.add("worker RSS after restart", f"{_rss_mib(worker.pid):.0f} MiB", "")
         await stack.stop(worker)
 
+        if not memory and not failover:
+            result.verdict = f"fold {invoices / loaded:,.0f} invoices/s; restart after kill -9 " + (
+                f"{_ready_seconds(worker):.1f} s (no memory:// comparison, no failover)"
+            )
+            return result
         memory_dir = settings.data_dir.parent / "memory-worker"
-        proc = stack.spawn(
-            "worker", ["worker"], {"FAPIAO_FAUST_STORE": "memory://", "FAPIAO_DATA_DIR": str(memory_dir)}
-        )
-        await wait_for_log(proc, "Worker ready", 1800)
-        result.add(
-            "restart → ready, memory:// (before)", secs(_ready_seconds(proc)), "the whole changelog read back"
-        )
-        result.add("worker RSS, memory://", f"{_rss_mib(proc.pid):.0f} MiB", "")
-        await stack.stop(proc)
-
+        if memory:
+            await _memory_restart(stack, result, memory_dir)
+        if not failover:
+            result.verdict = f"fold {invoices / loaded:,.0f} invoices/s (no failover)"
+            return result
         envs = [
             {"FAPIAO_DATA_DIR": str(settings.data_dir)},
             {"FAPIAO_DATA_DIR": str(settings.data_dir.parent / "worker-b")},
         ]
-        failover, probes = await _failover(stack, invoices, envs)
+        failover_s, probes = await _failover(stack, invoices, envs)
         result.add(
             "failover, 2 workers, kill -9 one",
-            secs(failover),
+            secs(failover_s),
             f"until every partition answered a check sent after the kill ({probes} probes)",
         )
         shutil.rmtree(memory_dir, ignore_errors=True)
         result.verdict = (
             f"fold {invoices / loaded:,.0f} invoices/s; "
             f"restart after kill -9 {_ready_seconds(worker):.1f} s; "
-            f"failover {failover:.1f} s"
+            f"failover {failover_s:.1f} s"
         )
         return result
+
+
+async def _memory_restart(stack: Stack, result: Result, memory_dir: Path) -> None:
+    """A worker with `memory://` tables (the store before issue 13): the whole changelog read back."""
+    proc = stack.spawn(
+        "worker", ["worker"], {"FAPIAO_FAUST_STORE": "memory://", "FAPIAO_DATA_DIR": str(memory_dir)}
+    )
+    await wait_for_log(proc, "Worker ready", 1800)
+    result.add(
+        "restart → ready, memory:// (before)", secs(_ready_seconds(proc)), "the whole changelog read back"
+    )
+    result.add("worker RSS, memory://", f"{_rss_mib(proc.pid):.0f} MiB", "")
+    await stack.stop(proc)

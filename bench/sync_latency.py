@@ -1,7 +1,8 @@
 """sync-latency: `POST /v1/checks?wait=2` latency at a fixed open-loop rate, verdict in the response.
 
 1. Start a worker; publish N issued invoices; wait until the register table holds them all (its
-   changelog has N records).
+   changelog has N records). N is one invoice per request, or `register` (`--register N`: a large
+   register, loaded through the bulk feed, with the checked invoices spread evenly over it).
 2. Start the API; warm up (connections, code paths) for a couple of seconds, not measured.
 3. Open loop: request i is due at t0 + i/rate, whether or not earlier ones have been answered, for
    `duration` seconds (bounded in count and by a hard deadline). Each request is timed client-side
@@ -24,16 +25,17 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import data
+from bench import bulk_produce, data
 from bench.harness import Stack
 from bench.http_load import LeanClient, ProtocolError
 from bench.profiling import Profiler, summarise
+from bench.register_scale import activity_folded
 from bench.report import console
 from bench.risk_throughput import _machine_busy, _server_pids, _stat_cpu
 from bench.stats import Result, ms, percentiles
@@ -149,6 +151,7 @@ async def run(
     warmup: float = 3.0,
     pool: int | None = None,
     profile: bool = False,
+    register: int = 0,
 ) -> Result:
     total = int(rate * duration)
     # Enough connections for every request that can be in flight while the API honours `wait` (it
@@ -157,7 +160,9 @@ async def run(
     # grows quadratically with its connections, once collapsed runs outright).
     pool = pool or max(200, math.ceil(rate * (wait + 3)))
     n_warm = int(rate * warmup)
-    n_invoices = total + n_warm
+    n_checked = total + n_warm
+    # the register: the checked invoices, or `register` invoices with the checked ones spread over it
+    n_invoices = max(register, n_checked)
     result = Result(
         "sync-latency",
         "sync-latency — POST /v1/checks?wait=2, open loop",
@@ -166,14 +171,16 @@ async def run(
             "duration": f"{duration:g}s",
             "requests": total,
             "wait": f"{wait:g}s",
-            "invoices": n_invoices,
+            "invoices": f"{n_invoices:,} in the register, {n_checked:,} of them checked",
             "warm-up": f"{warmup:g}s (not measured)",
             "pool": pool,
         },
     )
     async with Stack("sync-latency") as stack:
-        invs = data.invoices(n_invoices)
-        checks = data.check_requests(invs, n_invoices)
+        day = data.today_shanghai() - timedelta(days=3)
+        spread = [i * n_invoices // n_checked for i in range(n_checked)]  # evenly over the register
+        invs = [data.invoice(i, day) for i in spread]
+        checks = data.check_requests(invs, n_checked)
         bodies = [data.api_body(c) for c in checks]
 
         with Progress(
@@ -188,7 +195,9 @@ async def run(
             progress.update(t, completed=1)
             t = progress.add_task("register invoices", total=n_invoices)
             t_pub = time.monotonic()
-            await stack.produce(stack.topic("invoices.issued"), data.issued_messages(invs))
+            await bulk_produce.produce(
+                stack.settings, stack.topic("invoices.issued"), data.issued_payloads(range(n_invoices), day)
+            )
             while (have := await stack.end_offsets(stack.changelog)) < n_invoices:
                 progress.update(t, completed=have)
                 if worker.popen.poll() is not None:
@@ -196,6 +205,8 @@ async def run(
                 await asyncio.sleep(0.25)
             progress.update(t, completed=n_invoices)
             register_s = time.monotonic() - t_pub
+            if stack.settings.risk_enabled:  # the risk stage's seller activity folded too: a quiet worker
+                await activity_folded(stack, n_invoices)
             t = progress.add_task("start API", total=1)
             api, url = await stack.start_api()
             progress.update(t, completed=1)

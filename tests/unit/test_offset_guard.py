@@ -1,0 +1,91 @@
+"""streams/offset_guard.py rules 3 and 4 on a stand-in consumer (faust's and aiokafka's parts stubbed):
+the rebalance-end seek moves never-committed stream partitions to their earliest offset with the stream
+partitions paused meanwhile, and a revoke commits before faust forgets the acknowledgements."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP
+
+from streams import offset_guard
+
+COMMITTED, FRESH, CHANGELOG = TP("checks.requested", 0), TP("checks.requested", 1), TP("x-changelog", 0)
+
+
+class Probe(offset_guard.GuardedConsumer):
+    """Only the state the guard reads, none of faust's service machinery."""
+
+    def __init__(self) -> None:  # no super().__init__: faust's consumer needs a running app
+        self.app = SimpleNamespace(  # type: ignore[assignment]
+            topics=SimpleNamespace(acks_enabled_for=lambda topic: topic != CHANGELOG.topic),
+            should_stop=False,
+        )
+        self._committed_offset: dict[TP, int | None] = {}
+        self._acked: dict[TP, list[int]] = {}
+        self.active = {COMMITTED, FRESH, CHANGELOG}
+        self.sought: list[tuple[TP, int]] = []
+        self.calls: list[str] = []
+
+    def assignment(self) -> set[TP]:
+        return {COMMITTED, FRESH, CHANGELOG}
+
+    def _get_active_partitions(self) -> set[TP]:
+        return self.active
+
+    def pause_partitions(self, tps: Any) -> None:
+        self.active -= set(tps)
+
+    def resume_partitions(self, tps: Any) -> None:
+        self.active |= set(tps)
+
+    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
+        return {tp: 3 for tp in tps}  # retention removed 0..2
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.sought.append((tp, offset))
+
+    def stop_flow(self) -> None:
+        self.calls.append("stop_flow")
+
+    async def commit_before_handover(self, timeout: float) -> None:
+        self.calls.append(f"commit {sorted(self._acked)}")
+
+
+async def test_the_rebalance_seek_moves_a_never_committed_partition_to_its_earliest_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probe = Probe()
+    during: list[set[TP]] = []
+
+    async def faust_seek(self: Probe) -> None:  # aiokafka seeks only what has a committed offset > 0
+        during.append(set(self.active))
+        self._committed_offset[COMMITTED] = 40
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "perform_seek", faust_seek)
+    await probe.perform_seek()
+    assert probe.sought == [(FRESH, 3)]  # the fetcher's position would have stayed past dropped records
+    assert probe._committed_offset == {COMMITTED: 40, FRESH: 3}
+    assert during == [{CHANGELOG}]  # no stream partition handed on while the positions move
+    assert probe.active == {COMMITTED, FRESH, CHANGELOG}
+
+
+async def test_a_revoke_commits_before_faust_forgets_the_acknowledgements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probe = Probe()
+    probe._acked = {COMMITTED: [40, 41]}
+
+    async def faust_revoke(self: Probe, revoked: set[TP]) -> None:
+        self.calls.append("faust revoke")
+        self._acked.clear()  # faust's Consumer.on_partitions_revoked pops them before the app's handler
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_revoked", faust_revoke)
+    await probe.on_partitions_revoked({COMMITTED, FRESH})
+    assert probe.calls == ["stop_flow", f"commit {[COMMITTED]}", "faust revoke"]
+    probe.calls.clear()
+    await probe.on_partitions_revoked(set())  # the first join revokes nothing: nothing to hand over
+    assert probe.calls == ["faust revoke"]

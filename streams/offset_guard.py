@@ -145,8 +145,9 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         1,600 checks twice in tests/integration/test_rebalance_no_loss.py. What is still unacknowledged
         after the bound is handed over and redelivered (at-least-once, bounded by the batch sizes)."""
         started = time.monotonic()
-        gc.collect()  # events dropped with the cleared queues leave `_unacked_messages` (a weak set)
-        self._clean_unacked_messages()
+        if self._unacked_messages:  # (faust-stream events only: bulk-fed records are never tracked there)
+            gc.collect()  # events dropped with the cleared queues leave `_unacked_messages` (a weak set)
+            self._clean_unacked_messages()
         while self._unacked_messages and time.monotonic() - started < timeout:
             await self.commit()
             await self._wait_for_ack(timeout=1.0)

@@ -127,6 +127,7 @@ class Cycle:
     outstanding: int  # checks requested and not yet answered at the kill
     failover: float | None = None  # kill → every owned partition answered a probe sent after it
     all_partitions: float | None = None  # kill → every partition did
+    resumed: float | None = None  # kill → each owned partition had a result decided after the kill
     survivor_joined: float | None = None  # kill → the other worker joined the next generation (its log)
     survivor_ready: float | None = None  # kill → its streams resumed after that (tables recovered)
     ready: float | None = None  # restart → "Worker ready"

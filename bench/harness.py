@@ -446,9 +446,13 @@ class ResultsTail:
     distinct check ids, verdicts, and the Kafka timestamps of the first record and of the record that
     brought each new check id. Cheap per record: the fields are found in the JSON bytes, not parsed."""
 
-    def __init__(self, stack: Stack, topic: str) -> None:
+    def __init__(self, stack: Stack, topic: str, partition_of: Callable[[str], int] | None = None) -> None:
         self.stack = stack
         self.topic = topic
+        # with `partition_of` (invoice key -> partition of checks.requested): per partition, the latest
+        # `decided_at` (epoch s) of any result, i.e. when that partition's verify step last worked
+        self.partition_of = partition_of
+        self.decided: dict[int, float] = {}
         self.ids: set[bytes] = set()
         self.verdicts: dict[str, int] = {}
         self.records = 0
@@ -479,6 +483,8 @@ class ResultsTail:
                 if self.first_ts is None or r.timestamp < self.first_ts:
                     self.first_ts = r.timestamp
                 check_id = _field(value, b'"check_id":"')
+                if self.partition_of is not None:
+                    self._decided(value)
                 if check_id not in self.ids:
                     self.ids.add(check_id)
                     verdict = _field(value, b'"verdict":"').decode()
@@ -486,6 +492,14 @@ class ResultsTail:
                     if self.last_new_ts is None or r.timestamp > self.last_new_ts:
                         self.last_new_ts = r.timestamp
         return len(self.ids)
+
+    def _decided(self, value: bytes) -> None:
+        assert self.partition_of is not None
+        with contextlib.suppress(ValueError):
+            at = datetime.fromisoformat(_field(value, b'"decided_at":"').decode()).timestamp()
+            p = self.partition_of(_field(value, b'"invoice_key":"').decode())
+            if at > self.decided.get(p, 0.0):
+                self.decided[p] = at
 
     async def stop(self) -> None:
         if self._consumer is not None:

@@ -159,7 +159,9 @@ async def _until_ready(proc: Proc, limit: float) -> float | None:
     return None
 
 
-async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: Prober, feed: Feed) -> Cycle:
+async def _cycle(
+    k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: Prober, feed: Feed, tail: ResultsTail
+) -> Cycle:
     name = NAMES[k % len(NAMES)]
     state, unstable = await workers.stable(STABLE_LIMIT)
     member = workers.procs[name].member_id(stack.settings.faust_app_id) or ""
@@ -173,10 +175,15 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
     ready: dict[str, float | None] = {}
     restarted: Proc | None = workers.start(name) if sizes.restart_at_once else None
 
-    async def poll() -> None:  # while probing: see the restarted worker's readiness as it comes
+    resumed: dict[int, float] = {}  # owned partition -> kill → a result of it decided after the kill
+
+    async def poll() -> None:  # while probing: see readiness and resumed partitions as they come
         await asyncio.sleep(0.1)
         if restarted is not None and "at" not in ready and restarted.log_has("Worker ready"):
             ready["at"] = time.monotonic() - restarted.started
+        for p in owned:
+            if p not in resumed and tail.decided.get(p, 0.0) > killed_wall:
+                resumed[p] = time.monotonic() - killed
 
     prober.poll = poll
     run = await prober.until_answered(range(stack.settings.topic_partitions), since=killed, limit=PROBE_LIMIT)
@@ -184,6 +191,8 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
         run.seconds(owned),
         run.seconds(range(stack.settings.topic_partitions)),
     )
+    if owned and all(p in resumed for p in owned):
+        cycle.resumed = max(resumed[p] for p in owned)
     if restarted is None:
         restarted = workers.start(name)
     cycle.ready = ready.get("at") or await _until_ready(restarted, READY_LIMIT)
@@ -201,7 +210,8 @@ async def _cycle(k: int, sizes: Sizes, stack: Stack, workers: Workers, prober: P
         f"  kill -9 {k + 1}/{sizes.cycles} {name} "
         f"(partitions {list(owned)}, {cycle.outstanding} outstanding): "
         f"failover {secs(cycle.failover)} (all partitions {secs(cycle.all_partitions)}; the survivor "
-        f"rejoined +{secs(cycle.survivor_joined)}, resumed +{secs(cycle.survivor_ready)})"
+        f"rejoined +{secs(cycle.survivor_joined)}, resumed +{secs(cycle.survivor_ready)}; "
+        f"its partitions deciding again +{secs(cycle.resumed)})"
         + (f", never answered: {slow}" if slow else "")
         + f"; restart → ready {secs(cycle.ready)}, → rejoined {secs(cycle.rejoined)}"
         + (f" [red]{cycle.note}[/red]" if cycle.note else "")
@@ -264,7 +274,11 @@ async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
             stack.topic("invoices.issued"), data.issued_messages([data.invoice(i) for i in probe_range])
         )
         messages = list(data.check_messages(requests))
-        tail = ResultsTail(stack, stack.topic("checks.results"))
+        tail = ResultsTail(
+            stack,
+            stack.topic("checks.results"),
+            partition_of=lambda key: probes.partition_of(key, partitions),
+        )
         await tail.start()
         prober = Prober(stack, tail, probes.pool(probe_range, partitions))
         feed = Feed(stack, tail, prober, messages, sizes)
@@ -278,7 +292,7 @@ async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
         problem = ""
         try:
             for k in range(sizes.cycles):
-                cycles.append(await _cycle(k, sizes, stack, workers, prober, feed))
+                cycles.append(await _cycle(k, sizes, stack, workers, prober, feed, tail))
         except RuntimeError as exc:
             problem = str(exc)
             console.print(f"  [red]{problem}[/red]")
@@ -386,6 +400,15 @@ def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -
         "kill → each of its partitions answered a probe sent after the kill; "
         f"target ≤ {FAILOVER_TARGET:.0f} s; "
         f"per cycle: {', '.join(secs(c.failover) for c in outcome.cycles)}",
+    )
+    again = [c.resumed for c in outcome.cycles if c.resumed is not None]
+    p_again = percentiles(again, (50,)) if again else {}
+    result.add(
+        "  its partitions deciding again",
+        f"median {secs(p_again.get('p50'))}, max {secs(p_again.get('max'))}",
+        "kill → each of its partitions had a result decided after the kill (any check: the backlog "
+        "ahead of the probes not waited for); per cycle: "
+        + ", ".join(secs(c.resumed) for c in outcome.cycles),
     )
     joined = [c.survivor_joined for c in outcome.cycles if c.survivor_joined is not None]
     recovered = [c.survivor_ready for c in outcome.cycles if c.survivor_ready is not None]

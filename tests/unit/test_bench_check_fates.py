@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, numbering_gaps, recounted, verdict
-from bench.harness import Proc
+from bench.harness import Proc, ResultsTail
 from bench.probes import ProbeRun, partition_of, pool
 from bench.worker_kills import _survivor_split
 
@@ -132,3 +132,18 @@ def test_the_survivors_log_says_where_a_failover_went(tmp_path: Path) -> None:
     joined, resumed = _survivor_split(proc, "app", killed)
     assert joined == pytest.approx(10.75) and resumed == pytest.approx(14.0)
     assert _survivor_split(proc, "app", killed + 60) == (None, None)
+
+
+def test_the_results_tail_keeps_when_each_partition_last_decided() -> None:
+    tail = ResultsTail(None, "checks.results", partition_of=lambda key: int(key[-1]))  # type: ignore[arg-type]
+    for value in (
+        b'{"check_id":"a","decided_at":"2026-12-07T23:20:31.500000Z","invoice_key":"k-1"}',
+        b'{"check_id":"b","decided_at":"2026-12-07T23:20:30Z","invoice_key":"k-1"}',  # older: kept the later
+        b'{"check_id":"c","decided_at":"2026-12-07T23:20:40+00:00","invoice_key":"k-2"}',
+        b'{"check_id":"d","decided_at":"garbage","invoice_key":"k-3"}',
+    ):
+        tail._decided(value)
+    assert tail.decided == {
+        1: datetime(2026, 12, 7, 23, 20, 31, 500000, tzinfo=UTC).timestamp(),
+        2: datetime(2026, 12, 7, 23, 20, 40, tzinfo=UTC).timestamp(),
+    }

@@ -8,6 +8,7 @@ export, the top-N series of a trend, the riskiest sellers. Pure functions over a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -33,18 +34,58 @@ def open_row(sealer: FieldSealer, row: dict[str, Any]) -> dict[str, Any]:
     """A result row (history, export, latest result) with its parties and requester in plaintext, and
     the sealed columns removed. Rows stored unsealed (before migration 010, or with field encryption
     off) keep their plaintext columns."""
+    return _opened(row, sealer.open_party_fields, sealer.open_requester)
+
+
+class RowOpener:
+    """`open_row` over the many rows of one download: each distinct envelope is opened once. The worker
+    seals each distinct party and requester once and reuses the envelope, so a batch's rows repeat a
+    few hundred envelopes, and opening every row's (SM4 + JSON + HMAC check) was most of a results
+    file's CPU (docs/benchmarks.md). At most `limit` envelopes are kept; then it starts afresh."""
+
+    def __init__(self, sealer: FieldSealer, limit: int = 20_000) -> None:
+        self.sealer = sealer
+        self.limit = limit
+        self.parties: dict[tuple[str, Role, str], dict[str, str | None]] = {}
+        self.requesters: dict[tuple[str, str], str] = {}
+
+    def party(self, envelope: str, role: Role, ref: str) -> dict[str, str | None]:
+        key = (envelope, role, ref)
+        fields = self.parties.get(key)
+        if fields is None:
+            if len(self.parties) >= self.limit:
+                self.parties.clear()
+            fields = self.parties[key] = self.sealer.open_party_fields(envelope, role, ref)
+        return fields
+
+    def requester(self, envelope: str, ref: str) -> str:
+        key = (envelope, ref)
+        requester = self.requesters.get(key)
+        if requester is None:
+            if len(self.requesters) >= self.limit:
+                self.requesters.clear()
+            requester = self.requesters[key] = self.sealer.open_requester(envelope, ref)
+        return requester
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        return _opened(row, self.party, self.requester)
+
+
+def _opened(
+    row: dict[str, Any],
+    open_party: Callable[[str, Role, str], dict[str, str | None]],
+    open_requester: Callable[[str, str], str],
+) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k not in SEALED_COLUMNS}
     roles: tuple[Role, ...] = ("seller", "buyer")
     for role in roles:
         envelope = str(row.get(f"{role}_sealed") or "")
         if envelope:
-            fields = sealer.open_party_fields(envelope, role, str(row.get(f"{role}_ref") or ""))
+            fields = open_party(envelope, role, str(row.get(f"{role}_ref") or ""))
             out[f"{role}_tax_id"] = fields["tax_id"] or ""
             out[f"{role}_name"] = fields["name"] or ""
     if row.get("requester_sealed"):
-        out["requester"] = sealer.open_requester(
-            str(row["requester_sealed"]), str(row.get("requester_ref") or "")
-        )
+        out["requester"] = open_requester(str(row["requester_sealed"]), str(row.get("requester_ref") or ""))
     return out
 
 

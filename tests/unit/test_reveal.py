@@ -7,7 +7,15 @@ from datetime import date
 from fapiao.analytics.custom_reports import ReportTable
 from fapiao.analytics.filters import CheckFilters, compile_filters, time_range
 from fapiao.analytics.history import HistoryQuery
-from fapiao.analytics.reveal import NO_MATCH, NameIndex, open_report, open_row, pseudonymise_filters
+from fapiao.analytics.reveal import (
+    NO_MATCH,
+    NameIndex,
+    RowOpener,
+    open_report,
+    open_row,
+    pseudonymise_filters,
+)
+from fapiao.crypto.protect import FieldSealer, Role
 from tests.analytics_data import BUYER, OTHER_SELLER, SEALER, SELLER, ref, requester_ref
 
 TODAY = date(2026, 11, 28)
@@ -86,3 +94,38 @@ def test_report_columns_open_into_tax_ids_names_and_requesters() -> None:
     assert open_report(SEALER, table) == ReportTable(
         ["seller_tax_id", "seller_name", "requester", "checks"], [[SELLER.tax_id, SELLER.name, "bob", 3]]
     )
+
+
+def test_a_row_opener_opens_each_distinct_envelope_once_and_gives_what_open_row_gives() -> None:
+    calls: list[str] = []
+
+    class Counting(FieldSealer):
+        def open_party_fields(self, envelope: str, role: Role, ref: str) -> dict[str, str | None]:
+            calls.append(role)
+            return super().open_party_fields(envelope, role, ref)
+
+        def open_requester(self, envelope: str, ref: str) -> str:
+            calls.append("requester")
+            return super().open_requester(envelope, ref)
+
+    counting = Counting(SEALER.sm4, SEALER.hmac_key)
+    seller, other = SEALER.seal_party(SELLER, "seller"), SEALER.seal_party(OTHER_SELLER, "seller")
+    buyer = SEALER.seal_party(BUYER, "buyer")
+    ref_r, sealed_r = SEALER.seal_requester("alice")
+    rows = [
+        {
+            "check_id": f"c{n}",
+            "seller_ref": party.ref,
+            "seller_sealed": party.sealed,
+            "buyer_ref": buyer.ref,
+            "buyer_sealed": buyer.sealed,
+            "requester_ref": ref_r,
+            "requester_sealed": sealed_r,
+        }
+        for n, party in enumerate([seller, other, seller, seller, other])
+    ]
+    opener = RowOpener(counting)
+    assert [opener(row) for row in rows] == [open_row(SEALER, row) for row in rows]
+    assert sorted(calls) == ["buyer", "requester", "seller", "seller"]  # 5 rows, 4 distinct envelopes
+    small = RowOpener(counting, limit=1)  # bounded: starts afresh when full, still right
+    assert [small(row) for row in rows] == [open_row(SEALER, row) for row in rows]

@@ -7,6 +7,7 @@ decode new ones (RocksDB)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ class CopyingSellers(dict[str, Stats]):
         return default if value is None else seller_stats.copy_stats(value)
 
 
+@functools.cache  # the same reference for every parametrisation (nothing changes it afterwards)
 def _reference() -> tuple[list[Scored], Replay]:
     """Per record, nothing folded in place into anything shared: each fold into a fresh copy (a plain
     dict of profiles has no `owned`, so behaviour folds a copy of each profile per observation)."""

@@ -24,6 +24,7 @@ import contextlib
 import json
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bench import data, probes
@@ -392,6 +393,17 @@ def _details(
     return lines
 
 
+def _median(values: Iterable[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return secs(percentiles(known, (50,))["p50"] if known else None)
+
+
+def _spread(values: Iterable[float | None]) -> str:
+    """Median and max of the cycles that measured one (those that never did are in the verdict)."""
+    known = [v for v in values if v is not None]
+    return f"median {_median(known)}, max {secs(max(known) if known else None)}"
+
+
 def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -> bool:
     ok, text = verdict(outcome, sizes.cycles, FAILOVER_TARGET)
     if ok and sizes.cycles < ISSUE_CYCLES:
@@ -405,30 +417,24 @@ def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -
         f"{outcome.extra_rows} extra rows through FINAL, "
         f"{outcome.numbering_gaps} invoices with 第N次 not 1..n",
     )
-    fail = [c.failover for c in outcome.cycles if c.failover is not None]
-    p = percentiles(fail, (50,)) if fail else {}
     result.add(
         "  failover (the dead worker's partitions)",
-        f"median {secs(p.get('p50'))}, max {secs(p.get('max'))}",
+        _spread(c.failover for c in outcome.cycles),
         "kill → each of its partitions answered a probe sent after the kill; "
         f"target ≤ {FAILOVER_TARGET:.0f} s; "
         f"per cycle: {', '.join(secs(c.failover) for c in outcome.cycles)}",
     )
-    again = [c.resumed for c in outcome.cycles if c.resumed is not None]
-    p_again = percentiles(again, (50,)) if again else {}
     result.add(
         "  its partitions deciding again",
-        f"median {secs(p_again.get('p50'))}, max {secs(p_again.get('max'))}",
+        _spread(c.resumed for c in outcome.cycles),
         "kill → each of its partitions had a result decided after the kill (any check: the backlog "
         "ahead of the probes not waited for); per cycle: "
         + ", ".join(secs(c.resumed) for c in outcome.cycles),
     )
-    joined = [c.survivor_joined for c in outcome.cycles if c.survivor_joined is not None]
-    recovered = [c.survivor_ready for c in outcome.cycles if c.survivor_ready is not None]
     result.add(
         "  where it went: survivor rejoined / resumed",
-        f"median {secs(percentiles(joined, (50,))['p50'] if joined else None)} / "
-        f"{secs(percentiles(recovered, (50,))['p50'] if recovered else None)}",
+        f"median {_median(c.survivor_joined for c in outcome.cycles)} / "
+        f"{_median(c.survivor_ready for c in outcome.cycles)}",
         "kill → the other worker's next generation (the dead member's session timeout + the rebalance) "
         "/ → its streams resumed ('Resuming flow': tables recovered); the rest: what was ahead of the "
         "probes (records since the dead worker's last commit, and those queued meanwhile); per cycle: "
@@ -440,12 +446,9 @@ def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -
         f"max {secs(max(every) if every else None)}",
         f"per cycle: {', '.join(secs(c.all_partitions) for c in outcome.cycles)}",
     )
-    ready = [c.ready for c in outcome.cycles if c.ready is not None]
-    rejoined = [c.rejoined for c in outcome.cycles if c.rejoined is not None]
     result.add(
         "  restart → ready / rejoined",
-        f"median {secs(percentiles(ready, (50,))['p50'] if ready else None)} / "
-        f"{secs(percentiles(rejoined, (50,))['p50'] if rejoined else None)}",
+        f"median {_median(c.ready for c in outcome.cycles)} / {_median(c.rejoined for c in outcome.cycles)}",
         "'Worker ready' in its log / both workers assigned in a stable group; outstanding at the kills: "
         + ", ".join(str(c.outstanding) for c in outcome.cycles),
     )

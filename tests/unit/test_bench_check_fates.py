@@ -11,7 +11,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, numbering_gaps, recounted, verdict
 from bench.harness import Proc, ResultsTail
 from bench.probes import ProbeRun, partition_of, pool
-from bench.worker_kills import _survivor_split
+from bench.stats import Result
+from bench.worker_kills import Sizes, _survivor_split, report
 
 REQ, VER, RES = "checks.requested", "checks.verified", "checks.results"
 STAGES = [Stage(REQ, "app"), Stage(VER, "app"), Stage(RES, "app-sink")]
@@ -147,3 +148,18 @@ def test_the_results_tail_keeps_when_each_partition_last_decided() -> None:
         1: datetime(2026, 12, 7, 23, 20, 31, 500000, tzinfo=UTC).timestamp(),
         2: datetime(2026, 12, 7, 23, 20, 40, tzinfo=UTC).timestamp(),
     }
+
+
+def test_the_report_rows_of_a_run_with_a_cycle_that_never_failed_over() -> None:
+    cycles = [Cycle("worker-a", (0, 1), 10, failover=None, note="partitions [0] answered no probe")]
+    cycles += [
+        Cycle("worker-b", (2, 3), 5, failover=12.0, resumed=11.0, survivor_joined=10.0) for _ in range(9)
+    ]
+    result = Result("chaos-failover", "t", {})
+    ok = report(result, Sizes(), _outcome(cycles=cycles), ["detail"])
+    rows = {metric.strip(): (value, note) for metric, value, note in result.rows}
+    assert not ok and rows["verdict (issue 13 targets)"][0] == "NOT MET"
+    assert "#1: never" in rows["verdict (issue 13 targets)"][1]
+    assert rows["failover (the dead worker's partitions)"][0] == "median 12.00 s, max 12.00 s"
+    assert rows["where it went: survivor rejoined / resumed"][0] == "median 10.00 s / —"
+    assert result.details == ["detail"]

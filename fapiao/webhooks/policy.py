@@ -1,9 +1,10 @@
-"""When to try a delivery again, when to give up, when to pause a subscription, and which events of
-which topic a subscription gets (pure)."""
+"""When to try a delivery again, when to give up, when to pause a subscription, in what order a
+subscription's deliveries go, and which events of which topic a subscription gets (pure)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -40,6 +41,38 @@ class Retries:
 def succeeded(status_code: int | None) -> bool:
     """Any 2xx is delivered; everything else (3xx included: we do not follow redirects) is retried."""
     return status_code is not None and 200 <= status_code < 300
+
+
+def subject(event_type: str, event_id: str) -> tuple[str, str]:
+    """What a delivery is about: the versions of one check (`<check_id>:<version>`) share their check,
+    an alert is its own subject."""
+    if event_type in ("result", "follow_up"):
+        return ("check", event_id.rsplit(":", 1)[0])
+    return (event_type, event_id)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A pending delivery as the ordering rule sees it."""
+
+    id: int
+    subscription_id: str
+    event_type: str
+    event_id: str
+
+
+def in_order(due: Iterable[Queued], pending: Iterable[Queued]) -> set[int]:
+    """Ids of the due deliveries that may be sent now: none while an older delivery (smaller id) of the
+    same subscription and subject is still pending, so an endpoint never gets a check's follow-up
+    before its result (a retried result holds its follow-ups back; one given up on releases them).
+    Subjects differ: no head-of-line blocking across checks or alerts."""
+    oldest: dict[tuple[str, tuple[str, str]], int] = {}
+    for q in pending:
+        key = (q.subscription_id, subject(q.event_type, q.event_id))
+        oldest[key] = min(oldest.get(key, q.id), q.id)
+    return {
+        d.id for d in due if oldest.get((d.subscription_id, subject(d.event_type, d.event_id)), d.id) >= d.id
+    }
 
 
 @dataclass(frozen=True)

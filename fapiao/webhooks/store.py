@@ -270,7 +270,8 @@ def enqueue(ctx: AccountsContext, pairs: Sequence[tuple[Target, policy.Event]]) 
 
 
 def due(ctx: AccountsContext, now: datetime, limit: int = 100) -> list[Due]:
-    """Pending deliveries whose time has come, of active unpaused subscriptions, oldest first."""
+    """Pending deliveries whose time has come, of active unpaused subscriptions, oldest first; a
+    delivery waits while an older one of its subscription and subject is pending (`policy.in_order`)."""
     query = (
         select(WebhookDelivery, WebhookSubscription)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -284,6 +285,25 @@ def due(ctx: AccountsContext, now: datetime, limit: int = 100) -> list[Due]:
         .limit(limit)
     )
     with ctx.sessions() as s:
+        rows = list(s.execute(query).tuples())
+        if not rows:
+            return []
+        older = s.execute(
+            select(
+                WebhookDelivery.id,
+                WebhookDelivery.subscription_id,
+                WebhookDelivery.event_type,
+                WebhookDelivery.event_id,
+            ).where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.subscription_id.in_({d.subscription_id for d, _ in rows}),
+                WebhookDelivery.id <= max(d.id for d, _ in rows),
+            )
+        ).tuples()
+        sendable = policy.in_order(
+            (policy.Queued(d.id, d.subscription_id, d.event_type, d.event_id) for d, _ in rows),
+            (policy.Queued(*row) for row in older),
+        )
         return [
             Due(
                 d.id,
@@ -295,7 +315,8 @@ def due(ctx: AccountsContext, now: datetime, limit: int = 100) -> list[Due]:
                 d.payload,
                 d.attempts,
             )
-            for d, sub in s.execute(query).tuples()
+            for d, sub in rows
+            if d.id in sendable
         ]
 
 

@@ -302,3 +302,35 @@ def test_demo_bootstrap_is_idempotent(ctx: AccountsContext, tmp_path: Path) -> N
     api_keys.revoke(ctx, DEMO_ORG_ID, "x", api_keys.list_keys(ctx, DEMO_ORG_ID)[0].id)
     again = bootstrap_demo(ctx, path)
     assert again["api_key"] != first["api_key"] and again["password"] == first["password"]
+
+
+def test_a_retried_result_holds_its_follow_up_back_until_it_is_delivered(
+    ctx: AccountsContext, clock: Clock
+) -> None:
+    from fapiao.webhooks import policy, store
+
+    org, user = _register(ctx)
+    store.create(ctx, org, user, "url", "https://erp.example.com/hook", ["result", "follow_up"])
+    [target] = store.targets(ctx)
+
+    def event(kind: policy.EventType, event_id: str) -> policy.Event:
+        return policy.Event(kind, org, event_id, clock(), {"n": event_id})
+
+    made = store.enqueue(
+        ctx,
+        [
+            (target, event("result", "c1:1")),
+            (target, event("follow_up", "c1:2")),
+            (target, event("result", "c2:1")),
+        ],
+    )
+    assert made == 3
+    first = store.due(ctx, clock(), 50)
+    assert [d.event_id for d in first] == ["c1:1", "c2:1"]  # c1's follow-up waits for its result
+    by_id = {d.event_id: d.id for d in first}
+    store.record(ctx, by_id["c2:1"], True, 200, "ok", None)
+    store.record(ctx, by_id["c1:1"], False, 503, "busy", None)  # retried later
+    clock.advance(60)
+    assert [d.event_id for d in store.due(ctx, clock(), 50)] == ["c1:1"]  # still held behind the retry
+    store.record(ctx, by_id["c1:1"], True, 200, "ok", None)
+    assert [d.event_id for d in store.due(ctx, clock(), 50)] == ["c1:2"]

@@ -61,3 +61,21 @@ def test_alerts_carry_no_sealed_fields_and_subscriptions_skip_history() -> None:
     assert not policy.wants(frozenset({"result"}), T, event)
     mail = notice_mail("a@example.com", "alert", event.payload())
     assert "风险预警" in mail.subject and "duplicate_reimbursement" in mail.body
+
+
+def test_a_checks_versions_go_in_order_and_other_subjects_are_not_held() -> None:
+    def q(id_: int, sub: str, kind: str, event_id: str) -> policy.Queued:
+        return policy.Queued(id_, sub, kind, event_id)
+
+    result, follow_up = q(1, "wh_a", "result", "c1:1"), q(2, "wh_a", "follow_up", "c1:2")
+    other_check, alert = q(3, "wh_a", "result", "c2:1"), q(4, "wh_a", "alert", "c1")
+    other_sub = q(5, "wh_b", "follow_up", "c1:2")
+    due = [result, follow_up, other_check, alert, other_sub]
+    # the result first; its follow-up waits; another check, an alert, another subscription go
+    assert policy.in_order(due, due) == {1, 3, 4, 5}
+    # the result is pending a retry (not due yet): its follow-up still waits for it
+    assert policy.in_order([follow_up], [result, follow_up]) == set()
+    # the result delivered or given up (no longer pending): the follow-up goes
+    assert policy.in_order([follow_up], [follow_up]) == {2}
+    assert policy.subject("follow_up", "c1:12") == ("check", "c1")
+    assert policy.subject("alert", "a:b") == ("alert", "a:b")

@@ -70,25 +70,31 @@ class Prober:
         self.ids: set[str] = set()  # every probe's check id (they count as requested checks too)
         self._round = 0
 
+    async def send_round(self, partitions: Iterable[int]) -> dict[bytes, int]:
+        """One probe to each of `partitions` (each of the next invoice of its pool); id -> partition."""
+        sent: dict[bytes, int] = {}
+        batch = []
+        for p in sorted(partitions):
+            numbers = self.invoices[p]
+            check = check_of(
+                data.invoice(numbers[self._round % len(numbers)]), requested_at=datetime.now(UTC)
+            )
+            sent[str(check.check_id).encode()] = p
+            self.ids.add(str(check.check_id))
+            batch.append(data.encode(invoice_key(check.invoice_code, check.invoice_number), check))
+        self._round += 1
+        await self.stack.produce(self.stack.topic("checks.requested"), batch)
+        return sent
+
     async def until_answered(self, partitions: Iterable[int], *, since: float, limit: float) -> ProbeRun:
         """Probe each of `partitions` every PROBE_SECONDS until each answered one sent after `since`
         (time.monotonic()), or `limit` seconds after `since`."""
         run = ProbeRun()
         waiting = {p for p in partitions if p in self.invoices}
         sent: dict[bytes, int] = {}  # probe check id -> partition
-        requests = self.stack.topic("checks.requested")
         while waiting and time.monotonic() - since < limit:
-            batch = []
-            for p in sorted(waiting):
-                numbers = self.invoices[p]
-                invoice = data.invoice(numbers[self._round % len(numbers)])
-                check = check_of(invoice, requested_at=datetime.now(UTC))
-                sent[str(check.check_id).encode()] = p
-                self.ids.add(str(check.check_id))
-                batch.append(data.encode(invoice_key(check.invoice_code, check.invoice_number), check))
-            self._round += 1
-            await self.stack.produce(requests, batch)
-            run.sent += len(batch)
+            sent |= await self.send_round(waiting)
+            run.sent += len(waiting)
             deadline = time.monotonic() + PROBE_SECONDS
             while time.monotonic() < deadline:
                 await self.poll()

@@ -176,7 +176,7 @@ def _paths(d: dict[str, Any]) -> list[tuple[Any, ...]]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     base=st.sampled_from(VARIANTS),
     edits=st.lists(

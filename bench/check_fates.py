@@ -165,7 +165,7 @@ def verdict(outcome: Outcome, cycles_wanted: int, failover_limit: float) -> tupl
     if ran < cycles_wanted:
         failures.append(f"{ran}/{cycles_wanted} cycles ran")
     slow = [
-        f"#{n}: {'never' if c.failover is None else f'{c.failover:.1f} s'}"
+        f"#{n}: {'never' if c.failover is None else f'{c.failover:.2f} s'}"
         for n, c in enumerate(outcome.cycles, 1)
         if c.failover is None or c.failover > failover_limit
     ]
@@ -183,6 +183,6 @@ def verdict(outcome: Outcome, cycles_wanted: int, failover_limit: float) -> tupl
         return False, "NOT MET: " + "; ".join(failures)
     worst = max((c.failover or 0.0) for c in outcome.cycles) if outcome.cycles else 0.0
     return True, (
-        f"met: {ran} kill -9 cycles, failover ≤ {worst:.1f} s (target ≤ {failover_limit:.0f} s), "
+        f"met: {ran} kill -9 cycles, failover ≤ {worst:.2f} s (target ≤ {failover_limit:.0f} s), "
         f"0 lost, 0 double-counted of {outcome.requested} checks"
     )

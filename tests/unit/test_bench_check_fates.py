@@ -81,10 +81,10 @@ def _cycles(*failovers: float | None) -> list[Cycle]:
 
 def test_verdict_met_only_when_every_target_is() -> None:
     ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 10)), 10, 15.0)
-    assert ok and text.startswith("met: 10 kill -9 cycles, failover ≤ 9.0 s")
+    assert ok and text.startswith("met: 10 kill -9 cycles, failover ≤ 9.00 s")
 
     ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 9, 15.1)), 10, 15.0)
-    assert not ok and "failover > 15 s in 1 cycles (#10: 15.1 s)" in text
+    assert not ok and "failover > 15 s in 1 cycles (#10: 15.10 s)" in text
 
     ok, text = verdict(_outcome(cycles=_cycles(*[9.0] * 9, None)), 10, 15.0)
     assert not ok and "#10: never" in text

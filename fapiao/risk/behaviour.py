@@ -383,7 +383,7 @@ def _amount(
     # more than the seller ever billed: a record is news in proportion to the invoices it beats (one
     # in (n + 1) / 3 beats the three largest), so a young or small profile's records count little
     top = (profile or {}).get("top", []) if name == who and code == "amount_seller" else []
-    top = top[-RECORDS:]  # `_before` took this invoice out, so these are the largest others
+    top = _records(top, ordered, slack)  # `_before` took this invoice out: the largest others
     n = (profile or {}).get("issued", 0)
     if len(top) == RECORDS and x > top[-2] and n >= MIN_RECORDS:
         # how far past the largest but one (a new record by a hair is what a growing seller does; one
@@ -399,6 +399,20 @@ def _amount(
             )
         )
     return out
+
+
+def _records(top: list[float], ordered: list[float], slack: float) -> list[float]:
+    """The RECORDS largest other amounts a new one is measured against (past the largest but one: a
+    single earlier spike does not raise the bar). When the two largest were both outliers of the
+    recent samples themselves (robust z beyond `slack`, as `amount_seller` flags), the largest is
+    left out, so two earlier spikes do not raise it either; a third does."""
+    if len(top) > RECORDS:
+        median = pf.quantile_sorted(ordered, 0.5)
+        spread = pf.quantile_sorted(sorted([abs(v - median) for v in ordered]), 0.5)
+        cut = median + slack * max(1.4826 * spread, 0.3)  # robust_z(v) > slack beyond it
+        if top[-2] > cut:
+            return top[-RECORDS - 1 : -1]
+    return top[-RECORDS:]
 
 
 def _amounts(

@@ -40,7 +40,7 @@ MAX_REQUESTERS = 16  # requesters who present a party's invoices (top-k)
 MAX_ITEMS = 32  # item names billed (top-k)
 MAX_ORGS = 8
 MAX_RECENT = 64  # markers folded lately (redelivery)
-TOP_AMOUNTS = 4  # largest amounts ever kept: "more than it ever billed" compares with the 3 largest
+TOP_AMOUNTS = 5  # largest amounts ever kept: "more than it ever billed" compares with the 3 largest
 # others (one may be the invoice being judged)
 FAST_SECONDS = 3_600.0  # mean life of the fast rate: events "in the last hour"
 SLOW_SECONDS = 7 * 86_400.0  # … of the slow rate: events "in the last week"

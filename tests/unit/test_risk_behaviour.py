@@ -4,6 +4,7 @@ only add weight, and injected behaviour kinds that all verify 一致."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -268,3 +269,22 @@ def test_one_late_check_does_not_make_the_next_one_ordinary(store: dict[str, pf.
         behaviour.observe_checked(here, check)
         late = [d for d in found if d.code == "late_check"]
         assert late and late[0].d > 3, (i, found)
+
+
+def test_earlier_spikes_do_not_raise_the_bar_for_the_next(store: dict[str, pf.Profile]) -> None:
+    """Two earlier spikes (outliers of the seller's usual 300–900 themselves) do not raise the bar
+    for a third: it is measured past the largest but one of the others less the largest spike."""
+    profiles = copy.deepcopy(store)
+    for i, amount in ((60, 2_600.0), (61, 2_500.0)):
+        activity = _activity(i, amount)
+        behaviour.observe_issued(profiles, activity)
+        behaviour.observe_checked(profiles, _check(i, amount, activity.issued_at))
+    third = _activity(62, 2_400.0)
+    behaviour.observe_issued(profiles, third)
+    found = [
+        d
+        for d in behaviour.deviations(_check(62, 2_400.0, third.issued_at), profiles)
+        if d.code == "amount_seller"
+    ]
+    record = [d for d in found if "largest" in d.en]
+    assert record and record[0].d >= 2.0 and "2,600" not in record[0].en, found

@@ -39,8 +39,9 @@ status: ## what is running
 	-bash deploy/local/stack.sh status
 	-bash deploy/local/run.sh status
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy fapiao schemas streams services
 
 test: $(STAMP) services-up tools lint ## every test: unit, chdb, and integration against the real servers

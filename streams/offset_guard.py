@@ -52,6 +52,7 @@ Installed by `streams.app.create_app` (`app.transport`).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator
@@ -66,6 +67,9 @@ from streams.idempotent_producer import IdempotentTransport
 log = structlog.get_logger(__name__)
 
 REVOKE_DRAIN_SECONDS = 5.0  # in-flight batches finish in well under a second; a stuck stage waits no longer
+# The whole revoke (the drain above, the commit, faust's own revoke with its producer flush) returns
+# within this or the worker exits crash-only: a revoke that never returns wedged a survivor for minutes.
+REVOKE_BOUND_SECONDS = 20.0
 
 
 class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
@@ -127,11 +131,27 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         revoke handler runs, so a commit made there (faust's own `wait_empty`, or ours) had nothing to
         commit: the flow is stopped here (no new batch starts), what the agents hold is finished within
         the bound and committed while the old assignment and generation still stand, and only then
-        does faust's revoke run."""
-        if revoked and not self.app.should_stop:
+        does faust's revoke run.
+
+        Bounded (`REVOKE_BOUND_SECONDS`): after the drain's bound, the commit (faust's `commit` waits
+        for a commit in flight and for `producer.flush()`) and faust's revoke (`producer.flush()` again)
+        wait without one, and while the callback runs aiokafka does not rejoin: the heartbeats go on,
+        the group waits for this member (up to faust's `broker_rebalance_timeout`, 60 s) and the worker
+        consumes nothing for as long as the callback does not return (issue 13: a survivor silent 3
+        minutes after `bulk_feed_unsettled_at_revoke`). A revoke still running at the bound exits the worker
+        (`revoke_wedged`, exit 75): its session ends, the group goes on without it, the supervisor
+        restarts it, and nothing was committed past what it processed. A timer, not `wait_for`: faust's
+        `maybe_wait_for_commit_to_finish` swallows a cancellation and goes on committing."""
+        if not revoked or self.app.should_stop:
+            await super().on_partitions_revoked(revoked)
+            return
+        watchdog = asyncio.get_running_loop().call_later(REVOKE_BOUND_SECONDS, revoke_wedged, len(revoked))
+        try:
             self.stop_flow()
             await self.commit_before_handover(REVOKE_DRAIN_SECONDS)
-        await super().on_partitions_revoked(revoked)
+            await super().on_partitions_revoked(revoked)
+        finally:
+            watchdog.cancel()
 
     async def commit_before_handover(self, timeout: float) -> None:
         """At a revoke (and a clean stop): let the records agents already hold finish (at most `timeout`
@@ -172,6 +192,16 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
             missing_from=offset_from,
             missing_to=offset_to,
         )
+
+
+def revoke_wedged(partitions: int) -> None:
+    """A revoke outlived `REVOKE_BOUND_SECONDS`: exit crash-only (streams/error_policy.py)."""
+    from streams import error_policy  # (error_policy imports streams.app, which imports this module)
+
+    error_policy.crash(
+        "revoke",
+        TimeoutError(f"the revoke of {partitions} partitions did not return within {REVOKE_BOUND_SECONDS} s"),
+    )
 
 
 class Transport(IdempotentTransport):

@@ -4,6 +4,7 @@ partitions paused meanwhile, and a revoke commits before faust forgets the ackno
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -89,3 +90,50 @@ async def test_a_revoke_commits_before_faust_forgets_the_acknowledgements(
     probe.calls.clear()
     await probe.on_partitions_revoked(set())  # the first join revokes nothing: nothing to hand over
     assert probe.calls == ["faust revoke"]
+
+
+async def test_a_revoke_that_does_not_return_within_the_bound_exits_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The wedge of issue 13: the drain's bound passed, then the commit (or faust's revoke: both await
+    `producer.flush()`) never returned and the survivor consumed nothing for minutes."""
+    probe, wedged = Probe(), asyncio.Event()
+    never = asyncio.Event()
+
+    async def flush_that_never_returns(self: Probe, revoked: set[TP]) -> None:
+        await never.wait()
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_revoked", flush_that_never_returns)
+    monkeypatch.setattr(offset_guard, "REVOKE_BOUND_SECONDS", 0.05)
+    exits: list[int] = []
+    monkeypatch.setattr(offset_guard, "revoke_wedged", lambda n: (exits.append(n), wedged.set()))
+    revoke = asyncio.ensure_future(probe.on_partitions_revoked({COMMITTED, FRESH}))
+    try:
+        await asyncio.wait_for(wedged.wait(), 2.0)
+    finally:
+        revoke.cancel()
+    assert exits == [2]
+
+
+async def test_a_revoke_within_the_bound_leaves_the_worker_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    probe, exits = Probe(), []
+
+    async def faust_revoke(self: Probe, revoked: set[TP]) -> None:
+        pass
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_revoked", faust_revoke)
+    monkeypatch.setattr(offset_guard, "REVOKE_BOUND_SECONDS", 0.05)
+    monkeypatch.setattr(offset_guard, "revoke_wedged", exits.append)
+    await probe.on_partitions_revoked({COMMITTED})
+    await asyncio.sleep(0.1)  # past the bound: the timer was cancelled when the revoke returned
+    assert exits == []
+
+
+def test_a_wedged_revoke_exits_crash_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams import error_policy
+
+    crashes: list[tuple[str, BaseException]] = []
+    monkeypatch.setattr(error_policy, "crash", lambda stage, exc: crashes.append((stage, exc)))
+    offset_guard.revoke_wedged(6)
+    [(stage, exc)] = crashes
+    assert stage == "revoke" and isinstance(exc, TimeoutError) and "6 partitions" in str(exc)

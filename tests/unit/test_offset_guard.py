@@ -92,18 +92,27 @@ async def test_a_revoke_commits_before_faust_forgets_the_acknowledgements(
     assert probe.calls == ["faust revoke"]
 
 
+@pytest.mark.parametrize("stuck", ["the commit", "faust's revoke"])
 async def test_a_revoke_that_does_not_return_within_the_bound_exits_the_worker(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, stuck: str
 ) -> None:
-    """The wedge of issue 13: the drain's bound passed, then the commit (or faust's revoke: both await
-    `producer.flush()`) never returned and the survivor consumed nothing for minutes."""
+    """The wedge of issue 13 (216d8d0, kill 1): `bulk_feed_unsettled_at_revoke` (the drain's bound passed),
+    then no `revoke_committed`: the commit (faust's `commit`, awaiting `producer.flush()`) never returned,
+    and the survivor heartbeated 3 minutes consuming nothing. An earlier one hung in faust's revoke."""
     probe, wedged = Probe(), asyncio.Event()
     never = asyncio.Event()
 
-    async def flush_that_never_returns(self: Probe, revoked: set[TP]) -> None:
+    async def never_returns(self: Any, *args: Any) -> None:
         await never.wait()
 
-    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_revoked", flush_that_never_returns)
+    async def faust_revoke(self: Probe, revoked: set[TP]) -> None:
+        pass
+
+    if stuck == "the commit":
+        monkeypatch.setattr(Probe, "commit_before_handover", never_returns)
+        monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_revoked", faust_revoke)
+    else:
+        monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_revoked", never_returns)
     monkeypatch.setattr(offset_guard, "REVOKE_BOUND_SECONDS", 0.05)
     exits: list[int] = []
     monkeypatch.setattr(offset_guard, "revoke_wedged", lambda n: (exits.append(n), wedged.set()))

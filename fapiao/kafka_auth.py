@@ -25,8 +25,12 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 def client_kwargs(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for any aiokafka client: bootstrap servers plus security settings."""
-    kwargs: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap}
+    """Keyword arguments for any aiokafka client: bootstrap servers, how stale its metadata may get
+    (`Settings.kafka_metadata_max_age_ms`), plus security settings."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "metadata_max_age_ms": settings.kafka_metadata_max_age_ms,
+    }
     if settings.kafka_security_protocol == "PLAINTEXT":
         return kwargs
     kwargs.update(

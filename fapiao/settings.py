@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # 1 MiB), and the most a fetch returns per partition.
     producer_max_batch_bytes: int = Field(default=1_000_000, ge=16 * 1024, le=1_000_000)
     consumer_max_fetch_bytes: int = Field(default=2**20, ge=64 * 1024, le=64 * 2**20)
+    # How stale a Kafka client's view of partition leaders may get (aiokafka and faust: 5 min). aiokafka
+    # does not refresh it when a ListOffsets (an offset reset) hits a broker that is no longer the
+    # leader: it retries that broker until the next refresh, and fetches from that broker wait behind
+    # it (a sink stalled > 90 s after a broker restart, clean-clone run 17). A refresh costs one small
+    # request per client per interval.
+    kafka_metadata_max_age_ms: int = Field(default=5_000, ge=1_000, le=300_000)
 
     # Faust worker
     app_id: str = "fapiao-sentinel"

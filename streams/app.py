@@ -66,6 +66,8 @@ def create_app(settings: Settings) -> Pipeline:
         producer_linger=settings.producer_linger_ms / 1000,  # seconds (producer_linger_ms is deprecated)
         producer_max_batch_size=settings.producer_max_batch_bytes,
         consumer_max_fetch_size=settings.consumer_max_fetch_bytes,
+        consumer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
+        producer_metadata_max_age_ms=settings.kafka_metadata_max_age_ms,
         stream_wait_empty=False,
         broker_session_timeout=settings.worker_session_timeout_seconds,
         broker_heartbeat_interval=settings.worker_heartbeat_seconds,

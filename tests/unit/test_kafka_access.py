@@ -33,7 +33,7 @@ def _sasl(**extra: object) -> Settings:
 
 def test_plaintext_clients_get_only_the_bootstrap_servers() -> None:
     settings = Settings(kafka_bootstrap="10.0.0.1:9092")
-    assert client_kwargs(settings) == {"bootstrap_servers": "10.0.0.1:9092"}
+    assert client_kwargs(settings) == {"bootstrap_servers": "10.0.0.1:9092", "metadata_max_age_ms": 5_000}
     assert faust_credentials(settings) is None
 
 

@@ -14,36 +14,25 @@ import asyncio
 import json
 import time
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import TopicPartition
 
 from bench import data
 from bench.harness import ResultsTail, Stack
 from bench.report import console
 from bench.stats import Result
 from bench.verify_throughput import _ranges
-from fapiao.kafka_auth import client_kwargs
+from fapiao.bus import commit_offsets
 
 QUIET_SECONDS = 15.0
 
 
 async def _precommit(stack: Stack) -> None:
-    consumer = AIOKafkaConsumer(
-        **client_kwargs(stack.settings),
-        group_id=stack.settings.faust_app_id,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        tps = [
-            TopicPartition(stack.topic(base), p)
-            for base in ("checks.requested", "checks.rechecks")
-            for p in range(stack.settings.topic_partitions)
-        ]
-        consumer.assign(tps)
-        await consumer.commit({tp: OffsetAndMetadata(0, "") for tp in tps})
-    finally:
-        await consumer.stop()
+    tps = [
+        TopicPartition(stack.topic(base), p)
+        for base in ("checks.requested", "checks.rechecks")
+        for p in range(stack.settings.topic_partitions)
+    ]
+    await commit_offsets(stack.settings, stack.settings.faust_app_id, dict.fromkeys(tps, 0))
 
 
 async def trial(

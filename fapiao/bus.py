@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
@@ -160,8 +160,6 @@ async def partition_mismatches(settings: Settings) -> dict[str, int]:
 
 async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str]) -> int:
     """Messages on `topic_names` not yet committed by consumer group `group`."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     admin = AIOKafkaAdminClient(**client_kwargs(settings), request_timeout_ms=15000)
     consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
     await admin.start()
@@ -179,6 +177,18 @@ async def consumer_lag(settings: Settings, group: str, topic_names: Iterable[str
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def commit_offsets(settings: Settings, group: str, offsets: Mapping[TopicPartition, int]) -> None:
+    """Commit `offsets` for consumer group `group` from outside it (a consumer that assigns the
+    partitions, commits and leaves); Kafka refuses it while the group has members."""
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(dict(offsets))
+    finally:
+        await consumer.stop()
 
 
 async def worker_lag(settings: Settings, specs: Iterable[topics.TopicSpec]) -> int:

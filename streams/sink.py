@@ -40,7 +40,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInPro
 from pydantic import BaseModel
 
 from fapiao import topics
-from fapiao.bus import partitions_of
+from fapiao.bus import commit_offsets, partitions_of
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse import alerts as alerts_table
@@ -155,15 +155,7 @@ async def seed_group(settings: Settings, names: list[str]) -> dict[TopicPartitio
             await admin.close()
         seeds = seeded_offsets(partitions, own, worker)
         if seeds:
-            committer = AIOKafkaConsumer(
-                **client_kwargs(settings), group_id=settings.sink_group, enable_auto_commit=False
-            )
-            await committer.start()
-            try:
-                committer.assign(list(seeds))
-                await committer.commit(seeds)
-            finally:
-                await committer.stop()
+            await commit_offsets(settings, settings.sink_group, seeds)
             log.info("sink_seeded_from_worker_group", partitions=len(seeds), group=settings.faust_app_id)
         return seeds
     except Exception as exc:

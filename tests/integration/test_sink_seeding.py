@@ -8,24 +8,14 @@ import asyncio
 import time
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from fapiao import topics
-from fapiao.bus import delete_topics, ensure_topics
+from fapiao.bus import commit_offsets, delete_topics, ensure_topics
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from streams.sink import committed_offsets, seed_group, sink_consumer
-
-
-async def _commit(settings: Settings, group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(**client_kwargs(settings), group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 async def _scenario(settings: Settings) -> None:
@@ -45,8 +35,8 @@ async def _scenario(settings: Settings) -> None:
         await producer.flush()
     finally:
         await producer.stop()
-    await _commit(settings, settings.faust_app_id, {r0: 4, r1: 5, a0: 2})  # the old sink agent's
-    await _commit(settings, settings.sink_group, {r1: 3})  # the sink's own, which wins
+    await commit_offsets(settings, settings.faust_app_id, {r0: 4, r1: 5, a0: 2})  # the old sink agent's
+    await commit_offsets(settings, settings.sink_group, {r1: 3})  # the sink's own, which wins
 
     seeds = await seed_group(settings, [results, alerts])
     assert seeds == {r0: 4, a0: 2}

@@ -61,17 +61,27 @@ class Queued:
     event_id: str
 
 
+def _rank(q: Queued) -> int:
+    """A check's version (its deliveries may be made out of order: two versions can reach the webhooks
+    process in one batch, or on two partitions); else the delivery's id."""
+    if q.event_type in ("result", "follow_up"):
+        return int(q.event_id.rsplit(":", 1)[1])
+    return q.id
+
+
 def in_order(due: Iterable[Queued], pending: Iterable[Queued]) -> set[int]:
-    """Ids of the due deliveries that may be sent now: none while an older delivery (smaller id) of the
-    same subscription and subject is still pending, so an endpoint never gets a check's follow-up
-    before its result (a retried result holds its follow-ups back; one given up on releases them).
-    Subjects differ: no head-of-line blocking across checks or alerts."""
-    oldest: dict[tuple[str, tuple[str, str]], int] = {}
+    """Ids of the due deliveries that may be sent now: none while an earlier version of the same check
+    to the same subscription is still pending, so an endpoint never gets a check's follow-up before its
+    result (a retried result holds its follow-ups back; one given up on releases them). Subjects
+    differ: no head-of-line blocking across checks or alerts."""
+    first: dict[tuple[str, tuple[str, str]], int] = {}
     for q in pending:
         key = (q.subscription_id, subject(q.event_type, q.event_id))
-        oldest[key] = min(oldest.get(key, q.id), q.id)
+        first[key] = min(first.get(key, _rank(q)), _rank(q))
     return {
-        d.id for d in due if oldest.get((d.subscription_id, subject(d.event_type, d.event_id)), d.id) >= d.id
+        d.id
+        for d in due
+        if first.get((d.subscription_id, subject(d.event_type, d.event_id)), _rank(d)) >= _rank(d)
     }
 
 

@@ -271,7 +271,8 @@ def enqueue(ctx: AccountsContext, pairs: Sequence[tuple[Target, policy.Event]]) 
 
 def due(ctx: AccountsContext, now: datetime, limit: int = 100) -> list[Due]:
     """Pending deliveries whose time has come, of active unpaused subscriptions, oldest first; a
-    delivery waits while an older one of its subscription and subject is pending (`policy.in_order`)."""
+    delivery waits while an earlier version of its check to its subscription is pending
+    (`policy.in_order`)."""
     query = (
         select(WebhookDelivery, WebhookSubscription)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -297,7 +298,6 @@ def due(ctx: AccountsContext, now: datetime, limit: int = 100) -> list[Due]:
             ).where(
                 WebhookDelivery.status == "pending",
                 WebhookDelivery.subscription_id.in_({d.subscription_id for d, _ in rows}),
-                WebhookDelivery.id <= max(d.id for d, _ in rows),
             )
         ).tuples()
         sendable = policy.in_order(

@@ -77,5 +77,9 @@ def test_a_checks_versions_go_in_order_and_other_subjects_are_not_held() -> None
     assert policy.in_order([follow_up], [result, follow_up]) == set()
     # the result delivered or given up (no longer pending): the follow-up goes
     assert policy.in_order([follow_up], [follow_up]) == {2}
+    # the follow-up's row made first (both versions in one batch): the version decides, not the id
+    early = q(7, "wh_a", "follow_up", "c9:2")
+    late = q(8, "wh_a", "result", "c9:1")
+    assert policy.in_order([early, late], [early, late]) == {8}
     assert policy.subject("follow_up", "c1:12") == ("check", "c1")
     assert policy.subject("alert", "a:b") == ("alert", "a:b")

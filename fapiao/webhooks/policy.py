@@ -51,6 +51,12 @@ def subject(event_type: str, event_id: str) -> tuple[str, str]:
     return (event_type, event_id)
 
 
+def subject_key(event_type: str, event_id: str) -> str:
+    """The subject as one indexed column (`check:<check_id>`, `alert:<id>`), so the ordering rule reads
+    only the pending deliveries of the subjects that are due, not every pending one of a subscription."""
+    return ":".join(subject(event_type, event_id))
+
+
 @dataclass(frozen=True)
 class Queued:
     """A pending delivery as the ordering rule sees it."""

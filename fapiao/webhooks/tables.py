@@ -52,6 +52,7 @@ class WebhookDelivery(Base):
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_subscription_event"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_org", "org_id", "id"),
+        Index("ix_webhook_deliveries_subject", "subscription_id", "subject", "status"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -61,6 +62,7 @@ class WebhookDelivery(Base):
     org_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(96))  # policy.subject_key: what the ordering rule groups by
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -372,7 +372,8 @@ async def run(
             "failover": f"{sizes.cycles} cycles, at most {sizes.checks} checks, backlog {sizes.backlog} "
             f"outstanding, fed at ≤ {sizes.rate:.0f}/s, "
             f"{'static' if sizes.static else 'dynamic'} membership, "
-            f"restart {'at once' if sizes.restart_at_once else 'after the failover'}"
+            f"restart {'at once' if sizes.restart_at_once else 'after the failover'}, "
+            f"session timeout {worker_kills.session_timeout():g} s, heartbeat {worker_kills.heartbeat():g} s"
         }
     if list(phases) == ["failover"]:  # its own section in docs/benchmarks.md, beside the other phases
         params = {"phases": "failover", "failover": params["failover"]}
@@ -384,8 +385,8 @@ async def run(
     ok = True
     if "failover" in phases:
         console.print("two workers, kill -9 in turn")
-        outcome, details = await worker_kills.run(sizes)
-        ok &= worker_kills.report(result, sizes, outcome, details)
+        outcome, membership, details = await worker_kills.run(sizes)
+        ok &= worker_kills.report(result, sizes, outcome, membership, details)
     if "kills" in phases:
         for static in (True, False):
             label = f"worker kill -9 x{kills_n} ({'static membership' if static else 'no static membership'})"

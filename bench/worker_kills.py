@@ -34,6 +34,7 @@ from bench.harness import GroupState, Proc, ResultsTail, Stack
 from bench.probes import Prober
 from bench.report import console
 from bench.stats import Result, percentiles, secs
+from fapiao.settings import Settings
 
 FAILOVER_TARGET = 15.0  # seconds (issue 13)
 ISSUE_CYCLES = 10  # "0 lost and 0 double-counted checks over 10 kill -9 cycles"
@@ -256,6 +257,28 @@ def _survivor_split(proc: Proc, group: str, since: float) -> tuple[float | None,
     return joined - since, None if resumed is None else resumed - since
 
 
+MEMBERSHIP_ERRORS = ("UnknownMemberId", "IllegalGeneration", "FencedInstanceId", "session expired")
+
+
+def joined_generations(logs: Iterable[str], group: str) -> set[int]:
+    """Every generation of `group` any of these worker logs joined (aiokafka's "Joined group" line)."""
+    pattern = re.compile(rf"Joined group '{re.escape(group)}' \(generation (\d+)\)")
+    return {int(n) for text in logs for n in pattern.findall(text)}
+
+
+def spurious_generations(joined: set[int], baseline: int, cycles: int) -> int:
+    """Generations past `baseline` (the first stable group before the first kill) that no kill or
+    restart made: each cycle makes exactly two, the survivor alone once the dead member's session ran
+    out, both again when the victim, restarted after the failover, joins. More means a live member
+    was taken for dead (its heartbeats late past the session timeout) or left on its own."""
+    return max(0, len({g for g in joined if g > baseline}) - 2 * cycles)
+
+
+def membership_errors(logs: Iterable[str]) -> int:
+    """Log lines of a live member losing its membership (expired session, fenced, stale generation)."""
+    return sum(1 for text in logs for line in text.splitlines() if any(e in line for e in MEMBERSHIP_ERRORS))
+
+
 def last_copies(records: list, marker: bytes = b'"check_id":"') -> dict[str, Seen]:
     """check id -> its last copy on the topic (partition, offset)."""
     out: dict[str, Seen] = {}
@@ -284,7 +307,17 @@ async def stage_offsets(
     return committed, ends
 
 
-async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
+@dataclass
+class Membership:
+    """The main group's generations over the kills: a spurious one is a rebalance nobody caused."""
+
+    generations: int  # joined after the first stable group
+    spurious: int  # beyond two per cycle
+    errors: int  # log lines of members losing their membership (`MEMBERSHIP_ERRORS`)
+    expected: bool  # two per cycle holds (not with `restart_at_once`: static rejoins may skip one)
+
+
+async def run(sizes: Sizes) -> tuple[Outcome, Membership, list[str]]:
     """One run of `sizes.cycles` kills; the outcome and lines of detail (offsets, fates)."""
     overrides: dict[str, object] = {}
     async with Stack("chaos-failover", settings_overrides=overrides, keep_logs=True) as stack:
@@ -314,6 +347,9 @@ async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
         follower = asyncio.create_task(_follow(tail, feed, stop))
         cycles: list[Cycle] = []
         problem = ""
+        group = settings.faust_app_id
+        await workers.stable(STABLE_LIMIT)  # the start-up's generations are not the kills'
+        baseline = max(joined_generations((p.log_text() for p in stack.procs), group), default=0)
         try:
             for k in range(sizes.cycles):
                 cycles.append(await _cycle(k, sizes, stack, workers, prober, feed, tail))
@@ -332,7 +368,15 @@ async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
         await follower
         await tail.stop()
 
-        group, sink = settings.faust_app_id, settings.sink_group
+        sink = settings.sink_group
+        logs = [path.read_text(errors="replace") for path in sorted(stack.logs.glob("worker-*.log"))]
+        joined = joined_generations(logs, group)
+        membership = Membership(
+            generations=len({g for g in joined if g > baseline}),
+            spurious=spurious_generations(joined, baseline, len(cycles)),
+            errors=membership_errors(logs),
+            expected=not sizes.restart_at_once,
+        )
         stages = [Stage(stack.topic("checks.requested"), group)]
         if settings.risk_enabled:
             stages.append(Stage(stack.topic("checks.verified"), group))
@@ -360,7 +404,7 @@ async def run(sizes: Sizes) -> tuple[Outcome, list[str]]:
         results = [json.loads(r.value) for r in await stack.read_topic(stack.topic("checks.results"))]
         twice = recounted((r["check_id"], int(r["check_count"]), bool(r.get("follow_up"))) for r in results)
         details = _details(stack, stages, committed, ends, outcome, len(results), twice, problem)
-    return outcome, details
+    return outcome, membership, details
 
 
 def _details(
@@ -416,7 +460,18 @@ def _spread(values: Iterable[float | None]) -> str:
     return f"median {_median(known)}, max {secs(max(known) if known else None)}"
 
 
-def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -> bool:
+def session_timeout() -> float:
+    """The workers' group session timeout (the bench's workers inherit FAPIAO_* from its environment)."""
+    return Settings().worker_session_timeout_seconds
+
+
+def heartbeat() -> float:
+    return Settings().worker_heartbeat_seconds
+
+
+def report(
+    result: Result, sizes: Sizes, outcome: Outcome, membership: Membership, details: list[str]
+) -> bool:
     ok, text = verdict(outcome, sizes.cycles, FAILOVER_TARGET)
     if ok and sizes.cycles < ISSUE_CYCLES:
         text += f" — but only {sizes.cycles} cycles: the issue's target is over {ISSUE_CYCLES}"
@@ -464,6 +519,16 @@ def report(result: Result, sizes: Sizes, outcome: Outcome, details: list[str]) -
         "'Worker ready' in its log / both workers assigned in a stable group; outstanding at the kills: "
         + ", ".join(str(c.outstanding) for c in outcome.cycles),
     )
+    result.add(
+        "  rebalances nobody caused",
+        f"{membership.spurious} spurious" if membership.expected else "not counted (restart at once)",
+        f"{membership.generations} generations of the group after the first stable one, "
+        f"{2 * len(outcome.cycles)} made by the kills and restarts (two per cycle); "
+        f"{membership.errors} log lines of a member losing its membership "
+        f"(session timeout {session_timeout():g} s, heartbeat {heartbeat():g} s)",
+    )
+    if membership.expected and membership.spurious:
+        ok, text = False, f"{text}; {membership.spurious} spurious rebalances"
     result.details.extend(details)
     result.add("  verdict (issue 13 targets)", "met" if ok else "NOT MET", text)
     return ok

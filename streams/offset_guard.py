@@ -45,7 +45,9 @@ transactions), so their offsets have no real gaps: a gap always means records we
    nothing when it gives partitions up, and with it on it commits after it has forgotten their
    acknowledgements: the next owner redid everything since the last periodic commit. The guard stops
    the flow, lets the batches in the agents' hands finish (bounded, streams/bulk_feed.py) and commits
-   before faust's revoke runs (`on_partitions_revoked`).
+   before faust's revoke runs (`on_partitions_revoked`). The revoke and the assignment's callback
+   are both bounded (`REVOKE_BOUND_SECONDS`, `ASSIGN_BOUND_SECONDS`): past the bound the worker exits
+   crash-only rather than hold partitions it does not consume.
 
 Installed by `streams.app.create_app` (`app.transport`).
 """
@@ -70,6 +72,11 @@ REVOKE_DRAIN_SECONDS = 5.0  # in-flight batches finish in well under a second; a
 # The whole revoke (the drain above, the commit, faust's own revoke with its producer flush) returns
 # within this or the worker exits crash-only: a revoke that never returns wedged a survivor for minutes.
 REVOKE_BOUND_SECONDS = 20.0
+# The assignment's callback (faust's agents, topics and tables `on_rebalance`: RocksDB partitions opened,
+# the recovery told what to read) returns within this or the worker exits crash-only, as at a revoke.
+# Above faust's own wait for a RocksDB partition locked by another process (30 tries, 1 s apart, then it
+# gives up itself), so only a callback that would never return reaches it.
+ASSIGN_BOUND_SECONDS = 45.0
 
 
 class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
@@ -153,6 +160,23 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         finally:
             watchdog.cancel()
 
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        """faust's assignment callback, bounded like the revoke (`ASSIGN_BOUND_SECONDS`): while it runs
+        the worker is a member of a stable generation that owns `assigned` (its heartbeats go on, the
+        group does not rebalance) and consumes none of it: an assignment that never returned would
+        leave its partitions unanswered until the next rebalance, however long that is. Past the bound
+        the worker exits crash-only (`assign_wedged`, exit 75): its session ends, the partitions go to
+        the other workers, the supervisor restarts it. A timer, not `wait_for`, for the same reason as
+        at the revoke: what hangs may swallow a cancellation."""
+        if self.app.should_stop:
+            await super().on_partitions_assigned(assigned, generation_id)
+            return
+        watchdog = asyncio.get_running_loop().call_later(ASSIGN_BOUND_SECONDS, assign_wedged, len(assigned))
+        try:
+            await super().on_partitions_assigned(assigned, generation_id)
+        finally:
+            watchdog.cancel()
+
     async def commit_before_handover(self, timeout: float) -> None:
         """At a revoke (and a clean stop): let the records agents already hold finish (at most `timeout`
         s), then commit.
@@ -201,6 +225,18 @@ def revoke_wedged(partitions: int) -> None:
     error_policy.crash(
         "revoke",
         TimeoutError(f"the revoke of {partitions} partitions did not return within {REVOKE_BOUND_SECONDS} s"),
+    )
+
+
+def assign_wedged(partitions: int) -> None:
+    """An assignment outlived `ASSIGN_BOUND_SECONDS`: exit crash-only (streams/error_policy.py)."""
+    from streams import error_policy
+
+    error_policy.crash(
+        "assign",
+        TimeoutError(
+            f"the assignment of {partitions} partitions did not return within {ASSIGN_BOUND_SECONDS} s"
+        ),
     )
 
 

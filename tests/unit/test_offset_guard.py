@@ -146,3 +146,63 @@ def test_a_wedged_revoke_exits_crash_only(monkeypatch: pytest.MonkeyPatch) -> No
     offset_guard.revoke_wedged(6)
     [(stage, exc)] = crashes
     assert stage == "revoke" and isinstance(exc, TimeoutError) and "6 partitions" in str(exc)
+
+
+async def test_an_assignment_that_does_not_return_within_the_bound_exits_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the assignment's callback runs, the worker is a member of a stable generation owning the
+    partitions and consumes none of them: one that never returned left them unanswered until the next
+    rebalance. Past the bound it exits crash-only, as a wedged revoke does."""
+    probe, wedged, never = Probe(), asyncio.Event(), asyncio.Event()
+
+    async def faust_assign(self: Probe, assigned: set[TP], generation_id: int = 0) -> None:
+        await never.wait()  # (faust's: agents, topics, tables `on_rebalance`)
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", faust_assign)
+    monkeypatch.setattr(offset_guard, "ASSIGN_BOUND_SECONDS", 0.05)
+    exits: list[int] = []
+    monkeypatch.setattr(offset_guard, "assign_wedged", lambda n: (exits.append(n), wedged.set()))
+    assign = asyncio.ensure_future(probe.on_partitions_assigned({COMMITTED, FRESH, CHANGELOG}, 7))
+    try:
+        await asyncio.wait_for(wedged.wait(), 2.0)
+    finally:
+        assign.cancel()
+    assert exits == [3]
+
+
+async def test_an_assignment_within_the_bound_leaves_the_worker_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probe, exits, seen = Probe(), [], []
+
+    async def faust_assign(self: Probe, assigned: set[TP], generation_id: int = 0) -> None:
+        seen.append((assigned, generation_id))
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", faust_assign)
+    monkeypatch.setattr(offset_guard, "ASSIGN_BOUND_SECONDS", 0.05)
+    monkeypatch.setattr(offset_guard, "assign_wedged", exits.append)
+    await probe.on_partitions_assigned({COMMITTED}, 7)
+    await asyncio.sleep(0.1)  # past the bound: the timer was cancelled when the assignment returned
+    assert exits == [] and seen == [({COMMITTED}, 7)]
+
+
+def test_a_wedged_assignment_exits_crash_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams import error_policy
+
+    crashes: list[tuple[str, BaseException]] = []
+    monkeypatch.setattr(error_policy, "crash", lambda stage, exc: crashes.append((stage, exc)))
+    offset_guard.assign_wedged(12)
+    [(stage, exc)] = crashes
+    assert stage == "assign" and isinstance(exc, TimeoutError) and "12 partitions" in str(exc)
+
+
+def test_the_assignment_bound_outlasts_fausts_own_wait_for_a_locked_table_partition() -> None:
+    """faust's RocksDB store retries a partition another process holds 30 times, 1 s apart, then gives
+    up by itself: that wait is not a wedge, and the bound must not cut it short."""
+    import inspect
+
+    from faust.stores import rocksdb
+
+    tries = inspect.signature(rocksdb.Store._try_open_db_for_partition).parameters
+    assert tries["max_retries"].default * tries["retry_delay"].default < offset_guard.ASSIGN_BOUND_SECONDS

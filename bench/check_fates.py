@@ -133,6 +133,7 @@ class Cycle:
     ready: float | None = None  # restart → "Worker ready"
     rejoined: float | None = None  # restart → both workers assigned in a stable group
     note: str = ""  # what went wrong around this kill (the group not stable …)
+    killed_at: float = 0.0  # epoch s of the kill
 
 
 @dataclass

@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bench import data, probes
 from bench.chaos import dead_letters, kill9, stored_counts
@@ -182,6 +183,7 @@ async def _cycle(
     survivor = next(p for n, p in workers.procs.items() if n != name)
     workers.kill(name)
     killed, killed_wall = time.monotonic(), time.time()
+    cycle.killed_at = killed_wall
     ready: dict[str, float | None] = {}
     restarted: Proc | None = workers.start(name) if sizes.restart_at_once else None
 
@@ -260,18 +262,28 @@ def _survivor_split(proc: Proc, group: str, since: float) -> tuple[float | None,
 MEMBERSHIP_ERRORS = ("UnknownMemberId", "IllegalGeneration", "FencedInstanceId", "session expired")
 
 
-def joined_generations(logs: Iterable[str], group: str) -> set[int]:
-    """Every generation of `group` any of these worker logs joined (aiokafka's "Joined group" line)."""
-    pattern = re.compile(rf"Joined group '{re.escape(group)}' \(generation (\d+)\)")
-    return {int(n) for text in logs for n in pattern.findall(text)}
+def joined_generations(logs: Iterable[str], group: str) -> dict[int, float]:
+    """Every generation of `group` any of these worker logs joined (aiokafka's "Joined group" line), with
+    when it was first joined (epoch seconds, from the logging prefix: local time, as `Proc.log_times`)."""
+    pattern = re.compile(rf"^\[([0-9-]+ [0-9:,]+)\].*Joined group '{re.escape(group)}' \(generation (\d+)\)")
+    out: dict[int, float] = {}
+    for text in logs:
+        for line in text.splitlines():
+            found = pattern.match(line)
+            if found:
+                when = datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                generation = int(found[2])
+                out[generation] = min(when, out.get(generation, when))
+    return out
 
 
-def spurious_generations(joined: set[int], baseline: int, cycles: int) -> int:
-    """Generations past `baseline` (the first stable group before the first kill) that no kill or
-    restart made: each cycle makes exactly two, the survivor alone once the dead member's session ran
-    out, both again when the victim, restarted after the failover, joins. More means a live member
-    was taken for dead (its heartbeats late past the session timeout) or left on its own."""
-    return max(0, len({g for g in joined if g > baseline}) - 2 * cycles)
+def spurious_generations(joined: dict[int, float], first_kill: float, cycles: int) -> int:
+    """Generations joined after the first kill (epoch s) that no kill or restart made: each cycle makes
+    exactly two, the survivor alone once the dead member's session ran out, both again when the victim,
+    restarted after the failover, joins (the start-up's own rebalances come before the first kill).
+    More means a live member was taken for dead (its heartbeats late past the session timeout) or left
+    on its own."""
+    return max(0, sum(1 for when in joined.values() if when > first_kill) - 2 * cycles)
 
 
 def membership_errors(logs: Iterable[str]) -> int:
@@ -311,7 +323,7 @@ async def stage_offsets(
 class Membership:
     """The main group's generations over the kills: a spurious one is a rebalance nobody caused."""
 
-    generations: int  # joined after the first stable group
+    generations: int  # joined after the first kill
     spurious: int  # beyond two per cycle
     errors: int  # log lines of members losing their membership (`MEMBERSHIP_ERRORS`)
     expected: bool  # two per cycle holds (not with `restart_at_once`: static rejoins may skip one)
@@ -348,8 +360,6 @@ async def run(sizes: Sizes) -> tuple[Outcome, Membership, list[str]]:
         cycles: list[Cycle] = []
         problem = ""
         group = settings.faust_app_id
-        await workers.stable(STABLE_LIMIT)  # the start-up's generations are not the kills'
-        baseline = max(joined_generations((p.log_text() for p in stack.procs), group), default=0)
         try:
             for k in range(sizes.cycles):
                 cycles.append(await _cycle(k, sizes, stack, workers, prober, feed, tail))
@@ -371,9 +381,10 @@ async def run(sizes: Sizes) -> tuple[Outcome, Membership, list[str]]:
         sink = settings.sink_group
         logs = [path.read_text(errors="replace") for path in sorted(stack.logs.glob("worker-*.log"))]
         joined = joined_generations(logs, group)
+        first_kill = cycles[0].killed_at if cycles else time.time()
         membership = Membership(
-            generations=len({g for g in joined if g > baseline}),
-            spurious=spurious_generations(joined, baseline, len(cycles)),
+            generations=sum(1 for when in joined.values() if when > first_kill),
+            spurious=spurious_generations(joined, first_kill, len(cycles)),
             errors=membership_errors(logs),
             expected=not sizes.restart_at_once,
         )
@@ -522,7 +533,7 @@ def report(
     result.add(
         "  rebalances nobody caused",
         f"{membership.spurious} spurious" if membership.expected else "not counted (restart at once)",
-        f"{membership.generations} generations of the group after the first stable one, "
+        f"{membership.generations} generations of the group after the first kill, "
         f"{2 * len(outcome.cycles)} made by the kills and restarts (two per cycle); "
         f"{membership.errors} log lines of a member losing its membership "
         f"(session timeout {session_timeout():g} s, heartbeat {heartbeat():g} s)",

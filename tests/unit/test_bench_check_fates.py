@@ -12,7 +12,7 @@ from bench.check_fates import Cycle, Outcome, Seen, Stage, fates, numbering_gaps
 from bench.harness import Proc, ResultsTail
 from bench.probes import ProbeRun, partition_of, pool
 from bench.stats import Result
-from bench.worker_kills import Sizes, _survivor_split, report
+from bench.worker_kills import Membership, Sizes, _survivor_split, report
 
 REQ, VER, RES = "checks.requested", "checks.verified", "checks.results"
 STAGES = [Stage(REQ, "app"), Stage(VER, "app"), Stage(RES, "app-sink")]
@@ -156,10 +156,22 @@ def test_the_report_rows_of_a_run_with_a_cycle_that_never_failed_over() -> None:
         Cycle("worker-b", (2, 3), 5, failover=12.0, resumed=11.0, survivor_joined=10.0) for _ in range(9)
     ]
     result = Result("chaos-failover", "t", {})
-    ok = report(result, Sizes(), _outcome(cycles=cycles), ["detail"])
+    membership = Membership(generations=20, spurious=0, errors=0, expected=True)
+    ok = report(result, Sizes(), _outcome(cycles=cycles), membership, ["detail"])
     rows = {metric.strip(): (value, note) for metric, value, note in result.rows}
     assert not ok and rows["verdict (issue 13 targets)"][0] == "NOT MET"
     assert "#1: never" in rows["verdict (issue 13 targets)"][1]
     assert rows["failover (the dead worker's partitions)"][0] == "median 12.00 s, max 12.00 s"
     assert rows["where it went: survivor rejoined / resumed"][0] == "median 10.00 s / —"
+    assert rows["rebalances nobody caused"][0] == "0 spurious"
     assert result.details == ["detail"]
+
+
+def test_a_rebalance_nobody_caused_fails_the_verdict() -> None:
+    cycles = [Cycle("worker-b", (2, 3), 5, failover=9.0, resumed=8.0, survivor_joined=6.0) for _ in range(10)]
+    result = Result("chaos-failover", "t", {})
+    membership = Membership(generations=21, spurious=1, errors=2, expected=True)
+    assert not report(result, Sizes(), _outcome(cycles=cycles), membership, [])
+    rows = {metric.strip(): (value, note) for metric, value, note in result.rows}
+    assert rows["rebalances nobody caused"][0] == "1 spurious"
+    assert "1 spurious rebalances" in rows["verdict (issue 13 targets)"][1]

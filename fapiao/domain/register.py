@@ -79,11 +79,13 @@ def count_check(entry: Entry | None, day: date) -> Entry:
     return new
 
 
-# Parsed invoices by the identity of their stored dict. Deciding a check and building its context both
-# need the invoice, and an entry read back from a memory table is the same dict check after check, so
-# each stored invoice is validated once instead of on every use. Holding the dict keeps its id from
-# being reused; stored dicts are never mutated (every function here copies), and the model is frozen.
-_PARSED: OrderedDict[int, tuple[dict[str, Any], InvoiceIssued]] = OrderedDict()
+# Parsed invoices by their issuance's event id. Deciding a check and building its context both need the
+# invoice; each stored invoice is validated once instead of on every use. An entry read back from
+# RocksDB is a new dict every batch, so a hit is taken when the stored dict is the cached one or equal
+# to it (a dict comparison costs a fraction of a validation, which is deterministic: equal stored forms
+# give equal models); a re-issuance under the same event id with other content is parsed again. Stored
+# dicts are never mutated (every function here copies), and the model is frozen.
+_PARSED: OrderedDict[str, tuple[dict[str, Any], InvoiceIssued]] = OrderedDict()
 _PARSED_MAX = 4096
 
 
@@ -91,12 +93,14 @@ def issued_invoice(entry: Entry | None) -> InvoiceIssued | None:
     if not entry or entry.get("invoice") is None:
         return None
     stored = entry["invoice"]
-    hit = _PARSED.get(id(stored))
-    if hit is not None and hit[0] is stored:
-        _PARSED.move_to_end(id(stored))
+    key = str(stored.get("event_id"))
+    hit = _PARSED.get(key)
+    if hit is not None and (hit[0] is stored or hit[0] == stored):
+        _PARSED.move_to_end(key)
         return hit[1]
     invoice = InvoiceIssued.model_validate(stored)
-    _PARSED[id(stored)] = (stored, invoice)
+    _PARSED[key] = (stored, invoice)
+    _PARSED.move_to_end(key)
     while len(_PARSED) > _PARSED_MAX:
         _PARSED.popitem(last=False)
     return invoice

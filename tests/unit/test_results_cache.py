@@ -67,6 +67,19 @@ def test_put_then_get() -> None:
     assert cache.get(first.check_id) == first
 
 
+def test_put_keeps_the_record_it_was_parsed_from() -> None:
+    cache = ResultsCache(4)
+    first = result()
+    raw = first.model_dump_json().encode()
+    cache.put(first, raw)
+    assert cache._results[str(first.check_id)] == (1, raw.decode())  # not serialised again
+    assert cache.get(first.check_id) == first
+    newer = result(first.check_id, version=2, verdict=Verdict.VOIDED)
+    cache.put(newer, newer.model_dump_json().encode())
+    cache.put(first, raw)  # an older version arriving late changes nothing
+    assert cache.get(first.check_id) == newer
+
+
 def test_a_scored_result_with_its_invoice_face_comes_back_equal() -> None:
     from bench.data import results
 

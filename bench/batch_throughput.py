@@ -144,29 +144,34 @@ async def _register(settings: Settings, invoices: list[InvoiceIssued]) -> float:
 
 class Phases(threading.Thread):
     """Samples, every 0.5 s from the upload on, where the batch's checks are: requests on
-    checks.requested, answered by the worker (its group's committed offsets there), results in
-    ClickHouse (rows of the batch, not FINAL); records when each first reached `rows`."""
+    checks.requested, answered by the worker's verify stage (its group's committed offsets there),
+    scored (records on checks.results: the risk stage's output), results in ClickHouse (rows of the
+    batch, not FINAL); records when each first reached `rows`."""
 
     def __init__(self, settings: Settings, rows: int, started: float) -> None:
         super().__init__(daemon=True)
         self.settings, self.rows, self.started = settings, rows, started
         self.batch_id = ""
         self.reached: dict[str, float] = {}
-        self.samples: list[tuple[float, int, int, int]] = []  # (s, requested, answered, in ClickHouse)
+        # (s, requested, answered, scored, in ClickHouse)
+        self.samples: list[tuple[float, int, int, int, int]] = []
         self.stop = threading.Event()
 
-    async def _counts(self, engine: NativeEngine) -> tuple[int, int, int]:
+    async def _counts(self, engine: NativeEngine) -> tuple[int, int, int, int]:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         from fapiao.bus import partitions_of
         from fapiao.kafka_auth import client_kwargs
 
         name = self.settings.topic(topics.CHECKS_REQUESTED.name)
+        results = self.settings.topic(topics.CHECKS_RESULTS.name)
         consumer = AIOKafkaConsumer(**client_kwargs(self.settings), enable_auto_commit=False)
         await consumer.start()
         try:
             parts = [TopicPartition(name, p) for p in await partitions_of(self.settings, name)]
             requested = sum((await consumer.end_offsets(parts)).values())
+            scored_parts = [TopicPartition(results, p) for p in await partitions_of(self.settings, results)]
+            scored = sum((await consumer.end_offsets(scored_parts)).values())
         finally:
             await consumer.stop()
         lag = await consumer_lag(self.settings, self.settings.faust_app_id, [name])
@@ -178,16 +183,17 @@ class Phases(threading.Thread):
                     {"b": self.batch_id},
                 )[0][0]
             )
-        return requested, requested - lag, stored
+        return requested, requested - lag, scored, stored
 
     def run(self) -> None:
         engine = NativeEngine(self.settings)
         try:
             while not self.stop.wait(0.5):
-                requested, answered, stored = asyncio.run(self._counts(engine))
+                requested, answered, scored, stored = asyncio.run(self._counts(engine))
                 at = time.perf_counter() - self.started
-                self.samples.append((at, requested, answered, stored))
-                for name, n in (("requested", requested), ("answered", answered), ("stored", stored)):
+                self.samples.append((at, requested, answered, scored, stored))
+                counts = {"requested": requested, "answered": answered, "scored": scored, "stored": stored}
+                for name, n in counts.items():
                     if n >= self.rows and name not in self.reached:
                         self.reached[name] = at
         finally:
@@ -264,6 +270,9 @@ def csv_batch(rows: int, workdir: Path, profile: Path | None = None) -> dict[str
                     print("\n".join(summarise(profile / f"{name}.txt", top=25)), file=sys.stderr)
             reached = ", ".join(f"{k} at {v:.1f} s" for k, v in phases.reached.items())
             print(f"phases: {reached}", file=sys.stderr)
+            every = max(1, len(phases.samples) // 20)
+            for at, *counts in phases.samples[::every]:
+                print(f"  {at:6.1f} s: requested/answered/scored/stored {counts}", file=sys.stderr)
             lines = list(csv.reader(io.StringIO(body)))
         if len(lines) != rows + 1 or [int(r[0]) for r in lines[1:6]] != [1, 2, 3, 4, 5]:
             raise RuntimeError(f"results file has {len(lines) - 1} rows, expected {rows}")

@@ -20,6 +20,7 @@ from faust.streams import _current_event
 
 from fapiao.domain import steps
 from streams import metrics, table_batch
+from streams.bulk_feed import Finish
 from streams.error_policy import StagePolicy
 from streams.outbox import Outbox
 
@@ -120,16 +121,29 @@ async def _step_locked(
 
 
 def crash_only(
-    policy: StagePolicy, work: Callable[[list[faust.EventT]], Awaitable[None]]
-) -> Callable[[list[faust.EventT]], Awaitable[None]]:
+    policy: StagePolicy, work: Callable[[list[faust.EventT]], Awaitable[Finish | None]]
+) -> Callable[[list[faust.EventT]], Awaitable[Finish | None]]:
     """A batched stage's handler (streams/bulk_feed.py): counts the batch's events and does `work`; a table
-    write or a send that failed (they raise out of `work`) exits the worker before the batch is acked."""
+    write or a send that failed (they raise out of `work`, or out of the finish it returns: the wait for
+    its outputs' acknowledgements) exits the worker before the batch is acked."""
 
-    async def handle(events: list[faust.EventT]) -> None:
+    async def handle(events: list[faust.EventT]) -> Finish | None:
         metrics.EVENTS.labels(agent=policy.stage).inc(len(events))
         try:
-            await work(events)
+            done = await work(events)
+        except Exception as exc:
+            policy.on_crash(policy.stage, exc)
+            return None
+        return None if done is None else _crash_only_finish(policy, done)
+
+    return handle
+
+
+def _crash_only_finish(policy: StagePolicy, done: Finish) -> Finish:
+    async def finish() -> None:
+        try:
+            await done()
         except Exception as exc:
             policy.on_crash(policy.stage, exc)
 
-    return handle
+    return finish

@@ -18,6 +18,13 @@ table writes take events) and awaits the handler on the whole batch; only when t
 to faust's offset bookkeeping, which commits them. A handler that raises crashes the worker before
 that (crash-only, streams/error_policy.py): the batch is redelivered.
 
+A handler may leave the wait for Kafka's acknowledgements of its outputs to a `Finish` it returns: the
+feed then takes the next queued batch before it awaits that finish, so the next batch's parsing, table
+reads, fold and writes run while the previous batch's records are on their way (at the register's bulk
+feed the worker sat idle for most of each produce round trip: docs/benchmarks.md, "register fold,
+overlapped"). At most one batch is unfinished; it is finished, then acknowledged, before the next one's
+records are acknowledged (so acknowledgements stay in fetch order), and at once when no batch is queued.
+
 Still faust's: the subscription and assignment (the topic stays an `app.topic` channel, so a table
 co-partitioned with it is assigned with it), the fetching, the pausing of partitions during table
 recovery, the commits. At a revoke the batch in the handler's hands is finished and acknowledged
@@ -48,7 +55,8 @@ from streams import offset_guard
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[list[faust.EventT]], Awaitable[None]]
+Finish = Callable[[], Awaitable[None]]  # the rest of a batch's work: waiting for its outputs' acks
+Handler = Callable[[list[faust.EventT]], Awaitable[Finish | None]]
 
 
 @dataclass
@@ -66,16 +74,35 @@ class BulkFeed:
     handler: Handler
     batch_size: int
     queue: asyncio.Queue[Batch] = field(default_factory=lambda: asyncio.Queue(maxsize=2))
-    idle: asyncio.Event = field(default_factory=asyncio.Event)  # no batch in the handler's hands
+    idle: asyncio.Event = field(default_factory=asyncio.Event)  # no batch in hand, none unfinished
+    # a batch handled but not finished: its finish and its messages (acknowledged once it finished)
+    unfinished: tuple[Finish, list[Message]] | None = None
 
     def __post_init__(self) -> None:
         self.idle.set()
 
     async def run(self) -> None:
-        """Take batches off the queue for ever (the feed's app task)."""
+        """Take batches off the queue for ever (the feed's app task); a batch left unfinished is
+        finished at once when no other batch is queued to overlap with it."""
         while True:
+            if self.unfinished is not None and self.queue.empty():
+                try:
+                    await self.finish()
+                finally:
+                    self.idle.set()
             batch = await self.queue.get()
             await self.take(batch)
+
+    async def finish(self) -> None:
+        """Finish the unfinished batch, if any, and acknowledge its records."""
+        if self.unfinished is None:
+            return
+        done, messages = self.unfinished
+        self.unfinished = None
+        await done()
+        consumer = self.app.consumer
+        for message in messages:
+            consumer.ack(message)
 
     async def take(self, batch: Batch) -> None:
         app, consumer = self.app, cast("BulkConsumer", self.app.consumer)
@@ -90,16 +117,24 @@ class BulkFeed:
         events: list[faust.EventT] = [faust.Event(app, m.key, m.value, m.headers, m) for m in messages]
         self.idle.clear()
         try:
-            await self.handler(events)
-            for message in messages:
-                consumer.ack(message)
+            done = await self.handler(events)
+            await self.finish()  # the previous batch first: acknowledgements in fetch order
+            if done is None:
+                for message in messages:
+                    consumer.ack(message)
+            else:
+                self.unfinished = (done, messages)
+        except BaseException:
+            self.unfinished = None  # never acknowledged: fetched again after the crash
+            raise
         finally:
-            self.idle.set()
+            if self.unfinished is None:
+                self.idle.set()
 
     async def settle(self, timeout: float) -> bool:
         """At a revoke: drop the queued batches (fetched again after the rebalance) and wait, at most
-        `timeout` seconds, for the one in the handler's hands to be done and acknowledged. True if it
-        was done in time."""
+        `timeout` seconds, for the one in the handler's hands (and an unfinished one) to be done and
+        acknowledged. True if it was done in time."""
         while not self.queue.empty():
             self.queue.get_nowait()
         with contextlib.suppress(TimeoutError):

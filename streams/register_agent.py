@@ -8,7 +8,8 @@ message parsed once under the stage's error policy, the entries the batch touche
 and written once (one RocksDB multi-get and write batch per partition, streams/table_batch.py), and the
 pure `fapiao.domain.steps.fold_register` does the work. The entries' changelog records, the follow-up
 results and the seller activity leave together and are acknowledged by Kafka before the batch is
-(streams/outbox.py). Should the fold
+(streams/outbox.py); the next batch is folded while they are on their way (the batch's `Finish`,
+streams/bulk_feed.py). Should the fold
 raise for the batch, its events are folded one at a time under the policy, so only the guilty event
 goes to checks.dlq.
 """
@@ -78,14 +79,18 @@ def attach(pipeline: Pipeline) -> None:
         require_key(event, key, settings.topic_partitions)
         return key, change
 
-    async def fold_batch(events: list[faust.EventT]) -> None:
+    async def fold_batch(events: list[faust.EventT]) -> bulk_feed.Finish:
         step = partial(steps.fold_register, now=datetime.now(UTC), rules=rules)
         outbox = Outbox(pipeline.app)  # the entries' changelog records, the answers, the activity
         out = await step_over_batch(policy, table, events, parse, step, outbox, holds_index(pipeline))
         await publish_answers(pipeline, out.answers, outbox)
         told = [(a.seller_tax_id.encode(), a.value) for a in out.activities]
         await outbox.send_keyed(sellers_topic, told)  # in record batches, per the seller's partition
-        await outbox.flush()  # all of it acknowledged by Kafka before the batch is
+
+        async def acknowledged() -> None:  # all of it acknowledged by Kafka before the batch is; the
+            await outbox.flush()  # feed folds its next batch meanwhile (streams/bulk_feed.py)
+
+        return acknowledged
 
     handler = crash_only(policy, fold_batch)
     bulk_feed.attach(pipeline.app, source, handler, name=STAGE, batch_size=settings.register_batch_size)

@@ -129,3 +129,99 @@ async def test_a_batch_handler_that_fails_exits_through_the_stage_policy() -> No
     policy = StagePolicy(SimpleNamespace(), "register", on_crash)  # type: ignore[arg-type]
     await crash_only(policy, work)([])
     assert crashed == [("register", "disk full")]
+
+
+async def test_a_batch_left_unfinished_is_acknowledged_after_its_finish_before_the_next_batch() -> None:
+    """A handler that returns a finish (the wait for its outputs' acknowledgements): the next batch is
+    handled before that finish is awaited, and every record is acknowledged only after its own batch's
+    finish, in fetch order."""
+    log: list[str] = []
+
+    def handler_for(name: str) -> Any:
+        async def finish() -> None:
+            log.append(f"finish {name} (acked {len(consumer.acked)})")
+
+        return finish
+
+    async def handler(events: list[faust.EventT]) -> Any:
+        log.append(f"handle {events[0].message.offset} (acked {len(consumer.acked)})")
+        return handler_for(str(events[0].message.offset))
+
+    feed, consumer = _feed(handler)
+    await feed.take(Batch(7, [_message(HELD, 0)]))
+    assert consumer.acked == [] and not feed.idle.is_set()  # handled, its finish still to come
+    await feed.take(Batch(7, [_message(HELD, 1)]))
+    assert log == ["handle 0 (acked 0)", "handle 1 (acked 0)", "finish 0 (acked 0)"]
+    assert [m.offset for m in consumer.acked] == [0] and not feed.idle.is_set()
+    await feed.finish()
+    assert log[-1] == "finish 1 (acked 1)"
+    assert [m.offset for m in consumer.acked] == [0, 1]
+
+
+async def test_the_feed_finishes_an_unfinished_batch_at_once_when_nothing_is_queued() -> None:
+    finished = asyncio.Event()
+
+    async def handler(events: list[faust.EventT]) -> Any:
+        async def finish() -> None:
+            finished.set()
+
+        return finish
+
+    feed, consumer = _feed(handler)
+    feed.queue.put_nowait(Batch(7, [_message(HELD, 0)]))
+    running = asyncio.ensure_future(feed.run())
+    try:
+        await asyncio.wait_for(finished.wait(), 5)
+        await asyncio.wait_for(feed.idle.wait(), 5)
+        assert [m.offset for m in consumer.acked] == [0]
+    finally:
+        running.cancel()
+
+
+async def test_settling_at_a_revoke_waits_for_the_unfinished_batch() -> None:
+    release = asyncio.Event()
+
+    async def handler(events: list[faust.EventT]) -> Any:
+        async def finish() -> None:
+            await release.wait()
+
+        return finish
+
+    feed, consumer = _feed(handler)
+    feed.queue.put_nowait(Batch(7, [_message(HELD, 0)]))
+    running = asyncio.ensure_future(feed.run())
+    try:
+        for _ in range(100):  # the feed's task takes the batch
+            if feed.unfinished is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert not await feed.settle(0.05)  # its acknowledgements not in yet: not settled
+        release.set()
+        assert await feed.settle(5)
+        assert [m.offset for m in consumer.acked] == [0]
+    finally:
+        running.cancel()
+
+
+async def test_a_finish_that_fails_exits_through_the_stage_policy_unacknowledged() -> None:
+    from streams.batch_events import crash_only
+    from streams.error_policy import StagePolicy
+
+    crashed: list[str] = []
+
+    def on_crash(stage: str, exc: BaseException) -> Any:
+        crashed.append(str(exc))
+        raise SystemExit(70)  # as the worker's crash: never returns
+
+    async def work(events: list[faust.EventT]) -> Any:
+        async def finish() -> None:
+            raise OSError("broker refused the records")
+
+        return finish
+
+    policy = StagePolicy(SimpleNamespace(), "register", on_crash)  # type: ignore[arg-type]
+    feed, consumer = _feed(crash_only(policy, work))
+    await feed.take(Batch(7, [_message(HELD, 0)]))
+    with pytest.raises(SystemExit):
+        await feed.finish()
+    assert crashed == ["broker refused the records"] and consumer.acked == []

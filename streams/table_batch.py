@@ -71,9 +71,9 @@ def read_many(table: Any, keyed: Iterable[tuple[faust.EventT, Key]]) -> dict[Key
             entries[key] = None
             by_partition.setdefault(event.message.partition, []).append(key)
     for partition, keys in by_partition.items():
-        raws = store.read_many(partition, [store._encode_key(key) for key in keys])
+        raws = store.read_many(partition, [store.encode_key(key) for key in keys])
         for key, raw in zip(keys, raws, strict=True):
-            entries[key] = None if raw is None else store._decode_value(raw)
+            entries[key] = None if raw is None else store.decode_value(raw)
     return entries
 
 
@@ -96,8 +96,8 @@ def store(table: Any, items: Iterable[tuple[int, Key, Any]]) -> Staged:
     assert rocks is not None, "store() needs the RocksDB store; use write_many"
     records: dict[int, list[tuple[bytes, bytes | None]]] = {}
     for partition, key, value in items:
-        encoded = None if value is None else rocks._encode_value(value)
-        records.setdefault(partition, []).append((rocks._encode_key(key), encoded))
+        encoded = None if value is None else rocks.encode_value(value)
+        records.setdefault(partition, []).append((rocks.encode_key(key), encoded))
     for partition, pairs in records.items():
         rocks.write_many(partition, pairs)
     return Staged(table, records)

@@ -60,7 +60,7 @@ async def sweep_once(sweep: TableSweep, outbox: Outbox, now: datetime, today: da
             found = rocks.scan(partition, sweep.cursors.get(partition), sweep.chunk)
             sweep.cursors[partition] = found[-1][0] if len(found) == sweep.chunk else None
             for raw_key, raw in found:
-                key, value = rocks._decode_key(raw_key), rocks._decode_value(raw)
+                key, value = rocks._decode_key(raw_key), rocks.decode_value(raw)
                 if sweep.expired(value, now, today):
                     doomed.append((partition, key, value))
                 elif sweep.visit is not None:

@@ -138,14 +138,15 @@ async def test_a_revoke_within_the_bound_leaves_the_worker_running(monkeypatch: 
     assert exits == []
 
 
-def test_a_wedged_revoke_exits_crash_only(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("stage", ["revoke", "assign"])
+def test_a_wedged_revoke_or_assignment_exits_crash_only(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
     from streams import error_policy
 
     crashes: list[tuple[str, BaseException]] = []
     monkeypatch.setattr(error_policy, "crash", lambda stage, exc: crashes.append((stage, exc)))
-    offset_guard.revoke_wedged(6)
-    [(stage, exc)] = crashes
-    assert stage == "revoke" and isinstance(exc, TimeoutError) and "6 partitions" in str(exc)
+    getattr(offset_guard, f"{stage}_wedged")(6)
+    [(crashed, exc)] = crashes
+    assert crashed == stage and isinstance(exc, TimeoutError) and "6 partitions" in str(exc)
 
 
 async def test_an_assignment_that_does_not_return_within_the_bound_exits_the_worker(
@@ -185,16 +186,6 @@ async def test_an_assignment_within_the_bound_leaves_the_worker_running(
     await probe.on_partitions_assigned({COMMITTED}, 7)
     await asyncio.sleep(0.1)  # past the bound: the timer was cancelled when the assignment returned
     assert exits == [] and seen == [({COMMITTED}, 7)]
-
-
-def test_a_wedged_assignment_exits_crash_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streams import error_policy
-
-    crashes: list[tuple[str, BaseException]] = []
-    monkeypatch.setattr(error_policy, "crash", lambda stage, exc: crashes.append((stage, exc)))
-    offset_guard.assign_wedged(12)
-    [(stage, exc)] = crashes
-    assert stage == "assign" and isinstance(exc, TimeoutError) and "12 partitions" in str(exc)
 
 
 def test_the_assignment_bound_outlasts_fausts_own_wait_for_a_locked_table_partition() -> None:

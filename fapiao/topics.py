@@ -99,3 +99,6 @@ ALL: tuple[TopicSpec, ...] = (
     DLQ_REPLAYS,
 )
 BY_NAME = {t.name: t for t in ALL}
+# What the register agent folds (streams/register_agent.py); the verify agent waits for its backlog at
+# each assignment (streams/catch_up.py).
+REGISTER_SOURCES: tuple[TopicSpec, ...] = (INVOICES_ISSUED, INVOICES_STATUS)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -51,7 +51,7 @@ import structlog
 from aiokafka.errors import IllegalStateError
 from faust.types import TP, Message
 
-from streams import offset_guard
+from streams import catch_up, offset_guard
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +77,9 @@ class BulkFeed:
     idle: asyncio.Event = field(default_factory=asyncio.Event)  # no batch in hand, none unfinished
     # a batch handled but not finished: its finish and its messages (acknowledged once it finished)
     unfinished: tuple[Finish, list[Message]] | None = None
+    # topics of the feeds this one waits for at each assignment (bounded: streams/catch_up.py)
+    follows: frozenset[str] = frozenset()
+    done: dict[TP, int] = field(default_factory=dict)  # per partition: the offset after the last one done
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -100,9 +103,15 @@ class BulkFeed:
         done, messages = self.unfinished
         self.unfinished = None
         await done()
+        self.acknowledge(messages)
+
+    def acknowledge(self, messages: list[Message]) -> None:
+        """The records of a batch finished: acknowledged to faust's offset bookkeeping (which commits
+        them), and how far each partition is done (streams/catch_up.py)."""
         consumer = self.app.consumer
         for message in messages:
             consumer.ack(message)
+            self.done[message.tp] = max(self.done.get(message.tp, 0), message.offset + 1)
 
     async def take(self, batch: Batch) -> None:
         app, consumer = self.app, cast("BulkConsumer", self.app.consumer)
@@ -120,8 +129,7 @@ class BulkFeed:
             done = await self.handler(events)
             await self.finish()  # the previous batch first: acknowledgements in fetch order
             if done is None:
-                for message in messages:
-                    consumer.ack(message)
+                self.acknowledge(messages)
             else:
                 self.unfinished = (done, messages)
         except BaseException:
@@ -151,10 +159,20 @@ def feeds_of(app: faust.types.AppT) -> dict[str, BulkFeed]:
     return feeds
 
 
-def attach(app: faust.App, source: faust.TopicT, handler: Handler, *, name: str, batch_size: int) -> BulkFeed:
+def attach(
+    app: faust.App,
+    source: faust.TopicT,
+    handler: Handler,
+    *,
+    name: str,
+    batch_size: int,
+    follows: frozenset[str] = frozenset(),
+) -> BulkFeed:
     """Feed the records of `source` (an `app.topic`, raw keys and values) to `handler` in batches: the
-    topic is subscribed as any agent's (`app.topics.add`), its records never reach a stream."""
-    feed = BulkFeed(app, frozenset(source.topics), handler, batch_size)
+    topic is subscribed as any agent's (`app.topics.add`), its records never reach a stream. With
+    `follows` (the topics of other feeds), at each assignment this feed waits until those feeds have
+    processed what was already on their partitions (bounded: streams/catch_up.py)."""
+    feed = BulkFeed(app, frozenset(source.topics), handler, batch_size, follows=follows)
     feeds = feeds_of(app)
     for topic in feed.topics:
         if topic in feeds:
@@ -170,8 +188,80 @@ def attach(app: faust.App, source: faust.TopicT, handler: Handler, *, name: str,
     return feed
 
 
+def following(feeds: dict[str, BulkFeed]) -> tuple[set[str], set[str]]:
+    """(the topics of feeds that follow others, the fed topics they follow)."""
+    followers = {t for f in feeds.values() if f.follows for t in f.topics}
+    leaders = {t for f in feeds.values() for t in f.follows if t in feeds}
+    return followers, leaders
+
+
 class BulkConsumer(offset_guard.GuardedConsumer):
-    """The worker's consumer, with the records of bulk-fed topics diverted into batches (module doc)."""
+    """The worker's consumer, with the records of bulk-fed topics diverted into batches (module doc),
+    and the partitions of a feed that follows others held back at each assignment until those caught up
+    (streams/catch_up.py)."""
+
+    _catch_up: catch_up.Gate | None = None
+
+    @property
+    def gate(self) -> catch_up.Gate:
+        if self._catch_up is None:
+            self._catch_up = catch_up.Gate()
+        return self._catch_up
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        followers, leaders = following(feeds_of(self.app))
+        gate = self.gate
+        gate.close(generation_id, assigned, followers, leaders)
+        await super().on_partitions_assigned(assigned, generation_id)
+        if gate.closed and gate.generation == generation_id and not self.app.should_stop:
+            gate.task = asyncio.ensure_future(self._catch_up_then_open(gate, generation_id))
+
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        super().resume_partitions(self.gate.split_resume(tps))
+
+    def pause_partitions(self, tps: Iterable[TP]) -> None:
+        tps = set(tps)
+        self.gate.paused(tps)
+        super().pause_partitions(tps)
+
+    def processed(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """Per partition: the offset of the next record to process (committed, or done by its feed)."""
+        feeds = feeds_of(self.app)
+        out = {}
+        for tp in tps:
+            feed = feeds.get(tp.topic)
+            out[tp] = max(self._committed_offset.get(tp) or 0, feed.done.get(tp, 0) if feed else 0)
+        return out
+
+    async def _catch_up_then_open(self, gate: catch_up.Gate, generation: int) -> None:
+        """Once faust resumes the streams (the tables recovered), wait until the leaders' partitions are
+        processed up to their end offsets of that moment, at most `CATCH_UP_SECONDS`; then open."""
+        try:
+            while not gate.withheld:  # faust has not resumed the streams yet (recovery)
+                if self.app.consumer_generation_id != generation:
+                    return
+                await asyncio.sleep(catch_up.POLL_SECONDS)
+            started = time.monotonic()
+            ends = await asyncio.wait_for(self.highwaters(*gate.leaders), catch_up.CATCH_UP_SECONDS)
+            backlog = catch_up.remaining(ends, self.processed(ends))
+            late = set(ends)
+            while late and time.monotonic() - started < catch_up.CATCH_UP_SECONDS:
+                if self.app.consumer_generation_id != generation:
+                    return
+                late = catch_up.behind(ends, self.processed(ends))
+                if late:
+                    await asyncio.sleep(catch_up.POLL_SECONDS)
+            log.info(
+                "caught_up_before_checks",
+                seconds=round(time.monotonic() - started, 3),
+                backlog=backlog,
+                left=catch_up.remaining(ends, self.processed(ends)),
+                partitions_behind=len(late),
+            )
+        except Exception as exc:  # never leave the followers paused for want of an offset
+            log.warning("catch_up_skipped", error=repr(exc))
+        if self.app.consumer_generation_id == generation and gate.generation == generation:
+            super().resume_partitions(gate.open() & self.assignment())
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         feeds = feeds_of(self.app)

@@ -55,8 +55,7 @@ def attach(pipeline: Pipeline) -> None:
     sellers_topic = pipeline.topics[topics.SELLERS_ACTIVITY.name].get_topic_name()
     issued_topic = settings.topic(topics.INVOICES_ISSUED.name)
     source = pipeline.app.topic(
-        issued_topic,
-        settings.topic(topics.INVOICES_STATUS.name),
+        *(settings.topic(spec.name) for spec in topics.REGISTER_SOURCES),
         partitions=settings.topic_partitions,
         key_serializer="raw",
         value_serializer="raw",

@@ -96,5 +96,15 @@ def attach(pipeline: Pipeline) -> None:
                 await ask_recheck(pipeline, key, check_id, now)
 
     handler = crash_only(policy, answer_batch)
-    bulk_feed.attach(pipeline.app, source, handler, name=STAGE, batch_size=settings.verify_batch_size)
+    # the register's backlog is folded first (bounded) at each assignment, so the checks queued
+    # meanwhile find the invoices published before them (streams/catch_up.py)
+    register_topics = frozenset(settings.topic(spec.name) for spec in topics.REGISTER_SOURCES)
+    bulk_feed.attach(
+        pipeline.app,
+        source,
+        handler,
+        name=STAGE,
+        batch_size=settings.verify_batch_size,
+        follows=register_topics,
+    )
     pipeline.app.timer(settings.sync_sweep_seconds, name="sweep_sync_holds")(sweep_sync_holds)

@@ -71,7 +71,10 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=0, description="Prometheus port of the worker; 0 disables it.")
     # Crash recovery: a worker killed -9 holds its partitions until its group session times out; with
     # `worker_instance_id` (static membership, unique per worker) a restarted worker takes them back at once.
-    worker_session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
+    # 6 s (Kafka's minimum): a survivor takes a dead worker's partitions ~6 s after a kill -9; a live one is
+    # taken for dead only if its event loop sends no heartbeat for ~5 s (docs/operations.md, measured at
+    # load 12 with no spurious rebalance: docs/benchmarks.md chaos-failover).
+    worker_session_timeout_seconds: float = Field(default=6.0, ge=6, le=300)
     worker_heartbeat_seconds: float = Field(default=1.0, gt=0, le=30)
     worker_instance_id: str = Field(default="", max_length=200, description="Kafka group.instance.id; '' off")
     # Fault injection, for the fault-injection tests and `python -m bench chaos` only (refused in

@@ -28,7 +28,7 @@ from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
-from schemas.events import InvoiceIssued
+from schemas.events import CheckRequested, InvoiceIssued
 from tests.integration.processes import cli_process, free_port, wait_for_line, wait_until_ok
 from tests.smtp_server import Mailbox, smtp_server
 
@@ -377,16 +377,26 @@ async def records_on(settings: Settings, spec: topics.TopicSpec) -> int:
         await consumer.stop()
 
 
-async def publish_issued(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
-    """Publish the issuances on invoices.issued, keyed by invoice (one publisher, batched)."""
+async def publish_by_invoice(
+    settings: Settings, spec: topics.TopicSpec, events: Iterable[InvoiceIssued | CheckRequested]
+) -> None:
+    """Publish the events on `spec`'s topic, keyed by invoice (one publisher, batched)."""
     publisher = Publisher(settings)
     await publisher.start()
     try:
-        await publisher.publish_many(
-            (topics.INVOICES_ISSUED, invoice_key(i.invoice_code, i.invoice_number), i) for i in invoices
-        )
+        await publisher.publish_many((spec, invoice_key(e.invoice_code, e.invoice_number), e) for e in events)
     finally:
         await publisher.stop()
+
+
+async def publish_issued(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:
+    """Publish the issuances on invoices.issued."""
+    await publish_by_invoice(settings, topics.INVOICES_ISSUED, invoices)
+
+
+async def publish_checks(settings: Settings, checks: Iterable[CheckRequested]) -> None:
+    """Publish the check requests on checks.requested."""
+    await publish_by_invoice(settings, topics.CHECKS_REQUESTED, checks)
 
 
 async def issue_all(settings: Settings, invoices: Iterable[InvoiceIssued]) -> None:

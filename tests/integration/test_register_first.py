@@ -16,12 +16,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from fapiao import topics
-from fapiao.bus import Publisher
-from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from tests.factories import check_of, issued
-from tests.integration.conftest import _env, private_stack, publish_issued
+from tests.integration.conftest import _env, private_stack, publish_checks, publish_issued
 from tests.integration.processes import cli_process
 
 INVOICES = 6000  # the register's backlog: a few fetches of it, so unbounded checks would race it
@@ -70,14 +68,7 @@ async def test_checks_queued_in_an_outage_find_the_invoices_published_before_the
     await publish_issued(settings, invoices)
     now = datetime.now(UTC)
     checks = [check_of(inv, requested_at=now) for inv in invoices[-CHECKS:]]
-    publisher = Publisher(settings)
-    await publisher.start()
-    try:
-        await publisher.publish_many(
-            (topics.CHECKS_REQUESTED, invoice_key(c.invoice_code, c.invoice_number), c) for c in checks
-        )
-    finally:
-        await publisher.stop()
+    await publish_checks(settings, checks)
     log = tmp_path / "worker.log"
     with cli_process(["worker"], _env(settings), log):
         verdicts = await _first_answers(settings, {str(c.check_id) for c in checks}, log)

@@ -20,15 +20,13 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from fapiao import topics
-from fapiao.bus import Publisher
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.kafka_auth import client_kwargs
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import InvoiceIssued, Verdict
 from tests.factories import check_of, issued
-from tests.integration.conftest import _env, private_stack, publish_issued
+from tests.integration.conftest import _env, private_stack, publish_checks, publish_issued
 from tests.integration.processes import cli_process, wait_for_line
 
 INVOICES = 4000  # in the register before the restarts
@@ -140,14 +138,7 @@ async def test_restart_reads_only_the_changelog_tail_and_rebuilds_a_broken_parti
         asked = [i for i in invoices if invoice_key(i.invoice_code, i.invoice_number) in on_zero][:CHECKS]
         assert len(asked) == CHECKS
         checks = [check_of(i, requested_at=datetime.now(UTC)) for i in asked]
-        publisher = Publisher(settings)
-        await publisher.start()
-        try:
-            await publisher.publish_many(
-                (topics.CHECKS_REQUESTED, invoice_key(c.invoice_code, c.invoice_number), c) for c in checks
-            )
-        finally:
-            await publisher.stop()
+        await publish_checks(settings, checks)
         deadline = time.monotonic() + 60
         query = "SELECT toString(check_id), verdict FROM check_results FINAL"
         while len(rows := engine.execute(query)) < CHECKS:

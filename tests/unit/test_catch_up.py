@@ -69,6 +69,17 @@ def recovered(probe: Probe) -> None:
     probe.resume_partitions(ASSIGNED - {LOG})
 
 
+async def assigned_and_recovered(probe: Probe, generation: int) -> None:
+    await probe.on_partitions_assigned(ASSIGNED, generation)
+    recovered(probe)
+
+
+async def gate_done(probe: Probe) -> set[TP]:
+    """The partitions fetched once the gate's wait is over."""
+    await asyncio.wait_for(probe.gate.task, 1.0)  # type: ignore[arg-type]
+    return probe._active_partitions
+
+
 async def test_the_checks_wait_until_the_register_folded_what_was_published_before() -> None:
     probe = Probe({I0: 10, I1: 4})  # partition 0 has 7 invoices to fold, partition 1 none
     await probe.on_partitions_assigned(ASSIGNED, 5)
@@ -80,8 +91,7 @@ async def test_the_checks_wait_until_the_register_folded_what_was_published_befo
     await asyncio.sleep(0.03)
     assert C0 not in probe._active_partitions
     probe.register_done(I0, 10)
-    await asyncio.wait_for(probe.gate.task, 1.0)  # type: ignore[arg-type]
-    assert probe._active_partitions == {I0, I1, C0, C1}
+    assert await gate_done(probe) == {I0, I1, C0, C1}
 
 
 async def test_a_register_that_does_not_catch_up_holds_the_checks_no_longer_than_the_bound(
@@ -89,43 +99,34 @@ async def test_a_register_that_does_not_catch_up_holds_the_checks_no_longer_than
 ) -> None:
     monkeypatch.setattr(catch_up, "CATCH_UP_SECONDS", 0.05)
     probe = Probe({I0: 10_000, I1: 4})
-    await probe.on_partitions_assigned(ASSIGNED, 5)
-    recovered(probe)
-    await asyncio.wait_for(probe.gate.task, 1.0)  # type: ignore[arg-type]
-    assert probe._active_partitions == {I0, I1, C0, C1}
+    await assigned_and_recovered(probe, 5)
+    assert await gate_done(probe) == {I0, I1, C0, C1}
 
 
 async def test_a_rebalance_while_waiting_abandons_the_wait() -> None:
     probe = Probe({I0: 10, I1: 4})
-    await probe.on_partitions_assigned(ASSIGNED, 5)
-    recovered(probe)
+    await assigned_and_recovered(probe, 5)
     first = probe.gate.task
     probe.app.consumer_generation_id = 6  # type: ignore[attr-defined]
     probe.register_done(I0, 10)
     await asyncio.wait_for(first, 1.0)  # type: ignore[arg-type]
     assert C0 not in probe._active_partitions  # the next generation's gate decides, not this one
-    await probe.on_partitions_assigned(ASSIGNED, 6)
-    recovered(probe)
-    await asyncio.wait_for(probe.gate.task, 1.0)  # type: ignore[arg-type]
-    assert probe._active_partitions == {I0, I1, C0, C1}
+    await assigned_and_recovered(probe, 6)
+    assert await gate_done(probe) == {I0, I1, C0, C1}
 
 
 async def test_an_error_reading_the_end_offsets_opens_the_gate() -> None:
     probe = Probe(RuntimeError("no leader"))
-    await probe.on_partitions_assigned(ASSIGNED, 5)
-    recovered(probe)
-    await asyncio.wait_for(probe.gate.task, 1.0)  # type: ignore[arg-type]
-    assert probe._active_partitions == {I0, I1, C0, C1}
+    await assigned_and_recovered(probe, 5)
+    assert await gate_done(probe) == {I0, I1, C0, C1}
 
 
 async def test_partitions_faust_paused_again_stay_paused_when_the_gate_opens() -> None:
     probe = Probe({I0: 10, I1: 4})
-    await probe.on_partitions_assigned(ASSIGNED, 5)
-    recovered(probe)
+    await assigned_and_recovered(probe, 5)
     probe.pause_partitions({C1})  # (a recovery step of faust's own)
     probe.register_done(I0, 10)
-    await asyncio.wait_for(probe.gate.task, 1.0)  # type: ignore[arg-type]
-    assert probe._active_partitions == {I0, I1, C0}
+    assert await gate_done(probe) == {I0, I1, C0}
 
 
 def test_the_pure_parts() -> None:

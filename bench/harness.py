@@ -257,20 +257,31 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    async def start_worker(self, timeout: float = 300.0, metrics: bool = False) -> Proc:
+    async def start_worker(
+        self,
+        timeout: float = 300.0,
+        metrics: bool = False,
+        env: dict[str, str] | None = None,
+        module: str = "services.cli",
+    ) -> Proc:
         """A Faust worker; returns once its log says "Worker ready" (tables recovered). `metrics`: it
-        serves its Prometheus metrics on a free port (`Proc.metrics_url`)."""
+        serves its Prometheus metrics on a free port (`Proc.metrics_url`); `module`: what runs the CLI
+        (bench.kafka_requests counts the Kafka requests, into the file its `env` names)."""
         port = free_port() if metrics else 0
-        proc = self.spawn("worker", ["worker"], {"FAPIAO_WORKER_METRICS_PORT": str(port)})
+        extra = {"FAPIAO_WORKER_METRICS_PORT": str(port)} | (env or {})
+        proc = self.spawn("worker", ["worker"], extra, module)
         if metrics:
             proc.metrics_url = f"http://127.0.0.1:{port}/metrics"
         await wait_for_log(proc, "Worker ready", timeout)
         return proc
 
-    async def start_api(self, timeout: float = 60.0) -> tuple[Proc, str]:
-        """The intake API on a free 127.0.0.1 port; returns once /readyz answers 200."""
+    async def start_api(
+        self, timeout: float = 60.0, env: dict[str, str] | None = None, module: str = "services.cli"
+    ) -> tuple[Proc, str]:
+        """The intake API on a free 127.0.0.1 port; returns once /readyz answers 200 (`env`, `module`:
+        as start_worker's)."""
         port = free_port()
-        proc = self.spawn("api", ["api", "--host", "127.0.0.1", "--port", str(port)])
+        proc = self.spawn("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, module)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2) as client:

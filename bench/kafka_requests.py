@@ -22,23 +22,32 @@ from aiokafka.conn import AIOKafkaConnection
 from services.cli import main
 
 COUNTS: Counter[str] = Counter()
+BY_CLIENT: Counter[str] = Counter()  # "<request type> <client id>", in the sibling file `clients_of`
 _LOCK = threading.Lock()
 _send = AIOKafkaConnection.send
 
 
 def _counting_send(self: AIOKafkaConnection, request: Any, expect_response: bool = True) -> Any:
     with _LOCK:  # the consumer runs in its own thread
-        COUNTS[type(request).__name__.split("_")[0]] += 1
+        kind = type(request).__name__.split("_")[0]
+        COUNTS[kind] += 1
+        BY_CLIENT[f"{kind} {self._client_id}"] += 1
     return _send(self, request, expect_response)
 
 
 def _dump(path: Path) -> None:
     while True:
         with _LOCK:
-            text = json.dumps(dict(COUNTS))
-        path.with_suffix(".tmp").write_text(text)
-        path.with_suffix(".tmp").replace(path)
+            texts = {path: json.dumps(dict(COUNTS)), clients_of(path): json.dumps(dict(BY_CLIENT))}
+        for target, text in texts.items():
+            target.with_suffix(".tmp").write_text(text)
+            target.with_suffix(".tmp").replace(target)
         time.sleep(1.0)
+
+
+def clients_of(path: Path) -> Path:
+    """Where the counts by request type and client id (faust's clients, the sink's …) are written."""
+    return path.with_name(f"{path.stem}.clients.json")
 
 
 def read(path: Path) -> Counter[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import itertools
 import math
 import os
 import re
@@ -31,7 +32,7 @@ from pathlib import Path
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import bulk_produce, data
+from bench import bulk_produce, data, kafka_requests
 from bench.harness import Stack
 from bench.http_load import LeanClient, ProtocolError
 from bench.profiling import Profiler, summarise
@@ -53,6 +54,7 @@ class Sample:
     wall_done: float = 0.0
     requested_at: float | None = None  # API: request accepted (CheckRequested.requested_at)
     decided_at: float | None = None  # worker: verdict decided (CheckResult.decided_at)
+    check_id: str | None = None
 
 
 def _ts(value: str | None) -> float | None:
@@ -191,7 +193,12 @@ async def run(
             console=console,
         ) as progress:
             t = progress.add_task("start worker", total=1)
-            worker = await stack.start_worker(metrics=True)
+            counted = {name: stack.logs / f"kafka-requests-{name}.json" for name in ("worker", "API")}
+            worker = await stack.start_worker(
+                metrics=True,
+                env={"FAPIAO_BENCH_KAFKA_REQUESTS": str(counted["worker"])},
+                module="bench.kafka_requests",
+            )
             progress.update(t, completed=1)
             t = progress.add_task("register invoices", total=n_invoices)
             t_pub = time.monotonic()
@@ -208,7 +215,9 @@ async def run(
             if stack.settings.risk_enabled:  # the risk stage's seller activity folded too: a quiet worker
                 await activity_folded(stack, n_invoices)
             t = progress.add_task("start API", total=1)
-            api, url = await stack.start_api()
+            api, url = await stack.start_api(
+                env={"FAPIAO_BENCH_KAFKA_REQUESTS": str(counted["API"])}, module="bench.kafka_requests"
+            )
             progress.update(t, completed=1)
 
         async with (
@@ -232,6 +241,7 @@ async def run(
                         s.verdict = body.get("verdict")
                         s.requested_at = _ts(body.get("requested_at"))
                         s.decided_at = _ts(body.get("decided_at"))
+                        s.check_id = body.get("check_id")
                 except (
                     OSError,
                     asyncio.IncompleteReadError,
@@ -268,7 +278,12 @@ async def run(
                     progress.update(task, completed=len(tasks))
                 return out
 
+            idle = await _idle_requests(counted)
             await drive(0, n_warm, warmup, None)  # warm-up, discarded
+            await asyncio.sleep(1.1)  # the request counts are written once a second
+            requests_before = {name: kafka_requests.read(path) for name, path in counted.items()}
+            clients_before = kafka_requests.read(kafka_requests.clients_of(counted["worker"]))
+            t_measured = time.monotonic()
             before = await _metric_lines(client)
             worker_before = await _worker_metric_lines(client, worker.metrics_url)
             profiles = []
@@ -294,15 +309,107 @@ async def run(
                 cpu_after = _cpu_reading(pids)
             after = await _metric_lines(client)
             worker_after = await _worker_metric_lines(client, worker.metrics_url)
+            await asyncio.sleep(1.1)
+            requests_after = {name: kafka_requests.read(path) for name, path in counted.items()}
+            clients_after = kafka_requests.read(kafka_requests.clients_of(counted["worker"]))
+            measured_s = time.monotonic() - t_measured
+
+        hop_times = await _hop_times(stack, {s.check_id for s in samples if s.check_id})
 
         _write_samples(stack.logs / "samples.csv", samples)
     _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
     for row in _stalls("worker", worker_before, worker_after):
         result.add(*row)
     _cpu_rows(result, len(samples), cpu_before, cpu_after)
+    _request_rows(result, len(samples), requests_before, requests_after, idle, measured_s)
+    by_client = clients_after - clients_before
+    result.details.append(
+        "worker's Kafka requests per check by type and client (idle ones included): "
+        + ", ".join(f"{k} {v / max(len(samples), 1):.2f}" for k, v in by_client.most_common(8))
+    )
+    _hop_rows(result, samples, hop_times)
     for path in profiles:
         result.details.extend(summarise(path))
     return result
+
+
+IDLE_SECONDS = 3.0
+CHECK_ID = re.compile(rb'"check_id":"([0-9a-f-]{36})"')
+HOPS = ("checks.requested", "checks.verified", "checks.results")
+
+
+async def _idle_requests(counted: dict[str, Path]) -> dict[str, Counter[str]]:
+    """Kafka requests per second of each counted process while no check comes (heartbeats, the
+    consumers' empty long polls, commits, metadata): subtracted from the measured phase's counts."""
+    await asyncio.sleep(1.1)
+    first = {name: kafka_requests.read(path) for name, path in counted.items()}
+    await asyncio.sleep(IDLE_SECONDS)
+    last = {name: kafka_requests.read(path) for name, path in counted.items()}
+    return {
+        name: Counter({k: (last[name][k] - first[name][k]) / IDLE_SECONDS for k in last[name]})
+        for name in counted
+    }
+
+
+def _request_rows(
+    result: Result,
+    requests: int,
+    before: dict[str, Counter[str]],
+    after: dict[str, Counter[str]],
+    idle: dict[str, Counter[str]],
+    seconds: float,
+) -> None:
+    """Produce and fetch requests per check of each process (its idle rate taken off), counted by
+    bench.kafka_requests on the client side: what the clients send is what the broker serves."""
+    if not requests:
+        return
+    for name in after:
+        delta = after[name] - before[name]
+        cells = []
+        for kind in ("ProduceRequest", "FetchRequest"):
+            per = (delta[kind] - idle[name][kind] * seconds) / requests
+            cells.append(f"{kind.removesuffix('Request').lower()} {per:.2f}")
+        others = sum(v for k, v in delta.items() if k not in ("ProduceRequest", "FetchRequest"))
+        rates = sorted(idle[name].items())
+        idle_rates = ", ".join(f"{k.removesuffix('Request')} {v:.1f}/s" for k, v in rates if v)
+        result.add(
+            f"Kafka requests per check, {name}",
+            " / ".join(cells),
+            f"idle rate taken off ({idle_rates}); other requests {others / requests:.2f} per check",
+        )
+
+
+async def _hop_times(stack: Stack, wanted: set[str]) -> dict[str, dict[str, float]]:
+    """check id -> topic -> the record's timestamp (seconds; the producer's create time), for the
+    measured checks on each topic of the sync path."""
+    out: dict[str, dict[str, float]] = {}
+    for base in HOPS:
+        with contextlib.suppress(Exception):  # a topic the version does not have: no row
+            for record in await stack.read_topic(stack.topic(base), timeout=60):
+                found = CHECK_ID.search(record.value or b"")
+                if found and (cid := found.group(1).decode()) in wanted:
+                    out.setdefault(cid, {}).setdefault(base, record.timestamp / 1000)
+    return out
+
+
+def _hop_rows(result: Result, samples: list[Sample], hops: dict[str, dict[str, float]]) -> None:
+    """Where a check's time goes, hop by hop, from the record timestamps (ms resolution, same clock)."""
+    segments: dict[str, list[float]] = {}
+    for s in samples:
+        times = hops.get(s.check_id or "", {})
+        points = [("client sent", s.wall_sent)]
+        points += [(topic, times[topic]) for topic in HOPS if topic in times]
+        if s.wall_done and s.status == 200:
+            points.append(("answered", s.wall_done))
+        for (a, ta), (b, tb) in itertools.pairwise(points):
+            segments.setdefault(f"{a} → {b}", []).append(tb - ta)
+    for label, values in segments.items():
+        q = percentiles(values)
+        result.add(
+            f"hop: {label} p50 / p99",
+            f"{ms(q.get('p50'))} / {ms(q.get('p99'))}",
+            f"{len(values):,} checks, record timestamps (producer create time, ms)",
+        )
 
 
 def _write_samples(path: Path, samples: list[Sample]) -> None:

@@ -95,8 +95,13 @@ def time_gc(metrics: StallMetrics) -> None:
         gc.callbacks.append(_TIMERS[metrics.process])
 
 
-def freeze_start_up_heap() -> None:
+def freeze_start_up_heap(young_threshold: int = 0) -> None:
     """Move every object alive after start-up (modules, routes, schemas, clients) to the collector's
-    permanent generation: full collections then walk only what the running process creates."""
+    permanent generation: full collections then walk only what the running process creates.
+    `young_threshold` (> 0): the allocations between two young collections (Python's default 700),
+    which also spaces the older generations' collections, whose pauses are the sync checks' tail."""
     gc.collect()
     gc.freeze()
+    if young_threshold > 0:
+        _, middle, old = gc.get_threshold()
+        gc.set_threshold(young_threshold, middle, old)

@@ -46,8 +46,11 @@ class Settings(BaseSettings):
     # checks.requested with that organisation, whatever the payload's org_id says.
     kafka_intake: str = ""
     # How long every producer (the Faust worker's and the API's/CLI's aiokafka publishers) waits to fill
-    # a batch before sending it. 0-1 ms keeps the sync-check round trip short; more batches better.
-    producer_linger_ms: int = Field(default=1, ge=0, le=1000)
+    # a batch before sending it. 0: a batch's records, handed over back to back (streams/outbox.py), leave
+    # in one produce request at once; 1 ms sent a verify batch's changelog records and its verdicts in
+    # two requests one after the other (aiokafka has one in flight per broker, so records that come
+    # meanwhile still share the next one). docs/benchmarks.md, issue 14 sync latency.
+    producer_linger_ms: int = Field(default=0, ge=0, le=1000)
     # The worker's Kafka clients at volume (issue 13, the register's bulk feed; measured in
     # docs/benchmarks.md, "register fold"): the most bytes of records the producer puts in one batch per
     # partition (faust's default, 16 KiB, fits one seller-statistics value; the broker takes at most
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     fault_marker: str = Field(default="", max_length=200)
     fault_stages: str = ""
     fault_kind: Literal["poison", "infrastructure"] = "poison"
+    # The API's and the worker's young-generation GC threshold (fapiao.loop_monitor.freeze_start_up_heap;
+    # 0: Python's 700): fewer, later full collections, each a stall of every check in flight
+    # (docs/benchmarks.md, issue 14 sync latency).
+    gc_young_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
     loop_probe_seconds: float = Field(
         default=0.05,
         gt=0,
@@ -134,6 +141,10 @@ class Settings(BaseSettings):
     # ClickHouse sink batching: a batch is written when it has this many rows or is this old.
     sink_batch_rows: int = Field(default=2000, ge=1)
     sink_batch_seconds: float = Field(default=0.5, gt=0)
+    # The sink's fetches: the broker holds one until it has this many bytes of records or
+    # `sink_batch_seconds` have passed, so checks coming alone (sync checks) cost the sink a fetch
+    # per batch time, not one each (1: a fetch per record as it comes; docs/benchmarks.md, issue 14).
+    sink_fetch_min_bytes: int = Field(default=256 * 1024, ge=1, le=16 * 2**20)
     sink_retry_max_seconds: float = Field(default=30.0, gt=0)
     # Trend counts computed ahead of the dashboards (fapiao.warehouse.count_warmer): the worker's leader
     # computes the exact figures of the rollup units of the last N days this often (0: never), so a

@@ -107,10 +107,11 @@ def worker() -> None:
     # long as the process: out of the collector's reach, a full collection no longer walks it while the
     # agents stand still (120-260 ms per full collection of this heap, measured on this shared machine).
     loop_monitor.time_gc(loop_monitor.WORKER)
-    loop_monitor.freeze_start_up_heap()
+    loop_monitor.freeze_start_up_heap(settings.gc_young_threshold)
     ReadyWorker(
         pipeline.app,
         ready_path=ready_file(settings),
+        gc_young_threshold=settings.gc_young_threshold,
         loglevel=settings.log_level.lower(),
         redirect_stdouts=False,
     ).execute_from_commandline()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import faust
 
+from fapiao import loop_monitor
 from fapiao.settings import Settings
 from streams import metrics
 
@@ -41,8 +42,11 @@ def is_ready(path: Path) -> bool:
 class ReadyWorker(faust.Worker):
     """`faust.Worker` that signals readiness (see the module docstring)."""
 
-    def __init__(self, app: faust.App, *, ready_path: Path, **kwargs: object) -> None:
+    def __init__(
+        self, app: faust.App, *, ready_path: Path, gc_young_threshold: int = 0, **kwargs: object
+    ) -> None:
         self.ready_path = ready_path
+        self._fapiao_gc_young_threshold = gc_young_threshold
         with contextlib.suppress(FileNotFoundError):
             ready_path.unlink()
         metrics.READY.set(0)
@@ -50,6 +54,9 @@ class ReadyWorker(faust.Worker):
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
+        # what faust built while starting (clients, recovered tables' state, agents) joins the frozen
+        # start-up heap, as fapiao.loop_monitor.freeze_start_up_heap does before
+        loop_monitor.freeze_start_up_heap(self._fapiao_gc_young_threshold)
         self.ready_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.ready_path.with_suffix(".tmp")
         tmp.write_text(f"{os.getpid()} {datetime.now(UTC).isoformat()}\n")

@@ -164,13 +164,17 @@ async def seed_group(settings: Settings, names: list[str]) -> dict[TopicPartitio
 
 
 def sink_consumer(settings: Settings, names: list[str]) -> AIOKafkaConsumer:
-    """The sink group's consumer of `names` (not started): offsets committed by hand, after the insert."""
+    """The sink group's consumer of `names` (not started): offsets committed by hand, after the insert.
+    A fetch waits for `sink_fetch_min_bytes` or the batch time, whichever first: the sink writes a batch
+    that old anyway, and lone records no longer cost a fetch each."""
     return AIOKafkaConsumer(
         *names,
         **client_kwargs(settings),
         group_id=settings.sink_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_min_bytes=settings.sink_fetch_min_bytes,
+        fetch_max_wait_ms=max(1, int(settings.sink_batch_seconds * 1000)),
     )
 
 

@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         state = ApiState.build(settings)
         await state.start()
         app.state.api = state
-        loop_monitor.freeze_start_up_heap()
+        loop_monitor.freeze_start_up_heap(settings.gc_young_threshold)
         probe = asyncio.create_task(
             loop_monitor.watch_loop(settings.loop_probe_seconds, loop_monitor.API.loop_lag.observe),
             name="loop-lag-probe",

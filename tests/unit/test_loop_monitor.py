@@ -50,3 +50,17 @@ def test_gc_timing_is_installed_once() -> None:
     time_gc(API)
     time_gc(API)
     assert sum(isinstance(cb, GcTimer) for cb in gc.callbacks) == 1
+
+
+def test_freezing_the_start_up_heap_raises_only_the_young_threshold_asked_for() -> None:
+    from fapiao.loop_monitor import freeze_start_up_heap
+
+    before = gc.get_threshold()
+    try:
+        freeze_start_up_heap(0)  # 0: Python's thresholds stay
+        assert gc.get_threshold() == before
+        freeze_start_up_heap(12_345)
+        assert gc.get_threshold() == (12_345, before[1], before[2])
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

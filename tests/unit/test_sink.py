@@ -230,3 +230,14 @@ async def test_the_next_batch_is_decoded_while_one_is_inserted_and_commits_follo
     # batch is committed after its own insert, and the next insert starts only after that commit
     assert log[0] == "decoded 2" and sorted(log[1:3]) == ["decoded 4", "insert 0"], log
     assert log[3:] == ["commit 2", "insert 1", "commit 4"], log
+
+
+async def test_the_sink_s_fetches_wait_for_its_minimum_bytes_or_its_batch_time() -> None:
+    """Lone results (sync checks) cost the sink a fetch per batch time, not one each."""
+    settings = SETTINGS.model_copy(update={"sink_fetch_min_bytes": 65_536, "sink_batch_seconds": 0.3})
+    consumer = sink_module.sink_consumer(settings, ["u-checks.results"])
+    try:
+        fetcher_args = (consumer._fetch_min_bytes, consumer._fetch_max_wait_ms)  # type: ignore[attr-defined]
+    finally:
+        await consumer.stop()  # never started: only marks it closed
+    assert fetcher_args == (65_536, 300)

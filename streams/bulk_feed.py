@@ -80,6 +80,9 @@ class BulkFeed:
     # topics of the feeds this one waits for at each assignment (bounded: streams/catch_up.py)
     follows: frozenset[str] = frozenset()
     done: dict[TP, int] = field(default_factory=dict)  # per partition: the offset after the last one done
+    # a batch fetched while the queue was full, queued as soon as there is room; meanwhile the feed's
+    # partitions are left out of the fetch (faust's `on_buffer_full`), the other topics' are not
+    waiting: Batch | None = None
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -94,7 +97,45 @@ class BulkFeed:
                 finally:
                     self.idle.set()
             batch = await self.queue.get()
+            self.refill()
             await self.take(batch)
+
+    def hold(self, batch: Batch) -> None:
+        """Keep `batch` (fetched while the queue was full) to queue it when there is room, after any
+        batch already waiting (its records join that one's: fetch order kept); until then the fetch
+        leaves out this feed's partitions, so the other topics' records still flow. A waiting batch of
+        an earlier consumer generation is dropped (take() would drop it: faust's seek at the end of the
+        rebalance fetched its records again)."""
+        waiting = self.waiting
+        if waiting is not None and waiting.generation == batch.generation:
+            waiting.messages.extend(batch.messages)
+        else:
+            self.waiting = batch
+        consumer = self.app.consumer
+        for tp in consumer.assignment():
+            if tp.topic in self.topics:
+                consumer.on_buffer_full(tp)
+
+    def refill(self) -> None:
+        """Queue the waiting batch (there is room: a batch was just taken) and fetch the feed's
+        partitions again."""
+        if self.waiting is None:
+            return
+        self.queue.put_nowait(self.waiting)
+        self.waiting = None
+        self._fetch_resumed()
+
+    def _fetch_resumed(self) -> None:
+        """The feed's partitions back in the fetch, except those paused meanwhile (faust's recovery, the
+        catch-up gate: streams/catch_up.py), which only leave the buffered set: whoever paused them
+        resumes them."""
+        consumer = cast("BulkConsumer", self.app.consumer)
+        for tp in list(consumer._buffered_partitions):
+            if tp.topic in self.topics:
+                if tp in consumer._paused_partitions:
+                    consumer._buffered_partitions.discard(tp)
+                else:
+                    consumer.on_buffer_drop(tp)
 
     async def finish(self) -> None:
         """Finish the unfinished batch, if any, and acknowledge its records."""
@@ -140,11 +181,14 @@ class BulkFeed:
                 self.idle.set()
 
     async def settle(self, timeout: float) -> bool:
-        """At a revoke: drop the queued batches (fetched again after the rebalance) and wait, at most
-        `timeout` seconds, for the one in the handler's hands (and an unfinished one) to be done and
-        acknowledged. True if it was done in time."""
+        """At a revoke: drop the queued and waiting batches (fetched again after the rebalance) and wait,
+        at most `timeout` seconds, for the one in the handler's hands (and an unfinished one) to be done
+        and acknowledged. True if it was done in time."""
         while not self.queue.empty():
             self.queue.get_nowait()
+        if self.waiting is not None:
+            self.waiting = None
+            self._fetch_resumed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle.wait(), timeout)
         return self.idle.is_set()
@@ -309,14 +353,20 @@ class BulkConsumer(offset_guard.GuardedConsumer):
         await super().commit_before_handover(max(0.0, deadline - time.monotonic()))
 
     async def _hand_on(self, feed: BulkFeed, generation: int, messages: list[Message]) -> None:
-        """Queue a batch for its feed; waits while the feed is behind (back-pressure on the fetch), and
-        gives up if the flow is suspended meanwhile (a rebalance). A batch not queued is fetched again:
-        its partitions are sought back to its first records (the rebalance's seek to the committed
-        offsets, if it comes later, moves them again)."""
+        """Queue a batch for its feed. While the feed is behind (its queue full) the batch waits on the
+        feed and the fetch goes on without the feed's partitions (`BulkFeed.hold`), so a slow stage
+        holds back only its own topics (before, the whole fetch waited: the register folded at the
+        risk stage's pace). During a table recovery faust does not leave partitions out of the fetch:
+        then the fetch waits for room as before, and gives up if the flow is suspended meanwhile (a
+        rebalance). A batch not queued is fetched again: its partitions are sought back to its first
+        records (the rebalance's seek to the committed offsets, if it comes later, moves them again)."""
         if generation == self.app.consumer_generation_id and self.flow_active:
             batch = Batch(generation, messages)
-            if not feed.queue.full():
+            if not feed.queue.full() and feed.waiting is None:
                 feed.queue.put_nowait(batch)
+                return
+            if not self.app.in_recovery or feed.waiting is not None:  # (one waiting: after it)
+                feed.hold(batch)
                 return
             put = feed.queue.put(batch)
             if put in (await self.wait_first(put, self.suspend_flow.wait())).done:

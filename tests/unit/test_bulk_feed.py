@@ -16,19 +16,28 @@ from streams.bulk_feed import Batch, BulkFeed, attach, feeds_of
 
 HELD = TP("invoices.issued", 0)
 GONE = TP("invoices.issued", 1)
+OTHER = TP("checks.requested", 0)  # another topic's partition this worker holds
 
 
 class FakeConsumer:
     def __init__(self) -> None:
         self.acked: list[Any] = []
         self.flow_active = True
+        self._buffered_partitions: set[TP] = set()  # as faust's: left out of the fetch
+        self._paused_partitions: set[TP] = set()
 
     def assignment(self) -> set[TP]:
-        return {HELD}
+        return {HELD, OTHER}
 
     def ack(self, message: Any) -> bool:
         self.acked.append(message)
         return True
+
+    def on_buffer_full(self, tp: TP) -> None:
+        self._buffered_partitions.add(tp)
+
+    def on_buffer_drop(self, tp: TP) -> None:
+        self._buffered_partitions.discard(tp)
 
 
 def _message(tp: TP, offset: int) -> Any:
@@ -39,7 +48,7 @@ def _message(tp: TP, offset: int) -> Any:
 
 def _feed(handler: Any) -> tuple[BulkFeed, FakeConsumer]:
     consumer = FakeConsumer()
-    app = SimpleNamespace(consumer=consumer, consumer_generation_id=7)
+    app = SimpleNamespace(consumer=consumer, consumer_generation_id=7, in_recovery=False)
     return BulkFeed(app, frozenset({HELD.topic}), handler, 100), consumer  # type: ignore[arg-type]
 
 
@@ -225,3 +234,43 @@ async def test_a_finish_that_fails_exits_through_the_stage_policy_unacknowledged
     with pytest.raises(SystemExit):
         await feed.finish()
     assert crashed == ["broker refused the records"] and consumer.acked == []
+
+
+async def test_a_batch_fetched_while_the_queue_is_full_waits_and_only_its_feeds_partitions_stop() -> None:
+    """The fetch does not wait for a feed that is behind (BulkConsumer._hand_on): its batch waits on
+    the feed, its partitions are left out of the fetch (the other topics' are not), later records of
+    the same fetch join the waiting batch in order, and once a batch is taken the waiting one is
+    queued and the partitions fetched again."""
+    from streams.bulk_feed import BulkConsumer
+
+    async def handler(events: list[faust.EventT]) -> None:
+        return None
+
+    feed, consumer = _feed(handler)
+    fetching = SimpleNamespace(app=feed.app, flow_active=True)
+    hand_on = BulkConsumer._hand_on
+    for offset in (0, 1):  # fills the queue (2 batches)
+        await hand_on(fetching, feed, 7, [_message(HELD, offset)])  # type: ignore[arg-type]
+    assert feed.queue.full() and feed.waiting is None and not consumer._buffered_partitions
+    await asyncio.wait_for(hand_on(fetching, feed, 7, [_message(HELD, 2)]), 1)  # type: ignore[arg-type]
+    await asyncio.wait_for(hand_on(fetching, feed, 7, [_message(HELD, 3)]), 1)  # type: ignore[arg-type]
+    assert feed.waiting is not None and [m.offset for m in feed.waiting.messages] == [2, 3]
+    assert consumer._buffered_partitions == {HELD}  # not OTHER: the other topic is still fetched
+    assert feed.queue.get_nowait().messages[0].offset == 0
+    feed.refill()
+    assert feed.waiting is None and not consumer._buffered_partitions
+    queued = [feed.queue.get_nowait() for _ in range(2)]
+    assert [[m.offset for m in b.messages] for b in queued] == [[1], [2, 3]]
+
+
+async def test_a_waiting_batch_of_an_earlier_generation_is_replaced_and_settling_drops_it() -> None:
+    async def handler(events: list[faust.EventT]) -> None:
+        return None
+
+    feed, consumer = _feed(handler)
+    feed.hold(Batch(6, [_message(HELD, 0)]))
+    feed.hold(Batch(7, [_message(HELD, 5)]))  # after a rebalance: faust's seek fetched 0.. again
+    assert feed.waiting is not None and feed.waiting.generation == 7
+    assert [m.offset for m in feed.waiting.messages] == [5]
+    assert await feed.settle(1)
+    assert feed.waiting is None and not consumer._buffered_partitions

@@ -323,10 +323,16 @@ def register_scale_cmd(
         bool, typer.Option(help="restart once with memory:// tables (needs RAM for the whole register)")
     ] = True,
     failover: Annotated[bool, typer.Option(help="two workers, kill -9 one, time the failover")] = True,
+    sync_rate: Annotated[
+        float,
+        typer.Option(help="after the restarts: sync checks (POST /v1/checks?wait=2) at this rate (0: none)"),
+    ] = 0.0,
+    sync_duration: Annotated[float, typer.Option(help="seconds of sync checks (with --sync-rate)")] = 60.0,
     record: RecordOpt = None,
     profile: ProfileOpt = False,
 ) -> None:
-    """The register at size: fold rate, disk, RSS, restart → ready (clean, kill -9, memory://), failover."""
+    """The register at size: fold rate, disk, RSS, restart → ready (clean, kill -9, memory://), sync check
+    latency on the loaded register, failover."""
     from bench import register_scale
 
     opts = _merge(ctx, False, record, profile)
@@ -339,6 +345,8 @@ def register_scale_cmd(
         register_only=register_only,
         memory=memory,
         failover=failover,
+        sync_rate=sync_rate,
+        sync_duration=sync_duration,
     )
     _run(opts, [("register-scale", job)])
 

@@ -147,6 +147,8 @@ async def run(
     register_only: bool = False,
     memory: bool = True,
     failover: bool = True,
+    sync_rate: float = 0.0,
+    sync_duration: float = 60.0,
 ) -> Result:
     overrides: dict[str, object] = {"risk_enabled": not register_only}
     worker_env = {"FAPIAO_RISK_ENABLED": "false"} if register_only else {}
@@ -248,6 +250,8 @@ async def run(
             f"read {_restored(worker)} changelog records",
         )
         result.add("worker RSS after restart", f"{_rss_mib(worker.pid):.0f} MiB", "")
+        if sync_rate:
+            await _sync_checks(stack, result, worker, invoices, sync_rate, sync_duration, worker_env)
         await stack.stop(worker)
 
         if not memory and not failover:
@@ -278,6 +282,55 @@ async def run(
             f"failover {failover_s:.1f} s"
         )
         return result
+
+
+async def _sync_checks(
+    stack: Stack,
+    result: Result,
+    worker: Proc,
+    invoices: int,
+    rate: float,
+    duration: float,
+    worker_env: dict[str, str],
+) -> None:
+    """Sync check latency on the loaded register (bench/sync_latency.py's open loop, `POST
+    /v1/checks?wait=2`): the worker restarted once more with its metrics served, then the API; the
+    checked invoices spread evenly over the whole register."""
+    from bench import sync_latency  # it imports this module
+
+    await stack.stop(worker)
+    counted = {name: stack.logs / f"kafka-requests-{name}.json" for name in ("worker", "API")}
+    worker = await stack.start_worker(
+        metrics=True,
+        env=worker_env | {"FAPIAO_BENCH_KAFKA_REQUESTS": str(counted["worker"])},
+        module="bench.kafka_requests",
+    )
+    warmup, wait = 3.0, 2.0
+    n_checked = int(rate * duration) + int(rate * warmup)
+    spread = [i * invoices // n_checked for i in range(n_checked)]
+    checks = data.check_requests([data.invoice(i) for i in spread], n_checked)
+    api, url = await stack.start_api(
+        env={"FAPIAO_BENCH_KAFKA_REQUESTS": str(counted["API"])}, module="bench.kafka_requests"
+    )
+    console.print(f"sync checks at {rate:g}/s for {duration:g} s on the {invoices:,}-invoice register")
+    await sync_latency.measure(
+        stack,
+        result,
+        worker,
+        api,
+        url,
+        [data.api_body(c) for c in checks],
+        counted,
+        rate=rate,
+        duration=duration,
+        wait=wait,
+        warmup=warmup,
+        pool=max(200, int(rate * (wait + 3))),
+        profile=False,
+        register_s=0.0,
+        n_invoices=invoices,
+    )
+    await stack.stop(api)
 
 
 async def _memory_restart(stack: Stack, result: Result, memory_dir: Path) -> None:

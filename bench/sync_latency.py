@@ -33,7 +33,7 @@ import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import bulk_produce, data, kafka_requests
-from bench.harness import Stack
+from bench.harness import Proc, Stack
 from bench.http_load import LeanClient, ProtocolError
 from bench.profiling import Profiler, summarise
 from bench.register_scale import activity_folded
@@ -220,116 +220,23 @@ async def run(
             )
             progress.update(t, completed=1)
 
-        async with (
-            httpx.AsyncClient(base_url=url, timeout=30) as client,
-            contextlib.AsyncExitStack() as closing,
-        ):
-            headers = await api_key_headers(client)
-            lean = LeanClient(url, headers, pool)
-            closing.push_async_callback(lean.aclose)
-            requests = [lean.request_bytes("/v1/checks", {"wait": wait}, body) for body in bodies]
-
-            async def one(i: int, due: float, out: list[Sample]) -> None:
-                s = Sample(due=due, sent=time.perf_counter(), wall_sent=time.time())
-                out.append(s)
-                try:
-                    r = await lean.send(requests[i])
-                    s.done, s.wall_done, s.status = time.perf_counter(), time.time(), r.status_code
-                    if r.status_code == 200:
-                        body = r.json()
-                        assert isinstance(body, dict)
-                        s.verdict = body.get("verdict")
-                        s.requested_at = _ts(body.get("requested_at"))
-                        s.decided_at = _ts(body.get("decided_at"))
-                        s.check_id = body.get("check_id")
-                except (
-                    OSError,
-                    asyncio.IncompleteReadError,
-                    asyncio.LimitOverrunError,
-                    ProtocolError,
-                ) as exc:
-                    s.done, s.error = time.perf_counter(), type(exc).__name__
-
-            async def drive(
-                first: int, count: int, seconds: float, progress: Progress | None
-            ) -> list[Sample]:
-                out: list[Sample] = []
-                tasks = []
-                t0 = time.perf_counter() + 0.05
-                hard_deadline = t0 + seconds + wait + 15.0
-                task = progress.add_task("open-loop load", total=count) if progress else None
-                for n in range(count):
-                    due = t0 + n / rate
-                    delay = due - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    if time.perf_counter() > hard_deadline:
-                        break
-                    tasks.append(asyncio.create_task(one(first + n, due, out)))
-                    if progress is not None and task is not None and n % 50 == 0:
-                        progress.update(task, completed=n)
-                if tasks:
-                    _, late = await asyncio.wait(tasks, timeout=max(0.1, hard_deadline - time.perf_counter()))
-                    for pending in late:
-                        pending.cancel()
-                    with contextlib.suppress(Exception):
-                        await asyncio.gather(*late, return_exceptions=True)
-                if progress is not None and task is not None:
-                    progress.update(task, completed=len(tasks))
-                return out
-
-            idle = await _idle_requests(counted)
-            await drive(0, n_warm, warmup, None)  # warm-up, discarded
-            await asyncio.sleep(1.1)  # the request counts are written once a second
-            requests_before = {name: kafka_requests.read(path) for name, path in counted.items()}
-            clients_before = kafka_requests.read(kafka_requests.clients_of(counted["worker"]))
-            t_measured = time.monotonic()
-            before = await _metric_lines(client)
-            worker_before = await _worker_metric_lines(client, worker.metrics_url)
-            profiles = []
-            pids = {"API": [api.pid], "worker": [worker.pid], "load generator": [os.getpid()]}
-            pids |= _server_pids()
-            cpu_before = _cpu_reading(pids)
-            with (
-                Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=console,
-                ) as progress,
-                contextlib.ExitStack() as profiling,
-            ):
-                if profile:
-                    for proc in (api, worker):
-                        path = stack.logs / f"{proc.name}.profile.txt"
-                        profiling.enter_context(Profiler(proc, path, duration))
-                        profiles.append(path)
-                samples = await drive(n_warm, total, duration, progress)
-                cpu_after = _cpu_reading(pids)
-            after = await _metric_lines(client)
-            worker_after = await _worker_metric_lines(client, worker.metrics_url)
-            await asyncio.sleep(1.1)
-            requests_after = {name: kafka_requests.read(path) for name, path in counted.items()}
-            clients_after = kafka_requests.read(kafka_requests.clients_of(counted["worker"]))
-            measured_s = time.monotonic() - t_measured
-
-        hop_times = await _hop_times(stack, {s.check_id for s in samples if s.check_id})
-
-        _write_samples(stack.logs / "samples.csv", samples)
-    _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
-    for row in _stalls("worker", worker_before, worker_after):
-        result.add(*row)
-    _cpu_rows(result, len(samples), cpu_before, cpu_after)
-    _request_rows(result, len(samples), requests_before, requests_after, idle, measured_s)
-    by_client = clients_after - clients_before
-    result.details.append(
-        "worker's Kafka requests per check by type and client (idle ones included): "
-        + ", ".join(f"{k} {v / max(len(samples), 1):.2f}" for k, v in by_client.most_common(8))
-    )
-    _hop_rows(result, samples, hop_times)
-    for path in profiles:
-        result.details.extend(summarise(path))
+        await measure(
+            stack,
+            result,
+            worker,
+            api,
+            url,
+            bodies,
+            counted,
+            rate=rate,
+            duration=duration,
+            wait=wait,
+            warmup=warmup,
+            pool=pool,
+            profile=profile,
+            register_s=register_s,
+            n_invoices=n_invoices,
+        )
     return result
 
 
@@ -410,6 +317,140 @@ def _hop_rows(result: Result, samples: list[Sample], hops: dict[str, dict[str, f
             f"{ms(q.get('p50'))} / {ms(q.get('p99'))}",
             f"{len(values):,} checks, record timestamps (producer create time, ms)",
         )
+
+
+async def measure(
+    stack: Stack,
+    result: Result,
+    worker: Proc,
+    api: Proc,
+    url: str,
+    bodies: list[dict[str, object]],
+    counted: dict[str, Path],
+    *,
+    rate: float,
+    duration: float,
+    wait: float,
+    warmup: float,
+    pool: int,
+    profile: bool,
+    register_s: float,
+    n_invoices: int,
+) -> None:
+    """The open loop on a running worker and API with the register loaded (steps 2-3 of the module
+    docstring), its rows added to `result`: `bodies` are the requests' bodies, the warm-up's first
+    (`rate * warmup` of them), then the measured ones; `counted` the Kafka request counts the worker and
+    the API write (bench/kafka_requests.py). Also used by bench register-scale."""
+    total = int(rate * duration)
+    n_warm = int(rate * warmup)
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+        contextlib.AsyncExitStack() as closing,
+    ):
+        headers = await api_key_headers(client)
+        lean = LeanClient(url, headers, pool)
+        closing.push_async_callback(lean.aclose)
+        requests = [lean.request_bytes("/v1/checks", {"wait": wait}, body) for body in bodies]
+
+        async def one(i: int, due: float, out: list[Sample]) -> None:
+            s = Sample(due=due, sent=time.perf_counter(), wall_sent=time.time())
+            out.append(s)
+            try:
+                r = await lean.send(requests[i])
+                s.done, s.wall_done, s.status = time.perf_counter(), time.time(), r.status_code
+                if r.status_code == 200:
+                    body = r.json()
+                    assert isinstance(body, dict)
+                    s.verdict = body.get("verdict")
+                    s.requested_at = _ts(body.get("requested_at"))
+                    s.decided_at = _ts(body.get("decided_at"))
+                    s.check_id = body.get("check_id")
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ProtocolError,
+            ) as exc:
+                s.done, s.error = time.perf_counter(), type(exc).__name__
+
+        async def drive(first: int, count: int, seconds: float, progress: Progress | None) -> list[Sample]:
+            out: list[Sample] = []
+            tasks = []
+            t0 = time.perf_counter() + 0.05
+            hard_deadline = t0 + seconds + wait + 15.0
+            task = progress.add_task("open-loop load", total=count) if progress else None
+            for n in range(count):
+                due = t0 + n / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if time.perf_counter() > hard_deadline:
+                    break
+                tasks.append(asyncio.create_task(one(first + n, due, out)))
+                if progress is not None and task is not None and n % 50 == 0:
+                    progress.update(task, completed=n)
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=max(0.1, hard_deadline - time.perf_counter()))
+                for pending in late:
+                    pending.cancel()
+                with contextlib.suppress(Exception):
+                    await asyncio.gather(*late, return_exceptions=True)
+            if progress is not None and task is not None:
+                progress.update(task, completed=len(tasks))
+            return out
+
+        idle = await _idle_requests(counted)
+        await drive(0, n_warm, warmup, None)  # warm-up, discarded
+        await asyncio.sleep(1.1)  # the request counts are written once a second
+        requests_before = {name: kafka_requests.read(path) for name, path in counted.items()}
+        clients_before = kafka_requests.read(kafka_requests.clients_of(counted["worker"]))
+        t_measured = time.monotonic()
+        before = await _metric_lines(client)
+        worker_before = await _worker_metric_lines(client, worker.metrics_url)
+        profiles = []
+        pids = {"API": [api.pid], "worker": [worker.pid], "load generator": [os.getpid()]}
+        pids |= _server_pids()
+        cpu_before = _cpu_reading(pids)
+        with (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress,
+            contextlib.ExitStack() as profiling,
+        ):
+            if profile:
+                for proc in (api, worker):
+                    path = stack.logs / f"{proc.name}.profile.txt"
+                    profiling.enter_context(Profiler(proc, path, duration))
+                    profiles.append(path)
+            samples = await drive(n_warm, total, duration, progress)
+            cpu_after = _cpu_reading(pids)
+        after = await _metric_lines(client)
+        worker_after = await _worker_metric_lines(client, worker.metrics_url)
+        await asyncio.sleep(1.1)
+        requests_after = {name: kafka_requests.read(path) for name, path in counted.items()}
+        clients_after = kafka_requests.read(kafka_requests.clients_of(counted["worker"]))
+        measured_s = time.monotonic() - t_measured
+
+    hop_times = await _hop_times(stack, {s.check_id for s in samples if s.check_id})
+
+    _write_samples(stack.logs / "samples.csv", samples)
+    _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
+    for row in _stalls("worker", worker_before, worker_after):
+        result.add(*row)
+    _cpu_rows(result, len(samples), cpu_before, cpu_after)
+    _request_rows(result, len(samples), requests_before, requests_after, idle, measured_s)
+    by_client = clients_after - clients_before
+    result.details.append(
+        "worker's Kafka requests per check by type and client (idle ones included): "
+        + ", ".join(f"{k} {v / max(len(samples), 1):.2f}" for k, v in by_client.most_common(8))
+    )
+    _hop_rows(result, samples, hop_times)
+    for path in profiles:
+        result.details.extend(summarise(path))
 
 
 def _write_samples(path: Path, samples: list[Sample]) -> None:

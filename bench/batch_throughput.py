@@ -200,7 +200,10 @@ class Phases(threading.Thread):
             engine.close()
 
 
-def csv_batch(rows: int, workdir: Path, profile: Path | None = None) -> dict[str, float | int | str]:
+def csv_batch(
+    rows: int, workdir: Path, profile: Path | None = None, workers: int = 1
+) -> dict[str, float | int | str]:
+    """The batch through `workers` worker processes in one group (each its own data dir), and one API."""
     run = uuid.uuid4().hex[:8]
     settings = Settings(
         topic_prefix=f"bench-batch-{run}-",
@@ -221,13 +224,21 @@ def csv_batch(rows: int, workdir: Path, profile: Path | None = None) -> dict[str
     asyncio.run(ensure_topics(settings))
     engine = NativeEngine(settings)
     migrations.migrate(engine)
-    worker = _spawn(["worker"], env, workdir / "worker.log")
+    logs = [workdir / ("worker.log" if n == 0 else f"worker-{n + 1}.log") for n in range(workers)]
+    pool = [
+        _spawn(["worker"], env | ({"FAPIAO_DATA_DIR": str(workdir / f"worker-{n + 1}")} if n else {}), log)
+        for n, log in enumerate(logs)
+    ]
+    worker = pool[0]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     api = _spawn(["api", "--port", str(port)], env, workdir / "api.log")
     try:
-        _wait_log(worker, workdir / "worker.log", "Worker ready", 300)
+        for n, proc in enumerate(pool):
+            _wait_log(
+                proc, workdir / ("worker.log" if n == 0 else f"worker-{n + 1}.log"), "Worker ready", 300
+            )
         invoices = _invoices(rows // CHECKS_PER_INVOICE + 1)
         fold = asyncio.run(_register(settings, invoices))
         path = workdir / "batch.csv"
@@ -278,6 +289,7 @@ def csv_batch(rows: int, workdir: Path, profile: Path | None = None) -> dict[str
             raise RuntimeError(f"results file has {len(lines) - 1} rows, expected {rows}")
         return {
             "rows": rows,
+            "workers": workers,
             "invoices": len(invoices),
             "upload_bytes": path.stat().st_size,
             "register_fold_s": fold,
@@ -294,7 +306,7 @@ def csv_batch(rows: int, workdir: Path, profile: Path | None = None) -> dict[str
             "phases": reached,
         }
     finally:
-        for proc in (api, worker):
+        for proc in (api, *pool):
             proc.terminate()
             try:
                 proc.wait(30)
@@ -368,6 +380,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the CSV batch (0: skip)")
     parser.add_argument("--pdfs", type=int, default=1_000, help="PDFs to extract")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes in the group")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy profiles of worker and API here")
     args = parser.parse_args()
     pdf = pdf_extraction(args.pdfs)
@@ -375,7 +388,7 @@ def main() -> None:
     batch = None
     if args.rows:
         with tempfile.TemporaryDirectory(prefix="bench-batch-") as workdir:
-            batch = csv_batch(args.rows, Path(workdir), args.profile)
+            batch = csv_batch(args.rows, Path(workdir), args.profile, args.workers)
     sys.stdout.write(report(pdf, batch))
 
 

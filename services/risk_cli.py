@@ -153,7 +153,7 @@ def evaluate_command(
         int, typer.Option(min=100, help="labelled checks of the training backlog")
     ] = 8000,
     eval_events: Annotated[int, typer.Option(min=100, help="live events of the evaluation period")] = 24000,
-    rate: Annotated[float, typer.Option(min=0.001, help="live events per simulated second")] = 0.05,
+    rate: Annotated[float, typer.Option(min=0.001, help="live events per simulated second")] = 0.003,
     algorithm: Annotated[
         str, typer.Option(callback=_check_algorithm, help="/".join(ALGORITHMS))
     ] = DEFAULT_ALGORITHM,

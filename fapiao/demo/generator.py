@@ -10,12 +10,13 @@ All times are Asia/Shanghai (+08:00). The feed has its own clock: it starts at `
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import math
 import random
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 
 from fapiao import topics
 from fapiao.demo.entities import Buyer, Directory, Item, Profile, Seller, build_directory, district_name
+from fapiao.demo.rhythm import OFFICE_HOURS, Rhythm
 from fapiao.domain.invoice_codes import make_invoice_code
 from fapiao.domain.invoice_numbers import make_digital_number
 from fapiao.domain.invoice_types import FourthField, invoice_key, invoice_type
@@ -67,10 +69,13 @@ LABEL_SHARES: dict[Label, float] = {
 }
 _EVENTS_PER_CASE: dict[Label, float] = {"duplicate_reimbursement": 1.5, "repeated_tampering": 4.0}
 _CASE_WEIGHTS = [LABEL_SHARES[label] / _EVENTS_PER_CASE.get(label, 1.0) for label in LABELS]
-# Live stream mix: shares of steps that issue, change a status, or start a check case.
-_STREAM_MIX = (0.42, 0.03, 0.55)
+# Live stream mix: a week's shares of events that issue, change a status, or start a check case (about as
+# many checks as issuances, as in the backlog).
+_STREAM_MIX = (0.5, 0.03, 0.47)
 _MAX_RECORDS = 100_000  # the live stream forgets its oldest invoices beyond this
-_OFFICE_HOURS = (8, 21)  # when reimbursement clerks check and accountants red-flush (history only)
+_OFFICE_HOURS = OFFICE_HOURS  # when reimbursement clerks check and accountants red-flush
+_CHECK_DELAY_DAYS = 2.0  # median days from an invoice's last event to its check (log-normal, sigma 1)
+_NEAR = 2000  # a live check looks this many invoices either side of its target issue time
 
 
 _VOID_REASONS = ("开票有误", "购买方信息填写错误", "购买方拒收")
@@ -178,6 +183,7 @@ class DemoFeed:
         # (seller tax id, fplx, year) -> (invoice code, next number): one batch per seller, type and year
         self._codes: dict[tuple[str, str, int], tuple[str, int]] = {}
         self._sequences: dict[int, int] = {}  # year -> last 数电 sequence in Beijing
+        self._live = False  # streaming: a check's invoice is one issued a reimbursement delay ago
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -231,22 +237,30 @@ class DemoFeed:
     def stream(self, rate: float = 20.0) -> Iterator[DemoEvent]:
         """Endless live events from the clock on, in time order, about `rate` per simulated second.
 
-        New invoices (from sellers open at that hour), status changes and check cases interleave; a
-        case's later checks (duplicates, repeated attempts) are held back until their time comes.
+        The rate is a week's average with the backlog's rhythm (`fapiao.demo.rhythm`): each seller
+        issues at its own rate of the hour (so the few sellers open at night do not issue everything
+        then), checks and status changes come in office hours, and a check's invoice is one issued
+        about a reimbursement delay earlier (median 2 days), as in the backlog. New invoices, status
+        changes and check cases interleave; a case's later checks (duplicates, repeated attempts) are
+        held back until their time comes.
         """
         if rate <= 0:
             raise ValueError("rate must be positive")
         rng = self._rng
+        rhythm = Rhythm(self._sellers, rate, _STREAM_MIX)
         pending: list[tuple[datetime, int, DemoEvent]] = []
         order = itertools.count()
+        self._live = True
         while True:
-            gap = rng.expovariate(rate)
+            gap = rng.expovariate(rhythm.peak)
             self._clock = self._clock + timedelta(microseconds=round(gap * 1e6) // 1000 * 1000)
-            step = rng.choices(("issue", "status", "check"), _STREAM_MIX)[0]
+            issue, status, check, weights = rhythm.at(self._clock)
+            draw = rng.random() * rhythm.peak  # thinning: nothing happens with the rest of the peak
             new: list[DemoEvent] = []
-            if step == "check" and self._records:
-                new = self._check_case(self._pick_label(), self._clock, 5)
-            elif step == "status" and self._records:
+            if draw < issue:
+                seller = rng.choices(rhythm.sellers, weights)[0]
+                new = [self._issue_event(self._new_invoice(seller, self._clock))]
+            elif draw < issue + status and self._records:
                 record = rng.choice(self._records)
                 change = (
                     self._change_status(record, self._clock)
@@ -254,8 +268,8 @@ class DemoFeed:
                     else None
                 )
                 new = [change] if change else []
-            else:
-                new = [self._issue_event(self._new_invoice(self._open_seller(), self._clock))]
+            elif draw < issue + status + check and self._records:
+                new = self._check_case(self._pick_label(), self._clock, 5)
             for event in new:
                 heapq.heappush(pending, (event.at, next(order), event))
             while pending and pending[0][0] <= self._clock:
@@ -284,12 +298,6 @@ class DemoFeed:
             if moment < self._clock:
                 return moment
         return self._clock - timedelta(minutes=rng.randint(1, 600))
-
-    def _open_seller(self) -> Seller:
-        hour, weekday = self._clock.hour, self._clock.weekday()
-        open_now = [(s, s.profile.activity) for s in self._sellers if s.profile.open_at(hour, weekday)]
-        sellers, weights = zip(*open_now, strict=True) if open_now else (self._sellers, self._seller_weights)
-        return self._rng.choices(sellers, weights)[0]
 
     def _new_invoice(self, seller: Seller, at: datetime) -> _Record:
         rng, profile = self._rng, seller.profile
@@ -527,6 +535,10 @@ class DemoFeed:
                 and record.busy_until < self._clock
             )
 
+        if status is InvoiceStatus.NORMAL and self._live:
+            near = self._near_delay(fits, fresh=fresh and rng.random() < 0.85)
+            if near is not None:
+                return near
         if status is InvoiceStatus.NORMAL and fresh and rng.random() < 0.85:
             unchecked = self._unchecked
             for _ in range(60):
@@ -546,6 +558,24 @@ class DemoFeed:
             record = rng.choice(pool)
             if fits(record):
                 return record
+        return None
+
+    def _near_delay(self, fits: Callable[[_Record], bool], *, fresh: bool) -> _Record | None:
+        """A live check's invoice: one issued a reimbursement delay (the backlog's) before the clock.
+
+        Records are kept in issue order, so the nearest ones to the target time are found by bisection
+        and the closest fitting one (never checked, when `fresh`) within `_NEAR` either side is taken.
+        """
+        delay = timedelta(seconds=self._rng.lognormvariate(math.log(_CHECK_DELAY_DAYS * 86_400), 1.0))
+        target = self._clock - delay
+        records = self._records
+        middle = bisect.bisect_left(records, target, key=lambda r: r.invoice.issued_at)
+        for step in range(_NEAR):
+            for i in (middle - 1 - step, middle + step):
+                if 0 <= i < len(records):
+                    record = records[i]
+                    if (not fresh or record.last_check_at is None) and fits(record):
+                        return record
         return None
 
     def _check_case(self, label: Label, at: datetime | None, room: int) -> list[DemoEvent]:

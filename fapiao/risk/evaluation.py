@@ -50,7 +50,8 @@ class EvalConfig:
     train_invoices: int = 8000
     train_checks: int = 8000
     eval_events: int = 24000  # live events after the backlog (issuances, status changes, checks)
-    rate: float = 0.05  # live events per simulated second: 24,000 events ≈ 5.5 days
+    # live events per simulated second, a week's mean: the backlog's per-entity rates (24,000 ≈ 92 days)
+    rate: float = 0.003
     algorithm: str = DEFAULT_ALGORITHM
     start: datetime = datetime(2026, 6, 1, tzinfo=CST)  # fixed, so a run does not depend on today
     cases: tuple[int, int] = (6, 25)  # behaviour cases per kind in the training / evaluation period

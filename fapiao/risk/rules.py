@@ -50,7 +50,7 @@ DEFAULT_RULES = RiskRules(
         "number_burst": 50,
         "amount_outlier": 40,
         "mismatch": 45,
-        "behaviour_anomaly": 85,  # × the calibrated behaviour score m (fapiao.risk.behaviour_model)
+        "behaviour_anomaly": 86,  # × the calibrated behaviour score m (fapiao.risk.behaviour_model)
     },
     params={
         "duplicate_min": 2,  # distinct requesters shown the face of one invoice

@@ -288,3 +288,10 @@ def test_earlier_spikes_do_not_raise_the_bar_for_the_next(store: dict[str, pf.Pr
     ]
     record = [d for d in found if "largest" in d.en]
     assert record and record[0].d >= 2.0 and "2,600" not in record[0].en, found
+
+
+def test_the_default_rules_give_the_behaviour_hit_its_tuned_points() -> None:
+    """One operating point: the worker's default weight is the one the evaluation tunes to."""
+    from fapiao.risk.rules import DEFAULT_RULES
+
+    assert DEFAULT_RULES.weights["behaviour_anomaly"] == behaviour_model.DEFAULT_POINTS

@@ -286,6 +286,13 @@ class BulkConsumer(offset_guard.GuardedConsumer):
                     return
                 await asyncio.sleep(catch_up.POLL_SECONDS)
             started = time.monotonic()
+            # its seek to the committed offsets comes next: how far the leaders got is known only then
+            while any(self._committed_offset.get(tp) is None for tp in gate.leaders):
+                if self.app.consumer_generation_id != generation:
+                    return
+                if time.monotonic() - started > catch_up.CATCH_UP_SECONDS:
+                    break
+                await asyncio.sleep(catch_up.POLL_SECONDS)
             ends = await asyncio.wait_for(self.highwaters(*gate.leaders), catch_up.CATCH_UP_SECONDS)
             backlog = catch_up.remaining(ends, self.processed(ends))
             late = set(ends)

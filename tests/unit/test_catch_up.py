@@ -94,6 +94,18 @@ async def test_the_checks_wait_until_the_register_folded_what_was_published_befo
     assert await gate_done(probe) == {I0, I1, C0, C1}
 
 
+async def test_the_wait_begins_once_the_committed_offsets_are_known() -> None:
+    """faust resumes the streams before it seeks them to their committed offsets: until then how far
+    the register got is unknown (the bound does not run, the backlog is not counted from 0)."""
+    probe = Probe({I0: 10, I1: 4})
+    probe._committed_offset = {I0: None, I1: None}  # (popped at the revoke)
+    await assigned_and_recovered(probe, 5)
+    await asyncio.sleep(0.03)
+    assert C0 not in probe._active_partitions
+    probe._committed_offset = {I0: 10, I1: 4}  # the seek: everything was folded already
+    assert await gate_done(probe) == {I0, I1, C0, C1}
+
+
 async def test_a_register_that_does_not_catch_up_holds_the_checks_no_longer_than_the_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

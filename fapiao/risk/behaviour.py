@@ -181,13 +181,25 @@ def observe_issued(store: Store, activity: SellerActivity) -> None:
     )
     seller = owned(store, keys["seller"])
     seller_fast = pf.decayed(seller["issue_rate"], at)[0] if seller else 0.0
-    store[keys["seller"]] = pf.fold_into(seller, _with(base, party=activity.buyer_tax_id))
-    store[keys["issued"]] = pf.fold_population_into(owned(store, keys["issued"]), base, seller_fast)
+    issued_pop = pf.fold_population_into(owned(store, keys["issued"]), base, seller_fast)
+    store[keys["issued"]] = issued_pop
+    store[keys["seller"]] = _noting(seller, _with(base, party=activity.buyer_tax_id), issued_pop)
     if keys["pair"]:
         pair = owned(store, keys["pair"])
         pair_fast = pf.decayed(pair["issue_rate"], at)[0] if pair else 0.0
-        store[keys["pair"]] = pf.fold_into(pair, base)
-        store[keys["pairs"]] = pf.fold_population_into(owned(store, keys["pairs"]), base, pair_fast)
+        pairs_pop = pf.fold_population_into(owned(store, keys["pairs"]), base, pair_fast)
+        store[keys["pairs"]] = pairs_pop
+        store[keys["pair"]] = _noting(pair, base, pairs_pop)
+
+
+def _noting(profile: Profile | None, obs: Observed, population: Profile) -> Profile:
+    """`profile` with the issuance folded and, when it counted (not a redelivery), its rate and the
+    population's at that moment logged: bursts are read as they were at the issuance."""
+    counted = profile is None or obs.marker not in profile["recent"]
+    out = pf.fold_into(profile, obs)
+    if counted:
+        pf.log_issue_into(out, population["rate"], obs.at)
+    return out
 
 
 def observe_checked(store: Store, check: Check) -> None:
@@ -302,6 +314,27 @@ def _before(profile: Profile | None, own: str, check: Check) -> Profile | None:
             last = out[key][2]
             out[key] = [max(0.0, fast - 1), max(0.0, slow - 1), at if last is None else max(at, last)]
     return out
+
+
+def _as_issued(
+    profile: Profile | None, population: Profile | None, at: float
+) -> tuple[Profile | None, Profile | None, float]:
+    """The seller's or pair's profile (already without this invoice, `_before`) and its population with
+    their rates as they were at the peak of the burst this invoice is part of (its issuance or one in
+    the hour after, logged when issued; this invoice taken out of both), and that moment: checks come
+    hours or days after the issuances, when the traffic may be many times denser and the seller may
+    have issued again. A profile with nothing logged there (an invoice older than its log, a profile
+    stored before the log was kept) is read as before: its rates now, the population's less one."""
+    peak = pf.issue_peak(profile, at)
+    if profile is None or population is None or peak is None:
+        return profile, _minus_one(population, at), at
+    t, fast, slow, pop_fast, pop_slow = peak
+    sub = 1.0  # this invoice, in both (decayed a little when the peak came after it)
+    return (
+        {**profile, "issue_rate": [max(0.0, fast - sub), max(0.0, slow - sub), t]},
+        {**population, "rate": [max(0.0, pop_fast - sub), max(0.0, pop_slow - sub), t]},
+        t,
+    )
 
 
 def _minus_one(population: Profile | None, at: float) -> Profile | None:
@@ -751,26 +784,27 @@ def _bursts(
         at = check.issued_at.timestamp()
         # the seller and pair profiles passed in are already without this invoice (see _before), the
         # populations still count it
+        pair_then, pairs_then, pair_at = _as_issued(pair, pairs_pop, at)
         out += _burst(
             "pair_burst",
             ("开给该购买方", "invoices to this buyer"),
-            pair,
-            _minus_one(pairs_pop, at),
+            pair_then,
+            pairs_then,
             "pair",
-            at,
+            pair_at,
             0.0,
             rate="issue_rate",
         )
         # a seller's share of the traffic moves with opening hours (the live feed favours sellers open
         # at that hour): a looser slack
-        seller_pop = _minus_one(issued_pop, at)
+        seller_then, seller_pop, seller_at = _as_issued(seller, issued_pop, at)
         out += _burst(
             "seller_burst",
             ("开票", "invoices issued"),
-            seller,
+            seller_then,
             seller_pop,
             "seller",
-            at,
+            seller_at,
             0.0,
             9.0,
             rate="issue_rate",

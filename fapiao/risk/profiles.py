@@ -33,7 +33,7 @@ from typing import Any
 
 Profile = dict[str, Any]
 
-PROFILE_VERSION = 2  # 2: issue_rate
+PROFILE_VERSION = 3  # 2: issue_rate; 3: issue_log
 MAX_SAMPLES = 48  # last amounts / delays kept
 MAX_PARTIES = 48  # counterparties (space-saving top-k)
 MAX_REQUESTERS = 16  # requesters who present a party's invoices (top-k)
@@ -45,6 +45,7 @@ TOP_AMOUNTS = 5  # largest amounts ever kept: "more than it ever billed" compare
 FAST_SECONDS = 3_600.0  # mean life of the fast rate: events "in the last hour"
 SLOW_SECONDS = 7 * 86_400.0  # … of the slow rate: events "in the last week"
 POPULATION_SAMPLES = 4 * MAX_SAMPLES  # a population's samples: the traffic's recent values
+ISSUE_LOG = 12  # issuances whose rates are kept (a burst of up to a dozen invoices is read as issued)
 
 
 def empty_profile() -> Profile:
@@ -64,6 +65,11 @@ def empty_profile() -> Profile:
         # … of issuances only: a seller's or pair's bursts of issuing (its checks arrive when buyers
         # present them, in bulk after a reimbursement run: no part of how fast it issues)
         "issue_rate": [0.0, 0.0, None],
+        # [at, fast, slow, population fast, population slow] right after each of the last ISSUE_LOG
+        # issuances (this profile's issue_rate and its population's rate): a burst is judged against
+        # the traffic as it was when it was issued, not days later at the check (the traffic may be
+        # many times denser by then, and the seller or pair may have issued again since)
+        "issue_log": [],
         "parties": {},  # counterparty -> count (top MAX_PARTIES): buyers of a seller, sellers of a buyer …
         "parties_seen": 0,  # counterparties that entered the map: distinct, over-counted after evictions
         "requesters": {},  # requester -> count (top MAX_REQUESTERS)
@@ -189,6 +195,35 @@ def fold_population_into(population: Profile | None, obs: Observed, entity_fast:
     new = fold_into(population, obs, POPULATION_SAMPLES)
     _push(new["bursts"], (float(entity_fast) + 1.0) / (pop_fast + 1.0), POPULATION_SAMPLES)
     return new
+
+
+def log_issue_into(profile: Profile, population_rate: list[Any], at: float) -> None:
+    """Keep the rates right after an issuance at `at` (just folded into `profile` and its population)
+    among the last ISSUE_LOG; the caller logs an issuance once (not a redelivery)."""
+    fast, slow = decayed(profile["issue_rate"], at)
+    pop_fast, pop_slow = decayed(population_rate, at)
+    _push(profile["issue_log"], [at, fast, slow, pop_fast, pop_slow], ISSUE_LOG)
+
+
+def issue_peak(profile: Profile | None, at: float) -> list[float] | None:
+    """The logged issuance in the hour from `at` on where the profile's fast rate peaked (the burst an
+    invoice issued at `at` is part of, with the traffic of that moment), or None (none logged)."""
+    if not profile:
+        return None
+    best = None
+    for entry in profile.get("issue_log", ()):
+        if at <= entry[0] <= at + FAST_SECONDS and (best is None or entry[1] > best[1]):
+            best = entry
+    return best
+
+
+def migrate(profile: Profile) -> Profile | None:
+    """A stored profile in this version's layout: version 2 (before `issue_log`) gains an empty log (its
+    bursts are read against the rates at the check, as before, until it issues again); older layouts
+    are None (folded again from here)."""
+    if profile.get("v") == 2 and "issue_log" not in profile:
+        return {**profile, "v": PROFILE_VERSION, "issue_log": []}
+    return profile if profile.get("v") == PROFILE_VERSION else None
 
 
 def _push(values: list[Any], value: Any, keep: int) -> None:

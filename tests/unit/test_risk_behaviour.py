@@ -271,6 +271,74 @@ def test_one_late_check_does_not_make_the_next_one_ordinary(store: dict[str, pf.
         assert late and late[0].d > 3, (i, found)
 
 
+def _issuance(seller: str, buyer: str, key: str, at: datetime, amount: float = 500.0) -> SellerActivity:
+    return SellerActivity(
+        seller_tax_id=seller,
+        kind="issued",
+        invoice_key=key,
+        invoice_number=key[-8:],
+        buyer_tax_id=buyer,
+        amount=Decimal(f"{amount:.2f}"),
+        issued_at=at,
+        at=at,
+    )
+
+
+def _traffic(store: dict[str, pf.Profile], start: datetime, hours: float, per_hour: int, tag: str) -> None:
+    """Background issuances of 20 regular sellers, `per_hour` in all, evenly spread."""
+    n = int(hours * per_hour)
+    for i in range(n):
+        at = start + timedelta(hours=i / per_hour)
+        seller = f"9111{i % 20:014d}"
+        behaviour.observe_issued(store, _issuance(seller, f"9122{i % 7:014d}", f"{tag}-{i:08d}", at))
+
+
+def test_a_burst_is_judged_against_the_traffic_at_its_issuance_not_at_its_check() -> None:
+    """Eight invoices within 40 minutes from a new seller to a new buyer, checked two days later when
+    the traffic is ten times denser: the burst is at least as unusual as it was when it was issued."""
+    store: dict[str, pf.Profile] = {}
+    _traffic(store, T0, 72, 20, "a")  # three days at 20 issuances an hour
+    start = T0 + timedelta(hours=72)
+    burst = [start + timedelta(minutes=5 * i) for i in range(8)]
+    for i, at in enumerate(burst):
+        behaviour.observe_issued(store, _issuance(SELLER, BUYER, f"011002300111-{20000000 + i}", at, 9_900.0))
+    last = 7
+
+    def pair_burst(profiles: dict[str, pf.Profile], at: datetime) -> float:
+        check = _check(10000000 + last, 9_900.0, burst[last], at=at.timestamp())  # key …-20000007
+        return max(
+            (d.d for d in behaviour.deviations(check, profiles) if d.code == "pair_burst"), default=0.0
+        )
+
+    right_away = pair_burst(store, start + timedelta(minutes=50))
+    # the next day the seller bills the buyer once more; two days later the traffic is ten times denser
+    behaviour.observe_issued(
+        store, _issuance(SELLER, BUYER, "011002300111-20000100", start + timedelta(days=1))
+    )
+    _traffic(store, start + timedelta(hours=47), 1, 200, "b")
+    later = pair_burst(store, start + timedelta(hours=48))
+    # (the shares other pairs had, which the burst's share is compared with, are those of the traffic
+    # before the check, and the denser traffic's are smaller: so "at least", not "equal")
+    assert right_away > 0.5 and later >= right_away
+    # without the rates logged at the issuance (a profile stored before they were), the rates at the
+    # check hide the burst: the defect this fixes
+    pair_key = behaviour.profile_keys(SELLER, BUYER, "")["pair"]
+    assert len(store[pair_key]["issue_log"]) == 9 <= pf.ISSUE_LOG
+    store[pair_key] = {**store[pair_key], "issue_log": []}
+    assert pair_burst(store, start + timedelta(hours=48)) < right_away / 2
+
+
+def test_a_stored_profile_of_the_previous_version_is_migrated() -> None:
+    from fapiao.risk import profile_codec
+
+    older = pf.fold(None, pf.Observed(marker="issued:x", kind="issued", at=1.7e9, total=100.0))
+    older = {k: v for k, v in older.items() if k != "issue_log"} | {"v": 2}
+    migrated = profile_codec.decode(profile_codec.encode(older))
+    assert migrated is not None and migrated["v"] == pf.PROFILE_VERSION
+    assert migrated["issue_log"] == [] and migrated["amounts"] == older["amounts"]
+    assert profile_codec.decode(profile_codec.encode({**older, "v": 1})) is None
+
+
 def test_earlier_spikes_do_not_raise_the_bar_for_the_next(store: dict[str, pf.Profile]) -> None:
     """Two earlier spikes (outliers of the seller's usual 300–900 themselves) do not raise the bar
     for a third: it is measured past the largest but one of the others less the largest spike."""

@@ -80,9 +80,9 @@ class BulkFeed:
     # topics of the feeds this one waits for at each assignment (bounded: streams/catch_up.py)
     follows: frozenset[str] = frozenset()
     done: dict[TP, int] = field(default_factory=dict)  # per partition: the offset after the last one done
-    # a batch fetched while the queue was full, queued as soon as there is room; meanwhile the feed's
-    # partitions are left out of the fetch (faust's `on_buffer_full`), the other topics' are not
-    waiting: Batch | None = None
+    # batches fetched while the queue was full (each at most `batch_size`), queued as soon as there is
+    # room; meanwhile the feed's partitions are left out of the fetch (faust's `on_buffer_full`)
+    waiting: list[Batch] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -101,29 +101,32 @@ class BulkFeed:
             await self.take(batch)
 
     def hold(self, batch: Batch) -> None:
-        """Keep `batch` (fetched while the queue was full) to queue it when there is room, after any
-        batch already waiting (its records join that one's: fetch order kept); until then the fetch
-        leaves out this feed's partitions, so the other topics' records still flow. A waiting batch of
-        an earlier consumer generation is dropped (take() would drop it: faust's seek at the end of the
-        rebalance fetched its records again)."""
+        """Keep `batch` (fetched while the queue was full) to queue it when there is room, after the
+        batches already waiting (fetch order kept; its records fill up the last one to `batch_size`);
+        until then the fetch leaves out this feed's partitions, so the other topics' records still
+        flow. Batches waiting from an earlier consumer generation are dropped (take() would drop them:
+        faust's seek at the end of the rebalance fetched their records again)."""
         waiting = self.waiting
-        if waiting is not None and waiting.generation == batch.generation:
-            waiting.messages.extend(batch.messages)
-        else:
-            self.waiting = batch
+        if waiting and waiting[-1].generation != batch.generation:
+            waiting.clear()
+        for message in batch.messages:
+            if not waiting or len(waiting[-1].messages) >= self.batch_size:
+                waiting.append(Batch(batch.generation, []))
+            waiting[-1].messages.append(message)
         consumer = self.app.consumer
         for tp in consumer.assignment():
             if tp.topic in self.topics:
                 consumer.on_buffer_full(tp)
 
     def refill(self) -> None:
-        """Queue the waiting batch (there is room: a batch was just taken) and fetch the feed's
-        partitions again."""
-        if self.waiting is None:
+        """Queue waiting batches while there is room (a batch was just taken); once none waits, fetch
+        the feed's partitions again."""
+        if not self.waiting:
             return
-        self.queue.put_nowait(self.waiting)
-        self.waiting = None
-        self._fetch_resumed()
+        while self.waiting and not self.queue.full():
+            self.queue.put_nowait(self.waiting.pop(0))
+        if not self.waiting:
+            self._fetch_resumed()
 
     def _fetch_resumed(self) -> None:
         """The feed's partitions back in the fetch, except those paused meanwhile (faust's recovery, the
@@ -186,8 +189,8 @@ class BulkFeed:
         and acknowledged. True if it was done in time."""
         while not self.queue.empty():
             self.queue.get_nowait()
-        if self.waiting is not None:
-            self.waiting = None
+        if self.waiting:
+            self.waiting.clear()
             self._fetch_resumed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle.wait(), timeout)
@@ -369,10 +372,10 @@ class BulkConsumer(offset_guard.GuardedConsumer):
         records (the rebalance's seek to the committed offsets, if it comes later, moves them again)."""
         if generation == self.app.consumer_generation_id and self.flow_active:
             batch = Batch(generation, messages)
-            if not feed.queue.full() and feed.waiting is None:
+            if not feed.queue.full() and not feed.waiting:
                 feed.queue.put_nowait(batch)
                 return
-            if not self.app.in_recovery or feed.waiting is not None:  # (one waiting: after it)
+            if not self.app.in_recovery or feed.waiting:  # (some waiting: after them)
                 feed.hold(batch)
                 return
             put = feed.queue.put(batch)

@@ -247,20 +247,27 @@ async def test_a_batch_fetched_while_the_queue_is_full_waits_and_only_its_feeds_
         return None
 
     feed, consumer = _feed(handler)
+    feed.batch_size = 3
     fetching = SimpleNamespace(app=feed.app, flow_active=True)
     hand_on = BulkConsumer._hand_on
     for offset in (0, 1):  # fills the queue (2 batches)
         await hand_on(fetching, feed, 7, [_message(HELD, offset)])  # type: ignore[arg-type]
-    assert feed.queue.full() and feed.waiting is None and not consumer._buffered_partitions
-    await asyncio.wait_for(hand_on(fetching, feed, 7, [_message(HELD, 2)]), 1)  # type: ignore[arg-type]
-    await asyncio.wait_for(hand_on(fetching, feed, 7, [_message(HELD, 3)]), 1)  # type: ignore[arg-type]
-    assert feed.waiting is not None and [m.offset for m in feed.waiting.messages] == [2, 3]
+    assert feed.queue.full() and not feed.waiting and not consumer._buffered_partitions
+    later = [[_message(HELD, 2)], [_message(HELD, o) for o in (3, 4, 5, 6)]]
+    for messages in later:
+        await asyncio.wait_for(hand_on(fetching, feed, 7, messages), 1)  # type: ignore[arg-type]
+    # waiting in order, in batches of at most batch_size
+    assert [[m.offset for m in b.messages] for b in feed.waiting] == [[2, 3, 4], [5, 6]]
     assert consumer._buffered_partitions == {HELD}  # not OTHER: the other topic is still fetched
     assert feed.queue.get_nowait().messages[0].offset == 0
+    feed.refill()  # room for one: the other still waits, the partition still out of the fetch
+    assert [[m.offset for m in b.messages] for b in feed.waiting] == [[5, 6]]
+    assert consumer._buffered_partitions == {HELD}
+    assert [m.offset for m in feed.queue.get_nowait().messages] == [1]
     feed.refill()
-    assert feed.waiting is None and not consumer._buffered_partitions
+    assert not feed.waiting and not consumer._buffered_partitions
     queued = [feed.queue.get_nowait() for _ in range(2)]
-    assert [[m.offset for m in b.messages] for b in queued] == [[1], [2, 3]]
+    assert [[m.offset for m in b.messages] for b in queued] == [[2, 3, 4], [5, 6]]
 
 
 async def test_a_waiting_batch_of_an_earlier_generation_is_replaced_and_settling_drops_it() -> None:
@@ -270,7 +277,6 @@ async def test_a_waiting_batch_of_an_earlier_generation_is_replaced_and_settling
     feed, consumer = _feed(handler)
     feed.hold(Batch(6, [_message(HELD, 0)]))
     feed.hold(Batch(7, [_message(HELD, 5)]))  # after a rebalance: faust's seek fetched 0.. again
-    assert feed.waiting is not None and feed.waiting.generation == 7
-    assert [m.offset for m in feed.waiting.messages] == [5]
+    assert [(b.generation, [m.offset for m in b.messages]) for b in feed.waiting] == [(7, [5])]
     assert await feed.settle(1)
-    assert feed.waiting is None and not consumer._buffered_partitions
+    assert not feed.waiting and not consumer._buffered_partitions

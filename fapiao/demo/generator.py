@@ -72,6 +72,8 @@ _CASE_WEIGHTS = [LABEL_SHARES[label] / _EVENTS_PER_CASE.get(label, 1.0) for labe
 # Live stream mix: a week's shares of events that issue, change a status, or start a check case (about as
 # many checks as issuances, as in the backlog).
 _STREAM_MIX = (0.5, 0.03, 0.47)
+# The flat stream (`stream(rhythm=False)`, the live demo's): one rate round the clock.
+_FLAT_MIX = (0.42, 0.03, 0.55)
 _MAX_RECORDS = 100_000  # the live stream forgets its oldest invoices beyond this
 _OFFICE_HOURS = OFFICE_HOURS  # when reimbursement clerks check and accountants red-flush
 _CHECK_DELAY_DAYS = 2.0  # median days from an invoice's last event to its check (log-normal, sigma 1)
@@ -234,31 +236,41 @@ class DemoFeed:
 
     # -- live stream ---------------------------------------------------------------------------------
 
-    def stream(self, rate: float = 20.0) -> Iterator[DemoEvent]:
+    def stream(self, rate: float = 20.0, *, rhythm: bool = True) -> Iterator[DemoEvent]:
         """Endless live events from the clock on, in time order, about `rate` per simulated second.
 
-        The rate is a week's average with the backlog's rhythm (`fapiao.demo.rhythm`): each seller
-        issues at its own rate of the hour (so the few sellers open at night do not issue everything
-        then), checks and status changes come in office hours, and a check's invoice is one issued
-        about a reimbursement delay earlier (median 2 days), as in the backlog. New invoices, status
-        changes and check cases interleave; a case's later checks (duplicates, repeated attempts) are
-        held back until their time comes.
+        With `rhythm` (the evaluation's stream) the rate is a week's average with the backlog's rhythm
+        (`fapiao.demo.rhythm`): each seller issues at its own rate of the hour (so the few sellers open
+        at night do not issue everything then), checks and status changes come in office hours, and a
+        check's invoice is one issued about a reimbursement delay earlier (median 2 days), as in the
+        backlog. Without it (the live demo's) events come at one rate round the clock, from the sellers
+        open at that hour: a simulated second stays a wall second, so the stream's clock never runs
+        ahead of the real one (the rhythm's nights pass in minutes, and checks stamped hours ahead
+        are refused as a producer's clock bug). New invoices, status changes and check cases
+        interleave; a case's later checks (duplicates, repeated attempts) are held back until their
+        time comes.
         """
         if rate <= 0:
             raise ValueError("rate must be positive")
         rng = self._rng
-        rhythm = Rhythm(self._sellers, rate, _STREAM_MIX)
+        rates = Rhythm(self._sellers, rate, _STREAM_MIX) if rhythm else None
+        peak = rates.peak if rates else rate
         pending: list[tuple[datetime, int, DemoEvent]] = []
         order = itertools.count()
-        self._live = True
+        self._live = rhythm
         while True:
-            gap = rng.expovariate(rhythm.peak)
+            gap = rng.expovariate(peak)
             self._clock = self._clock + timedelta(microseconds=round(gap * 1e6) // 1000 * 1000)
-            issue, status, check, weights = rhythm.at(self._clock)
-            draw = rng.random() * rhythm.peak  # thinning: nothing happens with the rest of the peak
+            if rates:
+                issue, status, check, weights = rates.at(self._clock)
+                sellers = rates.sellers
+            else:
+                issue, status, check = (share * rate for share in _FLAT_MIX)
+                sellers, weights = self._open_sellers()
+            draw = rng.random() * peak  # thinning: nothing happens with the rest of the peak
             new: list[DemoEvent] = []
             if draw < issue:
-                seller = rng.choices(rhythm.sellers, weights)[0]
+                seller = rng.choices(sellers, weights)[0]
                 new = [self._issue_event(self._new_invoice(seller, self._clock))]
             elif draw < issue + status and self._records:
                 record = rng.choice(self._records)
@@ -298,6 +310,14 @@ class DemoFeed:
             if moment < self._clock:
                 return moment
         return self._clock - timedelta(minutes=rng.randint(1, 600))
+
+    def _open_sellers(self) -> tuple[list[Seller], list[float]]:
+        """The sellers open at the clock's hour and their activity (every seller when none is)."""
+        hour, weekday = self._clock.hour, self._clock.weekday()
+        open_now = [(s, s.profile.activity) for s in self._sellers if s.profile.open_at(hour, weekday)]
+        if not open_now:
+            return list(self._sellers), self._seller_weights
+        return [s for s, _ in open_now], [w for _, w in open_now]
 
     def _new_invoice(self, seller: Seller, at: datetime) -> _Record:
         rng, profile = self._rng, seller.profile
@@ -660,17 +680,20 @@ class DemoFeed:
         requester: str,
         when: datetime,
     ) -> CheckRequested:
-        return CheckRequested(
-            check_id=self._uuid(),
-            requested_at=when.replace(microsecond=when.microsecond // 1000 * 1000),
-            requester=requester,
-            channel="demo",
-            invoice_code=code,
-            invoice_number=number,
-            issue_date=issue_date,
-            amount=amount,
-            check_code=check_code,
-        )
+        at = when.replace(microsecond=when.microsecond // 1000 * 1000)
+        fields = {
+            "check_id": self._uuid(),
+            "requested_at": at,
+            "requester": requester,
+            "channel": "demo",
+            "invoice_code": code,
+            "invoice_number": number,
+            "issue_date": issue_date,
+            "amount": amount,
+            "check_code": check_code,
+        }
+        # Built when scheduled (a case's later checks), sent at its time: the stream yields it then.
+        return CheckRequested.model_validate(fields, context={"sent_at": at})
 
     def _tamper_amount(self, record: _Record, avoid: set[Decimal] | None = None) -> Decimal:
         """A plausibly edited amount: an extra digit, a changed leading digit, a round sum added …"""

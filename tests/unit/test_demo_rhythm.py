@@ -95,3 +95,16 @@ def test_a_live_check_presents_an_invoice_a_reimbursement_delay_old(feed_week: t
     assert statistics.median(before) == pytest.approx(statistics.median(days), rel=0.5)
     late, late_before = (sum(d > 30 for d in x) / len(x) for x in (days, before))
     assert late < max(2 * late_before, 0.02)  # checks came uniformly from every age before
+
+
+def test_the_live_demos_flat_stream_from_the_real_now_never_runs_ahead_of_its_clock() -> None:
+    """`fapiao demo`'s stream (rhythm off) starting at the wall clock: a case's later checks are built
+    hours ahead of the real clock and must not be refused as a producer's clock bug; every event is
+    yielded once its time has come, and checks come at any hour."""
+    feed = DemoFeed(7, datetime.now(CST) - timedelta(minutes=5))
+    events = list(itertools.islice(feed.stream(20.0, rhythm=False), 12_000))
+    assert all(e.at <= feed.now for e in events)
+    assert sum(isinstance(e.value, CheckRequested) for e in events) > 4_000
+    night = DemoFeed(7, datetime(2026, 6, 2, 1, 0, tzinfo=CST))
+    hours = Counter(e.at.hour for e in itertools.islice(night.stream(5.0, rhythm=False), 5_000))
+    assert hours[1] + hours[2] > 0 and set(hours) <= {1, 2, 3, 4}

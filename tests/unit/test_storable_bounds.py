@@ -247,6 +247,11 @@ def test_a_requested_at_ahead_of_the_clock_is_a_clock_bug() -> None:
     # the past is bounded only by what is stored: a dead letter replayed long after is genuine
     old = request.model_dump(mode="json") | {"requested_at": "2001-02-03T04:05:06+08:00"}
     CheckRequested.model_validate_json(json.dumps(old))
+    # built ahead of its sending (the demo feed's scheduled checks): measured from when it is sent
+    later = request.model_dump() | {"requested_at": now + timedelta(hours=8)}
+    CheckRequested.model_validate(later, context={"sent_at": now + timedelta(hours=8)})
+    with pytest.raises(ValidationError, match="ahead of this clock"):
+        CheckRequested.model_validate(later, context={"sent_at": now + timedelta(hours=6)})
 
 
 _VERDICT_LIST = re.compile(r"verdict\s*(?:IN\s*\(([^)]*)\)|=\s*('[a-z_]+'))", re.IGNORECASE)

@@ -55,9 +55,10 @@ Installed by `streams.app.create_app` (`app.transport`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import cast
 
 import structlog
@@ -152,13 +153,10 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         if not revoked or self.app.should_stop:
             await super().on_partitions_revoked(revoked)
             return
-        watchdog = asyncio.get_running_loop().call_later(REVOKE_BOUND_SECONDS, revoke_wedged, len(revoked))
-        try:
+        with _watchdog(REVOKE_BOUND_SECONDS, revoke_wedged, len(revoked)):
             self.stop_flow()
             await self.commit_before_handover(REVOKE_DRAIN_SECONDS)
             await super().on_partitions_revoked(revoked)
-        finally:
-            watchdog.cancel()
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         """faust's assignment callback, bounded like the revoke (`ASSIGN_BOUND_SECONDS`): while it runs
@@ -171,11 +169,8 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         if self.app.should_stop:
             await super().on_partitions_assigned(assigned, generation_id)
             return
-        watchdog = asyncio.get_running_loop().call_later(ASSIGN_BOUND_SECONDS, assign_wedged, len(assigned))
-        try:
+        with _watchdog(ASSIGN_BOUND_SECONDS, assign_wedged, len(assigned)):
             await super().on_partitions_assigned(assigned, generation_id)
-        finally:
-            watchdog.cancel()
 
     async def commit_before_handover(self, timeout: float) -> None:
         """At a revoke (and a clean stop): let the records agents already hold finish (at most `timeout`
@@ -218,26 +213,33 @@ class GuardedConsumer(aiokafka_driver.Consumer):  # type: ignore[misc]
         )
 
 
-def revoke_wedged(partitions: int) -> None:
-    """A revoke outlived `REVOKE_BOUND_SECONDS`: exit crash-only (streams/error_policy.py)."""
+@contextlib.contextmanager
+def _watchdog(bound: float, wedged: Callable[[int], None], partitions: int) -> Iterator[None]:
+    """Call `wedged(partitions)` should the block still run `bound` seconds from now. A timer, not
+    `wait_for`: what hangs may swallow a cancellation (faust's commit does)."""
+    timer = asyncio.get_running_loop().call_later(bound, wedged, partitions)
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _exit_wedged(stage: str, what: str, partitions: int, bound: float) -> None:
     from streams import error_policy  # (error_policy imports streams.app, which imports this module)
 
     error_policy.crash(
-        "revoke",
-        TimeoutError(f"the revoke of {partitions} partitions did not return within {REVOKE_BOUND_SECONDS} s"),
+        stage, TimeoutError(f"the {what} of {partitions} partitions did not return within {bound} s")
     )
+
+
+def revoke_wedged(partitions: int) -> None:
+    """A revoke outlived `REVOKE_BOUND_SECONDS`: exit crash-only (streams/error_policy.py)."""
+    _exit_wedged("revoke", "revoke", partitions, REVOKE_BOUND_SECONDS)
 
 
 def assign_wedged(partitions: int) -> None:
     """An assignment outlived `ASSIGN_BOUND_SECONDS`: exit crash-only (streams/error_policy.py)."""
-    from streams import error_policy
-
-    error_policy.crash(
-        "assign",
-        TimeoutError(
-            f"the assignment of {partitions} partitions did not return within {ASSIGN_BOUND_SECONDS} s"
-        ),
-    )
+    _exit_wedged("assign", "assignment", partitions, ASSIGN_BOUND_SECONDS)
 
 
 class Transport(IdempotentTransport):

@@ -41,9 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import cast
 
 import faust
@@ -57,6 +60,14 @@ log = structlog.get_logger(__name__)
 
 Finish = Callable[[], Awaitable[None]]  # the rest of a batch's work: waiting for its outputs' acks
 Handler = Callable[[list[faust.EventT]], Awaitable[Finish | None]]
+
+
+class Polled(enum.Enum):
+    """How a `BulkConsumer._poll_until` ended."""
+
+    MET = "met"
+    TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
 
 
 @dataclass
@@ -280,42 +291,55 @@ class BulkConsumer(offset_guard.GuardedConsumer):
             out[tp] = max(self._committed_offset.get(tp) or 0, feed.done.get(tp, 0) if feed else 0)
         return out
 
+    async def _poll_until(self, condition: Callable[[], bool], generation: int, deadline: float) -> Polled:
+        """Poll `condition` every `catch_up.POLL_SECONDS` until it holds (MET), the monotonic `deadline`
+        passed first (TIMED_OUT), or the consumer generation is no longer `generation` (ABANDONED: a
+        rebalance; the next assignment's gate decides)."""
+        while True:
+            if self.app.consumer_generation_id != generation:
+                return Polled.ABANDONED
+            if condition():
+                return Polled.MET
+            if time.monotonic() >= deadline:
+                return Polled.TIMED_OUT
+            await asyncio.sleep(catch_up.POLL_SECONDS)
+
     async def _catch_up_then_open(self, gate: catch_up.Gate, generation: int) -> None:
         """Once faust resumes the streams (the tables recovered), wait until the leaders' partitions are
         processed up to their end offsets of that moment, at most `CATCH_UP_SECONDS`; then open."""
         try:
-            while not gate.withheld:  # faust has not resumed the streams yet (recovery)
-                if self.app.consumer_generation_id != generation:
-                    return
-                await asyncio.sleep(catch_up.POLL_SECONDS)
+            # faust resumes the streams once the tables recovered (unbounded here: a recovery takes as
+            # long as it takes, and the followers stay paused meanwhile anyway)
+            if await self._poll_until(lambda: bool(gate.withheld), generation, math.inf) is Polled.ABANDONED:
+                return
             started = time.monotonic()
+            deadline = started + catch_up.CATCH_UP_SECONDS
             # its seek to the committed offsets comes next: how far the leaders got is known only then
-            while any(self._committed_offset.get(tp) is None for tp in gate.leaders):
-                if self.app.consumer_generation_id != generation:
-                    return
-                if time.monotonic() - started > catch_up.CATCH_UP_SECONDS:
-                    break
-                await asyncio.sleep(catch_up.POLL_SECONDS)
+            known = partial(self._committed_known, gate.leaders)
+            if await self._poll_until(known, generation, deadline) is Polled.ABANDONED:
+                return
             ends = await asyncio.wait_for(self.highwaters(*gate.leaders), catch_up.CATCH_UP_SECONDS)
             backlog = catch_up.remaining(ends, self.processed(ends))
-            late = set(ends)
-            while late and time.monotonic() - started < catch_up.CATCH_UP_SECONDS:
-                if self.app.consumer_generation_id != generation:
-                    return
-                late = catch_up.behind(ends, self.processed(ends))
-                if late:
-                    await asyncio.sleep(catch_up.POLL_SECONDS)
+            caught_up = partial(self._caught_up, ends)
+            if await self._poll_until(caught_up, generation, deadline) is Polled.ABANDONED:
+                return
             log.info(
                 "caught_up_before_checks",
                 seconds=round(time.monotonic() - started, 3),
                 backlog=backlog,
                 left=catch_up.remaining(ends, self.processed(ends)),
-                partitions_behind=len(late),
+                partitions_behind=len(catch_up.behind(ends, self.processed(ends))),
             )
         except Exception as exc:  # never leave the followers paused for want of an offset
             log.warning("catch_up_skipped", error=repr(exc))
         if self.app.consumer_generation_id == generation and gate.generation == generation:
             super().resume_partitions(gate.open() & self.assignment())
+
+    def _committed_known(self, tps: Iterable[TP]) -> bool:
+        return all(self._committed_offset.get(tp) is not None for tp in tps)
+
+    def _caught_up(self, ends: dict[TP, int]) -> bool:
+        return not catch_up.behind(ends, self.processed(ends))
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         feeds = feeds_of(self.app)

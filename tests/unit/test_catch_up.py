@@ -6,6 +6,8 @@ abandons the wait; an error opens the gate rather than leave the checks paused."
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +16,7 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 
 from streams import catch_up
-from streams.bulk_feed import BulkConsumer, BulkFeed, following
+from streams.bulk_feed import BulkConsumer, BulkFeed, Polled, following
 
 I0, I1 = TP("invoices.issued", 0), TP("invoices.issued", 1)
 C0, C1 = TP("checks.requested", 0), TP("checks.requested", 1)
@@ -150,3 +152,45 @@ def test_the_pure_parts() -> None:
     gate = catch_up.Gate()
     gate.close(1, ASSIGNED, {C0.topic}, set())
     assert gate.closed == set()
+
+
+async def test_poll_until_returns_met_as_soon_as_the_condition_holds() -> None:
+    probe, calls = Probe({}), []
+
+    def condition() -> bool:
+        calls.append(1)
+        return len(calls) == 3
+
+    assert await probe._poll_until(condition, 5, math.inf) is Polled.MET
+    assert len(calls) == 3  # polled until it held, not once more
+
+
+async def test_poll_until_times_out_at_the_deadline() -> None:
+    probe = Probe({})
+    started = time.monotonic()
+    assert await probe._poll_until(lambda: False, 5, started + 0.03) is Polled.TIMED_OUT
+    assert 0.03 <= time.monotonic() - started < 0.5
+
+
+async def test_poll_until_gives_up_when_the_generation_changes_even_if_the_condition_holds() -> None:
+    probe = Probe({})
+    probe.app.consumer_generation_id = 6  # type: ignore[attr-defined]
+    assert await probe._poll_until(lambda: True, 5, math.inf) is Polled.ABANDONED
+
+
+async def test_poll_until_gives_up_on_a_rebalance_while_polling() -> None:
+    probe = Probe({})
+
+    async def rebalance() -> None:
+        await asyncio.sleep(0.02)
+        probe.app.consumer_generation_id = 6  # type: ignore[attr-defined]
+
+    task = asyncio.ensure_future(rebalance())
+    assert await asyncio.wait_for(probe._poll_until(lambda: False, 5, math.inf), 1.0) is Polled.ABANDONED
+    await task
+
+
+async def test_poll_until_checks_a_condition_already_met_before_the_deadline() -> None:
+    """A deadline already passed still reads the condition once: a backlog folded at the deadline counts."""
+    probe = Probe({})
+    assert await probe._poll_until(lambda: True, 5, time.monotonic() - 1) is Polled.MET

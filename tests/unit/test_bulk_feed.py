@@ -5,14 +5,18 @@ fetched before a rebalance (faust seeks back to the committed offsets and fetche
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
 import faust
 import pytest
-from faust.types import TP
+from faust.transport import consumer as faust_consumer
+from faust.types import TP, Message
+from hypothesis import given
+from hypothesis import strategies as st
 
-from streams.bulk_feed import Batch, BulkFeed, attach, feeds_of
+from streams.bulk_feed import Batch, BulkConsumer, BulkFeed, attach, feeds_of
 
 HELD = TP("invoices.issued", 0)
 GONE = TP("invoices.issued", 1)
@@ -29,9 +33,9 @@ class FakeConsumer:
     def assignment(self) -> set[TP]:
         return {HELD, OTHER}
 
-    def ack(self, message: Any) -> bool:
-        self.acked.append(message)
-        return True
+    def ack_many(self, messages: list[Any]) -> dict[TP, int]:
+        self.acked.extend(messages)
+        return {m.tp: max(n.offset for n in messages if n.tp == m.tp) for m in messages}
 
     def on_buffer_full(self, tp: TP) -> None:
         self._buffered_partitions.add(tp)
@@ -280,3 +284,57 @@ async def test_a_waiting_batch_of_an_earlier_generation_is_replaced_and_settling
     assert [(b.generation, [m.offset for m in b.messages]) for b in feed.waiting] == [(7, [5])]
     assert await feed.settle(1)
     assert not feed.waiting and not consumer._buffered_partitions
+
+
+def _bookkeeping(committed: dict[TP, int | None]) -> SimpleNamespace:
+    """The state faust's `Consumer.ack` reads and writes, with the fed topics acknowledged (subscribed)."""
+    topics = SimpleNamespace(acks_enabled_for=lambda topic: topic != "no-acks")
+    return SimpleNamespace(
+        app=SimpleNamespace(topics=topics),
+        _committed_offset=defaultdict(lambda: None, committed),
+        _acked=defaultdict(list),
+        _acked_index=defaultdict(set),
+        _unacked_messages=set(),
+        _n_acked=0,
+        _waiting_for_ack=None,
+    )
+
+
+def _faust_messages(pairs: list[tuple[TP, int]]) -> list[Message]:
+    return [Message(tp.topic, tp.partition, o, 0.0, 0, [], b"k", b"v", None, tp=tp) for tp, o in pairs]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([HELD, GONE, TP("no-acks", 0)]), st.integers(0, 40)), max_size=60),
+    st.sampled_from([None, 0, 7, 30]),
+    st.lists(st.integers(0, 40), max_size=10),
+)
+def test_ack_many_keeps_the_same_bookkeeping_as_faust_acking_each_record(
+    pairs: list[tuple[TP, int]], committed: int | None, acked_before: list[int]
+) -> None:
+    """Offsets below the committed one, already acknowledged, repeated or of a topic without acks: the
+    bulk acknowledgement leaves `_acked`, `_acked_index` and `_n_acked` exactly as faust's per record."""
+    one, bulk = _bookkeeping({HELD: committed}), _bookkeeping({HELD: committed})
+    for state in (one, bulk):
+        for offset in dict.fromkeys(acked_before):
+            state._acked[HELD].append(offset)
+            state._acked_index[HELD].add(offset)
+    for message in _faust_messages(pairs):
+        faust_consumer.Consumer.ack(one, message)  # type: ignore[arg-type]
+    messages = _faust_messages(pairs)
+    last = BulkConsumer.ack_many(bulk, messages)  # type: ignore[arg-type]
+    assert {tp: sorted(v) for tp, v in bulk._acked.items() if v} == {
+        tp: sorted(v) for tp, v in one._acked.items() if v
+    }
+    assert {tp: v for tp, v in bulk._acked_index.items() if v} == {
+        tp: v for tp, v in one._acked_index.items() if v
+    }
+    assert bulk._n_acked == one._n_acked
+    assert all(m.acked for m in messages)
+    assert last == {tp: max(o for t, o in pairs if t == tp) for tp, _ in pairs}
+
+
+def test_ack_many_keeps_each_partition_in_fetch_order() -> None:
+    state = _bookkeeping({HELD: 3})
+    BulkConsumer.ack_many(state, _faust_messages([(HELD, 3), (GONE, 9), (HELD, 4), (HELD, 5)]))  # type: ignore[arg-type]
+    assert state._acked == {HELD: [3, 4, 5], GONE: [9]} and state._n_acked == 4

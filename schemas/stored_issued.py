@@ -160,10 +160,35 @@ def _invoice(raw: dict[str, Any]) -> Stored | None:
     return d
 
 
+# Parties already found plain, by their values in the model's field order (a feed names the same sellers
+# and buyers over and over): the checks below are skipped for them. Only plain ones are kept, whose
+# values are all str or None, so an equal key is the same party (no 1 == True == 1.0 between a str and
+# anything else); cleared when full.
+_PLAIN_PARTIES: set[tuple[Any, ...]] = set()
+_PLAIN_PARTIES_MAX = 8192
+
+
 def _party(raw: Any) -> dict[str, Any] | None:
     """A plain party (issued invoices carry no sealed ones): a name, optional tax id and details."""
     if type(raw) is not dict:
         return None
+    known = None
+    if list(raw) == _PARTY_ORDER:  # every field, in order: the feed's usual form
+        known = tuple(raw.values())
+        try:
+            if known in _PLAIN_PARTIES:
+                return raw
+        except TypeError:  # an unhashable value (a list, a dict): not plain, said below
+            known = None
+    p = _checked_party(raw)
+    if p is not None and known is not None:
+        if len(_PLAIN_PARTIES) >= _PLAIN_PARTIES_MAX:
+            _PLAIN_PARTIES.clear()
+        _PLAIN_PARTIES.add(known)
+    return p
+
+
+def _checked_party(raw: dict[str, Any]) -> dict[str, Any] | None:
     p = _complete(raw, PARTY_FIELDS, _PARTY_ORDER)
     if p is None or p["ref"] is not None or p["sealed"] is not None:
         return None
@@ -195,9 +220,21 @@ def _line(raw: Any) -> dict[str, Any] | None:
         return None
     if price is not None and (type(price) is not str or not _DECIMAL(price)):
         return None
-    if type(rate) is not str or not _DECIMAL(rate) or not (0 <= Decimal(rate) <= _MAX_TAX_RATE):
+    if type(rate) is not str or not _tax_rate(rate):
         return None
     return line
+
+
+_TAX_RATES: dict[str, bool] = {}  # rate text -> is a tax rate (a handful of rates in practice; bounded)
+
+
+def _tax_rate(rate: str) -> bool:
+    ok = _TAX_RATES.get(rate)
+    if ok is None:
+        ok = bool(_DECIMAL(rate)) and 0 <= Decimal(rate) <= _MAX_TAX_RATE
+        if len(_TAX_RATES) < 1024:
+            _TAX_RATES[rate] = ok
+    return ok
 
 
 def _real_date(text: str) -> bool:

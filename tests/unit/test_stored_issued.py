@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from schemas import stored_issued
 from schemas.events import InvoiceIssued, InvoiceLine, Party
 from schemas.stored_issued import INVOICE_FIELDS, LINE_FIELDS, PARTY_FIELDS, REQUIRED, stored_form
 from tests.factories import issued
@@ -203,3 +204,52 @@ def test_whatever_the_fast_path_accepts_the_model_reads_the_same(
     got = stored_form(raw)
     if got is not None:
         assert got == model_reads(raw)
+
+
+def test_a_party_found_plain_once_is_read_the_same_the_next_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache of plain parties changes nothing: a party read twice gives the same form, and a near
+    miss of a cached party (one value changed, or of another type) is still checked and refused."""
+    monkeypatch.setattr(stored_issued, "_PLAIN_PARTIES", set())
+    payload = dumped(BASE)
+    raw = json.dumps(payload, ensure_ascii=False).encode()
+    assert stored_form(raw) == stored_form(raw) == payload
+    assert tuple(payload["seller"].values()) in stored_issued._PLAIN_PARTIES
+    for change in (
+        lambda d: d["seller"].update(tax_id="91110108abc000000"),
+        lambda d: d["seller"].update(name=""),
+        lambda d: d["seller"].update(tax_id=[payload["seller"]["tax_id"]]),  # unhashable
+        lambda d: d["seller"].update(ref="x"),
+    ):
+        odd = copy.deepcopy(payload)
+        change(odd)
+        odd_raw = json.dumps(odd, ensure_ascii=False).encode()
+        assert stored_form(odd_raw) is None
+        assert stored_form(raw) == payload  # the cached party still reads as before
+
+
+def test_refused_parties_are_never_cached_and_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stored_issued, "_PLAIN_PARTIES", set())
+    monkeypatch.setattr(stored_issued, "_PLAIN_PARTIES_MAX", 3)
+    party = dict(dumped(BASE)["seller"])
+    assert stored_issued._party({**party, "name": "x" * 201}) is None
+    assert not stored_issued._PLAIN_PARTIES
+    for n in range(10):
+        assert stored_issued._party({**party, "name": f"销售方{n}"}) is not None
+        assert len(stored_issued._PLAIN_PARTIES) <= 3
+
+
+@pytest.mark.parametrize(
+    ("rate", "ok"),
+    [
+        ("0.13", True),
+        ("0", True),
+        ("0.17", True),
+        ("0.18", False),
+        ("-0.01", False),
+        ("1e-1", False),
+        ("0.1300000", False),
+    ],
+)
+def test_a_tax_rate_reads_the_same_whether_cached_or_not(rate: str, ok: bool) -> None:
+    assert stored_issued._tax_rate(rate) is ok
+    assert stored_issued._tax_rate(rate) is ok  # from the cache

@@ -85,17 +85,33 @@ _DECIMAL = re.compile(r"-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,6})?", _A).fullmatch
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}", _A).fullmatch
 
 
+class StoredJSON(dict[str, Any]):
+    """A stored form together with `json`, the payload it was read from, which decodes to exactly this
+    dict (every field present, in the model's order, nothing completed or changed): a store may write
+    those bytes instead of encoding the dict again (streams/table_store.py). Never mutated (the domain
+    copies entries, it does not change them): a change would leave `json` stale."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, value: dict[str, Any], json: bytes) -> None:
+        super().__init__(value)
+        self.json = json
+
+
 def stored_form(payload: bytes) -> Stored | None:
     """The stored form of the issued invoice in `payload` (`InvoiceIssued.model_dump(mode="json")` of
     what the model would read), or None when the payload is not plainly that form: validate it with the
-    model then (module docstring)."""
+    model then (module docstring). A `StoredJSON` when it is the payload's own value as it stands."""
     try:
         value = orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
     if type(value) is not dict:
         return None
-    return _invoice(value)
+    stored = _invoice(value)
+    if stored is value and payload[:1] == b"{" and payload[-1:] == b"}":  # (no BOM, no whitespace)
+        return StoredJSON(value, payload)
+    return stored
 
 
 def _complete(value: dict[str, Any], fields: dict[str, Any], order: list[str]) -> dict[str, Any] | None:

@@ -39,6 +39,8 @@ from faust.stores import rocksdb
 from faust.types import TP, EventT
 from faust.utils import json as faust_json
 
+from schemas.stored_issued import StoredJSON
+
 log = structlog.get_logger(__name__)
 
 SCHEME = "rocksdb"
@@ -59,6 +61,11 @@ _FAUST_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 
 
 def _orjson_value(value: Any) -> bytes:
+    if type(value) is dict:
+        for inner in value.values():
+            if type(inner) is StoredJSON:  # a field that carries its own JSON: written as those bytes
+                value = {k: orjson.Fragment(v.json) if type(v) is StoredJSON else v for k, v in value.items()}
+                break
     return orjson.dumps(value, default=faust_json.on_default, option=_FAUST_ORJSON_OPTIONS)
 
 

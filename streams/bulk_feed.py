@@ -44,7 +44,7 @@ import contextlib
 import enum
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import cast
@@ -368,7 +368,7 @@ class BulkConsumer(offset_guard.GuardedConsumer):
     def _committed_known(self, tps: Iterable[TP]) -> bool:
         return all(self._committed_offset.get(tp) is not None for tp in tps)
 
-    def _caught_up(self, ends: dict[TP, int]) -> bool:
+    def _caught_up(self, ends: Mapping[TP, int]) -> bool:
         return not catch_up.behind(ends, self.processed(ends))
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:

@@ -49,10 +49,13 @@ def open_alert(sealer: FieldSealer, alert: RiskAlert) -> RiskAlert:
         return alert
 
 
-def open_alerts(sealer: FieldSealer, publish: Callable[[RiskAlert], None]) -> Callable[[RiskAlert], None]:
-    """`publish`, given each alert opened."""
+def open_alerts(
+    sealer: FieldSealer, publish: Callable[[RiskAlert], None]
+) -> Callable[[RiskAlert, bytes], None]:
+    """A follower's `on_record` that gives `publish` each alert opened (the record's bytes unused: the
+    alert shown is the opened one, not the sealed JSON)."""
 
-    def opened(alert: RiskAlert) -> None:
+    def opened(alert: RiskAlert, raw: bytes) -> None:
         publish(open_alert(sealer, alert))
 
     return opened

@@ -118,21 +118,16 @@ class ResultsCache:
 
 class TopicFollower:
     """A group-less consumer of every partition of one topic, from its end at start-up, handing each
-    readable event to `on_event` (every API replica sees every event)."""
+    readable event and its record's bytes to `on_record` (every API replica sees every event)."""
 
     def __init__(
-        self,
-        settings: Settings,
-        topic: str,
-        schema: type[M],
-        on_event: Callable[[M], None],
-        on_record: Callable[[M, bytes], None] | None = None,
+        self, settings: Settings, topic: str, schema: type[M], on_record: Callable[[M, bytes], None]
     ) -> None:
-        """`on_record`, if given, is called instead of `on_event` with the event and its record's bytes."""
+        """`on_record(event, raw)`: the event parsed from the record and the record's value as it came
+        (a receiver keeping the JSON stores `raw` instead of serialising the event again)."""
         self._settings = settings
         self._topic = topic
         self._schema = schema
-        self._on_event = on_event
         self._on_record = on_record
         self._consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, group_id=None)
         self._task: asyncio.Task[None] | None = None
@@ -162,10 +157,7 @@ class TopicFollower:
                             error=str(exc)[:200],
                         )
                         continue
-                    if self._on_record is not None:
-                        self._on_record(event, record.value)
-                    else:
-                        self._on_event(event)
+                    self._on_record(event, record.value)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -176,6 +168,4 @@ class TopicFollower:
 
 
 def results_follower(settings: Settings, cache: ResultsCache) -> TopicFollower:
-    return TopicFollower(
-        settings, settings.topic(topics.CHECKS_RESULTS.name), CheckResult, cache.put, on_record=cache.put
-    )
+    return TopicFollower(settings, settings.topic(topics.CHECKS_RESULTS.name), CheckResult, cache.put)

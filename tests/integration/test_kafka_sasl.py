@@ -159,7 +159,8 @@ async def test_services_log_in_as_their_own_principals_and_acls_hold(
             await feed.stop()
 
         results: list[CheckResult] = []
-        follower = TopicFollower(api, api.topic(topics.CHECKS_RESULTS.name), CheckResult, results.append)
+        topic = api.topic(topics.CHECKS_RESULTS.name)
+        follower = TopicFollower(api, topic, CheckResult, lambda result, raw: results.append(result))
         await follower.start()
         publisher = Publisher(api)
         await publisher.start()

@@ -245,17 +245,23 @@ CHECK_ID = re.compile(rb'"check_id":"([0-9a-f-]{36})"')
 HOPS = ("checks.requested", "checks.verified", "checks.results")
 
 
-async def _idle_requests(counted: dict[str, Path]) -> dict[str, Counter[str]]:
+async def _idle_requests(
+    counted: dict[str, Path], pids: dict[str, list[int]]
+) -> tuple[dict[str, Counter[str]], tuple[CpuReading, CpuReading]]:
     """Kafka requests per second of each counted process while no check comes (heartbeats, the
-    consumers' empty long polls, commits, metadata): subtracted from the measured phase's counts."""
+    consumers' empty long polls, commits, metadata): subtracted from the measured phase's counts; and
+    the processes' CPU over the same seconds (what they burn with nothing to do)."""
     await asyncio.sleep(1.1)
     first = {name: kafka_requests.read(path) for name, path in counted.items()}
+    cpu_first = _cpu_reading(pids)
     await asyncio.sleep(IDLE_SECONDS)
     last = {name: kafka_requests.read(path) for name, path in counted.items()}
-    return {
+    cpu_last = _cpu_reading(pids)
+    rates = {
         name: Counter({k: (last[name][k] - first[name][k]) / IDLE_SECONDS for k in last[name]})
         for name in counted
     }
+    return rates, (cpu_first, cpu_last)
 
 
 def _request_rows(
@@ -399,7 +405,9 @@ async def measure(
                 progress.update(task, completed=len(tasks))
             return out
 
-        idle = await _idle_requests(counted)
+        pids = {"API": [api.pid], "worker": [worker.pid], "load generator": [os.getpid()]}
+        pids |= _server_pids()
+        idle, idle_cpu = await _idle_requests(counted, pids)
         await drive(0, n_warm, warmup, None)  # warm-up, discarded
         await asyncio.sleep(1.1)  # the request counts are written once a second
         requests_before = {name: kafka_requests.read(path) for name, path in counted.items()}
@@ -408,8 +416,6 @@ async def measure(
         before = await _metric_lines(client)
         worker_before = await _worker_metric_lines(client, worker.metrics_url)
         profiles = []
-        pids = {"API": [api.pid], "worker": [worker.pid], "load generator": [os.getpid()]}
-        pids |= _server_pids()
         cpu_before = _cpu_reading(pids)
         with (
             Progress(
@@ -441,7 +447,7 @@ async def measure(
     _analyse(result, samples, rate, duration, wait, register_s, n_invoices, before, after)
     for row in _stalls("worker", worker_before, worker_after):
         result.add(*row)
-    _cpu_rows(result, len(samples), cpu_before, cpu_after)
+    _cpu_rows(result, len(samples), cpu_before, cpu_after, idle_cpu)
     _request_rows(result, len(samples), requests_before, requests_after, idle, measured_s)
     by_client = clients_after - clients_before
     result.details.append(
@@ -504,17 +510,48 @@ def _cpu_reading(pids: dict[str, list[int]]) -> CpuReading:
     return cpu, _machine_busy()
 
 
-def _cpu_rows(result: Result, requests: int, before: CpuReading, after: CpuReading) -> None:
+def _cpu_rows(
+    result: Result,
+    requests: int,
+    before: CpuReading,
+    after: CpuReading,
+    idle: tuple[CpuReading, CpuReading] | None = None,
+) -> None:
     """CPU seconds per request of each process of the run, and how busy the whole machine was (the
-    other work on it included): per-request CPU does not depend on how loaded the machine is."""
+    other work on it included): per-request CPU does not depend on how loaded the machine is. With
+    `idle` (readings around seconds without load), each process's idle CPU too, and the per-request
+    CPU with that idle rate taken off (what one more check costs)."""
     if not requests:
         return
-    parts = []
+    parts, idle_parts, net_parts = [], [], []
+    seconds = after[1][1] - before[1][1]  # machine CPU-seconds: / cpu_count for wall seconds
+    wall = seconds / (os.cpu_count() or 1)
     for name, start in before[0].items():
         end = after[0].get(name)
-        if start is not None and end is not None:
-            parts.append(f"{name} {(end - start) / requests * 1000:.2f}")
+        if start is None or end is None:
+            continue
+        parts.append(f"{name} {(end - start) / requests * 1000:.2f}")
+        if idle is None:
+            continue
+        i0, i1 = idle[0][0].get(name), idle[1][0].get(name)
+        idle_wall = (idle[1][1][1] - idle[0][1][1]) / (os.cpu_count() or 1)
+        if i0 is None or i1 is None or idle_wall <= 0:
+            continue
+        idle_rate = (i1 - i0) / idle_wall  # CPU seconds per second
+        idle_parts.append(f"{name} {idle_rate * 1000:.0f}")
+        net_parts.append(f"{name} {((end - start) - idle_rate * wall) / requests * 1000:.2f}")
     result.add("CPU per request (ms)", " / ".join(parts), "utime + stime from /proc, measured phase")
+    if idle_parts:
+        result.add(
+            "idle CPU (ms per second)",
+            " / ".join(idle_parts),
+            f"{IDLE_SECONDS:g} s before the warm-up, no requests",
+        )
+        result.add(
+            "CPU per request, idle rate taken off (ms)",
+            " / ".join(net_parts),
+            "what one more check costs each process",
+        )
     busy = after[1][0] - before[1][0]
     total = after[1][1] - before[1][1]
     if total > 0:
@@ -630,7 +667,8 @@ def _analyse(
             f"(p99 {ms(p99)}, {len(fallback)} fallbacks, {sum(errors.values())} errors)"
         )
     result.notes.append(
-        "The load generator (httpx.AsyncClient, keep-alive pool) runs on the same 2 CPUs as Kafka, "
+        "The load generator (bench.http_load's lean keep-alive client: pre-built requests; httpx only "
+        "for the set-up) runs on the same 2 CPUs as Kafka, "
         "ClickHouse, the worker and the API, so its own CPU use and scheduling delays are inside the "
         "numbers; 'generator lateness' shows how far behind schedule it sent."
     )

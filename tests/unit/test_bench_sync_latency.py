@@ -3,10 +3,11 @@ Kafka requests per check with the idle rate taken off."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from bench.stats import Result
-from bench.sync_latency import Sample, _hop_rows, _request_rows
+from bench.sync_latency import Sample, _cpu_rows, _hop_rows, _request_rows
 
 
 def _rows(result: Result) -> dict[str, str]:
@@ -37,3 +38,18 @@ def test_requests_per_check_take_off_what_the_process_sends_while_idle() -> None
     _request_rows(result, 100, before, after, idle, seconds=10.0)
     # produce (210 - 10) / 100; fetch (300 - 5/s × 10 s) / 100
     assert _rows(result)["Kafka requests per check, worker"] == "produce 2.00 / fetch 2.50"
+
+
+def test_cpu_per_request_also_shows_the_idle_rate_and_the_cost_with_it_taken_off() -> None:
+    cpus = os.cpu_count() or 1
+    # machine readings are (busy, total) CPU-seconds: total grows by cpu_count per wall second
+    idle = (({"API": 0.0, "worker": 1.0}, (0.0, 0.0)), ({"API": 0.03, "worker": 1.1}, (0.0, 2.0 * cpus)))
+    before = ({"API": 10.0, "worker": 20.0}, (0.0, 100.0 * cpus))
+    after = ({"API": 12.15, "worker": 25.5}, (0.0, 110.0 * cpus))  # 10 s, 1,000 requests
+    result = Result("t", "t", {})
+    _cpu_rows(result, 1000, before, after, idle)
+    rows = _rows(result)
+    assert rows["CPU per request (ms)"] == "API 2.15 / worker 5.50"
+    assert rows["idle CPU (ms per second)"] == "API 15 / worker 50"  # 30 and 100 ms in 2 s
+    # (2.15 s - 15 ms/s × 10 s) / 1,000 and (5.5 s - 50 ms/s × 10 s) / 1,000
+    assert rows["CPU per request, idle rate taken off (ms)"] == "API 2.00 / worker 5.00"

@@ -3,7 +3,8 @@ cap on their size (issue 16: 200 connections trickling headers stayed open 65 s;
 accepted). A connection that has not finished its headers `header_timeout` seconds after it opened (or
 after the first byte of its next request) is closed; headers over about `max_header_bytes` (counted per
 read, so within one read buffer) get 431 and the connection closes. Idle keep-alive connections are
-uvicorn's own `timeout_keep_alive`.
+uvicorn's own `timeout_keep_alive`. Its writes go through `http_writes.CoalescingTransport` (an answer's
+head and body in one socket write).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from services.api.http_writes import CoalescingTransport
 
 _TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -34,7 +37,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # an answer's head and body in one socket write (services/api/http_writes.py)
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:

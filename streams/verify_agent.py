@@ -10,6 +10,9 @@ entry once, publish the answers. A redelivered request (same check_id) is re-ans
 result id and is not counted twice. Should the step raise for the batch, its events are answered one
 at a time under the policy, so only the guilty one goes to checks.dlq. A periodic sweep asks for a
 recheck of every check held for sync delay whose window has run out, so it becomes 查无此票.
+
+A batch's answers are acknowledged by Kafka before the batch is; the next batch is answered while they
+are on their way (the batch's `Finish`, streams/bulk_feed.py, as the register agent's).
 """
 
 from __future__ import annotations
@@ -79,14 +82,18 @@ def attach(pipeline: Pipeline) -> None:
         require_key(event, key, settings.topic_partitions)
         return key, ask
 
-    async def answer_batch(events: list[faust.EventT]) -> None:
+    async def answer_batch(events: list[faust.EventT]) -> bulk_feed.Finish:
         step = partial(steps.answer_checks, now=datetime.now(UTC), rules=rules)
         outbox = Outbox(pipeline.app)  # the entries' changelog records and the answers
         out = await step_over_batch(policy, table, events, parse, step, outbox, holds_index(pipeline))
         for ask in out.unknown:
             log.warning("recheck_unknown_check", check_id=str(ask.check_id), invoice_key=ask.invoice_key)
         await publish_answers(pipeline, out.answers, outbox)
-        await outbox.flush()  # acknowledged by Kafka before the batch is
+
+        async def acknowledged() -> None:  # acknowledged by Kafka before the batch is; the feed
+            await outbox.flush()  # answers its next batch meanwhile, as the register's (bulk_feed.py)
+
+        return acknowledged
 
     async def sweep_sync_holds() -> None:
         """Reads the sync_holds table (only invoices with a held check), never the whole register."""

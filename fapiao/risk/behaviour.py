@@ -398,12 +398,15 @@ def _amount(
         if fallback is None or len(fallback["amounts"]) < MIN_AMOUNTS:
             return []
         samples, name = fallback["amounts"], fallback_who
-    ordered = sorted(samples)  # once for the median, the spread and the range
-    z = pf.robust_z_sorted(ordered, x, floor=0.3)
+    ordered = sorted(samples)  # once for the range and the spread
+    # outside the usual range (the 10th–90th percentiles the reason quotes), in units of its spread;
+    # `slack` is in robust-z units (a normal's |z| beyond the range is z + Z90), so a one-mode profile
+    # is judged as before and a profile of several modes by all of them (docs/risk-model.md)
+    z, q10, q90 = pf.beyond_range_sorted(ordered, x, floor=0.3)
     zh, en = _WHO[name]
     out = []
-    if (d := _clip(abs(z) - slack)) > 0:  # the sentence only for a deviation that counts
-        low, high = _money(pf.quantile_sorted(ordered, 0.1)), _money(pf.quantile_sorted(ordered, 0.9))
+    if (d := _clip(z - (slack - pf.Z90))) > 0:  # the sentence only for a deviation that counts
+        low, high = _money(q10), _money(q90)
         out.append(
             Deviation(
                 code,
@@ -437,12 +440,11 @@ def _amount(
 def _records(top: list[float], ordered: list[float], slack: float) -> list[float]:
     """The RECORDS largest other amounts a new one is measured against (past the largest but one: a
     single earlier spike does not raise the bar). When the two largest were both outliers of the
-    recent samples themselves (robust z beyond `slack`, as `amount_seller` flags), the largest is
-    left out, so two earlier spikes do not raise it either; a third does."""
+    recent samples themselves (beyond their usual range by what `amount_seller` flags), the largest
+    is left out, so two earlier spikes do not raise it either; a third does."""
     if len(top) > RECORDS:
-        median = pf.quantile_sorted(ordered, 0.5)
-        spread = pf.quantile_sorted(sorted([abs(v - median) for v in ordered]), 0.5)
-        cut = median + slack * max(1.4826 * spread, 0.3)  # robust_z(v) > slack beyond it
+        low, high = pf.quantile_sorted(ordered, 0.1), pf.quantile_sorted(ordered, 0.9)
+        cut = high + (slack - pf.Z90) * max((high - low) / (2.0 * pf.Z90), 0.3)  # amount_seller's d > 0
         if top[-2] > cut:
             return top[-RECORDS - 1 : -1]
     return top[-RECORDS:]

@@ -294,6 +294,22 @@ def robust_z_sorted(ordered: list[float], x: float, floor: float) -> float:
     return (x - median) / max(1.4826 * mad, floor)
 
 
+Z90 = 1.2815515655446004  # the standard normal's 90th percentile: q90 − q10 = 2·Z90·σ for a normal
+
+
+def beyond_range_sorted(ordered: list[float], x: float, floor: float) -> tuple[float, float, float]:
+    """How far `x` lies outside the samples' usual range, their 10th–90th percentiles, in units of
+    their spread: (z, q10, q90), z = (x − q90) / s above the range, (q10 − x) / s below it, 0 inside,
+    with s = (q90 − q10) / (2·Z90) (σ for a normal), at least `floor`. For a normal this is
+    |robust z| − Z90; for a profile of several modes (a car dealer's cars and its servicing, a
+    requester presenting several sellers) the range spans them all, where a median and MAD measure
+    only the largest mode, and a value of another usual mode is no deviation. `ordered` ascending."""
+    low, high = quantile_sorted(ordered, 0.1), quantile_sorted(ordered, 0.9)
+    spread = max((high - low) / (2.0 * Z90), floor)
+    z = (x - high) / spread if x > high else (low - x) / spread if x < low else 0.0
+    return z, low, high
+
+
 def shares(histogram: Sequence[float], prior: Sequence[float] | None, strength: float = 2.0) -> list[float]:
     """Smoothed share of every slot: the profile's counts plus `strength` pseudo-counts spread like
     `prior` (the population), or uniformly without one. They sum to 1."""

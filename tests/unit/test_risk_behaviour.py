@@ -363,3 +363,37 @@ def test_the_default_rules_give_the_behaviour_hit_its_tuned_points() -> None:
     from fapiao.risk.rules import DEFAULT_RULES
 
     assert DEFAULT_RULES.weights["behaviour_anomaly"] == behaviour_model.DEFAULT_POINTS
+
+
+def test_beyond_the_usual_range_is_the_robust_z_for_one_mode() -> None:
+    """For a normal sample the distance beyond the 10th–90th percentiles plus Z90 is |robust z|: a
+    one-mode profile is judged as it was by median and MAD."""
+    rng = np.random.default_rng(7)
+    ordered = sorted(rng.normal(6.0, 0.8, 20_000).tolist())
+    for x in (2.0, 3.5, 8.5, 10.0):
+        z, low, high = pf.beyond_range_sorted(ordered, x, floor=0.3)
+        assert low < 6.0 < high
+        assert z + pf.Z90 == pytest.approx(abs(pf.robust_z_sorted(ordered, x, floor=0.3)), rel=0.03)
+    assert pf.beyond_range_sorted(ordered, 6.3, floor=0.3)[0] == 0.0  # inside the range: nothing
+
+
+def test_an_amount_of_another_usual_mode_is_no_deviation() -> None:
+    """A car dealer bills cars (~150,000) and its servicing (~1,800): a servicing invoice is of one of
+    its usual modes, not an outlier of the cars' tight median and MAD; ten times its largest car is."""
+    profiles: dict[str, pf.Profile] = {}
+    for i in range(48):
+        amount = 1_500.0 + (i * 53) % 700 if i % 3 == 0 else 140_000.0 + (i * 997) % 30_000
+        activity = _activity(i, amount)
+        behaviour.observe_issued(profiles, activity)
+        behaviour.observe_checked(profiles, _check(i, amount, activity.issued_at))
+    servicing = _activity(48, 1_730.0)
+    behaviour.observe_issued(service := copy.deepcopy(profiles), servicing)
+    found = behaviour.deviations(_check(48, 1_730.0, servicing.issued_at), service)
+    assert not [d for d in found if d.code.startswith("amount_")], found
+    ordered = sorted(service["s|" + SELLER]["amounts"])
+    assert abs(pf.robust_z_sorted(ordered, math.log(1_730.0), floor=0.3)) > 8  # what it was judged by
+    spike = _activity(49, 1_700_000.0)
+    behaviour.observe_issued(profiles, spike)
+    found = behaviour.deviations(_check(49, 1_700_000.0, spike.issued_at), profiles)
+    amount = [d for d in found if d.code == "amount_seller"]
+    assert amount and max(d.d for d in amount) >= 3, found

@@ -15,6 +15,11 @@ def _pct(value: float) -> str:
     return "–" if value != value else f"{100 * value:.1f}%"
 
 
+def _pct2(value: float) -> str:
+    """A false-alert rate against the behaviour target of 1 %: two decimals (1.0 % may be 1.04 %)."""
+    return "–" if value != value else f"{100 * value:.2f}%"
+
+
 def _num(value: float) -> str:
     return "–" if value != value else f"{value:.3f}"
 
@@ -100,8 +105,8 @@ def _loko(report: Report) -> list[str]:
             f"| **{_num(loko.in_sample_recall)}** | | {label} |"
         )
         lines.append(
-            f"| **false alerts on genuine** | | | {_pct(loko.held_out_false_alerts)} | | "
-            f"| {_pct(loko.in_sample_false_alerts)} | | {label} |"
+            f"| **false alerts on genuine** | | | {_pct2(loko.held_out_false_alerts)} | | "
+            f"| {_pct2(loko.in_sample_false_alerts)} | | {label} |"
         )
     lines.append("")
     lines.append(

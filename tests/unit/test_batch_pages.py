@@ -1,5 +1,6 @@
 """The batch results file's paging (`services.api.routes.batches._pages`): every row once, in input order,
-with its own result, however the item pages and the results windows fall; one results query per window."""
+with its own result, however the item pages and the results windows fall; one results query per window;
+and when the progress poll asks for rejections."""
 
 from __future__ import annotations
 
@@ -104,3 +105,13 @@ def test_a_100k_batch_reads_its_results_in_four_queries() -> None:
     asyncio.run(_lines(state, total))
     assert sum(1 for c in state.calls if c[0] == "results") == 4
     assert sum(1 for c in state.calls if c[0] == "items") == 20
+
+
+@pytest.mark.parametrize(
+    ("state", "rejected", "queried"),
+    [("accepted", 0, False), ("accepted", 3, True), ("receiving", 0, True), ("failed", 0, True)],
+)
+def test_the_progress_poll_skips_rejections_only_of_an_accepted_batch_without_any(
+    state: str, rejected: int, queried: bool
+) -> None:
+    assert route._may_have_rejections({"state": state, "rejected": rejected}) is queried

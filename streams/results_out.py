@@ -15,11 +15,13 @@ import faust
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import ResultFinisher
+from fapiao.crypto.result_integrity import tagged
 from fapiao.domain import steps
 from fapiao.domain.check_context import check_context
 from fapiao.domain.results import build_result
-from schemas.events import CheckVerified
+from schemas.events import CheckResult, CheckVerified
 from streams.app import Pipeline
+from streams.handoff import handoff_of
 from streams.outbox import Outbox
 
 _FINISHERS: weakref.WeakKeyDictionary[faust.App, ResultFinisher] = weakref.WeakKeyDictionary()
@@ -50,12 +52,15 @@ def verdict_message(pipeline: Pipeline, answer: steps.Answer) -> tuple[str, byte
         follow_up=answer.follow_up,
     )
     if not pipeline.settings.risk_enabled:  # the final result: sealed and tagged here
-        result = finisher_of(pipeline).result(result)
-        return topics.CHECKS_RESULTS.name, result.invoice_key.encode(), result.model_dump_json().encode()
+        result, value = tagged(finisher_of(pipeline).seal(result), finisher_of(pipeline).hmac_key)
+        handoff_of(pipeline.app, CheckResult).put(value, result)  # for the sink (streams/handoff.py)
+        return topics.CHECKS_RESULTS.name, result.invoice_key.encode(), value
     context = check_context(answer.entry, answer.request, answer.decision.verdict)
     verified = CheckVerified(result=result, context=context)
     key = context.seller_tax_id or result.invoice_key
-    return topics.CHECKS_VERIFIED.name, key.encode(), verified.model_dump_json().encode()
+    value = verified.model_dump_json().encode()
+    handoff_of(pipeline.app, CheckVerified).put(value, verified)  # for the risk agent (streams/handoff.py)
+    return topics.CHECKS_VERIFIED.name, key.encode(), value
 
 
 async def publish_answers(pipeline: Pipeline, answers: Iterable[steps.Answer], outbox: Outbox) -> None:

@@ -35,7 +35,7 @@ import structlog
 
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
-from fapiao.crypto.result_integrity import tagged_json
+from fapiao.crypto.result_integrity import tagged
 from fapiao.domain import retention
 from fapiao.risk import behaviour, behaviour_model, seller_stats
 from fapiao.risk import features as risk_features
@@ -52,6 +52,7 @@ from streams.app import Pipeline, json_table
 from streams.batch_events import crash_only, set_current_event
 from streams.dead_letters import decode
 from streams.error_policy import StagePolicy, crash
+from streams.handoff import handoff_of
 from streams.outbox import Outbox
 from streams.profiles_table import profiles_table
 from streams.results_out import finisher_of
@@ -128,6 +129,9 @@ def attach(pipeline: Pipeline) -> None:
     results_topic = pipeline.topics[topics.CHECKS_RESULTS.name].get_topic_name()
     alerts_topic = pipeline.topics[topics.RISK_ALERTS.name].get_topic_name()
 
+    verified_in = handoff_of(app, CheckVerified)  # what this process's verify agent published
+    results_out = handoff_of(app, CheckResult)  # for this process's sink
+    alerts_out = handoff_of(app, RiskAlert)
     policy = StagePolicy(pipeline, STAGE)
     send_faults = StagePolicy(pipeline, "risk-send")  # only its fault injection is used
 
@@ -209,7 +213,9 @@ def attach(pipeline: Pipeline) -> None:
         if should_alert(assessment, row.rules):
             set_current_event(event)  # the alert table's partition is the event's
             alert, marks = alert_of(result, row.rules, datetime.now(UTC))
-        return (result.invoice_key.encode(), tagged_json(result, hmac_key)), alert, marks
+        result, value = tagged(result, hmac_key)
+        results_out.put(value, result)
+        return (result.invoice_key.encode(), value), alert, marks
 
     async def score(
         batch: list[Verified],
@@ -293,9 +299,9 @@ def attach(pipeline: Pipeline) -> None:
         )
         alert = finish.alert(alert, result.invoice.seller if result.invoice else None)
         metrics.ALERTS.labels(severity=alert.severity).inc()
-        return (result.invoice_key.encode(), alert.model_dump_json().encode()), {
-            keys[reason]: now.isoformat() for reason in due
-        }
+        value = alert.model_dump_json().encode()
+        alerts_out.put(value, alert)
+        return (result.invoice_key.encode(), value), {keys[reason]: now.isoformat() for reason in due}
 
     # Alert marks wait until the batch's alerts are in Kafka: a mark written first and a kill -9 before
     # the send would mute the redelivered event's alert for its whole window (a lost alert). Written
@@ -377,7 +383,9 @@ def attach(pipeline: Pipeline) -> None:
     def parse(event: faust.EventT) -> Parsed:
         """The record decoded, and (behaviour on) a verdict's check as behaviour scoring reads it."""
         if event.message.topic == verified_topic:
-            item = decode(CheckVerified, event.value)
+            item = verified_in.take(event.value)  # (streams/handoff.py) else decoded, once
+            if item is None:
+                item = decode(CheckVerified, event.value)
             check = behaviour.check_of(item.result, item.context) if profiles is not None else None
             return event, item, check
         return event, decode(SellerActivity, event.value), None

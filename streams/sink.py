@@ -52,6 +52,7 @@ from streams import metrics
 from streams.app import Pipeline
 from streams.dead_letters import decode, send_dead_letter
 from streams.error_policy import StagePolicy
+from streams.handoff import Handoff, handoff_of
 
 log = structlog.get_logger(__name__)
 STAGE = "sink"
@@ -99,8 +100,11 @@ def as_event(record: ConsumerRecord) -> faust.EventT:  # type: ignore[type-arg]
     return cast(faust.EventT, Received(record))
 
 
-def row_of(target: Target, value: bytes | None) -> tuple[Any, ...]:
-    return target.row(decode(target.schema, value))
+def row_of(target: Target, value: bytes | None, handoff: Handoff[BaseModel] | None = None) -> tuple[Any, ...]:
+    """The row of one record: of the event the worker's risk stage published as these very bytes, if it
+    hands it over (streams/handoff.py), else decoded."""
+    event = handoff.take(value) if handoff is not None else None
+    return target.row(event if event is not None else decode(target.schema, value))
 
 
 def group_by_topic(records: Sequence[ConsumerRecord]) -> dict[str, list[ConsumerRecord]]:  # type: ignore[type-arg]
@@ -229,15 +233,16 @@ class Sink:
 
         The whole batch is decoded in one loop; when that raises (or a fault is being injected), each
         record is decoded again under the policy, so only the guilty one is dead-lettered."""
+        handoff = handoff_of(self.pipeline.app, target.schema)
         if not self.policy.fault_kind:
             try:
-                return records, [row_of(target, r.value) for r in records]
+                return records, [row_of(target, r.value, handoff) for r in records]
             except Exception as exc:
                 self.policy.check_batch_error(exc)
         kept: list[ConsumerRecord] = []  # type: ignore[type-arg]
         rows: list[tuple[Any, ...]] = []
         for record in records:
-            row = await self.policy.run(as_event(record), partial(row_of, target, record.value))
+            row = await self.policy.run(as_event(record), partial(row_of, target, record.value, handoff))
             if row is not None:
                 kept.append(record)
                 rows.append(row)

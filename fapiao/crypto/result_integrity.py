@@ -21,11 +21,18 @@ def tag_result(result: CheckResult, key: bytes) -> CheckResult:
 def tagged_json(result: CheckResult, key: bytes) -> bytes:
     """The JSON of `tag_result(result, key)`, byte for byte, from one serialisation: the tagged payload
     is the untagged one with the tag put into its (last, empty) integrity_tag field."""
+    return tagged(result, key)[1]
+
+
+def tagged(result: CheckResult, key: bytes) -> tuple[CheckResult, bytes]:
+    """`tag_result(result, key)` and its JSON (as `tagged_json`), from one serialisation."""
     payload = _payload(result) if result.integrity_tag else result.model_dump_json().encode("utf-8")
     if not payload.endswith(_UNTAGGED_END):  # the field moved: serialise the tagged result instead
-        return tag_result(result, key).model_dump_json().encode("utf-8")
-    tag = integrity_tag(key, payload).encode("ascii")
-    return payload[: -len(_UNTAGGED_END)] + b',"integrity_tag":"' + tag + b'"}'
+        out = tag_result(result, key)
+        return out, out.model_dump_json().encode("utf-8")
+    tag = integrity_tag(key, payload)
+    encoded = payload[: -len(_UNTAGGED_END)] + b',"integrity_tag":"' + tag.encode("ascii") + b'"}'
+    return result.model_copy(update={"integrity_tag": tag}), encoded
 
 
 def result_is_intact(result: CheckResult, key: bytes) -> bool:

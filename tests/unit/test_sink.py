@@ -23,9 +23,10 @@ from fapiao.domain.verification import Decision
 from fapiao.settings import Settings
 from fapiao.warehouse import alerts as alerts_table
 from fapiao.warehouse import results as results_table
-from schemas.events import DeadLetter, Verdict
+from schemas.events import CheckResult, DeadLetter, Verdict
 from streams import sink as sink_module
 from streams.error_policy import StagePolicy
+from streams.handoff import handoff_of
 from streams.sink import Prepared, Sink, Target, group_by_topic, next_offsets, seeded_offsets
 from tests.factories import check_of, issued, risk_alert
 
@@ -84,9 +85,13 @@ class RecordingSink(Sink):
         return [(i, "TYPE_MISMATCH") for i, row in enumerate(rows) if str(row[check]) in self.refuse]
 
 
+class FakeApp:
+    """What the sink's hand-offs belong to (streams/handoff.py)."""
+
+
 def _pipeline(settings: Settings = SETTINGS) -> tuple[Any, FakeTopic]:
     dlq = FakeTopic()
-    return SimpleNamespace(settings=settings, topics={topics.CHECKS_DLQ.name: dlq}), dlq
+    return SimpleNamespace(settings=settings, topics={topics.CHECKS_DLQ.name: dlq}, app=FakeApp()), dlq
 
 
 def test_a_stored_batch_commits_one_past_the_highest_offset_of_each_partition() -> None:
@@ -114,6 +119,26 @@ async def test_one_insert_per_table_and_every_bad_record_dead_lettered_alone() -
     assert {(x.kind, x.partition, x.offset) for x in letters} == {("unreadable", 1, 0), ("unstorable", 1, 1)}
     unstorable = next(x for x in letters if x.kind == "unstorable")
     assert "TYPE_MISMATCH" in unstorable.error and refused_id in unstorable.payload
+
+
+async def test_a_handed_over_result_is_stored_as_is_and_the_others_decoded() -> None:
+    """The worker's risk stage hands its results over by their bytes (streams/handoff.py): the sink
+    stores that event without decoding it, once; a record it was not handed is decoded."""
+    pipeline, _dlq = _pipeline()
+    handed_value, other_value = _result("77100001"), _result("77100002")
+    handed = CheckResult.model_validate_json(handed_value)
+    handoff = handoff_of(pipeline.app, CheckResult)
+    handoff.put(handed_value, handed)
+    sink = RecordingSink(pipeline)
+    target = sink.targets[RESULTS]
+    records = [_record(RESULTS, 0, 0, bytes(handed_value)), _record(RESULTS, 0, 1, other_value)]
+    kept, rows = await sink.rows(target, records)
+    assert kept == records
+    assert rows == [
+        results_table.result_row(handed),
+        results_table.result_row(CheckResult.model_validate_json(other_value)),
+    ]
+    assert (handoff.hits, handoff.misses, len(handoff)) == (1, 1, 0)
 
 
 async def test_an_injected_poison_is_dead_lettered_and_the_rest_stored() -> None:

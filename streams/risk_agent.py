@@ -23,6 +23,7 @@ Everything the batch wrote or produced is acknowledged by Kafka before its recor
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -42,7 +43,7 @@ from fapiao.risk import features as risk_features
 from fapiao.risk.enrichment import enrich
 from fapiao.risk.model import AnomalyModel, ModelWatcher
 from fapiao.risk.profile_cache import BatchProfiles, table_key
-from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules, weight
+from fapiao.risk.rules import DEFAULT_RULES, RuleHit, evaluate_rules, param, weight
 from fapiao.risk.rules_book import RulesBook
 from fapiao.risk.rules_feed import follow_rules
 from fapiao.risk.scoring import alert_due, assess, should_alert
@@ -61,6 +62,7 @@ from streams.table_sweep import TableSweep, busy, sweep_once
 
 log = structlog.get_logger(__name__)
 STAGE = "risk"
+BURST_FEATURE = risk_features.FEATURE_NAMES.index("number_burst")
 Message = tuple[bytes, bytes]  # (key, value), encoded
 
 SellerBatch = dict[str, tuple[faust.EventT, Any]]  # seller tax id -> (its last activity, statistics)
@@ -158,13 +160,12 @@ def attach(pipeline: Pipeline) -> None:
         if check is not None and store is not None:
             found = behaviour.deviations(check, store)
             behaviour.observe_checked(store, check)
-        return Prepared(
-            item,
-            current,
-            risk_features.features(item.result, item.context, seller),
-            evaluate_rules(item.result, item.context, seller, current),
-            found,
-        )
+        features = risk_features.features(item.result, item.context, seller)
+        # burst_length once per verdict: the rule's run is the feature's when their windows are equal
+        days = param(current, "burst_days")
+        run = int(features[BURST_FEATURE]) if days == risk_features.BURST_DAYS else None
+        hits = evaluate_rules(item.result, item.context, seller, current, burst_run=run)
+        return Prepared(item, current, features, hits, found)
 
     def with_behaviour(rows: list[Prepared]) -> list[Prepared]:
         """The rows with their `behaviour_anomaly` hit, if any (once per batch: vectorised)."""
@@ -204,10 +205,9 @@ def attach(pipeline: Pipeline) -> None:
             model_version=model.version if model is not None else "",
             features=row.features,
         )
-        result = finish.seal(
-            row.item.result.model_copy(update={"risk": assessment, "enrichment": enrich(row.item.result)})
-        )
-        metrics.VERDICTS.labels(verdict=result.verdict.value).inc()
+        plain = row.item.result
+        result = finish.seal(plain, {"risk": assessment, "enrichment": enrich(plain)})  # one copy
+        verdicts[result.verdict.value] += 1
         alert: Message | None = None
         marks: dict[str, str] = {}
         if should_alert(assessment, row.rules):
@@ -248,6 +248,7 @@ def attach(pipeline: Pipeline) -> None:
                     scored.append(((event, single[0][0]), single[1][0]))
             prepared, scores = [p for p, _ in scored], [s for _, s in scored]
         await write_back(stores, outbox)
+        verdicts.clear()
         results: list[Message] = []
         alerts: list[Message] = []
         for (event, row), model_score in zip(prepared, scores, strict=True):
@@ -258,6 +259,8 @@ def attach(pipeline: Pipeline) -> None:
                 if out[1] is not None:
                     alerts.append(out[1])
                 pending_marks.update({key: (event, at) for key, at in out[2].items()})
+        for verdict, n in verdicts.items():  # once per verdict and batch, not per result
+            metrics.VERDICTS.labels(verdict=verdict).inc(n)
         # Sent back to back once all are encoded: sends spread over the scoring would each leave in a
         # produce request of their own once the producer's linger has passed; together they share a few.
         # Every result before the alerts (each alert after its result, as before).
@@ -307,6 +310,7 @@ def attach(pipeline: Pipeline) -> None:
     # the send would mute the redelivered event's alert for its whole window (a lost alert). Written
     # after the flush, a kill in between re-raises the alert with the same alert_id (at-least-once).
     pending_marks: dict[str, tuple[faust.EventT, str]] = {}
+    verdicts: Counter[str] = Counter()  # results of the batch per verdict, for the metric
 
     def last_raised(key: str) -> Any:
         pending = pending_marks.get(key)

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from fapiao.crypto.exceptions import DecryptionError
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.result_integrity import tag_result
 from fapiao.crypto.sm3 import hmac_sm3, pseudonym
 from fapiao.crypto.sm4 import VERSION, Sm4Keyring
-from schemas.events import CheckResult, InvoiceFace, Party, RiskAlert
+from schemas.events import CheckResult, InvoiceFace, Party, RiskAlert, RiskAssessment
 
 Role = Literal["seller", "buyer"]
 SEALED_EVIDENCE = frozenset({"buyer_tax_id", "seller_tax_id"})
@@ -152,21 +152,24 @@ class FieldSealer:
 
     # -- results and alerts ----------------------------------------------------------------------
 
-    def seal_result(self, result: CheckResult) -> CheckResult:
-        """The result as it may leave the trusted zone (Kafka checks.results, ClickHouse)."""
+    def seal_result(self, result: CheckResult, changes: dict[str, object] | None = None) -> CheckResult:
+        """The result (with `changes` to its fields other than those sealed, e.g. its risk, made in the
+        same copy) as it may leave the trusted zone (Kafka checks.results, ClickHouse)."""
         if result.requester_sealed:
-            return result
+            return result.model_copy(update=changes) if changes else result
         ref, envelope = self._sealed_requester(result.requester)
-        update: dict[str, object] = {"requester": "", "requester_ref": ref, "requester_sealed": envelope}
+        update: dict[str, object] = dict(changes or {})
+        update |= {"requester": "", "requester_ref": ref, "requester_sealed": envelope}
         if result.invoice is not None:
             update["invoice"] = _with_parties(
                 result.invoice,
                 self.seal_party(result.invoice.seller, "seller"),
                 self.seal_party(result.invoice.buyer, "buyer"),
             )
-        if result.risk is not None and SEALED_EVIDENCE & set(result.risk.evidence):
-            update["risk"] = result.risk.model_copy(
-                update={"evidence": self.seal_evidence(result.risk.evidence, str(result.check_id))}
+        risk = cast(RiskAssessment | None, update.get("risk", result.risk))
+        if risk is not None and SEALED_EVIDENCE & risk.evidence.keys():
+            update["risk"] = risk.model_copy(
+                update={"evidence": self.seal_evidence(risk.evidence, str(result.check_id))}
             )
         return result.model_copy(update=update)
 
@@ -261,8 +264,11 @@ class ResultFinisher:
     def from_keys(cls, keys: CryptoKeys, *, encrypt: bool) -> ResultFinisher:
         return cls(FieldSealer.from_keys(keys) if encrypt else None, keys.hmac_key)
 
-    def seal(self, result: CheckResult) -> CheckResult:
-        return self.sealer.seal_result(result) if self.sealer is not None else result
+    def seal(self, result: CheckResult, changes: dict[str, object] | None = None) -> CheckResult:
+        """The result with `changes` (its risk, …), sealed: one copy."""
+        if self.sealer is not None:
+            return self.sealer.seal_result(result, changes)
+        return result.model_copy(update=changes) if changes else result
 
     def result(self, result: CheckResult) -> CheckResult:
         """Sealed, then tagged."""

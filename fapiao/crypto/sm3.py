@@ -32,8 +32,19 @@ def pseudonym(tax_id: str, key: bytes) -> str:
 
 
 def integrity_tag(key: bytes, payload: bytes) -> str:
-    """An HMAC-SM3 tag (hex) over `payload`, e.g. the canonical JSON of a result."""
-    return hmac.new(key, b"integrity\x00" + payload, "sm3").hexdigest()
+    """An HMAC-SM3 tag (hex) over `payload`, e.g. the canonical JSON of a result: from a copy of the
+    key's HMAC state after the domain prefix, kept per key (the key schedule once, not per result)."""
+    keyed = _TAG_STATES.get(key)
+    if keyed is None:
+        if len(_TAG_STATES) >= 16:  # a handful of keys per process (rotation, tests)
+            _TAG_STATES.clear()
+        keyed = _TAG_STATES[key] = hmac.new(key, b"integrity\x00", "sm3")
+    mac = keyed.copy()
+    mac.update(payload)
+    return mac.hexdigest()
+
+
+_TAG_STATES: dict[bytes, hmac.HMAC] = {}
 
 
 def tag_matches(key: bytes, payload: bytes, tag: str) -> bool:

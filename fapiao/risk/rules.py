@@ -165,15 +165,19 @@ def mismatch(result: CheckResult, context: CheckContext, seller: Seller, rules: 
 
 
 def number_burst(
-    result: CheckResult, context: CheckContext, seller: Seller, rules: RiskRules
+    result: CheckResult, context: CheckContext, seller: Seller, rules: RiskRules, run: int | None = None
 ) -> RuleHit | None:
-    """Many consecutive invoice numbers from one seller to one buyer within days (拆票, split invoices)."""
+    """Many consecutive invoice numbers from one seller to one buyer within days (拆票, split invoices).
+    `run`: the burst_length over `burst_days` when the caller has it (the features' number_burst)."""
     buyer = context.buyer_tax_id or (result.invoice.buyer.tax_id or "" if result.invoice else "")
     issued = context.issued_at
     if not seller or not buyer or issued is None:
         return None
     days = param(rules, "burst_days")
-    run = seller_stats.burst_length(seller, buyer, result.invoice_key, result.invoice_number, issued, days)
+    if run is None:
+        run = seller_stats.burst_length(
+            seller, buyer, result.invoice_key, result.invoice_number, issued, days
+        )
     if run < param(rules, "burst_min"):
         return None
     return _hit(
@@ -239,7 +243,22 @@ RULES: tuple[Rule, ...] = (
 
 
 def evaluate_rules(
-    result: CheckResult, context: CheckContext, seller: dict[str, Any] | None, rules: RiskRules
+    result: CheckResult,
+    context: CheckContext,
+    seller: dict[str, Any] | None,
+    rules: RiskRules,
+    *,
+    burst_run: int | None = None,
 ) -> list[RuleHit]:
-    """Every rule that fires for this result, in rule order (scoring sorts them by points)."""
-    return [hit for rule in RULES if (hit := rule(result, context, seller, rules)) is not None]
+    """Every rule that fires for this result, in rule order (scoring sorts them by points).
+    `burst_run`: the seller_stats.burst_length of this result over the rules' `burst_days`, when the
+    caller computed it already (the features' number_burst, when the windows are equal)."""
+    hits = []
+    for rule in RULES:
+        if rule is number_burst:
+            hit = number_burst(result, context, seller, rules, burst_run)
+        else:
+            hit = rule(result, context, seller, rules)
+        if hit is not None:
+            hits.append(hit)
+    return hits

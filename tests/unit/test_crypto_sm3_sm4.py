@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 
 import pytest
@@ -53,6 +54,14 @@ def test_integrity_tag_detects_a_change() -> None:
     tag = integrity_tag(key, b'{"verdict":"consistent"}')
     assert tag_matches(key, b'{"verdict":"consistent"}', tag)
     assert not tag_matches(key, b'{"verdict":"inconsistent"}', tag)
+
+
+def test_integrity_tag_from_the_kept_key_state_is_the_plain_hmac() -> None:
+    """integrity_tag copies a per-key HMAC state: the same tag as HMAC-SM3 over prefix + payload."""
+    for key in (b"k" * 32, b"", b"x" * 100, b"k" * 32):
+        for payload in (b"", b"{}", "结果".encode() * 2000):
+            want = hmac.new(key, b"integrity\x00" + payload, "sm3").hexdigest()
+            assert integrity_tag(key, payload) == want == integrity_tag(key, payload)
 
 
 def test_sm4_single_block_vector_in_openssl_and_gmssl() -> None:

@@ -46,6 +46,23 @@ def consistent(**party_fields: str) -> CheckResult:
     return result.model_copy(update={"risk": risk})
 
 
+def test_changes_made_in_the_sealing_copy_are_sealed_as_in_a_copied_result() -> None:
+    """The risk stage hands its risk and enrichment to seal_result (one copy of the result instead of
+    two): the same sealed result as sealing a copy that has them, the evidence sealed too."""
+    s = sealer()
+    scored = consistent()
+    plain = scored.model_copy(update={"risk": None})
+    changes: dict[str, object] = {"risk": scored.risk, "enrichment": {"region": "北京"}}
+    one = s.seal_result(plain, changes)
+    two = s.seal_result(plain.model_copy(update=changes))
+    assert one.risk is not None and two.risk is not None
+    assert one.risk.evidence["buyer_tax_id"].startswith("v1:k1:") and one.risk.evidence["run"] == "6"
+    assert s.open_result(one) == s.open_result(two) == plain.model_copy(update=changes)
+    fresh_nonces = {"risk": None}  # the evidence envelopes differ by their nonces only (opened above)
+    assert one.model_copy(update=fresh_nonces) == two.model_copy(update=fresh_nonces)
+    assert s.seal_result(one, {"enrichment": {}}) == one.model_copy(update={"enrichment": {}})
+
+
 def test_a_sealed_result_carries_no_plaintext_and_opens_to_the_exact_original() -> None:
     s = sealer()
     plain = consistent(

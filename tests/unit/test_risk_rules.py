@@ -168,6 +168,30 @@ def test_number_burst_hit_and_no_hit() -> None:
     assert r.number_burst(result_of(Verdict.CONSISTENT, invoice=invoice), context_of(), None, D) is None
 
 
+def test_the_features_burst_run_gives_the_rules_hits_without_a_second_burst_length() -> None:
+    """The risk agent passes the features' number_burst as the rule's run (windows equal, 3 days)."""
+    from fapiao.risk import features as f
+
+    assert r.param(D, "burst_days") == f.BURST_DAYS
+    invoice = issued(number="00000103")
+    slot = f.FEATURE_NAMES.index("number_burst")
+    for seller in (seller_with([], numbers=range(100, 106)), seller_with([], numbers=range(100, 104)), None):
+        result, context = result_of(Verdict.CONSISTENT, invoice=invoice), context_of()
+        run = int(f.features(result, context, seller)[slot])
+        assert r.evaluate_rules(result, context, seller, D, burst_run=run) == r.evaluate_rules(
+            result, context, seller, D
+        )
+    hits = r.evaluate_rules(
+        result_of(Verdict.CONSISTENT, invoice=invoice), context_of(), None, D, burst_run=9
+    )
+    assert "number_burst" not in {h.reason for h in hits}  # no seller: no burst, whatever the run
+    short = seller_with([], numbers=range(100, 104))
+    given = r.evaluate_rules(
+        result_of(Verdict.CONSISTENT, invoice=invoice), context_of(), short, D, burst_run=6
+    )
+    assert [h.evidence["run"] for h in given if h.reason == "number_burst"] == ["6"]  # the run given is used
+
+
 def test_amount_outlier_hit_and_no_hit() -> None:
     seller = seller_with(["100.00", "120.00", "90.00", "110.00", "105.00"] * 3)
     big = issued(amount="90000.00", tax="11700.00")

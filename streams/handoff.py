@@ -10,14 +10,16 @@ So the producing stage `put`s the event under the bytes it sent, and the consumi
 by the bytes it received. A hit is exact: the key is the whole encoded value, so the event taken is
 the one those very bytes were encoded from (pydantic's JSON round-trips the schemas' events, checked
 in tests/unit/test_handoff.py). Anything else (a redelivery after a restart, a partition served by
-another worker, a message written by another producer, an event evicted by a lag beyond the
-capacity) is a miss, and the consumer decodes the bytes as before, under its error policy. Each event
-is taken at most once: a redelivered record is decoded again.
+another worker, a message written by another producer, an event not held because the hand-off was
+full, see CAPACITY) is a miss, and the consumer decodes the bytes as before, under its error policy.
+Each event is taken at most once: a redelivered record is decoded again.
 """
 
 from __future__ import annotations
 
+import time
 import weakref
+from collections.abc import Callable
 from typing import Generic, TypeVar, cast
 
 import structlog
@@ -26,40 +28,64 @@ from pydantic import BaseModel
 log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
-# events held per hand-off: the consuming stage runs a few batches (500 records) behind the producing
-# one in a backlog; beyond this the oldest are dropped (their consumer decodes them). ~4 KB each.
+# Events held per hand-off. A backlog's verify stage runs up to ~6,000 verdicts ahead of its risk stage
+# (20k-check run, 5ecf205), and a held CheckVerified is ~12 KB (model + bytes, tracemalloc), so a full
+# hand-off holds ~100 MB. Full, it keeps the events it holds (the consumer reads the oldest first:
+# dropping those would turn a lag beyond the capacity into no hit at all) and does not hold the new one,
+# unless the oldest is older than MAX_AGE_SECONDS: then that one leaves (an event nobody here takes, e.g.
+# of a partition another worker consumes, stays at most that long once the hand-off is full).
 CAPACITY = 8192
-_LOG_EVERY = 10_000  # takes between two log lines of the hit and miss counts
+MAX_AGE_SECONDS = 10.0
+_LOG_EVERY = 10_000  # takes between two log lines of the counts
 
 
 class Handoff(Generic[M]):
-    """Events by the exact bytes they were published as, oldest dropped first (see the module doc)."""
+    """Events by the exact bytes they were published as, at most `capacity` (see the module doc)."""
 
-    def __init__(self, name: str, capacity: int = CAPACITY) -> None:
+    def __init__(
+        self,
+        name: str,
+        capacity: int = CAPACITY,
+        max_age: float = MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.name = name
         self.capacity = capacity
-        self._held: dict[bytes, M] = {}
-        self.hits = self.misses = 0
+        self.max_age = max_age
+        self.clock = clock
+        self._held: dict[bytes, tuple[M, float]] = {}  # value -> (event, when it was put), oldest first
+        self.hits = self.misses = self.refused = 0
 
     def __len__(self) -> int:
         return len(self._held)
 
     def put(self, value: bytes, event: M) -> None:
-        held = self._held
+        held, now = self._held, self.clock()
         if len(held) >= self.capacity:
-            del held[next(iter(held))]
-        held[value] = event
+            oldest = next(iter(held))
+            if now - held[oldest][1] < self.max_age:
+                self.refused += 1  # full of events still to be taken: this one will be decoded
+                return
+            del held[oldest]
+        held[value] = (event, now)
 
     def take(self, value: bytes | None) -> M | None:
         """The event published as exactly `value`, once (None: decode `value` instead)."""
-        event = self._held.pop(value, None) if value is not None else None
-        if event is None:
+        found = self._held.pop(value, None) if value is not None else None
+        if found is None:
             self.misses += 1
         else:
             self.hits += 1
         if (self.hits + self.misses) % _LOG_EVERY == 0:
-            log.info("handoff", name=self.name, hits=self.hits, misses=self.misses, held=len(self._held))
-        return event
+            log.info(
+                "handoff",
+                name=self.name,
+                hits=self.hits,
+                misses=self.misses,
+                refused=self.refused,
+                held=len(self._held),
+            )
+        return found[0] if found is not None else None
 
 
 _HANDOFFS: weakref.WeakKeyDictionary[object, dict[type[BaseModel], Handoff[BaseModel]]] = (

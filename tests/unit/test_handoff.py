@@ -56,15 +56,23 @@ def test_take_is_once_by_exact_bytes_and_a_miss_is_none() -> None:
     assert (handoff.hits, handoff.misses) == (1, 3)
 
 
-def test_the_oldest_events_leave_beyond_the_capacity() -> None:
-    handoff: Handoff[CheckVerified] = Handoff("test", capacity=2)
+def test_full_it_keeps_what_it_holds_until_the_oldest_is_stale() -> None:
+    """A lag beyond the capacity still hits on what is held (the oldest, read first); an event nobody
+    takes leaves once it is older than max_age and the hand-off is full."""
+    now = [0.0]
+    handoff: Handoff[CheckVerified] = Handoff("test", capacity=2, max_age=10.0, clock=lambda: now[0])
     verified = _verified()
     handoff.put(b"1", verified)
     handoff.put(b"2", verified)
-    handoff.put(b"3", verified)
-    assert len(handoff) == 2
-    assert handoff.take(b"1") is None
-    assert handoff.take(b"3") is verified
+    handoff.put(b"3", verified)  # full of fresh events: not held
+    assert (len(handoff), handoff.refused) == (2, 1)
+    assert handoff.take(b"3") is None
+    assert handoff.take(b"1") is verified
+    handoff.put(b"4", verified)
+    now[0] = 10.0
+    handoff.put(b"5", verified)  # "2" is stale now: it leaves for "5"
+    assert handoff.take(b"2") is None
+    assert handoff.take(b"4") is verified and handoff.take(b"5") is verified
 
 
 def test_each_app_and_schema_has_its_own() -> None:

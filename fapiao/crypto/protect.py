@@ -166,7 +166,7 @@ class FieldSealer:
                 self.seal_party(result.invoice.seller, "seller"),
                 self.seal_party(result.invoice.buyer, "buyer"),
             )
-        risk = cast(RiskAssessment | None, update.get("risk", result.risk))
+        risk = cast("RiskAssessment | None", update.get("risk", result.risk))
         if risk is not None and SEALED_EVIDENCE & risk.evidence.keys():
             update["risk"] = risk.model_copy(
                 update={"evidence": self.seal_evidence(risk.evidence, str(result.check_id))}

@@ -26,10 +26,11 @@ def check_context(entry: register.Entry | None, request: CheckRequested, verdict
     The context is the source of the risk evidence that the requesting organisation reads (alerts,
     results), so it names only that organisation's own requesters; an invoice presented elsewhere shows
     as `other-org-<n>` (how many other organisations, never who)."""
-    earlier: list[dict[str, Any]] = sorted(
-        (c for c in (entry or {}).get("checks", ()) if c["check_id"] != str(request.check_id)),
-        key=lambda c: datetime.fromisoformat(str(c["request"]["requested_at"])),
-    )
+    this = str(request.check_id)
+    earlier: list[dict[str, Any]] = [c for c in (entry or {}).get("checks", ()) if c["check_id"] != this]
+    if not earlier:  # the invoice's first check (most are): nothing to order, count or name
+        return _first_context(entry, request, verdict)
+    earlier.sort(key=lambda c: datetime.fromisoformat(str(c["request"]["requested_at"])))
     orgs = _distinct([_org(c) for c in earlier] + [request.org_id])
     # the requesters of other organisations are never named to this one (issue 16): each other
     # organisation counts as one requester, labelled by its position only ("other-org-1", …)
@@ -53,6 +54,24 @@ def check_context(entry: register.Entry | None, request: CheckRequested, verdict
         orgs=tuple(orgs),
         consistent_requesters=tuple(_distinct(shown)),
         first_checked_at=datetime.fromisoformat(first) if first else None,
+        issued_at=invoice.issued_at if invoice else None,
+        status_changed_at=datetime.fromisoformat(changed) if changed else None,
+        seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",
+        buyer_tax_id=(invoice.buyer.tax_id or "") if invoice else "",
+    )
+
+
+def _first_context(entry: register.Entry | None, request: CheckRequested, verdict: Verdict) -> CheckContext:
+    """`check_context` without earlier checks: the same context, without their bookkeeping."""
+    invoice = register.issued_invoice(entry)
+    changed = (entry or {}).get("status_changed_at")
+    return CheckContext(
+        prior_checks=0,
+        prior_inconsistent=0,
+        requesters=(request.requester,),
+        orgs=(request.org_id,),
+        consistent_requesters=(request.requester,) if verdict.value in _FACE_SHOWN else (),
+        first_checked_at=None,
         issued_at=invoice.issued_at if invoice else None,
         status_changed_at=datetime.fromisoformat(changed) if changed else None,
         seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",

@@ -38,6 +38,26 @@ def test_context_counts_earlier_checks_and_distinct_requesters() -> None:
     assert ctx.seller_tax_id == SELLER.tax_id and ctx.issued_at == inv.issued_at
 
 
+def test_a_first_check_is_its_only_requester_and_organisation() -> None:
+    """The first check's context (a shortcut of check_context): this requester and organisation, shown
+    the face on 一致 or a status verdict only; the register's issuance and status change."""
+    inv = issued()
+    changed_at = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
+    voided = register.apply_status(
+        register.apply_issued(None, inv), status_change(inv, InvoiceStatus.VOIDED, changed_at)
+    )
+    request = check_of(inv, requester="A", org_id="org-a")
+    for verdict, shown in ((Verdict.VOIDED, ("A",)), (Verdict.INCONSISTENT, ())):
+        ctx = check_context(voided, request, verdict)
+        assert (ctx.prior_checks, ctx.prior_inconsistent, ctx.first_checked_at) == (0, 0, None)
+        assert ctx.requesters == ("A",) and ctx.orgs == ("org-a",) and ctx.consistent_requesters == shown
+        assert ctx.issued_at == inv.issued_at and ctx.status_changed_at == changed_at
+        assert ctx.seller_tax_id == SELLER.tax_id
+    # the check itself remembered (a redelivery) is not an earlier check
+    again = _remember(voided, request, Verdict.VOIDED)
+    assert check_context(again, request, Verdict.VOIDED) == check_context(voided, request, Verdict.VOIDED)
+
+
 def test_context_of_a_recheck_excludes_the_check_itself() -> None:
     inv = issued()
     a = check_of(inv, requester="A")

@@ -17,7 +17,9 @@ folded into them as `sellers.activity` arrives, each presented check is compared
 scores the batch's deviations at once: a `behaviour_anomaly` hit, worth its organisation's
 `weights['behaviour_anomaly']` × the score, with readable zh/en reasons. A batch reads each profile
 once, folds into its own copy in place, and writes each changed one once (`profile_cache.BatchProfiles`).
-Everything the batch wrote or produced is acknowledged by Kafka before its records are.
+Everything the batch wrote or produced is acknowledged by Kafka before its records are; the next batch
+is scored while they are on their way (the batch's `Finish`, streams/bulk_feed.py), its alerts checked
+against the marks the unfinished batch has not yet written.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ SellerBatch = dict[str, tuple[faust.EventT, Any]]  # seller tax id -> (its last 
 # off or nothing presented), or a seller activity (None)
 Parsed = tuple[faust.EventT, CheckVerified | SellerActivity, behaviour.Check | None]
 Verified = tuple[faust.EventT, CheckVerified, behaviour.Check | None]
+Mark = tuple[faust.EventT, str]  # an alert mark: the event that raised it, when (ISO)
 
 
 @dataclass(frozen=True)
@@ -223,11 +226,13 @@ def attach(pipeline: Pipeline) -> None:
         stats: SellerBatch,
         read: dict[str, Any],
         outbox: Outbox,
+        marks: dict[str, Mark],
     ) -> None:
         """Rules and behaviour deviations per event, the models once per batch; an event whose
         scoring raises is dead-lettered alone (a model failure on the batch falls back to scoring
         each event by itself). The results and alerts go into the batch's outbox, which the caller
-        flushes (Kafka holds them) before the batch is acknowledged."""
+        flushes (Kafka holds them) before the batch is acknowledged; the alert marks raised go into
+        `marks` (and `pending_marks`), written once the alerts are in Kafka."""
         model = watcher.current()
         prepared: list[tuple[faust.EventT, Prepared]] = []
         for event, item, check in batch:
@@ -258,7 +263,8 @@ def attach(pipeline: Pipeline) -> None:
                 results.append(out[0])
                 if out[1] is not None:
                     alerts.append(out[1])
-                pending_marks.update({key: (event, at) for key, at in out[2].items()})
+                for key, at in out[2].items():
+                    pending_marks[key] = marks[key] = (event, at)
         for verdict, n in verdicts.items():  # once per verdict and batch, not per result
             metrics.VERDICTS.labels(verdict=verdict).inc(n)
         # Sent back to back once all are encoded: sends spread over the scoring would each leave in a
@@ -309,18 +315,23 @@ def attach(pipeline: Pipeline) -> None:
     # Alert marks wait until the batch's alerts are in Kafka: a mark written first and a kill -9 before
     # the send would mute the redelivered event's alert for its whole window (a lost alert). Written
     # after the flush, a kill in between re-raises the alert with the same alert_id (at-least-once).
-    pending_marks: dict[str, tuple[faust.EventT, str]] = {}
+    # Until then they stay here, where the next batch (scored while this one's records are on their
+    # way, bulk_feed's Finish) finds them: every mark raised and not yet in the table.
+    pending_marks: dict[str, Mark] = {}
     verdicts: Counter[str] = Counter()  # results of the batch per verdict, for the metric
 
     def last_raised(key: str) -> Any:
         pending = pending_marks.get(key)
         return pending[1] if pending is not None else raised.get(key)
 
-    def remember_marks() -> None:
-        for key, (event, at) in pending_marks.items():
+    def remember_marks(marks: dict[str, Mark]) -> None:
+        """A finished batch's marks into the table (the batch's alerts are in Kafka)."""
+        for key, mark in marks.items():
+            event, at = mark
             set_current_event(event)  # each mark in its event's partition
             raised[key] = at
-        pending_marks.clear()
+            if pending_marks.get(key) is mark:  # not raised again since by a later batch
+                del pending_marks[key]
 
     def store_of(stores: dict[int, BatchProfiles], event: faust.EventT) -> BatchProfiles | None:
         """The batch's profiles of the event's partition (None with behaviour scoring off)."""
@@ -428,11 +439,13 @@ def attach(pipeline: Pipeline) -> None:
         async with table_batch.lock_of(sellers):
             await table_batch.write_many(sellers, events, values, outbox)
 
-    async def risk_batch(events: list[faust.EventT]) -> None:
+    async def risk_batch(events: list[faust.EventT]) -> bulk_feed.Finish:
         """One fetched batch (streams/bulk_feed.py): each record parsed once under the stage's policy,
         the statistics of the batch's sellers read at once, the activities folded, each changed seller
         written once, the verdicts scored; results, alerts and changelog records acknowledged by Kafka
-        before the batch is (a failure there raises: crash_only)."""
+        before the batch is (a failure there raises: crash_only). That wait, and the alert marks after
+        it, are the batch's Finish: the feed scores its next queued batch meanwhile (as the verify and
+        register agents)."""
         parsed: list[Parsed] = []
         for event in events:
             got = await policy.run(event, partial(parse, event))
@@ -450,15 +463,19 @@ def attach(pipeline: Pipeline) -> None:
                 continue
             set_current_event(event)
             await policy.run(event, partial(fold, event, item, stores, stats, read))
-        pending_marks.clear()
         outbox = Outbox(app)
+        marks: dict[str, Mark] = {}  # the batch's alert marks
         await store_sellers(stats, outbox)
         if batch:
-            await score(batch, stores, stats, read, outbox)
+            await score(batch, stores, stats, read, outbox, marks)
         else:
             await write_back(stores, outbox)
-        await outbox.flush()
-        remember_marks()
+
+        async def acknowledged() -> None:
+            await outbox.flush()
+            remember_marks(marks)
+
+        return acknowledged
 
     async def reload_model() -> None:
         if watcher.poll():

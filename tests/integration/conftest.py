@@ -360,6 +360,21 @@ async def until_registered(  # type: ignore[no-untyped-def]
     )
 
 
+async def publish_registered(
+    publisher: Publisher, settings: Settings, *invoices: InvoiceIssued, timeout: float = 30
+) -> None:
+    """Publish the issuances of `invoices` and wait until the register holds each (`until_registered`),
+    so a check sent next is verified against them. (A fixed sleep instead was a race: on a loaded
+    machine the check could be answered 待同步 before the register had folded its invoice.)"""
+    for inv in invoices:
+        await publisher.publish(
+            topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv
+        )
+    async with consuming(settings) as consume:
+        for inv in invoices:
+            await until_registered(consume, settings, inv, timeout=timeout)
+
+
 async def records_on(settings: Settings, spec: topics.TopicSpec) -> int:
     """Records ever written to the topic (the sum of its partitions' end offsets)."""
     from aiokafka import TopicPartition

@@ -19,15 +19,13 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import FieldSealer
-from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse.engine import NativeEngine
 from tests.analytics_data import OTHER_SELLER, SELLER, alert, insert_alerts, insert_results, result
 from tests.factories import issued
-from tests.integration.conftest import Org
+from tests.integration.conftest import Org, publish_registered
 
 DAY = date(2026, 10, 14)  # a Wednesday; the data spans DAY-2 .. DAY (Beijing time)
 PERIOD = {"date_from": (DAY - timedelta(days=6)).isoformat(), "date_to": DAY.isoformat()}
@@ -286,11 +284,10 @@ def test_custom_reports(api_url: str, orgs: tuple[Org, Org]) -> None:
 
 
 async def test_a_check_through_the_pipeline_reaches_history_and_trends(
-    api_url: str, publisher, org: Org
+    api_url: str, publisher, org: Org, settings: Settings
 ) -> None:  # type: ignore[no-untyped-def]
     inv = issued(number="70000001")
-    await publisher.publish(topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv)
-    await asyncio.sleep(0.5)
+    await publish_registered(publisher, settings, inv)
     body = {
         "invoice_code": inv.invoice_code,
         "invoice_number": inv.invoice_number,

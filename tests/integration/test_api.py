@@ -7,13 +7,8 @@ import time
 
 import httpx
 
-from fapiao import topics
-from fapiao.domain.invoice_types import invoice_key
 from tests.factories import issued
-
-
-async def _publish_invoice(publisher, inv) -> None:  # type: ignore[no-untyped-def]
-    await publisher.publish(topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv)
+from tests.integration.conftest import publish_registered
 
 
 def _body(inv, **overrides) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -28,11 +23,10 @@ def _body(inv, **overrides) -> dict[str, object]:  # type: ignore[no-untyped-def
     return body
 
 
-async def test_post_then_get_returns_the_verdict(api_url, api_headers, publisher) -> None:
+async def test_post_then_get_returns_the_verdict(api_url, api_headers, publisher, settings) -> None:
     inv = issued(number="20000001")
-    await _publish_invoice(publisher, inv)
+    await publish_registered(publisher, settings, inv)
     async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
-        await asyncio.sleep(0.5)  # the register is fed asynchronously
         accepted = await client.post("/v1/checks", json=_body(inv))
         assert accepted.status_code == 202, accepted.text
         check_id = accepted.json()["check_id"]
@@ -48,11 +42,12 @@ async def test_post_then_get_returns_the_verdict(api_url, api_headers, publisher
         assert got["check_count"] == 1
 
 
-async def test_wait_returns_the_verdict_in_the_same_response(api_url, api_headers, publisher) -> None:
+async def test_wait_returns_the_verdict_in_the_same_response(
+    api_url, api_headers, publisher, settings
+) -> None:
     inv = issued(number="20000002")
-    await _publish_invoice(publisher, inv)
+    await publish_registered(publisher, settings, inv)
     async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
-        await asyncio.sleep(0.5)
         started = time.perf_counter()
         answer = await client.post("/v1/checks", params={"wait": 5}, json=_body(inv, check_code="999999"))
         elapsed = time.perf_counter() - started
@@ -63,11 +58,12 @@ async def test_wait_returns_the_verdict_in_the_same_response(api_url, api_header
         assert elapsed < 5
 
 
-async def test_an_idempotency_key_makes_a_retry_the_same_check(api_url, api_headers, publisher) -> None:
+async def test_an_idempotency_key_makes_a_retry_the_same_check(
+    api_url, api_headers, publisher, settings
+) -> None:
     inv = issued(number="20000003")
-    await _publish_invoice(publisher, inv)
+    await publish_registered(publisher, settings, inv)
     async with httpx.AsyncClient(base_url=api_url, timeout=10, headers=api_headers) as client:
-        await asyncio.sleep(0.5)
         headers = {"Idempotency-Key": "reimb-2026-0001"}
         first = await client.post("/v1/checks", params={"wait": 5}, json=_body(inv), headers=headers)
         again = await client.post("/v1/checks", params={"wait": 5}, json=_body(inv), headers=headers)

@@ -12,11 +12,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from fapiao import topics
 from fapiao.domain.invoice_types import invoice_key
 from fapiao.warehouse.engine import NativeEngine
 from tests.factories import api_check_body, issued
-from tests.integration.conftest import Org
+from tests.integration.conftest import Org, publish_registered
 
 pytestmark = pytest.mark.integration
 SECRET = "alice.secret-A"
@@ -31,13 +30,12 @@ async def _check(client: httpx.AsyncClient, org: Org, body: dict[str, str], requ
 
 
 async def test_another_organisations_requesters_never_reach_the_alert(
-    api_url: str, make_org: Callable[..., Org], publisher, consume, engine: NativeEngine
+    api_url: str, make_org: Callable[..., Org], publisher, consume, engine: NativeEngine, settings
 ) -> None:  # type: ignore[no-untyped-def]
     a, b = make_org("租户甲 Tenant A"), make_org("租户乙 Tenant B")
     inv = issued(number="71990001")
     key = invoice_key(inv.invoice_code, inv.invoice_number)
-    await publisher.publish(topics.INVOICES_ISSUED, key, inv)
-    await asyncio.sleep(0.5)
+    await publish_registered(publisher, settings, inv)
     body = api_check_body(inv)
     async with httpx.AsyncClient(base_url=api_url, timeout=15) as client:
         await _check(client, a, body, SECRET)

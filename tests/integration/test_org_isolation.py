@@ -5,7 +5,6 @@ for an id that does not exist (404, same body), and nothing of A's invoice appea
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -15,12 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fapiao import topics
 from fapiao.crypto import sm2
-from fapiao.domain.invoice_types import invoice_key
 from fapiao.receipts import signing
 from tests.factories import issued
-from tests.integration.conftest import Org
+from tests.integration.conftest import Org, publish_registered
 from tests.integration.processes import ROOT
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
@@ -36,13 +33,12 @@ def _body(inv) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-async def decided(api_url: str, make_org: Callable[..., Org], publisher_module) -> tuple[Org, Org, dict]:  # type: ignore[no-untyped-def]
+async def decided(
+    api_url: str, make_org: Callable[..., Org], publisher_module, settings
+) -> tuple[Org, Org, dict]:  # type: ignore[no-untyped-def]
     a, b = make_org("甲公司 Org A"), make_org("乙公司 Org B")
     inv = issued(number="40000001")
-    await publisher_module.publish(
-        topics.INVOICES_ISSUED, invoice_key(inv.invoice_code, inv.invoice_number), inv
-    )
-    await asyncio.sleep(0.5)
+    await publish_registered(publisher_module, settings, inv)
     async with httpx.AsyncClient(base_url=api_url, timeout=15, headers=a.headers) as client:
         answer = await client.post("/v1/checks", params={"wait": 5}, json=_body(inv))
     assert answer.status_code == 200 and answer.json()["verdict"] == "consistent", answer.text

@@ -4,8 +4,10 @@ RocksDB key deleted, a None value on its changelog, so compaction drops it from 
 A sweep never reads a table whole: each run reads the next `chunk` entries of each partition this worker
 holds as active (a RocksDB iterator from a cursor per partition, wrapping round at the end), so a run
 costs the same at 10 thousand or 10 million entries and a full pass takes entries / chunk runs. It holds
-the table's write lock (streams/table_batch.py) from the read to the delete, so an agent's batch never
-writes back an entry the sweep has just judged, and it skips runs while the worker rebalances. A sweep
+the table's write lock (streams/table_batch.py) from the read to handing the tombstones to the producer,
+so an agent's batch never writes back an entry the sweep has just judged, and an agent's new entry for a
+deleted key reaches the changelog after its tombstone (a restore gets what the store holds). It skips
+runs while the worker rebalances. A sweep
 writes outside any event: the changelog partition of a key is that of the database it was found in
 (co-partitioned with its source, like every write of the table). With a store that is not RocksDB
 (memory://, unit tests) there is nothing to sweep.
@@ -78,8 +80,8 @@ async def sweep_once(sweep: TableSweep, outbox: Outbox, now: datetime, today: da
                 staged = [table_batch.store(sweep.table, ((p, key, None) for p, key, _ in doomed))]
                 if sweep.also is not None and doomed:
                     staged.append(sweep.also(doomed))
-            for records in staged:
-                await table_batch.send(records, outbox)
+                for records in staged:  # under the lock, as an agent's: a later write's record follows
+                    await table_batch.send(records, outbox)
             deleted += len(doomed)
             if not more:
                 break  # the partition's end: the next run starts it again from the first key

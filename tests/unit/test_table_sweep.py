@@ -116,3 +116,41 @@ async def test_a_rebalance_between_slices_ends_the_run(
     monkeypatch.setattr(table_sweep, "_judge", judged)
     deleted = await sweep_once(sweep, Outbox(), NOW, NOW.date())  # type: ignore[arg-type]
     assert slices == [0] and deleted == len(range(0, table_sweep.SLICE, 3))
+
+
+class SlowOutbox(Outbox):
+    """An outbox whose hand-over of a record batch takes the loop a turn per 10 records (the producer's
+    accumulator, several record batches): a writer that is quicker could get its records in first."""
+
+    async def send_many(self, topic: str, partition: int, pairs: list[tuple[bytes, bytes | None]]) -> int:
+        for _ in range(len(pairs) // 10):
+            await asyncio.sleep(0)
+        return await super().send_many(topic, partition, pairs)
+
+
+async def test_the_changelog_ends_with_what_the_store_holds_when_an_agent_rewrites_a_swept_key(
+    register: Any,
+) -> None:
+    rocks, lock, judged = register.data, table_batch.lock_of(register), asyncio.Event()
+    outbox = SlowOutbox()
+
+    def expired(value: Any, now: datetime, today: Any) -> bool:
+        judged.set()
+        return bool(value["old"])
+
+    async def agent() -> (
+        None
+    ):  # an agent's batch: a new entry for a key the sweep deletes (read, write, send)
+        await judged.wait()
+        async with lock:
+            staged = table_batch.store(register, [(0, "0:0000", {"i": 0, "old": False, "new": True})])
+            await table_batch.send(staged, outbox)  # type: ignore[arg-type]
+
+    writer = asyncio.ensure_future(agent())
+    await sweep_once(TableSweep(register, expired, chunk=table_sweep.SLICE), outbox, NOW, NOW.date())  # type: ignore[arg-type]
+    await writer
+    key = rocks.encode_key("0:0000")
+    last = [v for p, k, v in outbox.records if p == 0 and k == key][-1]
+    stored = rocks.scan(0, None, 1)[0]
+    assert stored[0] == key and rocks.decode_value(stored[1])["new"] is True
+    assert last is not None and rocks.decode_value(last)["new"] is True  # a restore gets the same entry

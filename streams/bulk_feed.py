@@ -60,6 +60,15 @@ from streams import catch_up, offset_guard
 
 log = structlog.get_logger(__name__)
 
+# How long one fetch waits for records while a feed holds batches (its partitions left out of the fetch,
+# `BulkFeed.hold`). faust's fetch loop asks with a 1 s timeout, and the set of partitions a fetch takes
+# is looked at again only when records come or the timeout ends: a feed whose partitions were put back
+# (`BulkFeed.refill`) while a fetch was waiting on the other, idle topics got nothing for up to 1 s,
+# its records already fetched ahead by aiokafka (the register's fold waited ~40 % of the time on the
+# next batch: docs/benchmarks.md, "The register fold, session 6"). A fetch after 50 ms costs one
+# hand-off to the consumer thread.
+HELD_FETCH_SECONDS = 0.05
+
 Finish = Callable[[], Awaitable[None]]  # the rest of a batch's work: waiting for its outputs' acks
 Handler = Callable[[list[faust.EventT]], Awaitable[Finish | None]]
 
@@ -380,6 +389,8 @@ class BulkConsumer(offset_guard.GuardedConsumer):
         # The generation of the fetch is the one faust's getmany checks its records against, read once
         # the fetch returned (it may have waited through a whole rebalance): a generation read before
         # the fetch tagged the first records of the next generation as stale, and they were dropped.
+        if any(feed.waiting for feed in feeds.values()):
+            timeout = min(timeout, HELD_FETCH_SECONDS)
         generation: int | None = None
         gathered: dict[int, tuple[BulkFeed, list[Message]]] = {}
         read_offset = self._read_offset

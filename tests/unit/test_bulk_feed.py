@@ -338,3 +338,33 @@ def test_ack_many_keeps_each_partition_in_fetch_order() -> None:
     state = _bookkeeping({HELD: 3})
     BulkConsumer.ack_many(state, _faust_messages([(HELD, 3), (GONE, 9), (HELD, 4), (HELD, 5)]))  # type: ignore[arg-type]
     assert state._acked == {HELD: [3, 4, 5], GONE: [9]} and state._n_acked == 4
+
+
+@pytest.mark.parametrize(("waiting", "expected"), [(False, 1.0), (True, 0.05)])
+async def test_a_fetch_waits_briefly_while_a_feed_holds_batches(
+    monkeypatch: pytest.MonkeyPatch, waiting: bool, expected: float
+) -> None:
+    """While a feed's partitions are left out of the fetch (batches waiting on it), a fetch waits for
+    records at most `HELD_FETCH_SECONDS`, so the partitions `refill` puts back are fetched within that
+    time, not after faust's 1 s timeout on the other topics' records; otherwise faust's timeout."""
+    from streams import bulk_feed
+
+    async def handler(events: list[faust.EventT]) -> None:
+        return None
+
+    timeouts: list[float] = []
+
+    async def fetch(self: Any, timeout: float) -> Any:
+        timeouts.append(timeout)
+        yield OTHER, _message(OTHER, 0)
+
+    monkeypatch.setattr(BulkConsumer.__mro__[1], "getmany", fetch)
+    feed, _ = _feed(handler)
+    if waiting:
+        feed.waiting.append(Batch(7, [_message(HELD, 0)]))
+    consumer = object.__new__(BulkConsumer)
+    app = SimpleNamespace(_fapiao_bulk_feeds={HELD.topic: feed}, consumer_generation_id=7)
+    consumer.__dict__.update(app=app, _read_offset=defaultdict(lambda: None))
+    pairs = [pair async for pair in consumer.getmany(1.0)]
+    assert [tp for tp, _ in pairs] == [OTHER]
+    assert timeouts == [expected] and bulk_feed.HELD_FETCH_SECONDS == 0.05

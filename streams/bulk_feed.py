@@ -52,6 +52,7 @@ from typing import cast
 import faust
 import structlog
 from aiokafka.errors import IllegalStateError
+from faust.transport.consumer import RecordMap
 from faust.types import TP, Message
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
@@ -380,6 +381,21 @@ class BulkConsumer(offset_guard.GuardedConsumer):
     def _caught_up(self, ends: Mapping[TP, int]) -> bool:
         return not catch_up.behind(ends, self.processed(ends))
 
+    async def _wait_next_records(self, timeout: float) -> tuple[RecordMap | None, set[TP] | None]:
+        """faust's, except that with no partition left to fetch while a feed holds batches (every other
+        one paused, e.g. by the catch-up gate) it looks again after `HELD_FETCH_SECONDS`, not 1 s, so
+        the partitions `BulkFeed.refill` puts back are fetched at once."""
+        if (
+            self.flow_active
+            and not self.app.client_only
+            and not self._get_active_partitions()
+            and any(feed.waiting for feed in feeds_of(self.app).values())
+        ):
+            await asyncio.sleep(HELD_FETCH_SECONDS)
+            return {}, self._get_active_partitions()
+        records: tuple[RecordMap | None, set[TP] | None] = await super()._wait_next_records(timeout)
+        return records
+
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         feeds = feeds_of(self.app)
         if not feeds:
@@ -411,6 +427,9 @@ class BulkConsumer(offset_guard.GuardedConsumer):
                 del gathered[id(feed)]
                 assert generation is not None
                 await self._hand_on(feed, generation, batch)
+                # a fetch of many partitions is turned into messages in one block otherwise (faust's
+                # loop yields to the event loop only between the records it is handed, not these)
+                await asyncio.sleep(0)
         for feed, batch in gathered.values():
             assert generation is not None
             await self._hand_on(feed, generation, batch)

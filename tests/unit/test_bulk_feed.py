@@ -368,3 +368,39 @@ async def test_a_fetch_waits_briefly_while_a_feed_holds_batches(
     pairs = [pair async for pair in consumer.getmany(1.0)]
     assert [tp for tp, _ in pairs] == [OTHER]
     assert timeouts == [expected] and bulk_feed.HELD_FETCH_SECONDS == 0.05
+
+
+@pytest.mark.parametrize(
+    ("waiting", "active", "sleeps"), [(True, False, True), (False, False, False), (True, True, False)]
+)
+async def test_with_nothing_to_fetch_while_a_feed_holds_batches_the_fetch_looks_again_soon(
+    monkeypatch: pytest.MonkeyPatch, waiting: bool, active: bool, sleeps: bool
+) -> None:
+    """faust's fetch loop sleeps 1 s when no partition is left to fetch; while a feed holds batches
+    (its partitions left out, every other paused) it looks again after `HELD_FETCH_SECONDS` instead;
+    otherwise faust's own wait runs."""
+    from streams import bulk_feed
+
+    async def handler(events: list[faust.EventT]) -> None:
+        return None
+
+    delegated: list[float] = []
+
+    async def faust_wait(self: Any, timeout: float) -> Any:
+        delegated.append(timeout)
+        return {}, set()
+
+    monkeypatch.setattr(BulkConsumer.__mro__[1], "_wait_next_records", faust_wait)
+    feed, _ = _feed(handler)
+    if waiting:
+        feed.waiting.append(Batch(7, [_message(HELD, 0)]))
+    consumer = object.__new__(BulkConsumer)
+    app = SimpleNamespace(_fapiao_bulk_feeds={HELD.topic: feed}, client_only=False)
+    consumer.__dict__.update(app=app, flow_active=True, _active_partitions={OTHER} if active else set())
+    start = asyncio.get_running_loop().time()
+    records, _ = await consumer._wait_next_records(1.0)
+    took = asyncio.get_running_loop().time() - start
+    if sleeps:
+        assert records == {} and not delegated and bulk_feed.HELD_FETCH_SECONDS <= took < 0.5
+    else:
+        assert delegated == [1.0]

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # partition (faust's default, 16 KiB, fits one seller-statistics value; the broker takes at most
     # 1 MiB), and the most a fetch returns per partition (faust's default 1 MiB; 8 MiB measured back to
     # back: the register's fold 16,016-16,373/s -> 18,705-18,712/s at 200k, 17,048/17,338 -> 19,060/17,759/s
-    # at 1M, worker RSS +120-150 MiB; aiokafka's 50 MiB per fetch response still bounds one fetch:
+    # at 1M, worker RSS +110-150 MiB; aiokafka's 50 MiB per fetch response still bounds one fetch:
     # docs/benchmarks.md, "The register fold's fetch").
     producer_max_batch_bytes: int = Field(default=1_000_000, ge=16 * 1024, le=1_000_000)
     consumer_max_fetch_bytes: int = Field(default=8 * 2**20, ge=64 * 1024, le=64 * 2**20)

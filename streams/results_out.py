@@ -15,7 +15,6 @@ import faust
 from fapiao import topics
 from fapiao.crypto.keys import CryptoKeys
 from fapiao.crypto.protect import ResultFinisher
-from fapiao.crypto.result_integrity import tagged
 from fapiao.domain import steps
 from fapiao.domain.check_context import check_context
 from fapiao.domain.results import build_result
@@ -52,7 +51,7 @@ def verdict_message(pipeline: Pipeline, answer: steps.Answer) -> tuple[str, byte
         follow_up=answer.follow_up,
     )
     if not pipeline.settings.risk_enabled:  # the final result: sealed and tagged here
-        result, value = tagged(finisher_of(pipeline).seal(result), finisher_of(pipeline).hmac_key)
+        result, value = finisher_of(pipeline).result(result)
         handoff_of(pipeline.app, CheckResult).put(value, result)  # for the sink (streams/handoff.py)
         return topics.CHECKS_RESULTS.name, result.invoice_key.encode(), value
     context = check_context(answer.entry, answer.request, answer.decision.verdict)

@@ -24,7 +24,7 @@ from typing import Literal, cast
 
 from fapiao.crypto.exceptions import DecryptionError
 from fapiao.crypto.keys import CryptoKeys
-from fapiao.crypto.result_integrity import tag_result
+from fapiao.crypto.result_integrity import tagged
 from fapiao.crypto.sm3 import hmac_sm3, pseudonym
 from fapiao.crypto.sm4 import VERSION, Sm4Keyring
 from schemas.events import CheckResult, InvoiceFace, Party, RiskAlert, RiskAssessment
@@ -270,9 +270,9 @@ class ResultFinisher:
             return self.sealer.seal_result(result, changes)
         return result.model_copy(update=changes) if changes else result
 
-    def result(self, result: CheckResult) -> CheckResult:
-        """Sealed, then tagged."""
-        return tag_result(self.seal(result), self.hmac_key)
+    def result(self, result: CheckResult) -> tuple[CheckResult, bytes]:
+        """Sealed, then tagged: the tagged result and its JSON, from one serialisation."""
+        return tagged(self.seal(result), self.hmac_key)
 
     def alert(self, alert: RiskAlert, seller: Party | None) -> RiskAlert:
         return self.sealer.seal_alert(alert, seller) if self.sealer is not None else alert

@@ -28,9 +28,33 @@ def check_context(entry: register.Entry | None, request: CheckRequested, verdict
     as `other-org-<n>` (how many other organisations, never who)."""
     this = str(request.check_id)
     earlier: list[dict[str, Any]] = [c for c in (entry or {}).get("checks", ()) if c["check_id"] != this]
-    if not earlier:  # the invoice's first check (most are): nothing to order, count or name
-        return _first_context(entry, request, verdict)
-    earlier.sort(key=lambda c: datetime.fromisoformat(str(c["request"]["requested_at"])))
+    if earlier:
+        earlier.sort(key=lambda c: datetime.fromisoformat(str(c["request"]["requested_at"])))
+        requesters, orgs, shown = _parties(earlier, request, verdict)
+    else:  # the invoice's first check (most are): nothing to order, count or name
+        requesters, orgs = (request.requester,), (request.org_id,)
+        shown = (request.requester,) if verdict.value in _FACE_SHOWN else ()
+    invoice = register.issued_invoice(entry)
+    first = min((c["request"]["requested_at"] for c in earlier), default=None)
+    changed = (entry or {}).get("status_changed_at")
+    return CheckContext(
+        prior_checks=len(earlier),
+        prior_inconsistent=sum(c["verdict"] == Verdict.INCONSISTENT.value for c in earlier),
+        requesters=requesters,
+        orgs=orgs,
+        consistent_requesters=shown,
+        first_checked_at=datetime.fromisoformat(first) if first else None,
+        issued_at=invoice.issued_at if invoice else None,
+        status_changed_at=datetime.fromisoformat(changed) if changed else None,
+        seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",
+        buyer_tax_id=(invoice.buyer.tax_id or "") if invoice else "",
+    )
+
+
+def _parties(
+    earlier: list[dict[str, Any]], request: CheckRequested, verdict: Verdict
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(requesters, organisations, requesters shown the face) over the earlier checks and this one."""
     orgs = _distinct([_org(c) for c in earlier] + [request.org_id])
     # the requesters of other organisations are never named to this one (issue 16): each other
     # organisation counts as one requester, labelled by its position only ("other-org-1", …)
@@ -44,39 +68,7 @@ def check_context(entry: register.Entry | None, request: CheckRequested, verdict
     shown = [who(c) for c in earlier if c["verdict"] in _FACE_SHOWN]
     if verdict.value in _FACE_SHOWN:
         shown.append(request.requester)
-    invoice = register.issued_invoice(entry)
-    first = min((c["request"]["requested_at"] for c in earlier), default=None)
-    changed = (entry or {}).get("status_changed_at")
-    return CheckContext(
-        prior_checks=len(earlier),
-        prior_inconsistent=sum(c["verdict"] == Verdict.INCONSISTENT.value for c in earlier),
-        requesters=tuple(requesters),
-        orgs=tuple(orgs),
-        consistent_requesters=tuple(_distinct(shown)),
-        first_checked_at=datetime.fromisoformat(first) if first else None,
-        issued_at=invoice.issued_at if invoice else None,
-        status_changed_at=datetime.fromisoformat(changed) if changed else None,
-        seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",
-        buyer_tax_id=(invoice.buyer.tax_id or "") if invoice else "",
-    )
-
-
-def _first_context(entry: register.Entry | None, request: CheckRequested, verdict: Verdict) -> CheckContext:
-    """`check_context` without earlier checks: the same context, without their bookkeeping."""
-    invoice = register.issued_invoice(entry)
-    changed = (entry or {}).get("status_changed_at")
-    return CheckContext(
-        prior_checks=0,
-        prior_inconsistent=0,
-        requesters=(request.requester,),
-        orgs=(request.org_id,),
-        consistent_requesters=(request.requester,) if verdict.value in _FACE_SHOWN else (),
-        first_checked_at=None,
-        issued_at=invoice.issued_at if invoice else None,
-        status_changed_at=datetime.fromisoformat(changed) if changed else None,
-        seller_tax_id=(invoice.seller.tax_id or "") if invoice else "",
-        buyer_tax_id=(invoice.buyer.tax_id or "") if invoice else "",
-    )
+    return tuple(requesters), tuple(orgs), tuple(_distinct(shown))
 
 
 def _org(check: dict[str, Any]) -> str:
